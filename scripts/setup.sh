@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what aha builds and tests with, from Debian's packages and npm.
+# Safe to run again. Needs root (or sudo) for apt-get.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+PKGS="build-essential pkg-config libopenblas-openmp-dev libpcre2-dev libcjson-dev
+      clang libclang-rt-14-dev python3 python3-torch python3-numpy nodejs npm"
+missing=$(for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
+if [ -n "$missing" ]; then
+  echo "setup: installing $(echo $missing)"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/tmp/aha-apt.log 2>&1 \
+    || { tail -n 30 /tmp/aha-apt.log; exit 1; }
+fi
+# Reference implementations used only by the tests (never committed).
+if [ -f tests/node/package.json ] && [ ! -d tests/node/node_modules ]; then
+  echo "setup: npm install (test references)"
+  (cd tests/node && npm install --no-audit --no-fund --loglevel=error)
+fi
+echo "setup: done"

@@ -1,0 +1,23 @@
+// One allocation per lifetime class, carved into aligned named views.
+// Sized up front; arena_alloc never grows the block and returns NULL when full.
+#ifndef AHA_ARENA_H
+#define AHA_ARENA_H
+
+#include <stddef.h>
+
+typedef struct {
+    char *base;   // 64-byte aligned block
+    size_t size;  // bytes in the block
+    size_t used;  // bytes handed out
+} Arena;
+
+// Reserve `size` bytes (zeroed). Returns 0, or -1 with err_set on failure.
+int arena_init(Arena *a, size_t size);
+// A 64-byte aligned view of `bytes` bytes, or NULL (with err_set) if it does not fit.
+void *arena_alloc(Arena *a, size_t bytes);
+// Round `bytes` up the way arena_alloc does, to size an arena before creating it.
+size_t arena_round(size_t bytes);
+void arena_reset(Arena *a);
+void arena_free(Arena *a);
+
+#endif

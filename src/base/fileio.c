@@ -1,0 +1,118 @@
+// File helpers. Atomic replace is what keeps checkpoints whole when a run is
+// killed mid-write.
+#include "base/fileio.h"
+#include "base/err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+char *file_read_all(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) { err_set("%s: %s", path, strerror(errno)); return NULL; }
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        err_set("%s: not a regular file", path);
+        fclose(f);
+        return NULL;
+    }
+    size_t n = (size_t)st.st_size;
+    char *buf = malloc(n + 1);
+    if (!buf) { err_set("%s: out of memory (%zu bytes)", path, n); fclose(f); return NULL; }
+    if (n && fread(buf, 1, n, f) != n) {
+        err_set("%s: short read", path);
+        free(buf);
+        fclose(f);
+        return NULL;
+    }
+    fclose(f);
+    buf[n] = 0;
+    if (len) *len = n;
+    return buf;
+}
+
+int dir_sync(const char *dir) {
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0) return err_set("%s: %s", dir, strerror(errno));
+    int rc = fsync(fd);
+    close(fd);
+    return rc == 0 ? 0 : err_set("%s: fsync: %s", dir, strerror(errno));
+}
+
+static int parent_sync(const char *path) {
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    return dir_sync(dirname(tmp));
+}
+
+int atomic_open(AtomicFile *af, const char *path) {
+    if (snprintf(af->path, sizeof af->path, "%s", path) >= (int)sizeof af->path)
+        return err_set("%s: path too long", path);
+    snprintf(af->tmp, sizeof af->tmp, "%s.tmp.%d", path, (int)getpid());
+    af->f = fopen(af->tmp, "wb");
+    if (!af->f) return err_set("%s: %s", af->tmp, strerror(errno));
+    return 0;
+}
+
+int atomic_commit(AtomicFile *af) {
+    int bad = fflush(af->f) != 0 || ferror(af->f) || fsync(fileno(af->f)) != 0;
+    int err = errno;
+    if (fclose(af->f) != 0) bad = 1;
+    af->f = NULL;
+    if (bad) {
+        unlink(af->tmp);
+        return err_set("%s: write failed: %s", af->path, strerror(err));
+    }
+    if (rename(af->tmp, af->path) != 0) {
+        err = errno;
+        unlink(af->tmp);
+        return err_set("%s: rename: %s", af->path, strerror(err));
+    }
+    return parent_sync(af->path);
+}
+
+void atomic_abort(AtomicFile *af) {
+    if (af->f) fclose(af->f);
+    af->f = NULL;
+    unlink(af->tmp);
+}
+
+int file_write_atomic(const char *path, const void *data, size_t len) {
+    AtomicFile af;
+    if (atomic_open(&af, path) != 0) return -1;
+    if (len && fwrite(data, 1, len, af.f) != len) {
+        atomic_abort(&af);
+        return err_set("%s: write failed", path);
+    }
+    return atomic_commit(&af);
+}
+
+int mkdir_p(const char *dir) {
+    char tmp[4096];
+    size_t n = strlen(dir);
+    if (n == 0 || n >= sizeof tmp) return err_set("bad directory name '%s'", dir);
+    memcpy(tmp, dir, n + 1);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return err_set("%s: %s", tmp, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return err_set("%s: %s", tmp, strerror(errno));
+    if (!path_is_dir(tmp)) return err_set("%s: exists and is not a directory", tmp);
+    return 0;
+}
+
+int path_exists(const char *path) { struct stat st; return stat(path, &st) == 0; }
+
+int path_is_dir(const char *path) { struct stat st; return stat(path, &st) == 0 && S_ISDIR(st.st_mode); }
+
+int path_join(char *out, size_t cap, const char *a, const char *b) {
+    int n = snprintf(out, cap, "%s/%s", a, b);
+    if (n < 0 || (size_t)n >= cap) return err_set("path too long: %s/%s", a, b);
+    return 0;
+}

@@ -1,0 +1,38 @@
+// File helpers: whole-file reads, crash-safe writes (temporary name, fsync,
+// rename, fsync of the directory), directories. Errors go through err_set and
+// name the path.
+#ifndef AHA_FILEIO_H
+#define AHA_FILEIO_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+// Read a whole file. Returns a malloc'd buffer with a NUL after the last byte
+// (caller frees) and stores the length in *len (may be NULL); NULL on error.
+char *file_read_all(const char *path, size_t *len);
+
+// Write data to path atomically: readers see the old file or the new one,
+// never a mix, even across a crash. Returns 0 or -1.
+int file_write_atomic(const char *path, const void *data, size_t len);
+
+// Atomic writes for content produced piecewise: open "<path>.tmp.<pid>",
+// write through the FILE*, then commit (fsync + rename + dir fsync) or abort.
+typedef struct {
+    FILE *f;
+    char path[4096];
+    char tmp[4200];
+} AtomicFile;
+int atomic_open(AtomicFile *af, const char *path);
+int atomic_commit(AtomicFile *af);
+void atomic_abort(AtomicFile *af);
+
+// fsync a directory so renames inside it are durable. Returns 0 or -1.
+int dir_sync(const char *dir);
+// mkdir -p. Returns 0 or -1.
+int mkdir_p(const char *dir);
+int path_exists(const char *path);
+int path_is_dir(const char *path);
+// out = a "/" b, NUL-terminated, or -1 if it does not fit.
+int path_join(char *out, size_t cap, const char *a, const char *b);
+
+#endif

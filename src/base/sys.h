@@ -1,0 +1,16 @@
+// Time and threads. Thread count goes through here so builds without OpenMP
+// compile the same code.
+#ifndef AHA_SYS_H
+#define AHA_SYS_H
+
+#include <stddef.h>
+
+// Monotonic seconds.
+double time_now(void);
+// Threads used by parallel regions (1 without OpenMP).
+int threads_get(void);
+void threads_set(int n);
+// Peak resident set size of this process in bytes (0 if unknown).
+size_t peak_rss_bytes(void);
+
+#endif

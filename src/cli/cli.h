@@ -1,0 +1,23 @@
+// Command-line edge: argument parsing helpers and the command entry points.
+// Commands parse flags and call into the modules; they hold no logic of their
+// own. Each returns the process exit status (0 ok, 1 failure, 2 usage error).
+#ifndef AHA_CLI_H
+#define AHA_CLI_H
+
+// The value after a flag: argv[*i + 1], advancing *i; prints a usage error and
+// returns NULL when the value is missing.
+const char *arg_value(const char *cmd, int argc, char **argv, int *i);
+// Parse an integer / float flag value within [lo, hi]; print an error naming
+// the flag and return -1 when it is not one.
+int arg_long(const char *cmd, const char *flag, const char *s, long lo, long hi, long *out);
+int arg_double(const char *cmd, const char *flag, const char *s, double lo, double hi, double *out);
+int arg_is_help(const char *a);
+// "aha CMD: message" on stderr. Returns 1 (failure) so commands can `return cli_fail(...)`.
+int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+// A usage error: the message, then "see 'aha CMD --help'". Returns 2.
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+// Commands (src/cli/cmd_<name>.c).
+int cmd_version(int argc, char **argv);
+
+#endif

@@ -1,0 +1,57 @@
+// aha: reasoning reinforcement learning for language models.
+// Dispatches `aha <command> ...` to the command entry points in cli/.
+#include "cli/cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define AHA_VERSION "0.1.0"
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help;
+} Command;
+
+// One line per command, in the order `aha --help` lists them.
+static const Command commands[] = {
+    {"version", cmd_version, "print the version and build options"},
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: aha <command> [options]   (aha <command> --help for details)\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-18s %s\n", commands[i].name, commands[i].help);
+}
+
+int cmd_version(int argc, char **argv) {
+    if (argc > 1 && arg_is_help(argv[1])) {
+        printf("usage: aha version\nPrints the version and the build's optional features.\n");
+        return 0;
+    }
+    printf("aha %s", AHA_VERSION);
+#ifdef _OPENMP
+    printf(" +openmp");
+#endif
+#ifdef AHA_BLAS
+    printf(" +openblas");
+#endif
+    printf("\n");
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (arg_is_help(argv[1])) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "aha: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

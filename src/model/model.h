@@ -1,0 +1,101 @@
+// The decoder-only transformer (Llama / Qwen2 / Qwen3 family): configuration,
+// parameters in one flat array with named views, and the Hugging Face tensor
+// names they map to. Parameters, gradients, AdamW moments and reference
+// weights all share one layout, so any of them can be viewed as a WeightView.
+#ifndef AHA_MODEL_H
+#define AHA_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+
+#define AHA_MAX_LAYERS 256
+
+// Dimension letters used across aha: B prompts, G group size, R rows (B*G or a
+// minibatch), T length, C hidden, V vocab, L layers, NH query heads, NKV
+// key/value heads, HD head dim, F ffn width.
+typedef struct {
+    char model_type[32];     // "llama" | "qwen2" | "qwen3"
+    char architecture[64];   // e.g. "Qwen2ForCausalLM"
+    int vocab_size;          // V
+    int hidden_size;         // C
+    int n_layers;            // L
+    int n_heads;             // NH
+    int n_kv_heads;          // NKV (divides NH)
+    int head_dim;            // HD (config head_dim, else C / NH)
+    int intermediate_size;   // F
+    int max_position;        // max_position_embeddings
+    double rope_theta;
+    double rms_eps;
+    int tie_embeddings;      // lm_head shares embed_tokens
+    int attn_bias;           // q/k/v projections have a bias (Qwen2; Llama attention_bias)
+    int qk_norm;             // per-head RMSNorm of q and k before RoPE (Qwen3)
+    int bos_token_id;        // -1 if none
+    int eos_token_ids[8];    // config eos_token_id (int or list)
+    int n_eos;
+} ModelConfig;
+
+// Views of one layer's tensors inside a flat array. Optional tensors are NULL.
+typedef struct {
+    float *attn_norm;   // (C)           input_layernorm
+    float *wq, *bq;     // (NH*HD, C), (NH*HD)
+    float *wk, *bk;     // (NKV*HD, C), (NKV*HD)
+    float *wv, *bv;     // (NKV*HD, C), (NKV*HD)
+    float *q_norm;      // (HD)
+    float *k_norm;      // (HD)
+    float *wo;          // (C, NH*HD)
+    float *mlp_norm;    // (C)           post_attention_layernorm
+    float *w_gate;      // (F, C)
+    float *w_up;        // (F, C)
+    float *w_down;      // (C, F)
+} LayerView;
+
+typedef struct {
+    float *embed;       // (V, C)  model.embed_tokens.weight
+    float *norm;        // (C)     model.norm.weight
+    float *lm_head;     // (V, C)  lm_head.weight; == embed when tied
+    LayerView layer[AHA_MAX_LAYERS];
+} WeightView;
+
+// One named tensor of the layout, in Hugging Face naming.
+typedef struct {
+    char name[96];      // e.g. "model.layers.3.self_attn.q_proj.weight"
+    size_t offset;      // in floats from the start of the flat array
+    size_t numel;
+    int ndim;           // 1 or 2
+    int shape[2];       // (rows, cols) as in PyTorch; shape[1] = 0 when ndim == 1
+    int is_norm;        // RMSNorm weight (initialised to 1, no weight decay)
+} ParamTensor;
+
+typedef struct {
+    ModelConfig cfg;
+    int n_tensors;
+    ParamTensor *tensors;   // (n_tensors) in layout order
+    size_t n_params;        // floats in the flat array
+    Arena arena;            // owns params and grads
+    float *params;          // (n_params)
+    float *grads;           // (n_params) or NULL when not training
+    WeightView w;           // views into params
+    WeightView g;           // views into grads (all NULL when grads == NULL)
+} Model;
+
+// The layout of a configuration: fills up to `cap` tensors (tensors may be NULL
+// to count), returns the number of tensors and stores the float count in
+// *n_params. Returns -1 (err_set) for an unusable configuration.
+int model_layout(const ModelConfig *cfg, ParamTensor *tensors, int cap, size_t *n_params);
+// Point every view of w into `base` laid out as model_layout says.
+void model_view(WeightView *w, const ModelConfig *cfg, float *base);
+// Find a tensor by Hugging Face name, or NULL.
+const ParamTensor *model_find_tensor(const Model *m, const char *name);
+// Check a configuration's numbers (positive sizes, NKV divides NH, ...).
+int model_config_check(const ModelConfig *cfg);
+
+// Allocate parameters (zeroed) and, if with_grads, gradients. Returns 0 or -1.
+int model_create(Model *m, const ModelConfig *cfg, int with_grads);
+void model_free(Model *m);
+// Normal(0, std) weights, ones for RMSNorm weights, zero biases; seeded.
+void model_init_random(Model *m, uint64_t seed, float std);
+void model_zero_grad(Model *m);
+
+#endif
