@@ -10,66 +10,52 @@
 #include <cblas.h>
 #endif
 
+// ---------------------------------------------------------------- gemm
+
+void gemm_ref(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb, float beta, float *Cm, int ldc) {
+#pragma omp parallel for schedule(static) if (M >= 64)
+    for (int i = 0; i < M; i++) {
+        float *c = Cm + (size_t)i * ldc;
+        for (int j = 0; j < N; j++) c[j] = beta == 0.0f ? 0.0f : beta * c[j];
+        for (int kk = 0; kk < K; kk++) {
+            float a = alpha * (ta ? A[(size_t)kk * lda + i] : A[(size_t)i * lda + kk]);
+            if (tb) {
+                for (int j = 0; j < N; j++) c[j] += a * B[(size_t)j * ldb + kk];
+            } else {
+                const float *b = B + (size_t)kk * ldb;
+#pragma omp simd
+                for (int j = 0; j < N; j++) c[j] += a * b[j];
+            }
+        }
+    }
+}
+
+void gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb, float beta, float *Cm, int ldc) {
+    if (M <= 0 || N <= 0) return;
+#ifdef AHA_BLAS
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, Cm, ldc);
+#else
+    gemm_ref(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, Cm, ldc);
+#endif
+}
+
 // ---------------------------------------------------------------- matmul
 
 void matmul_forward(float *out, const float *inp, const float *weight, const float *bias, int N, int C, int OC) {
-#ifdef AHA_BLAS
     // out = bias broadcast, then out += inp · weightᵀ (beta = 1)
     float beta = 0.0f;
     if (bias) {
         for (int n = 0; n < N; n++) memcpy(out + (size_t)n * OC, bias, (size_t)OC * sizeof(float));
         beta = 1.0f;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f, inp, C, weight, C, beta, out, OC);
-#else
-#pragma omp parallel for schedule(static)
-    for (int n = 0; n < N; n++) {
-        const float *x = inp + (size_t)n * C;
-        float *y = out + (size_t)n * OC;
-        for (int o = 0; o < OC; o++) {
-            const float *w = weight + (size_t)o * C;
-            float s = 0.0f;
-#pragma omp simd reduction(+ : s)
-            for (int c = 0; c < C; c++) s += x[c] * w[c];
-            y[o] = s + (bias ? bias[o] : 0.0f);
-        }
-    }
-#endif
+    gemm(0, 1, N, OC, C, 1.0f, inp, C, weight, C, beta, out, OC);
 }
 
 void matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp, const float *weight, int N, int C, int OC) {
-#ifdef AHA_BLAS
     // dinp (N, C) += dout (N, OC) · weight (OC, C)
-    if (dinp) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC, 1.0f, dout, OC, weight, C, 1.0f, dinp, C);
+    if (dinp) gemm(0, 0, N, C, OC, 1.0f, dout, OC, weight, C, 1.0f, dinp, C);
     // dweight (OC, C) += doutᵀ (OC, N) · inp (N, C)
-    if (dweight) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f, dweight, C);
-#else
-    if (dinp) {
-#pragma omp parallel for schedule(static)
-        for (int n = 0; n < N; n++) {
-            const float *d = dout + (size_t)n * OC;
-            float *dx = dinp + (size_t)n * C;
-            for (int o = 0; o < OC; o++) {
-                const float *w = weight + (size_t)o * C;
-                float g = d[o];
-#pragma omp simd
-                for (int c = 0; c < C; c++) dx[c] += g * w[c];
-            }
-        }
-    }
-    if (dweight) {
-#pragma omp parallel for schedule(static)
-        for (int o = 0; o < OC; o++) {
-            float *dw = dweight + (size_t)o * C;
-            for (int n = 0; n < N; n++) {
-                const float *x = inp + (size_t)n * C;
-                float g = dout[(size_t)n * OC + o];
-#pragma omp simd
-                for (int c = 0; c < C; c++) dw[c] += g * x[c];
-            }
-        }
-    }
-#endif
+    if (dweight) gemm(1, 0, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f, dweight, C);
     if (dbias) {
         // one thread owns each column, summing rows in order
 #pragma omp parallel for schedule(static) if (OC >= 256)

@@ -6,7 +6,16 @@
 
 #include <stddef.h>
 
-// Letters: N rows, C input channels, OC output channels, H heads, HD head dim.
+// Letters: N rows, C input channels, OC output channels, H heads, HD head dim,
+// T sequence length.
+
+// Row-major general product: Cm (M, N) = alpha · op(A) · op(B) + beta · Cm, where
+// op(A) is (M, K) (A stored (K, M) when ta) and op(B) is (K, N) (B stored (N, K)
+// when tb). OpenBLAS under AHA_BLAS, else gemm_ref. Inside an OpenMP parallel
+// region it runs on the calling thread only.
+void gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb, float beta, float *Cm, int ldc);
+// The plain loops twin of gemm (threads over rows of Cm outside parallel regions).
+void gemm_ref(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb, float beta, float *Cm, int ldc);
 
 // out (N, OC) = inp (N, C) · weight (OC, C)^T + bias (OC); bias may be NULL.
 void matmul_forward(float *out, const float *inp, const float *weight, const float *bias, int N, int C, int OC);
@@ -26,5 +35,18 @@ void rope_backward(float *dx, const int *pos, const float *cos_tab, const float 
 void swiglu_forward(float *out, const float *gate, const float *up, size_t n);
 // Overwrites (=) dgate (n) and dup (n).
 void swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate, const float *up, size_t n);
+
+
+// Causal attention of one query head against its key/value head over one
+// sequence of T tokens. q, out: (T, ·) rows with stride ldq; k, v: stride ldkv;
+// lse (T) stores logsumexp of each query's scaled scores; scratch (T, T).
+//   out_i = Σ_{j≤i} softmax_j(q_i·k_j / √HD) v_j
+void attention_forward(float *out, float *lse, const float *q, const float *k, const float *v, int T, int HD, int ldq, int ldkv, float *scratch);
+// Accumulates (+=) dq (stride ldq), dk, dv (stride ldkv) from dout (stride ldq),
+// recomputing the probabilities from q, k and lse; scratch (2, T, T).
+void attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k, const float *v, const float *lse, int T, int HD, int ldq, int ldkv, float *scratch);
+// Plain-loop twins (no BLAS, no scratch) used by the tests.
+void attention_forward_ref(float *out, float *lse, const float *q, const float *k, const float *v, int T, int HD, int ldq, int ldkv);
+void attention_backward_ref(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k, const float *v, const float *lse, int T, int HD, int ldq, int ldkv);
 
 #endif

@@ -1,0 +1,354 @@
+// Training forward and backward of the decoder on packed tokens: the real tokens
+// of a right-padded batch are laid end to end (N = Σ lens), so every per-token
+// op runs on N rows and attention runs per (row, head) on that row's segment.
+// It refuses batches larger than its activations and ids outside the vocab.
+#include "model/forward.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "base/err.h"
+#include "base/sys.h"
+#include "kernels/head.h"
+#include "kernels/ops.h"
+
+// Budget of the head's logits scratch, in floats (32 MiB).
+#define HEAD_SCRATCH_FLOATS ((size_t)8 << 20)
+
+struct ModelActs {
+    Arena arena;
+    int max_rows, max_T, max_N, n_slots, head_rows;
+    // the batch of the last model_forward
+    int R, T, N, ready;
+    float inv_temp;
+    int *off, *len;        // (max_rows) start and length of each row in the packing
+    int *tok, *pos, *tgt;  // (max_N) id, position, next id (−1: none)
+    int *out_at;           // (max_N) r*T + t
+    float *cos_tab, *sin_tab;  // (max_T, HD/2)
+    // stored per layer, each block sized for max_N tokens
+    float *x;              // (L+1, N, C) residual entering layer l; x[L] the last
+    float *xmid;           // (L, N, C) residual after attention
+    float *rstd1, *rstd2;  // (L, N)
+    float *qraw, *kraw;    // (L, N, QD), (L, N, KD) before q/k norm (qk_norm only)
+    float *qrstd, *krstd;  // (L, N·NH), (L, N·NKV) (qk_norm only)
+    float *q, *k, *v;      // (L, N, QD), (L, N, KD), (L, N, KD) as attention saw them
+    float *att;            // (L, N, QD) attention output before o_proj
+    float *lse;            // (L, NH, N) attention logsumexp
+    float *gate, *up;      // (L, N, F)
+    float *rstdf;          // (N)
+    float *lnf;            // (N, C) final norm output, the head's input
+    float *head_lse;       // (N)
+    float *tok_logp, *tok_ent;  // (N)
+    // scratch
+    float *ln;             // (N, C)
+    float *hmid;           // (N, F)
+    float *logits;         // (head_rows, V)
+    float *attn_scratch;   // (n_slots, 2, max_T, max_T)
+    // backward
+    float *dres, *dln;     // (N, C)
+    float *dq, *dq2;       // (N, QD)
+    float *dk, *dk2, *dv;  // (N, KD)
+    float *datt;           // (N, QD)
+    float *dhmid, *dgate, *dup;  // (N, F)
+    float *gp;             // (N) g at each packed token
+};
+
+// Two passes: count bytes (ar == NULL), then carve.
+static void *take(Arena *ar, size_t *total, size_t bytes) {
+    if (!ar) {
+        *total += arena_round(bytes);
+        return NULL;
+    }
+    return arena_alloc(ar, bytes);
+}
+
+static void carve(ModelActs *a, const ModelConfig *c, Arena *ar, size_t *total) {
+    size_t N = (size_t)a->max_N, L = (size_t)c->n_layers, C = (size_t)c->hidden_size;
+    size_t QD = (size_t)c->n_heads * c->head_dim, KD = (size_t)c->n_kv_heads * c->head_dim;
+    size_t F = (size_t)c->intermediate_size, V = (size_t)c->vocab_size, f = sizeof(float), i = sizeof(int);
+    size_t T = (size_t)a->max_T;
+    a->off = take(ar, total, (size_t)a->max_rows * i);
+    a->len = take(ar, total, (size_t)a->max_rows * i);
+    a->tok = take(ar, total, N * i);
+    a->pos = take(ar, total, N * i);
+    a->tgt = take(ar, total, N * i);
+    a->out_at = take(ar, total, N * i);
+    a->cos_tab = take(ar, total, T * (c->head_dim / 2) * f);
+    a->sin_tab = take(ar, total, T * (c->head_dim / 2) * f);
+    a->x = take(ar, total, (L + 1) * N * C * f);
+    a->xmid = take(ar, total, L * N * C * f);
+    a->rstd1 = take(ar, total, L * N * f);
+    a->rstd2 = take(ar, total, L * N * f);
+    if (c->qk_norm) {
+        a->qraw = take(ar, total, L * N * QD * f);
+        a->kraw = take(ar, total, L * N * KD * f);
+        a->qrstd = take(ar, total, L * N * c->n_heads * f);
+        a->krstd = take(ar, total, L * N * c->n_kv_heads * f);
+        a->dq2 = take(ar, total, N * QD * f);
+        a->dk2 = take(ar, total, N * KD * f);
+    }
+    a->q = take(ar, total, L * N * QD * f);
+    a->k = take(ar, total, L * N * KD * f);
+    a->v = take(ar, total, L * N * KD * f);
+    a->att = take(ar, total, L * N * QD * f);
+    a->lse = take(ar, total, L * c->n_heads * N * f);
+    a->gate = take(ar, total, L * N * F * f);
+    a->up = take(ar, total, L * N * F * f);
+    a->rstdf = take(ar, total, N * f);
+    a->lnf = take(ar, total, N * C * f);
+    a->head_lse = take(ar, total, N * f);
+    a->tok_logp = take(ar, total, N * f);
+    a->tok_ent = take(ar, total, N * f);
+    a->ln = take(ar, total, N * C * f);
+    a->hmid = take(ar, total, N * F * f);
+    a->logits = take(ar, total, (size_t)a->head_rows * V * f);
+    a->attn_scratch = take(ar, total, (size_t)a->n_slots * 2 * T * T * f);
+    a->dres = take(ar, total, N * C * f);
+    a->dln = take(ar, total, N * C * f);
+    a->dq = take(ar, total, N * QD * f);
+    a->dk = take(ar, total, N * KD * f);
+    a->dv = take(ar, total, N * KD * f);
+    a->datt = take(ar, total, N * QD * f);
+    a->dhmid = take(ar, total, N * F * f);
+    a->dgate = take(ar, total, N * F * f);
+    a->dup = take(ar, total, N * F * f);
+    a->gp = take(ar, total, N * f);
+}
+
+ModelActs *model_acts_create(const Model *m, int max_rows, int max_T) {
+    const ModelConfig *c = &m->cfg;
+    if (max_rows <= 0 || max_T <= 0) {
+        err_set("activations: rows (%d) and length (%d) must be positive", max_rows, max_T);
+        return NULL;
+    }
+    if (max_T > c->max_position) {
+        err_set("activations: length %d exceeds max_position_embeddings %d", max_T, c->max_position);
+        return NULL;
+    }
+    if ((long long)max_rows * max_T > (1LL << 30)) {
+        err_set("activations: %d rows × %d tokens is too many", max_rows, max_T);
+        return NULL;
+    }
+    ModelActs *a = calloc(1, sizeof *a);
+    if (!a) {
+        err_set("activations: out of memory");
+        return NULL;
+    }
+    a->max_rows = max_rows;
+    a->max_T = max_T;
+    a->max_N = max_rows * max_T;
+    a->n_slots = threads_get();
+    size_t hr = HEAD_SCRATCH_FLOATS / (size_t)c->vocab_size;
+    if (hr < 16) hr = 16;
+    if (hr > (size_t)a->max_N) hr = (size_t)a->max_N;
+    a->head_rows = (int)hr;
+    size_t total = 0;
+    carve(a, c, NULL, &total);
+    if (arena_init(&a->arena, total) != 0) {
+        err_wrap("activations for %d × %d tokens (%.1f MiB)", max_rows, max_T, (double)total / (1 << 20));
+        free(a);
+        return NULL;
+    }
+    carve(a, c, &a->arena, &total);
+    rope_table(a->cos_tab, a->sin_tab, max_T, c->head_dim, c->rope_theta);
+    return a;
+}
+
+void model_acts_set_head_rows(ModelActs *a, int rows) {
+    if (rows >= 1 && rows < a->head_rows) a->head_rows = rows;
+}
+
+void model_acts_free(ModelActs *a) {
+    if (!a) return;
+    arena_free(&a->arena);
+    free(a);
+}
+
+// Per-layer block of a stored activation: base + l·max_N·width.
+#define LAYER(a, buf, l, width) ((buf) + (size_t)(l) * (size_t)(a)->max_N * (size_t)(width))
+
+// Attention of every row and head of layer l, forward or backward.
+static void attention_layer(ModelActs *a, const ModelConfig *c, int l, int backward) {
+    int NH = c->n_heads, NKV = c->n_kv_heads, HD = c->head_dim, grp = NH / NKV;
+    int QD = NH * HD, KD = NKV * HD, R = a->R;
+    const float *q = LAYER(a, a->q, l, QD), *k = LAYER(a, a->k, l, KD), *v = LAYER(a, a->v, l, KD);
+    float *att = LAYER(a, a->att, l, QD), *lse = LAYER(a, a->lse, l, NH);
+    size_t slot_floats = 2 * (size_t)a->max_T * a->max_T;
+    // Backward: one task per (row, kv head) owns that head's dk/dv; forward: per (row, q head).
+    int tasks = backward ? R * NKV : R * NH;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(a->n_slots)
+    for (int t = 0; t < tasks; t++) {
+#ifdef _OPENMP
+        float *scratch = a->attn_scratch + (size_t)omp_get_thread_num() * slot_floats;
+#else
+        float *scratch = a->attn_scratch;
+#endif
+        int r = t / (backward ? NKV : NH), hh = t % (backward ? NKV : NH);
+        size_t o = (size_t)a->off[r];
+        int T = a->len[r];
+        int h0 = backward ? hh * grp : hh, h1 = backward ? h0 + grp : h0 + 1;
+        for (int h = h0; h < h1; h++) {
+            int kvh = h / grp;
+            size_t qo = o * QD + (size_t)h * HD, ko = o * KD + (size_t)kvh * HD;
+            float *lh = lse + (size_t)h * a->max_N + o;
+            if (!backward)
+                attention_forward(att + qo, lh, q + qo, k + ko, v + ko, T, HD, QD, KD, scratch);
+            else
+                attention_backward(a->dq + qo, a->dk + ko, a->dv + ko, a->datt + qo, q + qo, k + ko, v + ko, lh, T, HD, QD, KD, scratch);
+        }
+    }
+}
+
+int model_forward(Model *m, ModelActs *a, const int *ids, const int *lens, int R, int T, float temperature, float *logp, float *entropy) {
+    const ModelConfig *c = &m->cfg;
+    const WeightView *w = &m->w;
+    int C = c->hidden_size, V = c->vocab_size, F = c->intermediate_size, L = c->n_layers;
+    int NH = c->n_heads, NKV = c->n_kv_heads, HD = c->head_dim, QD = NH * HD, KD = NKV * HD;
+    float eps = (float)c->rms_eps;
+    a->ready = 0;
+    if (R <= 0 || R > a->max_rows || T <= 0 || T > a->max_T)
+        return err_set("forward: batch %d × %d exceeds the activations (%d × %d)", R, T, a->max_rows, a->max_T);
+    if (!(temperature > 0)) return err_set("forward: temperature must be positive");
+    int N = 0;
+    for (int r = 0; r < R; r++) {
+        if (lens[r] < 1 || lens[r] > T) return err_set("forward: row %d length %d not in 1..%d", r, lens[r], T);
+        a->off[r] = N;
+        a->len[r] = lens[r];
+        for (int t = 0; t < lens[r]; t++) {
+            int id = ids[(size_t)r * T + t];
+            if (id < 0 || id >= V) return err_set("forward: row %d position %d: id %d outside vocab 0..%d", r, t, id, V - 1);
+            a->tok[N] = id;
+            a->pos[N] = t;
+            a->tgt[N] = t + 1 < lens[r] ? ids[(size_t)r * T + t + 1] : -1;
+            a->out_at[N] = r * T + t;
+            N++;
+        }
+    }
+    a->R = R;
+    a->T = T;
+    a->N = N;
+    a->inv_temp = 1.0f / temperature;
+
+    float *x0 = a->x;
+    for (int i = 0; i < N; i++) memcpy(x0 + (size_t)i * C, w->embed + (size_t)a->tok[i] * C, (size_t)C * sizeof(float));
+
+    for (int l = 0; l < L; l++) {
+        const LayerView *y = &w->layer[l];
+        float *X = LAYER(a, a->x, l, C), *Xn = LAYER(a, a->x, l + 1, C), *Xm = LAYER(a, a->xmid, l, C);
+        float *q = LAYER(a, a->q, l, QD), *k = LAYER(a, a->k, l, KD), *v = LAYER(a, a->v, l, KD);
+        float *gate = LAYER(a, a->gate, l, F), *up = LAYER(a, a->up, l, F);
+        // attention block: Xm = X + o_proj(attn(rope(norm(q)), rope(norm(k)), v))
+        rmsnorm_forward(a->ln, LAYER(a, a->rstd1, l, 1), X, y->attn_norm, N, C, eps);
+        float *qd = c->qk_norm ? LAYER(a, a->qraw, l, QD) : q, *kd = c->qk_norm ? LAYER(a, a->kraw, l, KD) : k;
+        matmul_forward(qd, a->ln, y->wq, y->bq, N, C, QD);
+        matmul_forward(kd, a->ln, y->wk, y->bk, N, C, KD);
+        matmul_forward(v, a->ln, y->wv, y->bv, N, C, KD);
+        if (c->qk_norm) {
+            rmsnorm_forward(q, LAYER(a, a->qrstd, l, NH), qd, y->q_norm, N * NH, HD, eps);
+            rmsnorm_forward(k, LAYER(a, a->krstd, l, NKV), kd, y->k_norm, N * NKV, HD, eps);
+        }
+        rope_forward(q, a->pos, a->cos_tab, a->sin_tab, N, NH, HD);
+        rope_forward(k, a->pos, a->cos_tab, a->sin_tab, N, NKV, HD);
+        attention_layer(a, c, l, 0);
+        memcpy(Xm, X, (size_t)N * C * sizeof(float));
+        gemm(0, 1, N, C, QD, 1.0f, LAYER(a, a->att, l, QD), QD, y->wo, QD, 1.0f, Xm, C);
+        // MLP block: Xn = Xm + down(silu(gate(norm(Xm))) · up(norm(Xm)))
+        rmsnorm_forward(a->ln, LAYER(a, a->rstd2, l, 1), Xm, y->mlp_norm, N, C, eps);
+        matmul_forward(gate, a->ln, y->w_gate, NULL, N, C, F);
+        matmul_forward(up, a->ln, y->w_up, NULL, N, C, F);
+        swiglu_forward(a->hmid, gate, up, (size_t)N * F);
+        memcpy(Xn, Xm, (size_t)N * C * sizeof(float));
+        gemm(0, 1, N, C, F, 1.0f, a->hmid, F, y->w_down, F, 1.0f, Xn, C);
+    }
+    rmsnorm_forward(a->lnf, a->rstdf, LAYER(a, a->x, L, C), w->norm, N, C, eps);
+    for (int i0 = 0; i0 < N; i0 += a->head_rows) {
+        int M = N - i0 < a->head_rows ? N - i0 : a->head_rows;
+        head_forward(a->tok_logp + i0, entropy ? a->tok_ent + i0 : NULL, a->head_lse + i0, a->logits,
+                     a->lnf + (size_t)i0 * C, w->lm_head, a->tgt + i0, M, C, V, a->inv_temp);
+    }
+    memset(logp, 0, (size_t)R * T * sizeof(float));
+    if (entropy) memset(entropy, 0, (size_t)R * T * sizeof(float));
+    for (int i = 0; i < N; i++) {
+        if (a->tgt[i] < 0) continue;
+        logp[a->out_at[i]] = a->tok_logp[i];
+        if (entropy) entropy[a->out_at[i]] = a->tok_ent[i];
+    }
+    a->ready = 1;
+    return 0;
+}
+
+static void zero(float *p, size_t n) { memset(p, 0, n * sizeof(float)); }
+
+int model_backward(Model *m, ModelActs *a, const float *g) {
+    const ModelConfig *c = &m->cfg;
+    const WeightView *w = &m->w;
+    WeightView *dw = &m->g;
+    if (!m->grads) return err_set("backward: the model was created without gradients");
+    if (!a->ready) return err_set("backward: no forward pass to differentiate");
+    int C = c->hidden_size, V = c->vocab_size, F = c->intermediate_size, L = c->n_layers;
+    int NH = c->n_heads, NKV = c->n_kv_heads, HD = c->head_dim, QD = NH * HD, KD = NKV * HD;
+    int N = a->N;
+    float eps = (float)c->rms_eps;
+
+    for (int i = 0; i < N; i++) a->gp[i] = a->tgt[i] >= 0 ? g[a->out_at[i]] : 0.0f;
+    zero(a->dln, (size_t)N * C);
+    for (int i0 = 0; i0 < N; i0 += a->head_rows) {
+        int M = N - i0 < a->head_rows ? N - i0 : a->head_rows;
+        head_backward(a->dln + (size_t)i0 * C, dw->lm_head, a->logits, a->gp + i0, a->lnf + (size_t)i0 * C,
+                      w->lm_head, a->tgt + i0, a->head_lse + i0, M, C, V, a->inv_temp);
+    }
+    zero(a->dres, (size_t)N * C);
+    rmsnorm_backward(a->dres, dw->norm, a->dln, LAYER(a, a->x, L, C), w->norm, a->rstdf, N, C);
+
+    for (int l = L - 1; l >= 0; l--) {
+        const LayerView *y = &w->layer[l];
+        LayerView *dy = &dw->layer[l];
+        float *X = LAYER(a, a->x, l, C), *Xm = LAYER(a, a->xmid, l, C);
+        float *gate = LAYER(a, a->gate, l, F), *up = LAYER(a, a->up, l, F);
+        // MLP block (norm output and hidden recomputed, not stored)
+        rmsnorm_forward(a->ln, NULL, Xm, y->mlp_norm, N, C, eps);
+        swiglu_forward(a->hmid, gate, up, (size_t)N * F);
+        zero(a->dhmid, (size_t)N * F);
+        matmul_backward(a->dhmid, dy->w_down, NULL, a->dres, a->hmid, y->w_down, N, F, C);
+        swiglu_backward(a->dgate, a->dup, a->dhmid, gate, up, (size_t)N * F);
+        zero(a->dln, (size_t)N * C);
+        matmul_backward(a->dln, dy->w_gate, NULL, a->dgate, a->ln, y->w_gate, N, C, F);
+        matmul_backward(a->dln, dy->w_up, NULL, a->dup, a->ln, y->w_up, N, C, F);
+        rmsnorm_backward(a->dres, dy->mlp_norm, a->dln, Xm, y->mlp_norm, LAYER(a, a->rstd2, l, 1), N, C);
+        // attention block
+        zero(a->datt, (size_t)N * QD);
+        matmul_backward(a->datt, dy->wo, NULL, a->dres, LAYER(a, a->att, l, QD), y->wo, N, QD, C);
+        zero(a->dq, (size_t)N * QD);
+        zero(a->dk, (size_t)N * KD);
+        zero(a->dv, (size_t)N * KD);
+        attention_layer(a, c, l, 1);
+        rope_backward(a->dq, a->pos, a->cos_tab, a->sin_tab, N, NH, HD);
+        rope_backward(a->dk, a->pos, a->cos_tab, a->sin_tab, N, NKV, HD);
+        float *dq = a->dq, *dk = a->dk;
+        if (c->qk_norm) {
+            zero(a->dq2, (size_t)N * QD);
+            zero(a->dk2, (size_t)N * KD);
+            rmsnorm_backward(a->dq2, dy->q_norm, a->dq, LAYER(a, a->qraw, l, QD), y->q_norm, LAYER(a, a->qrstd, l, NH), N * NH, HD);
+            rmsnorm_backward(a->dk2, dy->k_norm, a->dk, LAYER(a, a->kraw, l, KD), y->k_norm, LAYER(a, a->krstd, l, NKV), N * NKV, HD);
+            dq = a->dq2;
+            dk = a->dk2;
+        }
+        rmsnorm_forward(a->ln, NULL, X, y->attn_norm, N, C, eps);
+        zero(a->dln, (size_t)N * C);
+        matmul_backward(a->dln, dy->wq, dy->bq, dq, a->ln, y->wq, N, C, QD);
+        matmul_backward(a->dln, dy->wk, dy->bk, dk, a->ln, y->wk, N, C, KD);
+        matmul_backward(a->dln, dy->wv, dy->bv, a->dv, a->ln, y->wv, N, C, KD);
+        rmsnorm_backward(a->dres, dy->attn_norm, a->dln, X, y->attn_norm, LAYER(a, a->rstd1, l, 1), N, C);
+    }
+    // embedding rows: serial, since one id may appear many times
+    for (int i = 0; i < N; i++) {
+        float *de = dw->embed + (size_t)a->tok[i] * C;
+        const float *d = a->dres + (size_t)i * C;
+        for (int j = 0; j < C; j++) de[j] += d[j];
+    }
+    return 0;
+}

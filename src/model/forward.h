@@ -1,0 +1,34 @@
+// Training forward and backward of the decoder on a right-padded batch, with the
+// fused output head: returns log-probs (and entropy) of each next token and
+// accumulates parameter gradients for Σ g·logp. It never holds (R × T × V) logits.
+#ifndef AHA_MODEL_FORWARD_H
+#define AHA_MODEL_FORWARD_H
+
+#include "model/model.h"
+
+// Activations for up to max_rows × max_T tokens in one arena, sized up front.
+// Only the real tokens of a batch are computed: rows are packed end to end, so
+// padding costs nothing and cannot leak into real rows.
+typedef struct ModelActs ModelActs;
+
+// NULL + err_set when max_T exceeds max_position or memory runs out.
+ModelActs *model_acts_create(const Model *m, int max_rows, int max_T);
+void model_acts_free(ModelActs *a);
+// Lower the head's chunk (rows of logits held at once) below the size chosen at
+// creation; tests use it to exercise chunk boundaries. Larger values are ignored.
+void model_acts_set_head_rows(ModelActs *a, int rows);
+
+// Right-padded batch: ids (R, T), lens (R) real lengths in 1..T. Output logp (R, T):
+// logp[r*T + t] = log softmax(z_{r,t} / temperature)[ids[r*T + t + 1]] for t < lens[r]-1, else 0.
+// entropy (R, T) of softmax(z/temperature) at the same positions, or NULL to skip.
+// Returns 0, or -1 (err_set) for sizes beyond the activations or ids outside the vocab.
+int model_forward(Model *m, ModelActs *a, const int *ids, const int *lens, int R, int T, float temperature, float *logp, float *entropy);
+
+// Backward of Σ g[r*T+t] · logp[r*T+t] (g (R, T); entries at unused positions are
+// ignored); accumulates into m->grads (which the caller zeroes). Uses the
+// activations of the preceding model_forward. The head keeps only logsumexp per
+// position in the forward and recomputes each chunk's logits here: about 4% more
+// compute on small-vocab models, and memory independent of V. Returns 0 or -1.
+int model_backward(Model *m, ModelActs *a, const float *g);
+
+#endif
