@@ -10,6 +10,8 @@ double time_now(void);
 // Threads used by parallel regions (1 without OpenMP).
 int threads_get(void);
 void threads_set(int n);
+// This thread's number inside a parallel region (0 outside one or without OpenMP).
+int thread_index(void);
 // Peak resident set size of this process in bytes (0 if unknown).
 size_t peak_rss_bytes(void);
 

@@ -1,0 +1,167 @@
+// Incremental transformer forward over the KV cache (Llama / Qwen2 / Qwen3):
+// the same kernels and the same math as the training forward, row by row
+// positions instead of a padded batch. It does not compute gradients.
+#include "model/decode.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/sys.h"
+#include "kernels/ops.h"
+
+typedef struct {
+    size_t rope, rc, rq, rkv, rf, scores;   // floats per view
+} DecodeSizes;
+
+static DecodeSizes decode_sizes(const ModelConfig *c, int R, int T, int n_threads) {
+    DecodeSizes s;
+    s.rope = (size_t)T * (size_t)(c->head_dim / 2);
+    s.rc = (size_t)R * (size_t)c->hidden_size;
+    s.rq = (size_t)R * (size_t)c->n_heads * (size_t)c->head_dim;
+    s.rkv = (size_t)R * (size_t)c->n_kv_heads * (size_t)c->head_dim;
+    s.rf = (size_t)R * (size_t)c->intermediate_size;
+    s.scores = (size_t)n_threads * (size_t)(c->n_heads / c->n_kv_heads) * (size_t)T;
+    return s;
+}
+
+size_t decode_bytes(const ModelConfig *cfg, int max_rows, int max_T, int n_threads) {
+    DecodeSizes s = decode_sizes(cfg, max_rows, max_T, n_threads);
+    size_t f = sizeof(float);
+    return 2 * arena_round(s.rope * f) + 2 * arena_round(s.rc * f) + 2 * arena_round(s.rq * f) +
+           2 * arena_round(s.rkv * f) + 2 * arena_round(s.rf * f) + arena_round(s.scores * f);
+}
+
+int decode_init(Decoder *d, Arena *a, const ModelConfig *cfg, int max_rows, int max_T, int n_threads) {
+    memset(d, 0, sizeof *d);
+    if (max_rows < 1 || max_T < 1 || n_threads < 1) return err_set("decoder: rows, positions and threads must be >= 1");
+    if (cfg->head_dim % 2) return err_set("decoder: head_dim %d is odd (rotary needs pairs)", cfg->head_dim);
+    DecodeSizes s = decode_sizes(cfg, max_rows, max_T, n_threads);
+    size_t f = sizeof(float);
+    float **views[] = {&d->cos_tab, &d->sin_tab, &d->x, &d->xn, &d->q, &d->att, &d->k, &d->v, &d->h1, &d->h2, &d->scores};
+    size_t sizes[] = {s.rope, s.rope, s.rc, s.rc, s.rq, s.rq, s.rkv, s.rkv, s.rf, s.rf, s.scores};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        if (!(*views[i] = arena_alloc(a, sizes[i] * f))) return err_wrap("decoder scratch");
+    d->cfg = *cfg;
+    d->max_rows = max_rows;
+    d->max_T = max_T;
+    d->n_threads = n_threads;
+    rope_table(d->cos_tab, d->sin_tab, max_T, cfg->head_dim, cfg->rope_theta);
+    return 0;
+}
+
+// Scatter the rotated keys and the values of every row into the cache.
+static void cache_store(KVCache *kv, const Decoder *d, int layer, const int *slots, const int *pos, int N) {
+    int NKV = d->cfg.n_kv_heads, HD = d->cfg.head_dim;
+    size_t bytes = (size_t)HD * sizeof(float);
+    for (int r = 0; r < N; r++)
+        for (int h = 0; h < NKV; h++) {
+            size_t src = ((size_t)r * NKV + h) * HD, dst = (size_t)pos[r] * HD;
+            memcpy(kvcache_k(kv, layer, slots[r], h) + dst, d->k + src, bytes);
+            memcpy(kvcache_v(kv, layer, slots[r], h) + dst, d->v + src, bytes);
+        }
+}
+
+// Causal attention of every row over its slot, one (row, kv head) per task so
+// the GRP = NH/NKV query heads sharing a kv head read its keys once:
+//   s_jt = q_j·k_t / √HD for t ∈ [0, pos];  a_j = softmax(s_j);  out_j = Σ_t a_jt v_t
+static void attend(Decoder *d, const KVCache *kv, int layer, const int *slots, const int *pos, int N) {
+    int NH = d->cfg.n_heads, NKV = d->cfg.n_kv_heads, HD = d->cfg.head_dim, GRP = NH / NKV, T = d->max_T;
+    float scale = 1.0f / sqrtf((float)HD);
+    int units = N * NKV;
+    int nt = d->n_threads;
+#pragma omp parallel for schedule(dynamic, 2) num_threads(nt) if (units > 1)
+    for (int u = 0; u < units; u++) {
+        int r = u / NKV, h = u % NKV, P = pos[r] + 1;
+        const float *K = kvcache_k(kv, layer, slots[r], h), *Vc = kvcache_v(kv, layer, slots[r], h);
+        float *S = d->scores + (size_t)thread_index() * GRP * T;   // (GRP, T)
+        const float *q = d->q + ((size_t)r * NH + (size_t)h * GRP) * HD;
+        float *out = d->att + ((size_t)r * NH + (size_t)h * GRP) * HD;
+        for (int t = 0; t < P; t++) {
+            const float *kt = K + (size_t)t * HD;
+            for (int j = 0; j < GRP; j++) {
+                const float *qj = q + (size_t)j * HD;
+                float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+                for (int i = 0; i < HD; i++) s += qj[i] * kt[i];
+                S[(size_t)j * T + t] = s * scale;
+            }
+        }
+        for (int j = 0; j < GRP; j++) {
+            float *sj = S + (size_t)j * T, mx = sj[0], sum = 0.0f;
+            for (int t = 1; t < P; t++) mx = fmaxf(mx, sj[t]);
+            for (int t = 0; t < P; t++) {
+                sj[t] = expf(sj[t] - mx);
+                sum += sj[t];
+            }
+            float inv = 1.0f / sum;
+            for (int t = 0; t < P; t++) sj[t] *= inv;
+        }
+        memset(out, 0, (size_t)GRP * HD * sizeof(float));
+        for (int t = 0; t < P; t++) {
+            const float *vt = Vc + (size_t)t * HD;
+            for (int j = 0; j < GRP; j++) {
+                float a = S[(size_t)j * T + t], *oj = out + (size_t)j * HD;
+#pragma omp simd
+                for (int i = 0; i < HD; i++) oj[i] += a * vt[i];
+            }
+        }
+    }
+}
+
+static void add_inplace(float *x, const float *y, size_t n) {
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) x[i] += y[i];
+}
+
+int decode_forward(Decoder *d, const Model *m, KVCache *kv, const int *tokens, const int *slots, const int *pos,
+                   int N, const int *head_rows, int n_head, float *logits) {
+    const ModelConfig *c = &d->cfg;
+    int C = c->hidden_size, F = c->intermediate_size, V = c->vocab_size;
+    int NH = c->n_heads, NKV = c->n_kv_heads, HD = c->head_dim, QD = NH * HD, KD = NKV * HD;
+    float eps = (float)c->rms_eps;
+    if (N < 1 || N > d->max_rows || n_head < 0 || n_head > d->max_rows)
+        return err_set("decode: %d rows / %d head rows for a decoder of %d rows", N, n_head, d->max_rows);
+    if (kv->max_T > d->max_T) return err_set("decode: cache has %d positions, rotary table %d", kv->max_T, d->max_T);
+    for (int r = 0; r < N; r++) {
+        if (tokens[r] < 0 || tokens[r] >= V) return err_set("decode: token id %d outside the vocabulary (%d)", tokens[r], V);
+        if (slots[r] < 0 || slots[r] >= kv->n_slots) return err_set("decode: slot %d outside [0, %d)", slots[r], kv->n_slots);
+        if (pos[r] < 0 || pos[r] >= kv->max_T) return err_set("decode: position %d outside [0, %d)", pos[r], kv->max_T);
+    }
+    for (int r = 0; r < N; r++) memcpy(d->x + (size_t)r * C, m->w.embed + (size_t)tokens[r] * C, (size_t)C * sizeof(float));
+
+    for (int l = 0; l < c->n_layers; l++) {
+        const LayerView *w = &m->w.layer[l];
+        // attention block: x += Wo · attn(rope(norm_q(Wq·n(x))), rope(norm_k(Wk·n(x))), Wv·n(x))
+        rmsnorm_forward(d->xn, NULL, d->x, w->attn_norm, N, C, eps);
+        matmul_forward(d->q, d->xn, w->wq, w->bq, N, C, QD);
+        matmul_forward(d->k, d->xn, w->wk, w->bk, N, C, KD);
+        matmul_forward(d->v, d->xn, w->wv, w->bv, N, C, KD);
+        if (c->qk_norm) {
+            rmsnorm_forward(d->q, NULL, d->q, w->q_norm, N * NH, HD, eps);
+            rmsnorm_forward(d->k, NULL, d->k, w->k_norm, N * NKV, HD, eps);
+        }
+        rope_forward(d->q, pos, d->cos_tab, d->sin_tab, N, NH, HD);
+        rope_forward(d->k, pos, d->cos_tab, d->sin_tab, N, NKV, HD);
+        cache_store(kv, d, l, slots, pos, N);
+        attend(d, kv, l, slots, pos, N);
+        matmul_forward(d->xn, d->att, w->wo, NULL, N, QD, C);
+        add_inplace(d->x, d->xn, (size_t)N * C);
+        // MLP block: x += Wdown · (silu(Wgate·n(x)) ⊙ Wup·n(x))
+        rmsnorm_forward(d->xn, NULL, d->x, w->mlp_norm, N, C, eps);
+        matmul_forward(d->h1, d->xn, w->w_gate, NULL, N, C, F);
+        matmul_forward(d->h2, d->xn, w->w_up, NULL, N, C, F);
+        swiglu_forward(d->h1, d->h1, d->h2, (size_t)N * F);
+        matmul_forward(d->xn, d->h1, w->w_down, NULL, N, F, C);
+        add_inplace(d->x, d->xn, (size_t)N * C);
+    }
+    if (n_head == 0) return 0;
+    // head: z = lm_head · rmsnorm(x) for the requested rows only
+    for (int i = 0; i < n_head; i++) {
+        AHA_ASSERT(head_rows[i] >= 0 && head_rows[i] < N);
+        memcpy(d->xn + (size_t)i * C, d->x + (size_t)head_rows[i] * C, (size_t)C * sizeof(float));
+    }
+    rmsnorm_forward(d->xn, NULL, d->xn, m->w.norm, n_head, C, eps);
+    matmul_forward(logits, d->xn, m->w.lm_head, NULL, n_head, C, V);
+    return 0;
+}

@@ -1,0 +1,51 @@
+// The incremental forward over the KV cache: any set of rows, each a (token,
+// slot, position), goes through the model as one matrix per projection, writes
+// its keys/values into the cache and attends over its slot's positions
+// [0, pos]. Prefill (many positions of one slot) and decode (one position of
+// many slots) are the same call. It never allocates and never trains.
+#ifndef AHA_DECODE_H
+#define AHA_DECODE_H
+
+#include "base/arena.h"
+#include "model/kvcache.h"
+#include "model/model.h"
+
+// Letters: R rows of one call (≤ max_rows), C hidden, F ffn, NH/NKV heads,
+// HD head dim, T max positions, V vocab.
+typedef struct {
+    ModelConfig cfg;
+    int max_rows;       // rows per decode_forward call
+    int max_T;          // positions (rope table and attention span)
+    int n_threads;      // attention score buffers
+    float *cos_tab;     // (T, HD/2)
+    float *sin_tab;     // (T, HD/2)
+    float *x;           // (R, C) residual stream
+    float *xn;          // (R, C) normed input / projection output
+    float *q;           // (R, NH*HD)
+    float *k;           // (R, NKV*HD)
+    float *v;           // (R, NKV*HD)
+    float *att;         // (R, NH*HD) attention output
+    float *h1;          // (R, F) gate, then silu(gate)·up
+    float *h2;          // (R, F) up
+    float *scores;      // (n_threads, NH/NKV, T)
+} Decoder;
+
+// Bytes decode_init takes from an arena.
+size_t decode_bytes(const ModelConfig *cfg, int max_rows, int max_T, int n_threads);
+// Carve scratch for up to max_rows rows per call and positions < max_T, with
+// attention buffers for n_threads threads (later calls use at most that many).
+// Returns 0 or -1 (err_set).
+int decode_init(Decoder *d, Arena *a, const ModelConfig *cfg, int max_rows, int max_T, int n_threads);
+
+// Run N rows (N ≤ max_rows): row r is token tokens[r] at position pos[r] of
+// cache slot slots[r]. Every row's key/value is written to the cache before
+// any row attends, so a call may hold several positions of one slot (a
+// prefill chunk); positions [0, pos[r]) of the slot must already be in the
+// cache or among the rows. No two rows may share a (slot, position).
+// For the n_head rows listed in head_rows, logits (n_head, V) get the output
+// head's logits z = lm_head · rmsnorm(x). Returns 0, or -1 (err_set) on a bad
+// token, slot or position.
+int decode_forward(Decoder *d, const Model *m, KVCache *kv, const int *tokens, const int *slots, const int *pos,
+                   int N, const int *head_rows, int n_head, float *logits);
+
+#endif
