@@ -1,0 +1,37 @@
+// The `code` reward: runs the Python program found in each completion against
+// the task's stdin/stdout tests in the sandbox (sandbox.h), many completions at
+// once with a bounded number of sandboxes. It never runs code outside the sandbox.
+#ifndef AHA_REWARD_CODE_H
+#define AHA_REWARD_CODE_H
+
+#include "reward/reward.h"
+#include "reward/sandbox.h"
+
+#include <stddef.h>
+
+// Options (RewardParams keys, all optional):
+//   partial=1      reward = fraction of tests passed (default 0: 1 only if all pass,
+//                  and the remaining tests of a failing program are skipped)
+//   timeout=S      wall seconds per test run (default 5; CPU limit the same)
+//   memory_mb=M    address-space limit (default 1024)
+//   parallel=P     sandboxes alive at once (default: CPU count)
+//   python=PATH    interpreter (default /usr/bin/python3)
+#define REWARD_CODE_KEYS "partial,timeout,memory_mb,parallel,python"
+
+// Scores n completions; in[i].task must hold "tests": [{"input": str, "output": str}, ...]
+// (a non-empty array). out is (n), each in [0, 1]. Returns 0, or -1 after
+// err_set() naming the input index when a task has no usable tests or the
+// sandbox loop fails.
+int reward_code_batch(const RewardInput *in, int n, const RewardParams *p, double *out);
+
+// The same with explicit sandbox limits (tests use small ones). partial as above.
+int reward_code_batch_limits(const RewardInput *in, int n, const SandboxLimits *lim, int partial,
+                             double *out);
+
+// The program text in a completion: the body of the last ```python (or ```py,
+// ```python3) fence; else of the last plain ``` fence; else the content of the
+// last <answer>...</answer>; else the whole text. Returns a malloc'd string
+// (caller frees), or NULL when out of memory.
+char *reward_code_extract(const char *text, size_t len);
+
+#endif

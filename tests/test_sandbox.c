@@ -1,0 +1,314 @@
+// The code sandbox against hostile programs: an infinite loop, a fork bomb, a
+// 10 GB allocation, writes outside its directory, a network connection (with the
+// network namespace and with the seccomp fallback), 1 GB of output. Each must
+// score 0 within its limit plus a margin and leave no process behind (checked
+// in /proc); controls show the same probes succeed when a guard is lifted.
+#include "reward/code.h"
+#include "reward/sandbox.h"
+#include "base/err.h"
+#include "base/sys.h"
+#include "test.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define WALL 2.0      // seconds per run in these tests
+#define MARGIN 0.6    // allowed on top of WALL (start-up, reaping, a loaded machine)
+#define MARK "AHA_SBX_MARK"
+
+static SandboxLimits test_limits(void) {
+    SandboxLimits l;
+    sandbox_limits_default(&l);
+    l.wall_seconds = WALL;
+    l.cpu_seconds = WALL;
+    l.mem_bytes = 512L << 20;
+    l.max_output = 1L << 20;
+    l.max_procs = 8;
+    l.max_parallel = 2;
+    return l;
+}
+
+// Processes whose command line contains MARK (every hostile program carries it),
+// plus processes whose parent is this test (we are a subreaper, so orphans of
+// the sandbox would land here).
+static int leftovers(void) {
+    int found = 0;
+    DIR *d = opendir("/proc");
+    if (!d) return -1;
+    struct dirent *e;
+    pid_t me = getpid();
+    while ((e = readdir(d))) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+        char path[300], buf[8192];
+        snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
+        FILE *f = fopen(path, "rb");
+        if (f) {
+            size_t n = fread(buf, 1, sizeof buf - 1, f);
+            fclose(f);
+            for (size_t k = 0; k < n; k++)
+                if (!buf[k]) buf[k] = ' ';
+            buf[n] = 0;
+            if (strstr(buf, MARK)) found++;
+        }
+        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        f = fopen(path, "rb");
+        if (f) {
+            size_t n = fread(buf, 1, sizeof buf - 1, f);
+            fclose(f);
+            buf[n] = 0;
+            const char *rp = strrchr(buf, ')');
+            int ppid = 0;
+            char state;
+            if (rp && sscanf(rp + 1, " %c %d", &state, &ppid) == 2 && ppid == me) found++;
+        }
+    }
+    closedir(d);
+    return found;
+}
+
+// Score one program on one test through the code reward's batch path.
+static double score(const SandboxLimits *l, const char *program, const char *input,
+                    const char *output, double *elapsed) {
+    char *completion = malloc(strlen(program) + 64);
+    sprintf(completion, "Here:\n```python\n# " MARK "\n%s\n```\n", program);
+    cJSON *task = cJSON_CreateObject();
+    cJSON *tests = cJSON_AddArrayToObject(task, "tests");
+    cJSON *t = cJSON_CreateObject();
+    cJSON_AddStringToObject(t, "input", input);
+    cJSON_AddStringToObject(t, "output", output);
+    cJSON_AddItemToArray(tests, t);
+    RewardInput in = {.completion = completion, .completion_len = strlen(completion), .task = task};
+    double r = -1, t0 = time_now();
+    int rc = reward_code_batch_limits(&in, 1, l, 0, &r);
+    *elapsed = time_now() - t0;
+    CHECK(rc == 0, "%s", err_msg());
+    cJSON_Delete(task);
+    free(completion);
+    return r;
+}
+
+static void hostile(const char *name, const SandboxLimits *l, const char *program, const char *input,
+                    const char *output) {
+    double dt;
+    double r = score(l, program, input, output, &dt);
+    CHECK(r == 0.0, "%s: reward %g, want 0", name, r);
+    CHECK(dt <= l->wall_seconds + MARGIN, "%s: took %.2f s, limit %.2f + %.2f", name, dt,
+          l->wall_seconds, MARGIN);
+    int left = leftovers();
+    CHECK(left == 0, "%s: %d processes left behind", name, left);
+    printf("  %-28s reward %g in %.3f s\n", name, r, dt);
+}
+
+static void test_output_matching(void) {
+    CHECK(sandbox_output_matches("42\n", 3, "42"), "newline at end");
+    CHECK(sandbox_output_matches("a  \nb\t\n\n\n", 9, "a\nb"), "trailing spaces and blank lines");
+    CHECK(sandbox_output_matches("a\r\nb\r\n", 6, "a\nb\n"), "CRLF");
+    CHECK(!sandbox_output_matches("a\n\nb\n", 5, "a\nb"), "an inner blank line matters");
+    CHECK(!sandbox_output_matches(" 42\n", 4, "42"), "leading space matters");
+    CHECK(!sandbox_output_matches("4 2\n", 4, "42"), "inner space matters");
+    CHECK(!sandbox_output_matches("", 0, "42"), "nothing printed");
+    CHECK(sandbox_output_matches("", 0, "\n \n"), "empty both");
+    CHECK(!sandbox_output_matches("42\n43\n", 6, "42"), "extra line");
+}
+
+static void test_extract(void) {
+    struct { const char *text, *want; } cases[] = {
+        {"```python\nprint(1)\n```", "print(1)\n"},
+        {"a\n```python\nprint(1)\n```\nthen\n```python\nprint(2)\n```\n", "print(2)\n"},   // last wins
+        {"```py\nx=1\n```\n```\nplain\n```", "x=1\n"},          // python preferred over plain
+        {"```bash\nls\n```\n```\nprint(3)\n```", "print(3)\n"},   // other languages ignored
+        {"<think>t</think><answer>print(4)</answer>", "print(4)"},
+        {"print(5)", "print(5)"},
+        {"```python\nprint(6)\n", "print(6)\n"},                  // unterminated fence
+        {"```Python3  \nprint(7)\n```", "print(7)\n"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char *got = reward_code_extract(cases[k].text, strlen(cases[k].text));
+        CHECK(got && strcmp(got, cases[k].want) == 0, "case %zu: got [%s]", k, got ? got : "(null)");
+        free(got);
+    }
+}
+
+static void test_passing_and_partial(void) {
+    SandboxLimits l = test_limits();
+    double dt;
+    CHECK(score(&l, "print(int(input()) * 2)", "21\n", "42\n", &dt) == 1.0, "doubling passes");
+    CHECK(score(&l, "print(int(input()) * 2)", "21\n", "43\n", &dt) == 0.0, "wrong answer fails");
+    CHECK(score(&l, "import sys; print(42); sys.exit(3)", "", "42", &dt) == 0.0,
+          "right output with a non-zero exit fails");
+    CHECK(score(&l, "open('f.txt','w').write('hi'); print(open('f.txt').read())", "", "hi", &dt) == 1.0,
+          "the work directory is writable");
+    CHECK(score(&l, "import os; print(len(os.listdir('.')))", "", "0", &dt) == 1.0,
+          "the work directory starts empty");
+
+    // Three tests, the program gets two right.
+    const char *completion = "```python\nn=int(input())\nprint(n*n if n < 3 else 0)\n```";
+    cJSON *task = cJSON_Parse("{\"tests\":[{\"input\":\"1\",\"output\":\"1\"},"
+                              "{\"input\":\"2\",\"output\":\"4\"},{\"input\":\"3\",\"output\":\"9\"}]}");
+    RewardInput in[2] = {{.completion = completion, .completion_len = strlen(completion), .task = task},
+                         {.completion = "", .completion_len = 0, .task = task}};
+    double out[2];
+    CHECK(reward_code_batch_limits(in, 2, &l, 1, out) == 0, "%s", err_msg());
+    CHECK_CLOSE(out[0], 2.0 / 3.0, 1e-12, 1e-12);
+    CHECK(out[1] == 0.0, "empty completion: %g", out[1]);
+    CHECK(reward_code_batch_limits(in, 2, &l, 0, out) == 0, "%s", err_msg());
+    CHECK(out[0] == 0.0 && out[1] == 0.0, "all-or-nothing: %g %g", out[0], out[1]);
+
+    // All-or-nothing skips the rest once a test fails: the first test fails at
+    // once, the other two would each sleep past the limit.
+    const char *slow = "```python\nimport time\nn=int(input())\nif n > 1: time.sleep(30)\nprint(-1)\n```";
+    RewardInput s = {.completion = slow, .completion_len = strlen(slow), .task = task};
+    SandboxLimits one = l;
+    one.max_parallel = 1;
+    double t0 = time_now();
+    CHECK(reward_code_batch_limits(&s, 1, &one, 0, out) == 0 && out[0] == 0.0, "slow: %g", out[0]);
+    CHECK(time_now() - t0 < 1.0, "failing tests were not skipped: %.2f s", time_now() - t0);
+
+    // A task without tests is a configuration error naming the input.
+    cJSON *bad = cJSON_Parse("{\"tests\":[{\"input\":\"1\"}]}");
+    RewardInput b[2] = {in[0], {.completion = "x", .completion_len = 1, .task = bad}};
+    CHECK(reward_code_batch_limits(b, 2, &l, 0, out) == -1 && strstr(err_msg(), "input 1"), "%s",
+          err_msg());
+    cJSON_Delete(bad);
+    cJSON_Delete(task);
+}
+
+static void test_parallel_bounded(void) {
+    // 8 programs that each sleep 0.5 s, 4 at a time: about 1 s in all (2 rounds);
+    // serial would be 4 s, unbounded 0.5 s.
+    SandboxLimits l = test_limits();
+    l.max_parallel = 4;
+    SandboxJob jobs[8];
+    for (int k = 0; k < 8; k++) jobs[k] = (SandboxJob){"import time; time.sleep(0.5); print(input())", "7\n", 2};
+    SandboxResult r[8];
+    double t0 = time_now();
+    CHECK(sandbox_run_many(&l, jobs, 8, NULL, r) == 0, "%s", err_msg());
+    double dt = time_now() - t0;
+    CHECK(dt >= 0.95 && dt < 2.5, "8 x 0.5 s with 4 slots took %.2f s", dt);
+    for (int k = 0; k < 8; k++) {
+        CHECK(sandbox_ok(&r[k]) && strcmp(r[k].out, "7\n") == 0, "job %d: status %d [%s]", k, r[k].status,
+              r[k].out);
+        sandbox_result_free(&r[k]);
+    }
+    printf("  8 sleepers, 4 slots: %.2f s\n", dt);
+}
+
+static void test_hostile(void) {
+    SandboxLimits l = test_limits();
+    hostile("infinite loop", &l, "while True: pass", "", "done");
+    hostile("sleep forever", &l, "import time; time.sleep(1000)", "", "done");
+    hostile("fork bomb", &l, "import os\nwhile True:\n    try: os.fork()\n    except OSError: pass", "", "done");
+    hostile("detached children", &l,
+            "import os, time\nfor i in range(100000):\n    try:\n        if os.fork() == 0:\n"
+            "            os.setsid(); time.sleep(1000)\n    except OSError: pass\nprint('done')",
+            "", "never printed");
+    hostile("10 GB allocation", &l, "x = bytearray(10 * 1024**3)\nprint('done')", "", "done");
+    hostile("1 GB of output", &l, "import sys\ns = 'x' * (1 << 20)\nfor i in range(1024): sys.stdout.write(s)",
+            "", "x");
+
+    // The process count really is bounded although we are root: children that
+    // stay alive are counted; the program reports how many forks succeeded.
+    SandboxResult r;
+    const char *count = "# " MARK "\nimport os, time\nn = 0\nfor i in range(200):\n    try:\n"
+                        "        if os.fork() == 0:\n            time.sleep(1000)\n        n += 1\n"
+                        "    except OSError: break\nprint(n)";
+    CHECK(sandbox_run(&l, count, "", &r) == 0, "%s", err_msg());
+    long forks = strtol(r.out, NULL, 10);
+    CHECK(sandbox_ok(&r) && forks >= 1 && forks < l.max_procs, "forks %ld with max_procs %d (status %d, iso %u)",
+          forks, l.max_procs, r.status, r.isolation);
+    if (geteuid() == 0) CHECK((r.isolation & SANDBOX_ISO_PIDNS) && (r.isolation & SANDBOX_ISO_UID), "iso %u", r.isolation);
+    sandbox_result_free(&r);
+    CHECK(leftovers() == 0, "sleeping children survived their parent");
+
+    // Writing outside the work directory, to a directory we can see.
+    const char *tmp = getenv("TEST_TMP") ? getenv("TEST_TMP") : "/tmp";
+    char target[512], input[600];
+    snprintf(target, sizeof target, "%s/sandbox_escape_%d", tmp, (int)getpid());
+    chmod(tmp, 0777);
+    snprintf(input, sizeof input, "%s\n", target);
+    hostile("write outside (absolute)", &l, "p = input()\nopen(p, 'w').write('x')\nprint('written')", input,
+            "written");
+    struct stat st;
+    CHECK(stat(target, &st) != 0, "%s was created", target);
+    hostile("write outside (/tmp)", &l, "open('/tmp/aha_sandbox_escape', 'w').write('x')\nprint('written')", "",
+            "written");
+    CHECK(stat("/tmp/aha_sandbox_escape", &st) != 0, "/tmp/aha_sandbox_escape was created");
+    hostile("write outside (..)", &l, "open('../aha_sandbox_escape', 'w').write('x')\nprint('written')", "",
+            "written");
+
+    // A connection to a server this test is listening on.
+    int srv = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof a;
+    CHECK(srv >= 0 && bind(srv, (struct sockaddr *)&a, sizeof a) == 0 && listen(srv, 8) == 0 &&
+              getsockname(srv, (struct sockaddr *)&a, &alen) == 0, "listen: %s", strerror(errno));
+    char port[32];
+    snprintf(port, sizeof port, "%d\n", ntohs(a.sin_port));
+    const char *connect = "import socket\ns = socket.create_connection(('127.0.0.1', int(input())), timeout=1)\n"
+                          "s.sendall(b'hi')\nprint('connected')";
+    SandboxLimits netns = l, seccomp = l, open_net = l;
+    seccomp.net = SANDBOX_NET_SECCOMP;
+    open_net.net = SANDBOX_NET_ALLOW;
+    hostile("network (namespace)", &netns, connect, port, "connected");
+    hostile("network (seccomp)", &seccomp, connect, port, "connected");
+    int c = accept(srv, NULL, NULL);
+    CHECK(c < 0 && (errno == EAGAIN || errno == EWOULDBLOCK), "a sandboxed program reached the server");
+    if (c >= 0) close(c);
+    // Control: with the network left open the same program connects.
+    double dt;
+    CHECK(score(&open_net, connect, port, "connected", &dt) == 1.0, "control connection failed");
+    c = accept(srv, NULL, NULL);
+    CHECK(c >= 0, "control connection never arrived");
+    if (c >= 0) close(c);
+    close(srv);
+    SandboxResult sr;
+    CHECK(sandbox_run(&seccomp, "import socket; socket.socket(socket.AF_UNIX).close(); print(1)", "", &sr) == 0 &&
+              sandbox_ok(&sr) && (sr.isolation & SANDBOX_ISO_SECCOMP), "seccomp mode: unix sockets still work");
+    sandbox_result_free(&sr);
+}
+
+static void test_caller_unaffected(const struct rlimit *before) {
+    struct rlimit now;
+    getrlimit(RLIMIT_AS, &now);
+    CHECK(now.rlim_cur == before->rlim_cur, "RLIMIT_AS of the test changed");
+    char cwd[4096];
+    CHECK(getcwd(cwd, sizeof cwd) && strstr(cwd, "aha-sbx") == NULL, "cwd moved to %s", cwd);
+    pid_t p = fork();
+    if (p == 0) _exit(7);
+    int st = 0;
+    CHECK(p > 0 && waitpid(p, &st, 0) == p && WIFEXITED(st) && WEXITSTATUS(st) == 7, "the test can still fork");
+    char *x = malloc(64 << 20);
+    CHECK(x != NULL, "the test can still allocate");
+    if (x) memset(x, 1, 64 << 20);
+    free(x);
+    SandboxResult r;
+    SandboxLimits l = test_limits();
+    l.python = "/nonexistent/python3";
+    CHECK(sandbox_run(&l, "print(1)", "", &r) == 0 && r.status == SANDBOX_SETUP_ERROR &&
+              strstr(err_msg(), "exec"), "missing interpreter: status %d, %s", r.status, err_msg());
+    sandbox_result_free(&r);
+}
+
+int main(void) {
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    struct rlimit before;
+    getrlimit(RLIMIT_AS, &before);
+    test_output_matching();
+    test_extract();
+    test_passing_and_partial();
+    test_parallel_bounded();
+    test_hostile();
+    test_caller_unaffected(&before);
+    CHECK(leftovers() == 0, "processes left at the end");
+    return TEST_END();
+}
