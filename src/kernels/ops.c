@@ -115,17 +115,24 @@ void rmsnorm_backward(float *dinp, float *dweight, const float *dout, const floa
 
 // ---------------------------------------------------------------- rope
 
-// angle(p, i) = p · theta^(−2i/HD), computed in double then rounded once
-void rope_table(float *cos_tab, float *sin_tab, int max_pos, int HD, double theta) {
+// angle(p, i) = p · inv_freq[i], computed in double then rounded once
+void rope_table_freq(float *cos_tab, float *sin_tab, int max_pos, int HD, const double *inv_freq) {
     int half = HD / 2;
-    for (int i = 0; i < half; i++) {
-        double inv = 1.0 / pow(theta, (double)(2 * i) / (double)HD);
-        for (int p = 0; p < max_pos; p++) {
-            double a = (double)p * inv;
+    for (int p = 0; p < max_pos; p++)
+        for (int i = 0; i < half; i++) {
+            double a = (double)p * inv_freq[i];
             cos_tab[(size_t)p * half + i] = (float)cos(a);
             sin_tab[(size_t)p * half + i] = (float)sin(a);
         }
-    }
+}
+
+// inv_freq[i] = theta^(−2i/HD)
+void rope_table(float *cos_tab, float *sin_tab, int max_pos, int HD, double theta) {
+    enum { MAX_HALF = 1024 };
+    double inv[MAX_HALF];
+    int half = HD / 2 < MAX_HALF ? HD / 2 : MAX_HALF;
+    for (int i = 0; i < half; i++) inv[i] = 1.0 / pow(theta, (double)(2 * i) / (double)HD);
+    rope_table_freq(cos_tab, sin_tab, max_pos, 2 * half, inv);
 }
 
 // (x1, x2) → (x1·cos − x2·sin, x2·cos + x1·sin) for x1 = x[i], x2 = x[i + HD/2];

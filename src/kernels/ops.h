@@ -28,6 +28,8 @@ void rmsnorm_forward(float *out, float *rstd, const float *inp, const float *wei
 void rmsnorm_backward(float *dinp, float *dweight, const float *dout, const float *inp, const float *weight, const float *rstd, int N, int C);
 // Rotary embedding, Hugging Face rotate_half layout (pairs i and i + HD/2), in place on x (N, H, HD) at positions pos (N); tables (max_pos, HD/2).
 void rope_table(float *cos_tab, float *sin_tab, int max_pos, int HD, double theta);
+// The same from given inverse frequencies inv_freq (HD/2): angle(p, i) = p · inv_freq[i].
+void rope_table_freq(float *cos_tab, float *sin_tab, int max_pos, int HD, const double *inv_freq);
 void rope_forward(float *x, const int *pos, const float *cos_tab, const float *sin_tab, int N, int H, int HD);
 // In place: turns dL/d(rotated x) in dx (N, H, HD) into dL/dx (the inverse rotation).
 void rope_backward(float *dx, const int *pos, const float *cos_tab, const float *sin_tab, int N, int H, int HD);

@@ -15,6 +15,7 @@
 #include "base/sys.h"
 #include "kernels/head.h"
 #include "kernels/ops.h"
+#include "model/io.h"
 
 // Budget of the head's logits scratch, in floats (32 MiB).
 #define HEAD_SCRATCH_FLOATS ((size_t)8 << 20)
@@ -154,7 +155,15 @@ ModelActs *model_acts_create(const Model *m, int max_rows, int max_T) {
         return NULL;
     }
     carve(a, c, &a->arena, &total);
-    rope_table(a->cos_tab, a->sin_tab, max_T, c->head_dim, c->rope_theta);
+    double *inv = malloc((size_t)(c->head_dim / 2) * sizeof(double));
+    if (!inv) {
+        err_set("activations: out of memory");
+        model_acts_free(a);
+        return NULL;
+    }
+    model_rope_inv_freq(c, inv);
+    rope_table_freq(a->cos_tab, a->sin_tab, max_T, c->head_dim, inv);
+    free(inv);
     return a;
 }
 

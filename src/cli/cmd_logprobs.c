@@ -1,0 +1,156 @@
+// aha logprobs: log p(ids[i+1] | ids[0..i]) of each JSONL line under a model at
+// temperature 1, through the training forward. It checks every line before it
+// computes anything, and refuses ids outside the vocab or beyond max_position.
+#include "base/err.h"
+#include "base/jsonl.h"
+#include "base/sys.h"
+#include "cli/cli.h"
+#include "model/forward.h"
+#include "model/io.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+// Rows computed together (one forward per batch of consecutive lines).
+#define LOGPROBS_BATCH 8
+
+static void logprobs_help(void) {
+    printf("usage: aha logprobs --model DIR --input FILE.jsonl [--threads N]\n\n"
+           "For each input line {\"ids\":[...]} prints one line {\"logp\":[...]} where\n"
+           "logp[i] = log p(ids[i+1] | ids[0..i]) at temperature 1 (n-1 numbers for n ids).\n"
+           "A plain interface to compare aha's model with any other implementation.\n\n"
+           "  --model    Hugging Face model directory (config.json + safetensors)\n"
+           "  --input    JSONL file, one object with an \"ids\" array per line ('-' = stdin)\n"
+           "  --threads  threads (default: OpenMP's default)\n");
+}
+
+typedef struct {
+    int *ids;    // (n)
+    int n;
+} Seq;
+
+// Read and check every line. Returns the count, or -1 after printing the error.
+static int read_input(const char *path, const ModelConfig *c, Seq **out) {
+    JsonlReader r;
+    if (jsonl_open(&r, path) != 0) return cli_fail("logprobs", "%s", err_msg()), -1;
+    Seq *seqs = NULL;
+    int n = 0, cap = 0, rc;
+    cJSON *j;
+    while ((rc = jsonl_next(&r, &j)) == 1) {
+        const cJSON *arr = cJSON_GetObjectItem(j, "ids");
+        int len = cJSON_IsArray(arr) ? cJSON_GetArraySize(arr) : -1;
+        const char *bad = NULL;
+        char why[160];
+        if (len < 0) bad = "missing \"ids\" array";
+        else if (len == 0) bad = "\"ids\" is empty";
+        else if (len > c->max_position) {
+            snprintf(why, sizeof why, "%d ids exceed max_position_embeddings %d", len, c->max_position);
+            bad = why;
+        }
+        int *ids = bad ? NULL : malloc((size_t)len * sizeof(int));
+        for (int i = 0; !bad && i < len; i++) {
+            const cJSON *v = cJSON_GetArrayItem(arr, i);
+            double d = cJSON_IsNumber(v) ? v->valuedouble : -1;
+            if (!cJSON_IsNumber(v) || d != (double)(int)d || d < 0 || d >= c->vocab_size) {
+                snprintf(why, sizeof why, "ids[%d] is not a token id in 0..%d", i, c->vocab_size - 1);
+                bad = why;
+            } else {
+                ids[i] = (int)d;
+            }
+        }
+        cJSON_Delete(j);
+        if (!bad && n == cap) {
+            cap = cap ? 2 * cap : 64;
+            Seq *s = realloc(seqs, (size_t)cap * sizeof *s);
+            if (!s) bad = "out of memory";
+            else seqs = s;
+        }
+        if (bad) {
+            cli_fail("logprobs", "%s:%ld: %s", r.name, r.line, bad);
+            free(ids);
+            rc = -2;
+            break;
+        }
+        seqs[n].ids = ids;
+        seqs[n++].n = len;
+    }
+    if (rc == -1) cli_fail("logprobs", "%s", err_msg());
+    jsonl_close(&r);
+    if (rc < 0) {
+        for (int i = 0; i < n; i++) free(seqs[i].ids);
+        free(seqs);
+        return -1;
+    }
+    *out = seqs;
+    return n;
+}
+
+static int run(Model *m, Seq *seqs, int n) {
+    int maxT = 1;
+    for (int i = 0; i < n; i++) maxT = seqs[i].n > maxT ? seqs[i].n : maxT;
+    int R = n < LOGPROBS_BATCH ? (n ? n : 1) : LOGPROBS_BATCH;
+    ModelActs *a = model_acts_create(m, R, maxT);
+    int *ids = calloc((size_t)R * maxT, sizeof(int)), lens[LOGPROBS_BATCH];
+    float *logp = malloc((size_t)R * maxT * sizeof(float));
+    int rc = 0;
+    if (!a || !ids || !logp) {
+        rc = cli_fail("logprobs", "%s", a ? "out of memory" : err_msg());
+        goto done;
+    }
+    for (int i0 = 0; i0 < n; i0 += R) {
+        int rows = n - i0 < R ? n - i0 : R, T = 1;
+        for (int r = 0; r < rows; r++) T = seqs[i0 + r].n > T ? seqs[i0 + r].n : T;
+        for (int r = 0; r < rows; r++) {
+            lens[r] = seqs[i0 + r].n;
+            memcpy(ids + (size_t)r * T, seqs[i0 + r].ids, (size_t)lens[r] * sizeof(int));
+        }
+        if (model_forward(m, a, ids, lens, rows, T, 1.0f, logp, NULL) != 0) {
+            rc = cli_fail("logprobs", "%s", err_msg());
+            goto done;
+        }
+        for (int r = 0; r < rows; r++) {
+            fputs("{\"logp\":[", stdout);
+            for (int t = 0; t + 1 < lens[r]; t++) printf(t ? ",%.9g" : "%.9g", logp[(size_t)r * T + t]);
+            fputs("]}\n", stdout);
+        }
+    }
+    if (fflush(stdout) != 0) rc = cli_fail("logprobs", "cannot write the output");
+done:
+    model_acts_free(a);
+    free(ids);
+    free(logp);
+    return rc;
+}
+
+int cmd_logprobs(int argc, char **argv) {
+    const char *model = NULL, *input = NULL, *v;
+    long threads = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (arg_is_help(a)) {
+            logprobs_help();
+            return 0;
+        }
+        if (!strcmp(a, "--model")) {
+            if (!(model = arg_value("logprobs", argc, argv, &i))) return 2;
+        } else if (!strcmp(a, "--input")) {
+            if (!(input = arg_value("logprobs", argc, argv, &i))) return 2;
+        } else if (!strcmp(a, "--threads")) {
+            if (!(v = arg_value("logprobs", argc, argv, &i)) || arg_long("logprobs", a, v, 1, 1024, &threads) != 0) return 2;
+        } else {
+            return cli_usage("logprobs", "unknown option '%s'", a);
+        }
+    }
+    if (!model || !input) return cli_usage("logprobs", "--model and --input are required");
+    if (threads) threads_set((int)threads);
+    Model m;
+    if (model_load(&m, model, 0) != 0) return cli_fail("logprobs", "%s", err_msg());
+    Seq *seqs = NULL;
+    int n = read_input(input, &m.cfg, &seqs);
+    int rc = n < 0 ? 1 : run(&m, seqs, n);
+    for (int i = 0; i < n; i++) free(seqs[i].ids);
+    free(seqs);
+    model_free(&m);
+    return rc;
+}
