@@ -9,7 +9,7 @@ CC      ?= gcc
 OPT     ?= -O2
 CFLAGS  ?=
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Isrc -MMD -MP
-LDLIBS  += -lpcre2-8 -lcjson -lm -lpthread
+LDLIBS  += -lpcre2-8 -lutf8proc -lcjson -lm -lpthread
 BUILD   ?= build
 SAN     ?=
 CFLAGS  += $(SAN)

@@ -1,0 +1,65 @@
+// Prompt templates (r1zero, chatml, raw): plain string assembly, no Jinja. A model's own
+// chat_template from tokenizer_config.json is not interpreted here.
+#include "tok/template.h"
+
+#include "base/err.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+// DeepSeek-R1-Zero's instruction (REFERENCE.md), up to the user turn.
+static const char R1ZERO_PREAMBLE[] =
+    "A conversation between User and Assistant. The user asks a question, and the "
+    "Assistant solves it. The assistant first thinks about the reasoning process in the "
+    "mind and then provides the user with the answer. The reasoning process and answer are "
+    "enclosed within <think> </think> and <answer> </answer> tags, respectively, i.e., "
+    "<think> reasoning process here </think> <answer> answer here </answer>.";
+
+const char *template_names(void) { return "r1zero, chatml, raw"; }
+
+// Concatenate up to 8 NUL-terminated pieces (NULL pieces are skipped) into *out.
+static int concat(char **out, const char *const *parts, int n) {
+    size_t total = 1;
+    for (int i = 0; i < n; i++)
+        if (parts[i]) total += strlen(parts[i]);
+    char *s = malloc(total);
+    if (!s) return err_set("template: out of memory");
+    size_t at = 0;
+    for (int i = 0; i < n; i++) {
+        if (!parts[i]) continue;
+        size_t l = strlen(parts[i]);
+        memcpy(s + at, parts[i], l);
+        at += l;
+    }
+    s[at] = 0;
+    *out = s;
+    return 0;
+}
+
+int template_render(const char *name, const char *prompt, const char *system,
+                    int prefill_think, char **out) {
+    *out = NULL;
+    if (!name) return err_set("template: no name given (valid: %s)", template_names());
+    if (!prompt) prompt = "";
+    int has_sys = system && system[0];
+    if (strcmp(name, "r1zero") == 0) {
+        const char *parts[] = {has_sys ? system : R1ZERO_PREAMBLE, " User: ", prompt,
+                               ". Assistant:", prefill_think ? " <think>" : NULL};
+        return concat(out, parts, 5);
+    }
+    if (strcmp(name, "chatml") == 0) {
+        const char *parts[] = {has_sys ? "<|im_start|>system\n" : NULL,
+                               has_sys ? system : NULL,
+                               has_sys ? "<|im_end|>\n" : NULL,
+                               "<|im_start|>user\n", prompt,
+                               "<|im_end|>\n<|im_start|>assistant\n",
+                               prefill_think ? "<think>\n" : NULL};
+        return concat(out, parts, 7);
+    }
+    if (strcmp(name, "raw") == 0) {
+        const char *parts[] = {has_sys ? system : NULL, has_sys ? "\n" : NULL, prompt,
+                               prefill_think ? "<think>" : NULL};
+        return concat(out, parts, 4);
+    }
+    return err_set("unknown template '%s' (valid: %s)", name, template_names());
+}

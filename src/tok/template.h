@@ -1,0 +1,23 @@
+// Prompt templates by name: turn a task's prompt (and an optional system prompt) into the
+// exact text the policy sees. Text only: tokenizing the result is the caller's business.
+#ifndef AHA_TOK_TEMPLATE_H
+#define AHA_TOK_TEMPLATE_H
+
+// Templates:
+//   r1zero  DeepSeek-R1-Zero's "A conversation between User and Assistant. ... User:
+//           {prompt}. Assistant:" (text as in REFERENCE.md); a system prompt replaces the
+//           opening instruction; prefill_think appends " <think>".
+//   chatml  Qwen's chat format: ["<|im_start|>system\n{system}<|im_end|>\n"]
+//           "<|im_start|>user\n{prompt}<|im_end|>\n<|im_start|>assistant\n", and
+//           prefill_think appends "<think>\n".
+//   raw     ["{system}\n"] "{prompt}", and prefill_think appends "<think>".
+// system may be NULL (or "") for none. On success stores a malloc'd NUL-terminated string
+// in *out (caller frees) and returns 0; an unknown name returns -1 with an error listing
+// the valid names.
+int template_render(const char *name, const char *prompt, const char *system,
+                    int prefill_think, char **out);
+
+// The valid names, comma-separated ("r1zero, chatml, raw").
+const char *template_names(void);
+
+#endif
