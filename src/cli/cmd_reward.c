@@ -1,0 +1,102 @@
+// `aha reward`: scores JSONL completions from stdin with a weighted sum of reward
+// functions and prints one JSON line per input with the total and each component.
+// Argument handling only; the scoring lives in reward/.
+#include "cli/cli.h"
+#include "base/err.h"
+#include "base/jsonl.h"
+#include "reward/reward.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void help(void) {
+    int n;
+    const RewardEntry *e = reward_entries(&n);
+    printf("usage: aha reward --fn NAME[:WEIGHT[:key=value,...]] [--fn ...] < completions.jsonl\n\n"
+           "Reads one JSON object per line: {\"completion\": str, \"answer\": str|number,\n"
+           "\"tokens\": int, \"max_new_tokens\": int, \"prefilled_think\": bool,\n"
+           "\"finish\": \"stop\"|\"length\", plus task fields such as \"numbers\", \"target\", \"tests\"}.\n"
+           "Writes {\"reward\": total, \"<fn>\": component, ...} per line, in input order.\n\n"
+           "reward functions:\n");
+    for (int i = 0; i < n; i++)
+        printf("  %-11s %s%s%s%s\n", e[i].name, e[i].help, *e[i].keys ? " [options: " : "", e[i].keys,
+               *e[i].keys ? "]" : "");
+}
+
+// One line of output: {"reward": total, name: component, ...}.
+static void print_line(const RewardSpec *spec, double total, const double *comp) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "reward", total);
+    for (int k = 0; k < spec->n; k++) {
+        const char *name = spec->terms[k].entry->name;
+        // A function listed twice keeps both values: name, name#2, ...
+        char key[80];
+        int dup = 1;
+        for (int j = 0; j < k; j++) dup += strcmp(spec->terms[j].entry->name, name) == 0;
+        if (dup > 1) snprintf(key, sizeof key, "%s#%d", name, dup);
+        else snprintf(key, sizeof key, "%s", name);
+        cJSON_AddNumberToObject(o, key, comp[k]);
+    }
+    char *s = cJSON_PrintUnformatted(o);
+    puts(s);
+    free(s);
+    cJSON_Delete(o);
+}
+
+int cmd_reward(int argc, char **argv) {
+    RewardSpec spec = {0};
+    for (int i = 1; i < argc; i++) {
+        if (arg_is_help(argv[i])) {
+            help();
+            return 0;
+        } else if (strcmp(argv[i], "--fn") == 0) {
+            const char *v = arg_value("reward", argc, argv, &i);
+            if (!v) return 2;
+            if (reward_parse_spec(&spec, v)) return cli_usage("reward", "--fn %s: %s", v, err_msg());
+        } else {
+            return cli_usage("reward", "unknown option '%s'", argv[i]);
+        }
+    }
+    if (spec.n == 0) return cli_usage("reward", "give at least one --fn NAME[:WEIGHT]");
+    JsonlReader r;
+    if (jsonl_open(&r, "-")) return cli_fail("reward", "%s", err_msg());
+    // Lines are scored in chunks so that batch rewards (code) run in parallel.
+    enum { CHUNK = 256 };
+    cJSON *objs[CHUNK];
+    RewardInput in[CHUNK];
+    long lines[CHUNK];
+    char numbufs[CHUNK][64];
+    double total[CHUNK], comp[CHUNK * REWARD_MAX_TERMS];  // comp is (CHUNK, spec.n)
+    int status = 0, done = 0;
+    while (!done && !status) {
+        int n = 0;
+        while (n < CHUNK) {
+            int got = jsonl_next(&r, &objs[n]);
+            if (got <= 0) {
+                if (got < 0) status = cli_fail("reward", "%s", err_msg());
+                done = 1;
+                break;
+            }
+            lines[n] = r.line;
+            if (reward_input_from_json(&in[n], objs[n], numbufs[n], sizeof numbufs[n])) {
+                status = cli_fail("reward", "%s:%ld: %s", r.name, r.line, err_msg());
+                cJSON_Delete(objs[n]);
+                break;
+            }
+            n++;
+        }
+        if (!status && n > 0 && reward_score_batch(&spec, in, n, total, comp)) {
+            // Find the first line that fails on its own, to name it.
+            int bad = 0;
+            while (bad < n - 1 && reward_score_batch(&spec, &in[bad], 1, total, comp) == 0) bad++;
+            status = cli_fail("reward", "%s:%ld: %s", r.name, lines[bad], err_msg());
+        }
+        for (int i = 0; i < n; i++) {
+            if (!status) print_line(&spec, total[i], comp + (size_t)i * (size_t)spec.n);
+            cJSON_Delete(objs[i]);
+        }
+    }
+    jsonl_close(&r);
+    return status;
+}
