@@ -11,6 +11,7 @@
 #include "base/fileio.h"
 #include "base/rng.h"
 #include "base/sys.h"
+#include "model/adamw.h"
 #include "model/forward.h"
 #include "test.h"
 
@@ -53,8 +54,9 @@ static int run_fixture(const char *dir) {
     int R = geti(j, "R"), T = geti(j, "T"), head_rows = geti(j, "head_rows");
     float temp = (float)cJSON_GetObjectItem(j, "temperature")->valuedouble;
     int *ids = malloc(sizeof(int) * R * T), *lens = malloc(sizeof(int) * R);
-    float *g = malloc(sizeof(float) * R * T);
+    float *g = malloc(sizeof(float) * R * T), *ga = malloc(sizeof(float) * R * T);
     for (int i = 0; i < R * T; i++) {
+        ga[i] = (float)cJSON_GetArrayItem(cJSON_GetObjectItem(j, "g_adam"), i)->valuedouble;
         ids[i] = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "ids"), i)->valueint;
         g[i] = (float)cJSON_GetArrayItem(cJSON_GetObjectItem(j, "g"), i)->valuedouble;
     }
@@ -93,11 +95,30 @@ static int run_fixture(const char *dir) {
         const ParamTensor *t = model_find_tensor(&m, cJSON_GetArrayItem(names, i)->valuestring);
         fwrite(m.grads + t->offset, sizeof(float), t->numel, f);
     }
+    // AdamW steps on the same batch: the loss Σ ga·logp before each step and after the last
+    int steps = geti(j, "adam_steps");
+    AdamWConfig oc = adamw_defaults();
+    oc.lr = cJSON_GetObjectItem(j, "lr")->valuedouble;
+    oc.weight_decay = cJSON_GetObjectItem(j, "weight_decay")->valuedouble;
+    oc.clip_norm = cJSON_GetObjectItem(j, "clip_norm")->valuedouble;
+    AdamW opt;
+    if (adamw_init(&opt, &m, &oc) != 0) return fprintf(stderr, "%s\n", err_msg()), 1;
+    for (int s = 0; s <= steps; s++) {
+        model_zero_grad(&m);
+        if (model_forward(&m, a, ids, lens, R, T, temp, logp, NULL) != 0 || model_backward(&m, a, ga) != 0)
+            return fprintf(stderr, "%s\n", err_msg()), 1;
+        double loss = 0;
+        for (int i = 0; i < R * T; i++) loss += (double)ga[i] * logp[i];
+        float lf = (float)loss;
+        fwrite(&lf, sizeof lf, 1, f);
+        if (s < steps) adamw_step(&opt, &m, 1.0f);
+    }
+    adamw_free(&opt);
     fclose(f);
     model_acts_free(a);
     model_free(&m);
     cJSON_Delete(j);
-    free(ids), free(lens), free(g), free(logp), free(ent);
+    free(ids), free(lens), free(g), free(ga), free(logp), free(ent);
     return 0;
 }
 

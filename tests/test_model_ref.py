@@ -2,7 +2,8 @@
 tests/pyref/model_ref.py (float64) on random tiny Llama, Qwen2 and Qwen3 configs:
 a padded batch, per-token coefficients g, temperature != 1, a head chunk that does
 not divide the rows. logp and entropy within 1e-5, every gradient within 1e-4
-(normalized error ||a-b|| / max(||a||, ||b||))."""
+(normalized error ||a-b|| / max(||a||, ||b||)); then the loss sum(g * logp)
+after each of 10 AdamW steps (clipping and weight decay on) within 1e-5."""
 import json
 import os
 import subprocess
@@ -16,6 +17,7 @@ import model_ref  # noqa: E402
 
 FIXTURE = os.environ.get("AHA_MODEL_FIXTURE", "build/tests/test_model_ref")
 TMP = os.environ.get("TEST_TMP", "/tmp")
+STEPS, LR, WD, CLIP = 10, 3e-3, 0.1, 1.0
 
 CONFIGS = [
     # llama: untied, no bias, MHA
@@ -47,16 +49,21 @@ def check(cfg, seed):
     V = cfg["vocab_size"]
     ids = torch.randint(0, V, (R, T), generator=gen)
     g = torch.randn(R, T, generator=gen, dtype=torch.float64).float().double()
+    # for the AdamW run: a weighted negative log-likelihood (g < 0, per-token
+    # weights), so the loss keeps its sign and relative error stays meaningful
+    ga = -(0.2 + torch.rand(R, T, generator=gen, dtype=torch.float64)).float().double()
     for r in range(R):
         g[r, lens[r] - 1:] = 0.0
+        ga[r, lens[r] - 1:] = 0.0
     P = model_ref.random_params(cfg, gen)
     names = [n for n, _ in model_ref.param_names(cfg)]
 
     d = os.path.join(TMP, f"fixture_{cfg['model_type']}")
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, "fixture.json"), "w") as f:
-        json.dump(dict(cfg, R=R, T=T, temperature=temp, head_rows=5, lens=lens, ids=ids.ravel().tolist(),
-                       g=g.ravel().tolist(), tensors=names), f)
+        json.dump(dict(cfg, R=R, T=T, temperature=temp, head_rows=5, adam_steps=STEPS, lr=LR, weight_decay=WD,
+                       clip_norm=CLIP, lens=lens, ids=ids.ravel().tolist(),
+                       g=g.ravel().tolist(), g_adam=ga.ravel().tolist(), tensors=names), f)
     with open(os.path.join(d, "params.bin"), "wb") as f:
         for n in names:
             f.write(P[n].float().numpy().tobytes())
@@ -86,8 +93,31 @@ def check(cfg, seed):
         worst = max(worst, e)
         if e > 1e-4:
             fails.append(f"gradient {n}: error {e:.3g}")
-    if at != out.size:
-        fails.append(f"out.bin has {out.size} floats, expected {at}")
+    if at + STEPS + 1 != out.size:
+        fails.append(f"out.bin has {out.size} floats, expected {at + STEPS + 1}")
+        return fails
+    c_loss = out[at:]
+
+    # AdamW in float64: decay on matrices (not norm weights, not biases), torch's clipping
+    params = {n: P[n].detach().clone().requires_grad_(True) for n in names}
+    decay = [params[n] for n in names if P[n].dim() == 2]
+    no_decay = [params[n] for n in names if P[n].dim() == 1]
+    opt = torch.optim.AdamW([dict(params=decay, weight_decay=WD), dict(params=no_decay, weight_decay=0.0)],
+                            lr=LR, betas=(0.9, 0.999), eps=1e-8)
+    worst_loss = 0.0
+    for s in range(STEPS + 1):
+        opt.zero_grad()
+        lp, _ = model_ref.forward(cfg, params, ids, lens, temp)
+        loss = (ga * lp).sum()
+        e = abs(loss.item() - c_loss[s]) / abs(loss.item())
+        worst_loss = max(worst_loss, e)
+        if e > 1e-5:
+            fails.append(f"loss before AdamW step {s + 1}: {c_loss[s]:.8g} vs {loss.item():.8g} ({e:.3g})")
+        if s < STEPS:
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(list(params.values()), CLIP)
+            opt.step()
+    print(f"{cfg['model_type']}: loss {c_loss[0]:.6g} -> {c_loss[-1]:.6g} in {STEPS} AdamW steps, worst rel err {worst_loss:.2e}")
     print(f"{cfg['model_type']}: worst gradient err {worst:.2e} over {len(names)} tensors")
     return fails
 
