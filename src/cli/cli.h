@@ -22,6 +22,7 @@ int cmd_version(int argc, char **argv);
 int cmd_reward(int argc, char **argv);
 int cmd_logprobs(int argc, char **argv);
 int cmd_toy(int argc, char **argv);
+int cmd_task(int argc, char **argv);
 int cmd_strategic_grams(int argc, char **argv);
 
 #endif

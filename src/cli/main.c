@@ -18,6 +18,7 @@ static const Command commands[] = {
     {"logprobs", cmd_logprobs, "log-probs of token sequences under a model (JSONL in, JSONL out)"},
     {"reward", cmd_reward, "score JSONL completions with weighted reward functions"},
     {"strategic-grams", cmd_strategic_grams, "extract a HICRA Strategic-Gram lexicon from successful completions"},
+    {"task", cmd_task, "print generated problems (arithmetic, countdown, linear, knights) as JSONL"},
     {"toy", cmd_toy, "GRPO in miniature: a policy over strategies with hidden success rates"},
     {"version", cmd_version, "print the version and build options"},
 };
