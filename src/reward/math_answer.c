@@ -513,6 +513,12 @@ static int math_value(MathValue *v, const char *s, size_t n) {
     expand(&w, a, skip, m, 0);
     free(a);
     w.p[w.o] = 0;
+    // Redundant outer braces: "{{2}}" -> "2".
+    while (w.o >= 2 && w.p[0] == '{' && group_end(w.p, 0, w.o) == w.o - 1) {
+        memmove(w.p, w.p + 1, w.o - 2);
+        w.o -= 2;
+        w.p[w.o] = 0;
+    }
     v->text = w.p;
     v->len = w.o;
     v->kind = classify(&v->value, v->text, v->len);
@@ -548,7 +554,7 @@ int math_completion_correct(const char *completion, size_t n, int prefilled_thin
     text_think_split(&sp, completion, n, prefilled_think);
     size_t a, alen, g = 0, glen = strlen(gold);
     if (!math_find_answer(sp.region, sp.region_len, &a, &alen)) return 0;
-    if (find_boxed(gold, glen, &g, &glen) == 0) g = 0, glen = strlen(gold);
+    if (!math_find_answer(gold, glen, &g, &glen)) g = 0, glen = strlen(gold);
     return math_answer_equal(sp.region + a, alen, gold + g, glen);
 }
 

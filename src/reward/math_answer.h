@@ -21,7 +21,8 @@ char *math_normalize(const char *s, size_t n);
 int math_answer_equal(const char *a, size_t na, const char *b, size_t nb);
 
 // 1 when the completion's final answer (taken outside the think block, see
-// text.h) equals the gold answer; a gold holding \boxed{} is reduced to its box.
+// text.h) equals the gold answer. A gold answer in which math_find_answer finds
+// an answer (\boxed{}, "#### 42", ...) is reduced to it first.
 int math_completion_correct(const char *completion, size_t n, int prefilled_think,
                             const char *gold);
 
