@@ -21,6 +21,7 @@ int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(print
 int cmd_version(int argc, char **argv);
 int cmd_reward(int argc, char **argv);
 int cmd_logprobs(int argc, char **argv);
+int cmd_sample(int argc, char **argv);
 int cmd_toy(int argc, char **argv);
 int cmd_task(int argc, char **argv);
 int cmd_strategic_grams(int argc, char **argv);

@@ -16,6 +16,7 @@ typedef struct {
 // One line per command, in the order `aha --help` lists them.
 static const Command commands[] = {
     {"logprobs", cmd_logprobs, "log-probs of token sequences under a model (JSONL in, JSONL out)"},
+    {"sample", cmd_sample, "sample completions of a prompt (batched KV-cache sampler)"},
     {"reward", cmd_reward, "score JSONL completions with weighted reward functions"},
     {"strategic-grams", cmd_strategic_grams, "extract a HICRA Strategic-Gram lexicon from successful completions"},
     {"task", cmd_task, "print generated problems (arithmetic, countdown, linear, knights) as JSONL"},

@@ -9,6 +9,7 @@
 #include "base/err.h"
 #include "base/sys.h"
 #include "kernels/ops.h"
+#include "model/io.h"
 
 typedef struct {
     size_t rope, rc, rq, rkv, rf, scores;   // floats per view
@@ -46,7 +47,10 @@ int decode_init(Decoder *d, Arena *a, const ModelConfig *cfg, int max_rows, int 
     d->max_rows = max_rows;
     d->max_T = max_T;
     d->n_threads = n_threads;
-    rope_table(d->cos_tab, d->sin_tab, max_T, cfg->head_dim, cfg->rope_theta);
+    double inv_freq[1024];   // (HD/2)
+    if (cfg->head_dim / 2 > 1024) return err_set("decoder: head_dim %d too large", cfg->head_dim);
+    model_rope_inv_freq(cfg, inv_freq);
+    rope_table_freq(d->cos_tab, d->sin_tab, max_T, cfg->head_dim, inv_freq);
     return 0;
 }
 
@@ -89,7 +93,7 @@ static void attend(Decoder *d, const KVCache *kv, int layer, const int *slots, c
         }
         for (int j = 0; j < GRP; j++) {
             float *sj = S + (size_t)j * T, mx = sj[0], sum = 0.0f;
-            for (int t = 1; t < P; t++) mx = fmaxf(mx, sj[t]);
+            for (int t = 1; t < P; t++) mx = sj[t] > mx ? sj[t] : mx;
             for (int t = 0; t < P; t++) {
                 sj[t] = expf(sj[t] - mx);
                 sum += sj[t];
