@@ -2,6 +2,7 @@
 // statistics; backward recomputes the chunk's logits (keeping only lse per row)
 // and turns them into dz in place. Never sees more than its chunk.
 #include "kernels/head.h"
+#include "kernels/omp.h"
 #include "kernels/ops.h"
 
 #include <math.h>
@@ -37,14 +38,14 @@ static void row_grad(float *z, float g, int y, float lse, int V, float s) {
 
 void head_forward(float *logp, float *entropy, float *lse, float *logits, const float *h, const float *w, const int *y, int M, int C, int V, float inv_temp) {
     gemm(0, 1, M, V, C, 1.0f, h, C, w, C, 0.0f, logits, V);
-#pragma omp parallel for schedule(static) if (M >= 8)
+OMP(parallel for schedule(static) if (M >= 8))
     for (int m = 0; m < M; m++)
         row_stats(logp + m, entropy ? entropy + m : NULL, lse + m, logits + (size_t)m * V, y[m], V, inv_temp);
 }
 
 void head_backward(float *dh, float *dw, float *logits, const float *g, const float *h, const float *w, const int *y, const float *lse, int M, int C, int V, float inv_temp) {
     gemm(0, 1, M, V, C, 1.0f, h, C, w, C, 0.0f, logits, V);
-#pragma omp parallel for schedule(static) if (M >= 8)
+OMP(parallel for schedule(static) if (M >= 8))
     for (int m = 0; m < M; m++) row_grad(logits + (size_t)m * V, g[m], y[m], lse[m], V, inv_temp);
     matmul_backward(dh, dw, NULL, logits, h, w, M, C, V);
 }

@@ -2,6 +2,7 @@
 // to OpenBLAS sgemm under AHA_BLAS; every other loop is plain C with OpenMP over
 // independent outputs, so results do not depend on the thread count.
 #include "kernels/ops.h"
+#include "kernels/omp.h"
 
 #include <math.h>
 #include <string.h>
@@ -13,7 +14,7 @@
 // ---------------------------------------------------------------- gemm
 
 void gemm_ref(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb, float beta, float *Cm, int ldc) {
-#pragma omp parallel for schedule(static) if (M >= 64)
+OMP(parallel for schedule(static) if (M >= 64))
     for (int i = 0; i < M; i++) {
         float *c = Cm + (size_t)i * ldc;
         for (int j = 0; j < N; j++) c[j] = beta == 0.0f ? 0.0f : beta * c[j];
@@ -23,7 +24,7 @@ void gemm_ref(int ta, int tb, int M, int N, int K, float alpha, const float *A, 
                 for (int j = 0; j < N; j++) c[j] += a * B[(size_t)j * ldb + kk];
             } else {
                 const float *b = B + (size_t)kk * ldb;
-#pragma omp simd
+OMP(simd)
                 for (int j = 0; j < N; j++) c[j] += a * b[j];
             }
         }
@@ -58,7 +59,7 @@ void matmul_backward(float *dinp, float *dweight, float *dbias, const float *dou
     if (dweight) gemm(1, 0, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f, dweight, C);
     if (dbias) {
         // one thread owns each column, summing rows in order
-#pragma omp parallel for schedule(static) if (OC >= 256)
+OMP(parallel for schedule(static) if (OC >= 256))
         for (int o = 0; o < OC; o++) {
             float s = 0.0f;
             for (int n = 0; n < N; n++) s += dout[(size_t)n * OC + o];
@@ -71,7 +72,7 @@ void matmul_backward(float *dinp, float *dweight, float *dbias, const float *dou
 
 // y = x · r · w with r = (mean(x²) + eps)^(-1/2)
 void rmsnorm_forward(float *out, float *rstd, const float *inp, const float *weight, int N, int C, float eps) {
-#pragma omp parallel for schedule(static) if (N >= 16)
+OMP(parallel for schedule(static) if (N >= 16))
     for (int n = 0; n < N; n++) {
         const float *x = inp + (size_t)n * C;
         float *y = out + (size_t)n * C;
@@ -86,7 +87,7 @@ void rmsnorm_forward(float *out, float *rstd, const float *inp, const float *wei
 // dw_c += Σ_n dy_c · x_c · r
 // dx_c += r · w_c · dy_c − r³/C · x_c · Σ_j dy_j · w_j · x_j
 void rmsnorm_backward(float *dinp, float *dweight, const float *dout, const float *inp, const float *weight, const float *rstd, int N, int C) {
-#pragma omp parallel for schedule(static) if (N >= 16)
+OMP(parallel for schedule(static) if (N >= 16))
     for (int n = 0; n < N; n++) {
         const float *x = inp + (size_t)n * C, *dy = dout + (size_t)n * C;
         float *dx = dinp + (size_t)n * C;
@@ -100,7 +101,7 @@ void rmsnorm_backward(float *dinp, float *dweight, const float *dout, const floa
     // columns in blocks so each thread owns whole columns and rows add in order
     enum { CB = 64 };
     int nb = (C + CB - 1) / CB;
-#pragma omp parallel for schedule(static) if (N >= 16)
+OMP(parallel for schedule(static) if (N >= 16))
     for (int b = 0; b < nb; b++) {
         int c0 = b * CB, c1 = c0 + CB < C ? c0 + CB : C;
         float acc[CB] = {0};
@@ -139,7 +140,7 @@ void rope_table(float *cos_tab, float *sin_tab, int max_pos, int HD, double thet
 // backward applies the transpose: (d1·cos + d2·sin, d2·cos − d1·sin).
 static void rope_apply(float *x, const int *pos, const float *cos_tab, const float *sin_tab, int N, int H, int HD, float sign) {
     int half = HD / 2;
-#pragma omp parallel for schedule(static) if (N >= 16)
+OMP(parallel for schedule(static) if (N >= 16))
     for (int n = 0; n < N; n++) {
         const float *cs = cos_tab + (size_t)pos[n] * half, *sn = sin_tab + (size_t)pos[n] * half;
         for (int h = 0; h < H; h++) {
@@ -165,7 +166,7 @@ void rope_backward(float *dx, const int *pos, const float *cos_tab, const float 
 
 // out = g · σ(g) · u;  d/dg = u · σ(g) · (1 + g · (1 − σ(g))),  d/du = g · σ(g)
 void swiglu_forward(float *out, const float *gate, const float *up, size_t n) {
-#pragma omp parallel for schedule(static) if (n >= 65536)
+OMP(parallel for schedule(static) if (n >= 65536))
     for (size_t i = 0; i < n; i++) {
         float g = gate[i];
         out[i] = g / (1.0f + expf(-g)) * up[i];
@@ -173,7 +174,7 @@ void swiglu_forward(float *out, const float *gate, const float *up, size_t n) {
 }
 
 void swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate, const float *up, size_t n) {
-#pragma omp parallel for schedule(static) if (n >= 65536)
+OMP(parallel for schedule(static) if (n >= 65536))
     for (size_t i = 0; i < n; i++) {
         float g = gate[i], s = 1.0f / (1.0f + expf(-g));
         dgate[i] = dout[i] * up[i] * s * (1.0f + g * (1.0f - s));

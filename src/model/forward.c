@@ -14,6 +14,7 @@
 #include "base/err.h"
 #include "base/sys.h"
 #include "kernels/head.h"
+#include "kernels/omp.h"
 #include "kernels/ops.h"
 #include "model/io.h"
 
@@ -180,6 +181,14 @@ void model_acts_free(ModelActs *a) {
 // Per-layer block of a stored activation: base + l·max_N·width.
 #define LAYER(a, buf, l, width) ((buf) + (size_t)(l) * (size_t)(a)->max_N * (size_t)(width))
 
+static int thread_id(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
 // Attention of every row and head of layer l, forward or backward.
 static void attention_layer(ModelActs *a, const ModelConfig *c, int l, int backward) {
     int NH = c->n_heads, NKV = c->n_kv_heads, HD = c->head_dim, grp = NH / NKV;
@@ -189,13 +198,9 @@ static void attention_layer(ModelActs *a, const ModelConfig *c, int l, int backw
     size_t slot_floats = 2 * (size_t)a->max_T * a->max_T;
     // Backward: one task per (row, kv head) owns that head's dk/dv; forward: per (row, q head).
     int tasks = backward ? R * NKV : R * NH;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(a->n_slots)
+OMP(parallel for schedule(dynamic, 1) num_threads(a->n_slots))
     for (int t = 0; t < tasks; t++) {
-#ifdef _OPENMP
-        float *scratch = a->attn_scratch + (size_t)omp_get_thread_num() * slot_floats;
-#else
-        float *scratch = a->attn_scratch;
-#endif
+        float *scratch = a->attn_scratch + (size_t)thread_id() * slot_floats;
         int r = t / (backward ? NKV : NH), hh = t % (backward ? NKV : NH);
         size_t o = (size_t)a->off[r];
         int T = a->len[r];
