@@ -26,5 +26,8 @@ int cmd_sample(int argc, char **argv);
 int cmd_toy(int argc, char **argv);
 int cmd_task(int argc, char **argv);
 int cmd_strategic_grams(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_detokenize(int argc, char **argv);
+int cmd_train_tokenizer(int argc, char **argv);
 
 #endif

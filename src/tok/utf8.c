@@ -124,6 +124,25 @@ int utf8_sanitize(const char *s, size_t len, char **out, size_t *out_len) {
     return 1;
 }
 
+int utf8_json_write(FILE *f, const char *s, size_t n) {
+    putc('"', f);
+    size_t run = 0;   // start of the pending run of bytes that need no escape
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        fwrite(s + run, 1, i - run, f);
+        run = i + 1;
+        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+        else if (c == '\n') fputs("\\n", f);
+        else if (c == '\t') fputs("\\t", f);
+        else if (c == '\r') fputs("\\r", f);
+        else fprintf(f, "\\u%04x", c);
+    }
+    fwrite(s + run, 1, n - run, f);
+    putc('"', f);
+    return ferror(f) ? -1 : 0;
+}
+
 int utf8_is_js_space(uint32_t c) {
     return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0xA0 || c == 0x1680 ||
            (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||

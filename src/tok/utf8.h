@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 // GPT-2 bytes_to_unicode: byte b is shown as code point utf8_byte_cp(b) (printable
 // bytes map to themselves, the other 68 to U+0100..U+0143 in byte order).
@@ -37,5 +38,9 @@ int utf8_is_js_space(uint32_t cp);
 // a malloc'd normalized copy in *out and its length in *out_len and returns 1; -1 on
 // failure.
 int utf8_nfc(const char *s, size_t len, char **out, size_t *out_len);
+
+// Write s[0..n) as a JSON string literal (quotes included): '"', '\\' and control
+// characters escaped, other bytes as they are. Returns 0, or -1 on a write error.
+int utf8_json_write(FILE *f, const char *s, size_t n);
 
 #endif

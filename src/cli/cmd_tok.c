@@ -1,0 +1,233 @@
+// `aha tokenize`, `aha detokenize`, `aha train-tokenizer`: stdin/stdout edges of tok/.
+// Argument handling and I/O only; encoding, decoding and training live in src/tok.
+#include "cli/cli.h"
+
+#include "base/err.h"
+#include "base/fileio.h"
+#include "base/jsonl.h"
+#include "tok/tokenizer.h"
+#include "tok/utf8.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+// All of stdin (binary safe). Returns a malloc'd buffer or NULL.
+static char *read_stdin(size_t *len) {
+    size_t n = 0, cap = 1 << 16;
+    char *b = malloc(cap + 1);
+    if (!b) return NULL;
+    for (;;) {
+        if (n == cap) {
+            char *q = realloc(b, cap * 2 + 1);
+            if (!q) { free(b); return NULL; }
+            b = q, cap *= 2;
+        }
+        size_t r = fread(b + n, 1, cap - n, stdin);
+        n += r;
+        if (r == 0) break;
+    }
+    if (ferror(stdin)) { free(b); return NULL; }
+    b[n] = 0;
+    *len = n;
+    return b;
+}
+
+static void print_ids(const int *ids, int n) {
+    putchar('[');
+    for (int i = 0; i < n; i++) printf(i ? ",%d" : "%d", ids[i]);
+    fputs("]\n", stdout);
+}
+
+// Shared flags of tokenize/detokenize: --tokenizer PATH, --jsonl.
+static int parse_tok_flags(const char *cmd, int argc, char **argv, const char **path, int *jsonl) {
+    *path = NULL, *jsonl = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--tokenizer") == 0) {
+            if (!(*path = arg_value(cmd, argc, argv, &i))) return 2;
+        } else if (strcmp(argv[i], "--jsonl") == 0) {
+            *jsonl = 1;
+        } else {
+            return cli_usage(cmd, "unknown option '%s'", argv[i]);
+        }
+    }
+    if (!*path) return cli_usage(cmd, "--tokenizer PATH is required");
+    return 0;
+}
+
+int cmd_tokenize(int argc, char **argv) {
+    const char *cmd = "tokenize";
+    if (argc > 1 && arg_is_help(argv[1])) {
+        printf("usage: aha tokenize --tokenizer PATH [--jsonl]\n"
+               "Reads UTF-8 text on stdin (all of it, one string) and prints the JSON array of\n"
+               "token ids, as Hugging Face encode(text, add_special_tokens=False). Special and\n"
+               "added tokens written in the text become their ids. Invalid UTF-8 is read as\n"
+               "U+FFFD (one per maximal invalid sequence).\n"
+               "  --tokenizer PATH  tokenizer.json, or the directory holding it\n"
+               "  --jsonl           stdin has one JSON string per line; print one array per line\n");
+        return 0;
+    }
+    const char *path;
+    int jsonl, rc = parse_tok_flags(cmd, argc, argv, &path, &jsonl);
+    if (rc) return rc;
+    Tokenizer *tok = tok_load(path);
+    if (!tok) return cli_fail(cmd, "%s", err_msg());
+    int *ids, n;
+    if (!jsonl) {
+        size_t len;
+        char *text = read_stdin(&len);
+        if (!text) { tok_free(tok); return cli_fail(cmd, "cannot read stdin"); }
+        if (tok_encode(tok, text, len, &ids, &n)) rc = cli_fail(cmd, "%s", err_msg());
+        else print_ids(ids, n), free(ids);
+        free(text);
+    } else {
+        JsonlReader r;
+        if (jsonl_open(&r, "-")) { tok_free(tok); return cli_fail(cmd, "%s", err_msg()); }
+        cJSON *v;
+        int got;
+        while ((got = jsonl_next(&r, &v)) == 1) {
+            if (!cJSON_IsString(v)) {
+                rc = cli_fail(cmd, "<stdin>:%ld: expected a JSON string", r.line);
+            } else if (tok_encode(tok, v->valuestring, strlen(v->valuestring), &ids, &n)) {
+                rc = cli_fail(cmd, "<stdin>:%ld: %s", r.line, err_msg());
+            } else {
+                print_ids(ids, n);
+                free(ids);
+            }
+            cJSON_Delete(v);
+            if (rc) break;
+        }
+        if (got < 0) rc = cli_fail(cmd, "%s", err_msg());
+        jsonl_close(&r);
+    }
+    tok_free(tok);
+    if (fflush(stdout) && !rc) rc = cli_fail(cmd, "cannot write stdout");
+    return rc;
+}
+
+// A JSON array of ids -> malloc'd int array. where names the input in messages.
+static int ids_from_json(const cJSON *v, int **ids, int *n, const char *where) {
+    if (!cJSON_IsArray(v)) return err_set("%s: expected a JSON array of token ids", where);
+    int k = cJSON_GetArraySize(v), i = 0;
+    *ids = malloc(((size_t)k + 1) * sizeof **ids);
+    if (!*ids) return err_set("%s: out of memory", where);
+    const cJSON *it;
+    cJSON_ArrayForEach(it, v) {
+        if (!cJSON_IsNumber(it) || it->valuedouble != (double)(int)it->valuedouble) {
+            free(*ids);
+            return err_set("%s: element %d is not an integer token id", where, i);
+        }
+        (*ids)[i++] = (int)it->valuedouble;
+    }
+    *n = k;
+    return 0;
+}
+
+// Decode one array value; prints the text raw or as a JSON string line.
+static int detok_one(const Tokenizer *tok, const cJSON *v, int jsonl, const char *where) {
+    int *ids = NULL, n = 0;
+    if (ids_from_json(v, &ids, &n, where)) return -1;
+    size_t len;
+    char *text = tok_decode(tok, ids, n, &len);
+    free(ids);
+    if (!text) return err_wrap("%s", where);
+    if (jsonl) {
+        utf8_json_write(stdout, text, len);
+        putchar('\n');
+    } else {
+        fwrite(text, 1, len, stdout);
+    }
+    free(text);
+    return 0;
+}
+
+int cmd_detokenize(int argc, char **argv) {
+    const char *cmd = "detokenize";
+    if (argc > 1 && arg_is_help(argv[1])) {
+        printf("usage: aha detokenize --tokenizer PATH [--jsonl]\n"
+               "Reads a JSON array of token ids on stdin and prints the text (no newline added).\n"
+               "Byte sequences that are not valid UTF-8 (a cut-off character) print as U+FFFD.\n"
+               "  --tokenizer PATH  tokenizer.json, or the directory holding it\n"
+               "  --jsonl           one array per line in; one JSON string per line out\n");
+        return 0;
+    }
+    const char *path;
+    int jsonl, rc = parse_tok_flags(cmd, argc, argv, &path, &jsonl);
+    if (rc) return rc;
+    Tokenizer *tok = tok_load(path);
+    if (!tok) return cli_fail(cmd, "%s", err_msg());
+    if (!jsonl) {
+        size_t len;
+        char *text = read_stdin(&len);
+        cJSON *v = text ? cJSON_ParseWithLength(text, len) : NULL;
+        if (!text) rc = cli_fail(cmd, "cannot read stdin");
+        else if (!v) rc = cli_fail(cmd, "<stdin>: not valid JSON (expected an array of token ids)");
+        else if (detok_one(tok, v, 0, "<stdin>")) rc = cli_fail(cmd, "%s", err_msg());
+        cJSON_Delete(v);
+        free(text);
+    } else {
+        JsonlReader r;
+        if (jsonl_open(&r, "-")) { tok_free(tok); return cli_fail(cmd, "%s", err_msg()); }
+        cJSON *v;
+        int got;
+        char where[64];
+        while (!rc && (got = jsonl_next(&r, &v)) == 1) {
+            snprintf(where, sizeof where, "<stdin>:%ld", r.line);
+            if (detok_one(tok, v, 1, where)) rc = cli_fail(cmd, "%s", err_msg());
+            cJSON_Delete(v);
+        }
+        if (!rc && got < 0) rc = cli_fail(cmd, "%s", err_msg());
+        jsonl_close(&r);
+    }
+    tok_free(tok);
+    if (fflush(stdout) && !rc) rc = cli_fail(cmd, "cannot write stdout");
+    return rc;
+}
+
+int cmd_train_tokenizer(int argc, char **argv) {
+    const char *cmd = "train-tokenizer";
+    if (argc > 1 && arg_is_help(argv[1])) {
+        printf("usage: aha train-tokenizer --corpus FILE --vocab-size N --out PATH [--special TOKEN]...\n"
+               "Trains a byte-level BPE (Qwen-style pre-tokenizer regex) on a UTF-8 text file and\n"
+               "writes PATH (tokenizer.json; a directory gets PATH/tokenizer.json) and\n"
+               "tokenizer_config.json beside it. N counts the 256 byte tokens, the merges and the\n"
+               "special tokens; N = 256 + specials gives the pure byte-level tokenizer.\n"
+               "  --corpus FILE    training text (\"-\" reads stdin)\n"
+               "  --vocab-size N   target vocabulary size\n"
+               "  --special TOKEN  a special token (repeatable; the first is eos and pad)\n"
+               "  --out PATH       where to write\n");
+        return 0;
+    }
+    const char *corpus = NULL, *out = NULL;
+    const char **special = calloc((size_t)argc, sizeof *special);
+    long vocab = -1;
+    int n_special = 0, rc = 0;
+    if (!special) return cli_fail(cmd, "out of memory");
+    for (int i = 1; i < argc && !rc; i++) {
+        const char *v = NULL;
+        if (strcmp(argv[i], "--corpus") == 0) rc = (corpus = arg_value(cmd, argc, argv, &i)) ? 0 : 2;
+        else if (strcmp(argv[i], "--out") == 0) rc = (out = arg_value(cmd, argc, argv, &i)) ? 0 : 2;
+        else if (strcmp(argv[i], "--special") == 0) rc = (special[n_special++] = arg_value(cmd, argc, argv, &i)) ? 0 : 2;
+        else if (strcmp(argv[i], "--vocab-size") == 0)
+            rc = !(v = arg_value(cmd, argc, argv, &i)) || arg_long(cmd, "--vocab-size", v, 256, 1 << 22, &vocab) ? 2 : 0;
+        else rc = cli_usage(cmd, "unknown option '%s'", argv[i]);
+    }
+    if (!rc && (!corpus || !out || vocab < 0))
+        rc = cli_usage(cmd, "--corpus, --vocab-size and --out are required");
+    char *text = NULL, path[4096];
+    size_t len = 0;
+    if (!rc) {
+        text = strcmp(corpus, "-") == 0 ? read_stdin(&len) : file_read_all(corpus, &len);
+        if (!text) rc = cli_fail(cmd, "%s", strcmp(corpus, "-") == 0 ? "cannot read stdin" : err_msg());
+    }
+    if (!rc && path_is_dir(out) && path_join(path, sizeof path, out, "tokenizer.json"))
+        rc = cli_fail(cmd, "%s: path too long", out);
+    else if (!rc && !path_is_dir(out))
+        snprintf(path, sizeof path, "%s", out);
+    if (!rc && tok_train_bpe(text, len, (int)vocab, special, n_special, path))
+        rc = cli_fail(cmd, "%s", err_msg());
+    if (!rc) fprintf(stderr, "aha train-tokenizer: wrote %s\n", path);
+    free(text);
+    free(special);
+    return rc;
+}
