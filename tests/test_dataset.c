@@ -1,0 +1,107 @@
+// JSONL datasets: the fixtures in tests/data/ (written for these tests) in the
+// GSM8K, MATH and generic shapes; gold answers extracted on load; bad lines
+// reported as file:line or skipped and counted; extraction edge cases.
+#include "task/dataset.h"
+#include "base/err.h"
+#include "test.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void check_answer(const Dataset *ds, int i, const char *prompt_start, const char *answer) {
+    CHECK(i < ds->n, "item %d missing (n = %d)", i, ds->n);
+    if (i >= ds->n) return;
+    CHECK(strncmp(ds->items[i].prompt, prompt_start, strlen(prompt_start)) == 0, "prompt %d: %s", i,
+          ds->items[i].prompt);
+    CHECK(strcmp(ds->items[i].answer, answer) == 0, "answer %d: [%s], want [%s]", i, ds->items[i].answer, answer);
+}
+
+static void test_files(void) {
+    Dataset ds = {0};
+    CHECK(dataset_load(&ds, "tests/data/gsm8k.jsonl", DATASET_AUTO, 0) == 0, "%s", err_msg());
+    CHECK(ds.shape == DATASET_GSM8K && ds.n == 3, "shape %d n %d", ds.shape, ds.n);
+    check_answer(&ds, 0, "Tom has 3 apples", "7");
+    check_answer(&ds, 1, "A shop sells", "2400");   // thousands separator removed
+    check_answer(&ds, 2, "What is 10 - 15", "-5");
+    CHECK(ds.n == 3 && ds.items[2].line == 4, "line numbers count the blank line: %ld", ds.items[2].line);
+    dataset_free(&ds);
+
+    CHECK(dataset_load(&ds, "tests/data/math.jsonl", DATASET_AUTO, 0) == 0, "%s", err_msg());
+    CHECK(ds.shape == DATASET_MATH && ds.n == 4, "shape %d n %d", ds.shape, ds.n);
+    check_answer(&ds, 0, "Simplify", "\\frac{1}{2}");       // nested braces
+    check_answer(&ds, 1, "Compute", "4");                   // the last box wins
+    check_answer(&ds, 2, "Find the set", "x^{2}");          // \fbox after \boxed; \{ \} inside a box
+    check_answer(&ds, 3, "Give the value", "17");           // explicit answer field
+    dataset_free(&ds);
+
+    CHECK(dataset_load(&ds, "tests/data/generic.jsonl", DATASET_AUTO, 0) == 0, "%s", err_msg());
+    CHECK(ds.shape == DATASET_GENERIC && ds.n == 2, "shape %d n %d", ds.shape, ds.n);
+    check_answer(&ds, 0, "Using the numbers", "(3 + 5) * 2");
+    check_answer(&ds, 1, "What is six", "42");               // numeric answer
+    const cJSON *nums = ds.n ? cJSON_GetObjectItem(ds.items[0].json, "numbers") : NULL;
+    CHECK(cJSON_GetArraySize(nums) == 3, "task fields kept on the item");
+    dataset_free(&ds);
+
+    // Forcing a shape that does not fit names the file, the line and the field.
+    CHECK(dataset_load(&ds, "tests/data/generic.jsonl", DATASET_GSM8K, 0) == -1 &&
+              strstr(err_msg(), "tests/data/generic.jsonl:1") && strstr(err_msg(), "question"),
+          "%s", err_msg());
+    CHECK(ds.n == 0 && ds.items == NULL, "freed after an error");
+
+    // The first bad line stops the load with file:line ...
+    CHECK(dataset_load(&ds, "tests/data/bad.jsonl", DATASET_AUTO, 0) == -1 &&
+              strstr(err_msg(), "tests/data/bad.jsonl:2:") && strstr(err_msg(), "####"),
+          "%s", err_msg());
+    // ... or, when asked, bad lines are skipped and counted.
+    CHECK(dataset_load(&ds, "tests/data/bad.jsonl", DATASET_AUTO, 1) == 0, "%s", err_msg());
+    CHECK(ds.n == 2 && ds.skipped == 3, "n %d skipped %ld", ds.n, ds.skipped);
+    check_answer(&ds, 0, "Fine", "1");
+    check_answer(&ds, 1, "Fine again", "2");
+    CHECK(ds.n == 2 && ds.items[1].line == 4, "line %ld", ds.n == 2 ? ds.items[1].line : -1);
+    dataset_free(&ds);
+
+    CHECK(dataset_load(&ds, "tests/data/does-not-exist.jsonl", DATASET_AUTO, 0) == -1 &&
+              strstr(err_msg(), "does-not-exist"), "%s", err_msg());
+    CHECK(dataset_shape_parse("math") == DATASET_MATH && dataset_shape_parse("csv") == -1, "shape names");
+}
+
+static void test_extraction(void) {
+    struct { const char *in, *want; } boxed[] = {
+        {"\\boxed{42}", "42"},
+        {"\\boxed{\\frac{\\sqrt{3}}{2}}", "\\frac{\\sqrt{3}}{2}"},
+        {"a \\boxed{1} b \\boxed{2}", "2"},
+        {"\\boxed {7}", "7"},
+        {"\\boxed{unclosed \\boxed{5}", "5"},     // the unbalanced box is not one
+        {"\\boxed{ 3 }", "3"},
+        {"\\boxed{\\{a\\}}", "\\{a\\}"},
+    };
+    for (size_t k = 0; k < sizeof boxed / sizeof boxed[0]; k++) {
+        char *s = dataset_boxed_answer(boxed[k].in);
+        CHECK(s && strcmp(s, boxed[k].want) == 0, "boxed %zu: [%s]", k, s ? s : err_msg());
+        free(s);
+    }
+    const char *none[] = {"no box", "\\boxed{", "\\boxed{}", "\\boxed x"};
+    for (size_t k = 0; k < sizeof none / sizeof none[0]; k++) {
+        char *s = dataset_boxed_answer(none[k]);
+        CHECK(s == NULL, "no answer expected from [%s], got [%s]", none[k], s);
+        free(s);
+    }
+    struct { const char *in, *want; } gsm[] = {
+        {"x\n#### 42", "42"}, {"#### 1,234,567", "1234567"}, {"#### 3.5", "3.5"},
+        {"a #### 1 then #### 2", "2"}, {"####  $5 ", "$5"}, {"#### 1, 2", "1, 2"},
+    };
+    for (size_t k = 0; k < sizeof gsm / sizeof gsm[0]; k++) {
+        char *s = dataset_gsm8k_answer(gsm[k].in);
+        CHECK(s && strcmp(s, gsm[k].want) == 0, "gsm8k %zu: [%s]", k, s ? s : err_msg());
+        free(s);
+    }
+    char *s = dataset_gsm8k_answer("#### ");
+    CHECK(s == NULL, "empty final answer");
+    free(s);
+}
+
+int main(void) {
+    test_files();
+    test_extraction();
+    return TEST_END();
+}
