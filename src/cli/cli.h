@@ -20,6 +20,7 @@ int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(print
 // Commands (src/cli/cmd_<name>.c).
 int cmd_version(int argc, char **argv);
 int cmd_init(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 int cmd_reward(int argc, char **argv);
 int cmd_logprobs(int argc, char **argv);
 int cmd_sample(int argc, char **argv);

@@ -16,6 +16,7 @@ typedef struct {
 // One line per command, in the order `aha --help` lists them.
 static const Command commands[] = {
     {"init", cmd_init, "create a model directory with random weights (or convert one)"},
+    {"bench", cmd_bench, "time training and generation on the reference configurations"},
     {"logprobs", cmd_logprobs, "log-probs of token sequences under a model (JSONL in, JSONL out)"},
     {"sample", cmd_sample, "sample completions of a prompt (batched KV-cache sampler)"},
     {"reward", cmd_reward, "score JSONL completions with weighted reward functions"},
