@@ -12,6 +12,7 @@
 
 int main(int argc, char **argv) {
     int runs = argc > 1 ? atoi(argv[1]) : 50;
+    if (runs < 1 || runs > 100000) runs = 50;
     SandboxLimits l;
     sandbox_limits_default(&l);
     const char *prog = "print(input())";
