@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,4 +116,25 @@ int path_join(char *out, size_t cap, const char *a, const char *b) {
     int n = snprintf(out, cap, "%s/%s", a, b);
     if (n < 0 || (size_t)n >= cap) return err_set("path too long: %s/%s", a, b);
     return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st; (void)flag; (void)ftw;
+    return remove(path) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+int remove_tree(const char *path) {
+    struct stat st;
+    if (lstat(path, &st) != 0) return errno == ENOENT ? 0 : err_set("%s: %s", path, strerror(errno));
+    if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0) return err_set("%s: cannot remove: %s", path, strerror(errno));
+    return 0;
+}
+
+int file_copy(const char *from, const char *to) {
+    size_t len;
+    char *data = file_read_all(from, &len);
+    if (!data) return -1;
+    int rc = file_write_atomic(to, data, len);
+    free(data);
+    return rc;
 }

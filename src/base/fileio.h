@@ -30,6 +30,10 @@ void atomic_abort(AtomicFile *af);
 int dir_sync(const char *dir);
 // mkdir -p. Returns 0 or -1.
 int mkdir_p(const char *dir);
+// Remove a file or a directory tree (rm -rf). A missing path is not an error.
+int remove_tree(const char *path);
+// Copy a file (the copy is written atomically). Returns 0 or -1.
+int file_copy(const char *from, const char *to);
 int path_exists(const char *path);
 int path_is_dir(const char *path);
 // out = a "/" b, NUL-terminated, or -1 if it does not fit.

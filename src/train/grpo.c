@@ -1,0 +1,411 @@
+// The GRPO-family training loop: rollout, reference and old log-probs,
+// mu epochs of minibatch updates through per-token coefficients, metrics with
+// the TRL/verl names, samples, checkpoints.
+#include "train/grpo.h"
+#include "base/err.h"
+#include "base/fileio.h"
+#include "base/sys.h"
+#include "eval/stats.h"
+#include "model/io.h"
+#include "rl/loss.h"
+#include "train/trainer.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int alloc_arrays(Trainer *t) {
+    size_t rows = (size_t)t->cfg.prompts_per_step * t->cfg.group_size, n = rows * (size_t)t->max_T;
+    int nl = lexicon_size(t->lexicon);
+    t->ids = calloc(n, sizeof *t->ids);
+    t->lens = calloc(rows, sizeof *t->lens);
+    t->mask = calloc(n, 1);
+    t->adv = calloc(n, sizeof(float));
+    t->old = calloc(n, sizeof(float));
+    t->refp = calloc(n, sizeof(float));
+    t->logp = calloc(n, sizeof(float));
+    t->ent = calloc(n, sizeof(float));
+    t->g = calloc(n, sizeof(float));
+    t->plan = calloc((size_t)t->cfg.max_new_tokens, 1);
+    t->tok_off = calloc((size_t)t->cfg.max_new_tokens + 1, sizeof(int));
+    t->raw = calloc((size_t)t->cfg.max_new_tokens * 64 + 1, 1);
+    t->gram_counts = calloc((size_t)(nl ? nl : 1), sizeof(double));
+    if (!t->ids || !t->lens || !t->mask || !t->adv || !t->old || !t->refp || !t->logp || !t->ent || !t->g ||
+        !t->plan || !t->tok_off || !t->raw || !t->gram_counts)
+        return err_set("out of memory for the step buffers (%zu rows x %d positions)", rows, t->max_T);
+    return 0;
+}
+
+static void trainer_close(Trainer *t) {
+    jsonl_writer_close(&t->metrics);
+    jsonl_writer_close(&t->samples);
+    free(t->ids); free(t->lens); free(t->mask); free(t->adv); free(t->old); free(t->refp);
+    free(t->logp); free(t->ent); free(t->g); free(t->plan); free(t->tok_off); free(t->raw);
+    free(t->gram_counts);
+    if (t->acts) model_acts_free(t->acts);
+    if (t->sampler) sampler_free(t->sampler);
+    if (t->tok) tok_free(t->tok);
+    lexicon_free(t->lexicon);
+    problems_close(&t->problems);
+    adamw_free(&t->opt);
+    model_free(&t->policy);
+    if (t->has_ref) model_free(&t->ref);
+    memset(t, 0, sizeof *t);
+}
+
+static int trainer_open(Trainer *t, const GrpoConfig *cfg, const char *weights_dir) {
+    memset(t, 0, sizeof *t);
+    t->cfg = *cfg;
+    const GrpoConfig *c = &t->cfg;
+    threads_set(c->threads);
+    if (model_load(&t->policy, weights_dir, 1) != 0) return err_wrap("model %s", weights_dir);
+    if (!(t->tok = tok_load(weights_dir))) return -1;
+    snprintf(t->tok_dir, sizeof t->tok_dir, "%s", weights_dir);
+    t->rctx.eos_id = tok_eos_id(t->tok);
+    if (t->rctx.eos_id < 0 && t->policy.cfg.n_eos > 0) t->rctx.eos_id = t->policy.cfg.eos_token_ids[0];
+    if (tok_vocab_size(t->tok) > t->policy.cfg.vocab_size)
+        return err_set("tokenizer has %d ids but the model's vocab_size is %d", tok_vocab_size(t->tok),
+                       t->policy.cfg.vocab_size);
+    for (int i = 0; i < c->reward.n; i++)
+        if (reward_parse_spec(&t->rewards, c->reward.item[i]) != 0) return err_wrap("reward \"%s\"", c->reward.item[i]);
+    if (problems_open(&t->problems, c->task, c->dataset, (uint64_t)c->seed, c->difficulty) != 0) return -1;
+    const char *verifier = t->problems.task ? t->problems.task->reward : "math";
+    for (int i = 0; i < t->rewards.n; i++)
+        if (!strcmp(t->rewards.terms[i].entry->name, verifier)) {
+            t->verifier_term = i;
+            break;
+        }
+    t->lexicon = c->hicra_lexicon[0] ? lexicon_load(c->hicra_lexicon) : lexicon_builtin();
+    if (!t->lexicon) return -1;
+    t->max_T = c->max_prompt_tokens + c->max_new_tokens;
+    if (t->max_T > t->policy.cfg.max_position)
+        return err_set("max_prompt_tokens + max_new_tokens = %d exceeds the model's max_position_embeddings %d",
+                       t->max_T, t->policy.cfg.max_position);
+    int rows = c->prompts_per_step * c->group_size;
+    t->mb_rows = rows / c->minibatches;
+    if (!(t->sampler = sampler_create(&t->policy.cfg, rows, t->max_T))) return -1;
+    if (!(t->acts = model_acts_create(&t->policy, t->mb_rows, t->max_T))) return -1;
+    AdamWConfig ac = adamw_defaults();
+    ac.lr = c->lr;
+    ac.beta1 = c->adam_beta1;
+    ac.beta2 = c->adam_beta2;
+    ac.eps = c->adam_eps;
+    ac.weight_decay = c->weight_decay;
+    ac.clip_norm = c->max_grad_norm;
+    ac.warmup_steps = c->warmup_steps;
+    ac.total_steps = (long)c->steps * c->epochs * c->minibatches;
+    ac.min_lr_ratio = c->min_lr_ratio;
+    ac.schedule = c->lr_schedule == 1 ? LR_COSINE : c->warmup_steps > 0 ? LR_WARMUP : LR_CONSTANT;
+    if (adamw_init(&t->opt, &t->policy, &ac) != 0) return -1;
+    if (c->beta > 0) {
+        if (model_create(&t->ref, &t->policy.cfg, 0) != 0) return -1;
+        t->has_ref = 1;
+        memcpy(t->ref.params, t->policy.params, sizeof(float) * t->policy.n_params);
+    }
+    t->rctx = (RolloutCtx){.cfg = &t->cfg, .policy = &t->policy, .tok = t->tok, .sampler = t->sampler,
+                           .problems = &t->problems, .rewards = &t->rewards,
+                           .max_prompt_len = c->max_prompt_tokens, .eos_id = t->rctx.eos_id};
+    return alloc_arrays(t);
+}
+
+// Forward over rows [0, n) in minibatch-sized chunks, keeping only log-probs.
+static int forward_all(Trainer *t, Model *m, int n, float *out) {
+    for (int s = 0; s < n; s += t->mb_rows) {
+        int R = n - s < t->mb_rows ? n - s : t->mb_rows;
+        size_t o = (size_t)s * t->max_T;
+        if (model_forward(m, t->acts, t->ids + o, t->lens + s, R, t->max_T, (float)t->cfg.temperature, out + o, NULL) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+// Step statistics gathered while building the batch and training.
+typedef struct {
+    double reward_sum, reward_sq, comp_sum[REWARD_MAX_TERMS], correct, len_sum, truncated, reflections;
+    int len_min, len_max;
+    double plan_tokens, comp_tokens, loss_tokens;
+    double policy_loss, kl_sum, clip_low, clip_high, ent_sum, grad_norm, lr;
+    double t_ref, t_train, t_opt, train_tokens;
+} StepStats;
+
+// Fill ids/lens/mask/adv for every row; planning marks; rollout statistics.
+static int build_batch(Trainer *t, const Rollout *ro, StepStats *s) {
+    const GrpoConfig *c = &t->cfg;
+    int T = t->max_T, n = ro->n_groups * ro->G;
+    memset(t->gram_counts, 0, sizeof(double) * (size_t)lexicon_size(t->lexicon));
+    s->len_min = n ? 1 << 30 : 0;
+    for (int i = 0; i < n; i++) {
+        const RolloutRow *r = &ro->rows[i];
+        const RolloutGroup *gp = &ro->groups[r->group];
+        int P = gp->prompt_len, *ids = t->ids + (size_t)i * T;
+        uint8_t *mask = t->mask + (size_t)i * T;
+        float *adv = t->adv + (size_t)i * T;
+        memcpy(ids, gp->prompt_ids, sizeof(int) * (size_t)P);
+        memcpy(ids + P, r->ids, sizeof(int) * (size_t)r->n);
+        t->lens[i] = P + r->n;
+        memset(mask, 0, (size_t)T);
+        memset(adv, 0, sizeof(float) * (size_t)T);
+        // Planning tokens: mark on the completion's raw bytes, token by token.
+        size_t off = 0;
+        for (int j = 0; j < r->n; j++) {
+            size_t len;
+            const char *b = tok_token_bytes(t->tok, r->ids[j], &len);
+            t->tok_off[j] = (int)off;
+            if (b && len <= 64) memcpy(t->raw + off, b, len), off += len;
+        }
+        t->tok_off[r->n] = (int)off;
+        hicra_mark(t->plan, t->raw, off, t->tok_off, r->n, t->lexicon, t->gram_counts);
+        int in_loss = !(c->overlong_filter && r->truncated);
+        for (int j = 0; j < r->n; j++) {
+            int pos = P - 1 + j;   // logp at pos predicts ids[pos + 1] = completion token j
+            mask[pos] = (uint8_t)in_loss;
+            adv[pos] = r->adv;
+            if (c->hicra_alpha > 0 && t->plan[j]) adv[pos] += (float)c->hicra_alpha * fabsf(r->adv);
+            s->plan_tokens += t->plan[j];
+            s->loss_tokens += in_loss;
+        }
+        s->comp_tokens += r->n;
+        s->reward_sum += r->reward;
+        s->reward_sq += r->reward * r->reward;
+        for (int k = 0; k < t->rewards.n; k++) s->comp_sum[k] += r->components[k];
+        s->correct += r->components[t->verifier_term] >= 1.0;
+        s->len_sum += r->n;
+        s->len_min = r->n < s->len_min ? r->n : s->len_min;
+        s->len_max = r->n > s->len_max ? r->n : s->len_max;
+        s->truncated += r->truncated;
+        s->reflections += reflection_count(r->text, strlen(r->text));
+        s->train_tokens += t->lens[i];
+    }
+    return 0;
+}
+
+static int train_on_batch(Trainer *t, int n, StepStats *s) {
+    const GrpoConfig *c = &t->cfg;
+    int T = t->max_T;
+    double t0 = time_now();
+    if (t->has_ref && forward_all(t, &t->ref, n, t->refp) != 0) return -1;
+    // Old log-probs: with one update per rollout the ratio is exactly 1 (old is
+    // the current forward's value); otherwise they are recomputed before any update.
+    int recompute_old = c->epochs > 1 || c->minibatches > 1;
+    if (recompute_old && forward_all(t, &t->policy, n, t->old) != 0) return -1;
+    s->t_ref = time_now() - t0;
+    int updates = 0;
+    for (int ep = 0; ep < c->epochs; ep++)
+        for (int start = 0; start < n; start += t->mb_rows) {
+            int R = n - start < t->mb_rows ? n - start : t->mb_rows;
+            size_t o = (size_t)start * T;
+            double t1 = time_now();
+            model_zero_grad(&t->policy);
+            if (model_forward(&t->policy, t->acts, t->ids + o, t->lens + start, R, T, (float)c->temperature,
+                              t->logp + o, ep == 0 ? t->ent + o : NULL) != 0)
+                return -1;
+            if (!recompute_old) memcpy(t->old + o, t->logp + o, sizeof(float) * (size_t)R * T);
+            double tokens = 0;
+            for (size_t i = o; i < o + (size_t)R * T; i++) tokens += t->mask[i];
+            LossOpts lo = {.eps_low = (float)c->eps_low, .eps_high = (float)c->eps_high, .dual_clip = (float)c->dual_clip,
+                           .beta = (float)c->beta, .kl = (KlEstimator)c->kl, .agg = (LossAgg)c->loss_agg,
+                           .ratio = (RatioLevel)c->ratio_level, .global_tokens = tokens > 0 ? tokens : 1,
+                           .global_seqs = R, .max_completion_len = c->max_new_tokens};
+            LossStats st;
+            if (rl_loss_coeffs(t->g + o, &st, t->logp + o, t->old + o, t->has_ref ? t->refp + o : NULL, t->adv + o,
+                               t->mask + o, R, T, &lo) != 0)
+                return -1;
+            if (model_backward(&t->policy, t->acts, t->g + o) != 0) return -1;
+            s->t_train += time_now() - t1;
+            t1 = time_now();
+            s->lr = adamw_lr(&t->opt.cfg, t->opt.step + 1);
+            double gn = adamw_step(&t->opt, &t->policy, 1.0f);
+            if (!isfinite(gn)) return err_set("step %ld: gradient norm is not finite; the update was refused", t->step + 1);
+            s->t_opt += time_now() - t1;
+            s->grad_norm += gn;
+            s->policy_loss += st.policy_loss;
+            s->kl_sum += st.kl_sum;
+            s->clip_low += st.clip_low;
+            s->clip_high += st.clip_high;
+            if (ep == 0)
+                for (size_t i = o; i < o + (size_t)R * T; i++)
+                    if (t->mask[i]) s->ent_sum += t->ent[i];
+            updates++;
+        }
+    if (updates) {
+        s->grad_norm /= updates;
+        s->policy_loss /= updates;
+    }
+    return 0;
+}
+
+static void update_reference(Trainer *t) {
+    const GrpoConfig *c = &t->cfg;
+    if (!t->has_ref) return;
+    size_t n = t->policy.n_params;
+    if (c->ref_reset_every > 0 && t->step % c->ref_reset_every == 0) {
+        memcpy(t->ref.params, t->policy.params, sizeof(float) * n);
+        t->ref_moved = 1;
+    } else if (c->ref_mix_every > 0 && t->step % c->ref_mix_every == 0) {
+        float a = (float)c->ref_mix_alpha;
+        for (size_t i = 0; i < n; i++) t->ref.params[i] = a * t->policy.params[i] + (1 - a) * t->ref.params[i];
+        t->ref_moved = 1;
+    }
+}
+
+static cJSON *step_metrics(Trainer *t, const Rollout *ro, const StepStats *s, double step_time) {
+    int n = ro->n_groups * ro->G;
+    double dn = n ? n : 1, lt = s->loss_tokens > 0 ? s->loss_tokens : 1, ct = s->comp_tokens > 0 ? s->comp_tokens : 1;
+    double mean = s->reward_sum / dn, var = n > 1 ? (s->reward_sq - dn * mean * mean) / (dn - 1) : 0;
+    int passes = t->cfg.epochs;
+    cJSON *m = cJSON_CreateObject();
+    cJSON_AddNumberToObject(m, "step", (double)t->step);
+    cJSON_AddNumberToObject(m, "reward", mean);
+    cJSON_AddNumberToObject(m, "reward_std", var > 0 ? sqrt(var) : 0);
+    for (int k = 0; k < t->rewards.n; k++) {
+        char key[96];
+        snprintf(key, sizeof key, "rewards/%s/mean", t->rewards.terms[k].entry->name);
+        cJSON_AddNumberToObject(m, key, s->comp_sum[k] / dn);
+    }
+    cJSON_AddNumberToObject(m, "accuracy", s->correct / dn);
+    cJSON_AddNumberToObject(m, "frac_reward_zero_std", (double)ro->zero_std_groups / t->cfg.prompts_per_step);
+    cJSON_AddNumberToObject(m, "groups", ro->n_groups);
+    cJSON_AddNumberToObject(m, "sampling_rounds", ro->rounds);
+    cJSON_AddNumberToObject(m, "completions/mean_length", s->len_sum / dn);
+    cJSON_AddNumberToObject(m, "completions/min_length", s->len_min);
+    cJSON_AddNumberToObject(m, "completions/max_length", s->len_max);
+    cJSON_AddNumberToObject(m, "completions/clipped_ratio", s->truncated / dn);
+    cJSON_AddNumberToObject(m, "reflection_per_1k", 1000.0 * s->reflections / ct);
+    cJSON_AddNumberToObject(m, "planning_token_frac", s->plan_tokens / ct);
+    cJSON_AddNumberToObject(m, "semantic_entropy", semantic_entropy(t->gram_counts, lexicon_size(t->lexicon)));
+    cJSON_AddNumberToObject(m, "entropy", s->ent_sum / lt);
+    cJSON_AddNumberToObject(m, "kl", s->kl_sum / (lt * passes));
+    cJSON_AddNumberToObject(m, "clip_ratio/low_mean", s->clip_low / (lt * passes));
+    cJSON_AddNumberToObject(m, "clip_ratio/high_mean", s->clip_high / (lt * passes));
+    cJSON_AddNumberToObject(m, "policy_loss", s->policy_loss);
+    cJSON_AddNumberToObject(m, "grad_norm", s->grad_norm);
+    cJSON_AddNumberToObject(m, "learning_rate", s->lr);
+    cJSON_AddNumberToObject(m, "num_tokens", (double)t->num_tokens);
+    cJSON_AddNumberToObject(m, "rollout_tokens_per_s", ro->t_sample > 0 ? (double)ro->tokens / ro->t_sample : 0);
+    cJSON_AddNumberToObject(m, "train_tokens_per_s", s->t_train > 0 ? s->train_tokens * passes / s->t_train : 0);
+    cJSON_AddNumberToObject(m, "time/rollout", ro->t_sample);
+    cJSON_AddNumberToObject(m, "time/reward", ro->t_reward);
+    cJSON_AddNumberToObject(m, "time/reference", s->t_ref);
+    cJSON_AddNumberToObject(m, "time/train", s->t_train);
+    cJSON_AddNumberToObject(m, "time/optimizer", s->t_opt);
+    cJSON_AddNumberToObject(m, "step_time", step_time);
+    return m;
+}
+
+static int log_samples(Trainer *t, const Rollout *ro) {
+    int n = ro->n_groups * ro->G, want = t->cfg.log_samples < n ? t->cfg.log_samples : n;
+    for (int j = 0; j < want; j++) {
+        // Spread over groups first: sample j of group j % n_groups.
+        int i = (j % ro->n_groups) * ro->G + (j / ro->n_groups) % ro->G;
+        const RolloutRow *r = &ro->rows[i];
+        const RolloutGroup *g = &ro->groups[r->group];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "step", (double)t->step);
+        cJSON_AddStringToObject(o, "prompt", g->prompt_text);
+        cJSON_AddStringToObject(o, "completion", r->text);
+        if (g->answer) cJSON_AddStringToObject(o, "answer", g->answer);
+        cJSON_AddNumberToObject(o, "reward", r->reward);
+        for (int k = 0; k < t->rewards.n; k++) cJSON_AddNumberToObject(o, t->rewards.terms[k].entry->name, r->components[k]);
+        cJSON_AddNumberToObject(o, "advantage", r->adv);
+        cJSON_AddNumberToObject(o, "tokens", r->n);
+        cJSON_AddStringToObject(o, "finish", r->truncated ? "length" : "stop");
+        int rc = jsonl_writer_put(&t->samples, o);
+        cJSON_Delete(o);
+        if (rc != 0) return -1;
+        t->samples_lines++;
+    }
+    return 0;
+}
+
+static int trainer_step(Trainer *t, char *line, size_t cap) {
+    double t0 = time_now();
+    Rollout ro;
+    if (rollout_run(&ro, &t->rctx, t->step, t->next_index) != 0) return -1;
+    t->next_index = ro.next_index;
+    StepStats s;
+    memset(&s, 0, sizeof s);
+    int n = ro.n_groups * ro.G, rc = build_batch(t, &ro, &s);
+    if (rc == 0 && n > 0) rc = train_on_batch(t, n, &s);
+    if (rc == 0) {
+        t->step++;
+        t->num_tokens += (long)s.train_tokens;
+        update_reference(t);
+        cJSON *m = step_metrics(t, &ro, &s, time_now() - t0);
+        rc = jsonl_writer_put(&t->metrics, m);
+        if (rc == 0) t->metrics_lines++;
+        if (rc == 0) rc = log_samples(t, &ro);
+        snprintf(line, cap, "reward %.3f acc %.3f len %.0f refl/1k %.1f kl %.2g ent %.2f %.1fs",
+                 cJSON_GetObjectItem(m, "reward")->valuedouble, cJSON_GetObjectItem(m, "accuracy")->valuedouble,
+                 cJSON_GetObjectItem(m, "completions/mean_length")->valuedouble,
+                 cJSON_GetObjectItem(m, "reflection_per_1k")->valuedouble, cJSON_GetObjectItem(m, "kl")->valuedouble,
+                 cJSON_GetObjectItem(m, "entropy")->valuedouble, cJSON_GetObjectItem(m, "step_time")->valuedouble);
+        cJSON_Delete(m);
+    }
+    rollout_free(&ro);
+    return rc;
+}
+
+static int write_config(const Trainer *t) {
+    char path[1200];
+    if (path_join(path, sizeof path, t->run_dir, "config.json") != 0) return -1;
+    cJSON *o = opt_to_json(&t->cfg, grpo_options);
+    char *s = cJSON_Print(o);
+    int rc = file_write_atomic(path, s, strlen(s));
+    cJSON_free(s);
+    cJSON_Delete(o);
+    return rc;
+}
+
+int grpo_run(const GrpoConfig *cfg, const char *resume_dir) {
+    Trainer t;
+    char ckpt[1200] = "";
+    if (resume_dir) {
+        if (checkpoint_latest(resume_dir, ckpt, sizeof ckpt) != 0) return -1;
+        if (!ckpt[0]) return err_set("%s: no complete checkpoint to resume from", resume_dir);
+    }
+    if (grpo_check(cfg) != 0) return -1;
+    if (trainer_open(&t, cfg, ckpt[0] ? ckpt : cfg->model) != 0) {
+        trainer_close(&t);
+        return -1;
+    }
+    if (resume_dir) snprintf(t.run_dir, sizeof t.run_dir, "%s", resume_dir);
+    else if (cfg->out[0]) snprintf(t.run_dir, sizeof t.run_dir, "%s", cfg->out);
+    else {
+        char stamp[32];
+        time_t now = time(NULL);
+        strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&now));
+        snprintf(t.run_dir, sizeof t.run_dir, "runs/grpo-%s", stamp);
+    }
+    snprintf(t.cfg.out, sizeof t.cfg.out, "%.500s", t.run_dir);
+    char path[1200];
+    int rc = mkdir_p(t.run_dir);
+    if (rc == 0 && ckpt[0]) rc = checkpoint_restore(&t, ckpt);
+    if (rc == 0) rc = write_config(&t);
+    if (rc == 0) {
+        path_join(path, sizeof path, t.run_dir, "metrics.jsonl");
+        rc = jsonl_truncate_lines(path, t.metrics_lines);
+        if (rc == 0) rc = jsonl_writer_open(&t.metrics, path, t.step == 0);
+    }
+    if (rc == 0) {
+        path_join(path, sizeof path, t.run_dir, "samples.jsonl");
+        rc = jsonl_truncate_lines(path, t.samples_lines);
+        if (rc == 0) rc = jsonl_writer_open(&t.samples, path, t.step == 0);
+    }
+    if (rc == 0) {
+        log_info("grpo: %s, %d prompts x %d samples per step, %zu parameters, run %s", t.cfg.model,
+                 t.cfg.prompts_per_step, t.cfg.group_size, t.policy.n_params, t.run_dir);
+        Progress p;
+        progress_init(&p, stderr, "grpo", t.step, t.cfg.steps);
+        char line[256];
+        while (rc == 0 && t.step < t.cfg.steps) {
+            rc = trainer_step(&t, line, sizeof line);
+            if (rc == 0) progress_update(&p, t.step, line);
+            int save = t.cfg.save_every > 0 && t.step % t.cfg.save_every == 0;
+            if (rc == 0 && (save || t.step == t.cfg.steps)) rc = checkpoint_save(&t);
+        }
+        progress_end(&p);
+    }
+    trainer_close(&t);
+    return rc;
+}

@@ -1,0 +1,73 @@
+// The GRPO-family trainer: settings, presets and the training loop
+// (rollout -> rewards -> advantages -> mu epochs of minibatch updates ->
+// metrics -> checkpoints). Objectives are expressed through rl/loss.h as
+// per-token coefficients; this file never differentiates anything itself.
+#ifndef AHA_TRAIN_GRPO_H
+#define AHA_TRAIN_GRPO_H
+
+#include "train/options.h"
+
+typedef struct {
+    // What to train and on what.
+    char model[512];          // Hugging Face model directory (with tokenizer.json)
+    char task[64];            // task generator name, or "" with dataset
+    char dataset[512];        // JSONL dataset, or "" with task
+    int difficulty;           // task difficulty; 0 mixes all levels
+    char template_name[32];   // r1zero | chatml | raw
+    int prefill_think;        // the template ends with "<think>"
+    char system[512];         // system prompt ("" for none)
+    char out[512];            // run directory
+    int steps;
+    int save_every;           // 0: only at the end
+    int seed;
+    int threads;              // 0: all cores
+    // Rollout.
+    int prompts_per_step;     // B
+    int group_size;           // G
+    int max_new_tokens;
+    int max_prompt_tokens;    // longer prompts are an error
+    double temperature, top_p, min_p;
+    int top_k;
+    OptList stop;             // stop strings (EOS always stops)
+    OptList reward;           // "name[:weight[:k=v,...]]"
+    int dynamic_sampling;     // drop zero-variance groups and refill
+    int max_sampling_rounds;  // extra rounds allowed for the refill
+    int overlong_filter;      // truncated completions leave the loss
+    // Optimisation.
+    double lr, weight_decay, adam_beta1, adam_beta2, adam_eps, max_grad_norm;
+    int lr_schedule;          // 0 constant, 1 cosine (after warmup_steps)
+    int warmup_steps;
+    double min_lr_ratio;
+    int epochs;               // mu: passes over each rollout
+    int minibatches;          // optimizer steps per pass
+    // Objective.
+    int adv_scale;            // AdvScale
+    double adv_eps;
+    int loss_agg;             // LossAgg
+    double eps_low, eps_high, dual_clip;
+    int ratio_level;          // RatioLevel
+    double beta;              // KL coefficient (0: no reference model)
+    int kl;                   // KlEstimator
+    int ref_reset_every;      // ref <- policy every N steps (0: never)
+    double ref_mix_alpha;     // ref <- a*policy + (1-a)*ref ...
+    int ref_mix_every;        // ... every N steps (0: never)
+    double hicra_alpha;       // 0: off
+    char hicra_lexicon[512];  // "" = built-in lexicon
+    int log_samples;          // completions kept per step in samples.jsonl
+} GrpoConfig;
+
+extern const OptDef grpo_options[];
+
+// Defaults (the r1zero preset scaled for small models).
+void grpo_defaults(GrpoConfig *c);
+// Apply a named preset (r1zero, dapo, drgrpo, gspo, hicra); error lists names.
+int grpo_apply_preset(GrpoConfig *c, const char *name);
+const char *grpo_preset_names(void);
+// Cross-field checks (task xor dataset, minibatches divide B*G, ...).
+int grpo_check(const GrpoConfig *c);
+
+// Train: a new run into cfg->out (or runs/grpo-<time>), or, with resume_dir,
+// continue that run from its latest complete checkpoint. Returns 0 or -1.
+int grpo_run(const GrpoConfig *cfg, const char *resume_dir);
+
+#endif

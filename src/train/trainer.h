@@ -1,0 +1,59 @@
+// The GRPO trainer's state, shared by the loop (grpo.c) and checkpoints
+// (checkpoint.c). Everything a resumed run needs is here.
+#ifndef AHA_TRAIN_TRAINER_H
+#define AHA_TRAIN_TRAINER_H
+
+#include <stdint.h>
+
+#include "model/adamw.h"
+#include "model/forward.h"
+#include "report/log.h"
+#include "rl/hicra.h"
+#include "train/rollout.h"
+
+typedef struct {
+    GrpoConfig cfg;
+    char run_dir[1024];
+    char tok_dir[1024];       // where tokenizer.json was read (copied into checkpoints)
+    Model policy;             // with gradients
+    Model ref;                // params only; used when cfg.beta > 0
+    int has_ref;
+    int ref_moved;            // ref differs from the starting weights (saved in checkpoints)
+    Tokenizer *tok;
+    Sampler *sampler;
+    ModelActs *acts;          // minibatch rows x max_T
+    AdamW opt;
+    RewardSpec rewards;
+    int verifier_term;        // reward term whose value 1 means "correct" (accuracy)
+    Lexicon *lexicon;         // Strategic Grams (HICRA and planning metrics)
+    ProblemSource problems;
+    RolloutCtx rctx;
+    int max_T;                // max_prompt_tokens + max_new_tokens
+    int mb_rows;              // rows per minibatch
+    // Per-step work arrays, (B*G, max_T) unless noted, allocated once.
+    int *ids, *lens;          // (rows, max_T), (rows)
+    uint8_t *mask;
+    float *adv, *old, *refp, *logp, *ent, *g;
+    uint8_t *plan;            // (max_new_tokens) planning marks of one completion
+    int *tok_off;             // (max_new_tokens + 1)
+    char *raw;                // (max_new_tokens * 64) raw bytes of one completion
+    double *gram_counts;      // (lexicon size)
+    // Progress.
+    long step;                // steps completed
+    long next_index;          // next problem number
+    long num_tokens;          // tokens trained on so far (TRL num_tokens)
+    long metrics_lines, samples_lines;
+    JsonlWriter metrics, samples;
+} Trainer;
+
+// Write checkpoints/step_<step>/ (model, tokenizer, optimizer, trainer state,
+// reference weights when they moved) under a temporary name, fsynced, then
+// renamed, and point checkpoints/latest at it. Returns 0 or -1.
+int checkpoint_save(Trainer *t);
+// The directory of the latest complete checkpoint of a run ("" if none).
+int checkpoint_latest(const char *run_dir, char *out, size_t cap);
+// Restore optimizer, reference and progress counters from a checkpoint into a
+// trainer whose policy was loaded from the same directory. Returns 0 or -1.
+int checkpoint_restore(Trainer *t, const char *ckpt_dir);
+
+#endif
