@@ -25,6 +25,7 @@ int cmd_reward(int argc, char **argv);
 int cmd_logprobs(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_toy(int argc, char **argv);
+int cmd_grpo(int argc, char **argv);
 int cmd_task(int argc, char **argv);
 int cmd_strategic_grams(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);

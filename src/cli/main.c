@@ -20,6 +20,7 @@ static const Command commands[] = {
     {"logprobs", cmd_logprobs, "log-probs of token sequences under a model (JSONL in, JSONL out)"},
     {"sample", cmd_sample, "sample completions of a prompt (batched KV-cache sampler)"},
     {"reward", cmd_reward, "score JSONL completions with weighted reward functions"},
+    {"grpo", cmd_grpo, "GRPO-family RL with verifiable rewards (presets r1zero, dapo, drgrpo, gspo, hicra)"},
     {"strategic-grams", cmd_strategic_grams, "extract a HICRA Strategic-Gram lexicon from successful completions"},
     {"tokenize", cmd_tokenize, "text on stdin -> JSON array of token ids (tokenizer.json BPE)"},
     {"detokenize", cmd_detokenize, "JSON array of token ids on stdin -> text"},
