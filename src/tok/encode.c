@@ -189,28 +189,12 @@ static int bpe_large(const Tokenizer *tok, int *sym, int n) {
     return w;
 }
 
-// ---- per-call cache: word bytes -> ids
+// ---- the shared word cache
 #define CACHE_MAX_WORD 128
-
-typedef struct {
-    uint64_t hash;
-    uint32_t key_off, key_len;   // into keys
-    uint32_t val_off, val_len;   // into vals
-} CacheSlot;
-
-typedef struct {
-    CacheSlot *slot;   // (cap) hash 0 = empty
-    size_t cap, used;
-    char *keys;
-    size_t keys_n, keys_cap;
-    int *vals;
-    size_t vals_n, vals_cap;
-} Cache;
 
 typedef struct {
     const Tokenizer *tok;
     IdBuf out;
-    Cache cache;
     int *sym;            // scratch for one word's symbols
     size_t sym_cap;
     pcre2_match_data *md;
@@ -228,29 +212,47 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem) {
     return 0;
 }
 
-static CacheSlot *cache_find(Cache *c, const char *w, size_t n, uint64_t h) {
+static CacheSlot *cache_find(CacheShard *c, const char *w, size_t n, uint64_t h) {
     size_t mask = c->cap - 1;
-    for (size_t i = h & mask;; i = (i + 1) & mask) {
+    for (size_t i = (h >> 4) & mask;; i = (i + 1) & mask) {
         CacheSlot *s = &c->slot[i];
         if (s->hash == 0 || (s->hash == h && s->key_len == n && memcmp(c->keys + s->key_off, w, n) == 0))
             return s;
     }
 }
 
-static int cache_rehash(Cache *c) {
-    size_t ncap = c->cap ? c->cap * 2 : 4096;
-    CacheSlot *old = c->slot;
-    size_t ocap = c->cap;
-    if (!(c->slot = calloc(ncap, sizeof *c->slot))) { c->slot = old; return -1; }
-    c->cap = ncap;
-    for (size_t i = 0; i < ocap; i++) {
-        if (!old[i].hash) continue;
-        size_t j = old[i].hash & (ncap - 1);
-        while (c->slot[j].hash) j = (j + 1) & (ncap - 1);
-        c->slot[j] = old[i];
+// Append the cached ids of word w; returns 1 if found, 0 if not, -1 on failure.
+static int cache_get(Enc *e, const char *w, size_t n, uint64_t h) {
+    CacheShard *c = (CacheShard *)&e->tok->cache[h & (TOK_CACHE_SHARDS - 1)];
+    int r = 0;
+    pthread_mutex_lock(&c->mu);
+    if (c->cap) {
+        const CacheSlot *s = cache_find(c, w, n, h);
+        if (s->hash) r = ids_push(&e->out, c->vals + s->val_off, s->val_len) ? -1 : 1;
     }
-    free(old);
-    return 0;
+    pthread_mutex_unlock(&c->mu);
+    return r;
+}
+
+static void cache_put(const Tokenizer *tok, const char *w, size_t n, uint64_t h, const int *ids, int k) {
+    CacheShard *c = (CacheShard *)&tok->cache[h & (TOK_CACHE_SHARDS - 1)];
+    pthread_mutex_lock(&c->mu);
+    if (c->used >= TOK_CACHE_SHARD_WORDS) {   // full: start over
+        memset(c->slot, 0, c->cap * sizeof *c->slot);
+        c->used = c->keys_n = c->vals_n = 0;
+    }
+    if (!c->cap && !(c->slot = calloc(c->cap = 2 * TOK_CACHE_SHARD_WORDS, sizeof *c->slot))) c->cap = 0;
+    if (c->cap && !grow((void **)&c->keys, &c->keys_cap, c->keys_n + n, 1) &&
+        !grow((void **)&c->vals, &c->vals_cap, c->vals_n + (size_t)k, sizeof *c->vals)) {
+        CacheSlot *s = cache_find(c, w, n, h);
+        if (!s->hash) {
+            memcpy(c->keys + c->keys_n, w, n);
+            memcpy(c->vals + c->vals_n, ids, (size_t)k * sizeof *ids);
+            *s = (CacheSlot){h, (uint32_t)c->keys_n, (uint32_t)n, (uint32_t)c->vals_n, (uint32_t)k};
+            c->keys_n += n, c->vals_n += (size_t)k, c->used++;
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
 }
 
 // Encode one pre-tokenized word (raw bytes) and append its ids.
@@ -258,20 +260,18 @@ static int encode_word(Enc *e, const char *w, size_t n) {
     const Tokenizer *tok = e->tok;
     if (n == 1) return ids_push(&e->out, &tok->byte_id[(unsigned char)w[0]], 1);
     uint64_t h = 0;
-    CacheSlot *slot = NULL;
     if (n <= CACHE_MAX_WORD) {
-        if (e->cache.used * 2 >= e->cache.cap && cache_rehash(&e->cache)) return -1;
         h = tok_hash_bytes(w, n) | 1;
-        slot = cache_find(&e->cache, w, n, h);
-        if (slot->hash) return ids_push(&e->out, e->cache.vals + slot->val_off, slot->val_len);
+        int r = cache_get(e, w, n, h);
+        if (r) return r < 0 ? -1 : 0;
     }
     if (grow((void **)&e->sym, &e->sym_cap, n, sizeof *e->sym)) return -1;
     int *sym = e->sym, k = -1;
-    if (tok->ignore_merges) {
+    if (tok->ignore_merges && n <= CACHE_MAX_WORD) {
         char buf[4 * CACHE_MAX_WORD];
         size_t bl = 0;
-        for (size_t i = 0; i < n && bl + 2 <= sizeof buf; i++) bl += (size_t)utf8_put(utf8_byte_cp((unsigned char)w[i]), buf + bl);
-        int id = n <= CACHE_MAX_WORD ? tok_lookup(tok, buf, bl) : -1;
+        for (size_t i = 0; i < n; i++) bl += (size_t)utf8_put(utf8_byte_cp((unsigned char)w[i]), buf + bl);
+        int id = tok_lookup(tok, buf, bl);
         if (id >= 0) sym[0] = id, k = 1;
     }
     if (k < 0) {
@@ -279,16 +279,7 @@ static int encode_word(Enc *e, const char *w, size_t n) {
         k = n <= 64 ? bpe_small(tok, sym, (int)n) : bpe_large(tok, sym, (int)n);
         if (k < 0) return -1;
     }
-    if (slot) {
-        Cache *c = &e->cache;
-        if (grow((void **)&c->keys, &c->keys_cap, c->keys_n + n, 1) ||
-            grow((void **)&c->vals, &c->vals_cap, c->vals_n + (size_t)k, sizeof *c->vals))
-            return -1;
-        memcpy(c->keys + c->keys_n, w, n);
-        memcpy(c->vals + c->vals_n, sym, (size_t)k * sizeof *sym);
-        *slot = (CacheSlot){h, (uint32_t)c->keys_n, (uint32_t)n, (uint32_t)c->vals_n, (uint32_t)k};
-        c->keys_n += n, c->vals_n += (size_t)k, c->used++;
-    }
+    if (h) cache_put(tok, w, n, h, sym, k);
     return ids_push(&e->out, sym, (size_t)k);
 }
 
@@ -434,7 +425,6 @@ done:
     free(clean);
     free(e.out.v);
     free(e.sym);
-    free(e.cache.slot), free(e.cache.keys), free(e.cache.vals);
     if (e.md) pcre2_match_data_free(e.md);
     if (e.mctx) pcre2_match_context_free(e.mctx);
     if (e.jstack) pcre2_jit_stack_free(e.jstack);

@@ -5,6 +5,7 @@
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,27 @@ typedef struct {
 } MergeSlot;
 
 #define TOK_MAX_SPLITS 4
+
+// Cache of BPE results by word bytes, shared by all callers: sharded, one mutex each.
+// A shard that fills up is emptied (results never depend on it).
+typedef struct {
+    uint64_t hash;               // 0 = empty
+    uint32_t key_off, key_len;   // into keys
+    uint32_t val_off, val_len;   // into vals
+} CacheSlot;
+
+typedef struct {
+    pthread_mutex_t mu;
+    CacheSlot *slot;   // (cap)
+    size_t cap, used;
+    char *keys;
+    size_t keys_n, keys_cap;
+    int *vals;
+    size_t vals_n, vals_cap;
+} CacheShard;
+
+#define TOK_CACHE_SHARDS 16
+#define TOK_CACHE_SHARD_WORDS (1 << 13)
 
 struct Tokenizer {
     int n_ids;                  // V: one more than the largest id
@@ -49,6 +71,7 @@ struct Tokenizer {
     int ignore_merges;          // a word found whole in the vocabulary is one token
     int bos, eos, pad;
     int cleanup;                // clean_up_tokenization_spaces
+    CacheShard cache[TOK_CACHE_SHARDS];
 };
 
 uint64_t tok_hash_bytes(const char *s, size_t n);

@@ -52,6 +52,11 @@ static size_t pow2_at_least(size_t n) {
 
 void tok_free(Tokenizer *tok) {
     if (!tok) return;
+    for (int i = 0; i < TOK_CACHE_SHARDS; i++) {
+        CacheShard *c = &tok->cache[i];
+        pthread_mutex_destroy(&c->mu);
+        free(c->slot), free(c->keys), free(c->vals);
+    }
     for (int i = 0; i < tok->n_split; i++) pcre2_code_free(tok->split[i]);
     free(tok->str);
     free(tok->str_len);
@@ -124,7 +129,7 @@ static long pool_add(Pool *pl, const char *s, size_t n) {
 // Bytes a byte-level vocabulary string stands for: each code point of the GPT-2 map is
 // its byte; a code point outside the map (not produced by byte-level BPE) stays as UTF-8.
 static long pool_add_raw(Pool *pl, const char *s, size_t n, uint32_t *out_len) {
-    char buf[256];
+    char buf[256] = {0};
     char *tmp = n <= sizeof buf ? buf : malloc(n);
     if (!tmp) return -1;
     size_t w = 0;
@@ -446,6 +451,7 @@ Tokenizer *tok_load_mem(const char *json, size_t json_len, const char *config,
     Tokenizer *tok = calloc(1, sizeof *tok);
     if (!tok) { err_set("%s: out of memory", name); return NULL; }
     tok->bos = tok->eos = tok->pad = -1;
+    for (int i = 0; i < TOK_CACHE_SHARDS; i++) pthread_mutex_init(&tok->cache[i].mu, NULL);
     cJSON *root = parse_json(json, json_len, name);
     if (!root) goto fail;
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");

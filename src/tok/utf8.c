@@ -193,6 +193,13 @@ static void nfc_build(void) {
     }
 }
 
+static int inert(uint32_t cp) {
+    return cp < 0x300 || (cp < 0x110000 && (nfc_inert_bits[cp >> 3] & (1u << (cp & 7))));
+}
+
+// NFC only changes text inside runs of non-inert code points (and the inert code point
+// just before such a run, which may compose with it), so only those pieces go through
+// utf8proc; the rest is copied.
 int utf8_nfc(const char *s, size_t len, char **out, size_t *out_len) {
     const unsigned char *u = (const unsigned char *)s;
     *out = NULL;
@@ -200,18 +207,46 @@ int utf8_nfc(const char *s, size_t len, char **out, size_t *out_len) {
     while (i < len && u[i] < 0x80) i++;
     if (i == len) return 0;
     pthread_once(&nfc_once, nfc_build);
-    int inert = 1;
-    while (i < len && inert) {
-        if (u[i] < 0x80) { i++; continue; }
+    char *o = NULL;
+    size_t w = 0, cap = 0, copied = 0;   // s[0..copied) is already in o
+    size_t last_inert = i ? i - 1 : 0;   // start of the last inert code point seen
+    while (i < len) {
         uint32_t cp;
-        i += (size_t)utf8_next(u + i, len - i, &cp);
-        inert = cp < 0x110000 && (nfc_inert_bits[cp >> 3] & (1u << (cp & 7)));
+        size_t at = i;
+        i += u[i] < 0x80 ? 1 : (size_t)utf8_next(u + i, len - i, &cp);
+        if (u[at] < 0x80 || inert(cp)) { last_inert = at; continue; }
+        // A run: from the inert code point before it to the next inert one.
+        size_t begin = last_inert < copied ? copied : last_inert;
+        if (begin > at) begin = at;
+        while (i < len) {
+            size_t l = u[i] < 0x80 ? 1 : (size_t)utf8_next(u + i, len - i, &cp);
+            if (u[i] < 0x80 || inert(cp)) break;
+            i += l;
+        }
+        utf8proc_uint8_t *d = NULL;
+        utf8proc_ssize_t n = utf8proc_map(u + begin, (utf8proc_ssize_t)(i - begin), &d,
+                                          UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+        if (n < 0) { free(o); return -1; }
+        size_t need = w + (begin - copied) + (size_t)n + (len - i) + 1;
+        if (need > cap) {
+            cap = need * 2;
+            char *q = realloc(o, cap);
+            if (!q) { free(o); free(d); return -1; }
+            o = q;
+        }
+        memcpy(o + w, s + copied, begin - copied);
+        w += begin - copied;
+        memcpy(o + w, d, (size_t)n);
+        w += (size_t)n;
+        free(d);
+        copied = i;
+        last_inert = i;
     }
-    if (inert) return 0;
-    utf8proc_uint8_t *d = NULL;
-    utf8proc_ssize_t n = utf8proc_map(u, (utf8proc_ssize_t)len, &d, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
-    if (n < 0) return -1;
-    *out = (char *)d;
-    *out_len = (size_t)n;
+    if (!o) return 0;
+    memcpy(o + w, s + copied, len - copied);
+    w += len - copied;
+    o[w] = 0;
+    *out = o;
+    *out_len = w;
     return 1;
 }
