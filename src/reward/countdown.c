@@ -162,13 +162,13 @@ double reward_countdown(const RewardInput *in, const RewardParams *p) {
     int nn = 0;
     if (!cJSON_IsArray(nums) || !cJSON_IsNumber(tgt) || tgt->valuedouble != floor(tgt->valuedouble) ||
         fabs(tgt->valuedouble) > 1e15)
-        return err_set("countdown: the task needs \"numbers\" (array of integers) and an integer \"target\""),
+        return err_set("the task needs \"numbers\" (array of integers) and an integer \"target\""),
                NAN;
     const cJSON *it;
     cJSON_ArrayForEach(it, nums) {
         double d = cJSON_IsNumber(it) ? it->valuedouble : NAN;
         if (nn == COUNTDOWN_MAX_NUMBERS || !(d == floor(d)) || fabs(d) > 1e15)
-            return err_set("countdown: \"numbers\" must hold at most %d integers", COUNTDOWN_MAX_NUMBERS),
+            return err_set("\"numbers\" must hold at most %d integers", COUNTDOWN_MAX_NUMBERS),
                    NAN;
         numbers[nn++] = (long)d;
     }

@@ -57,7 +57,7 @@ static unsigned lang_scripts(const char *lang) {
 double reward_language(const RewardInput *in, const RewardParams *p) {
     const char *lang = reward_param_string(p, "lang", "en");
     unsigned want = lang_scripts(lang);
-    if (!want) return err_set("language: unknown lang '%s' (known: en, zh, ja, ko, ru)", lang), NAN;
+    if (!want) return err_set("unknown lang '%s' (known: en, zh, ja, ko, ru)", lang), NAN;
     ThinkSplit sp;
     text_think_split(&sp, in->completion, in->completion_len, in->prefilled_think);
     const unsigned char *s = (const unsigned char *)sp.think;

@@ -560,7 +560,7 @@ int math_completion_correct(const char *completion, size_t n, int prefilled_thin
 
 double reward_math(const RewardInput *in, const RewardParams *p) {
     (void)p;
-    if (!in->answer) return err_set("math: the input has no gold answer"), NAN;
+    if (!in->answer) return err_set("the input has no gold answer"), NAN;
     return math_completion_correct(in->completion, in->completion_len, in->prefilled_think,
                                    in->answer);
 }

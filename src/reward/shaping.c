@@ -16,9 +16,9 @@
 double reward_overlong(const RewardInput *in, const RewardParams *p) {
     double L = reward_param_double(p, "max", (double)in->max_new_tokens);
     double C = reward_param_double(p, "cache", L / 5.0);
-    if (!(L > 0)) return err_set("overlong: needs max (option max= or the input's max_new_tokens)"), NAN;
-    if (!(C > 0) || C > L) return err_set("overlong: cache must be in (0, max], got %g", C), NAN;
-    if (in->completion_tokens < 0) return err_set("overlong: the input has no completion token count"), NAN;
+    if (!(L > 0)) return err_set("needs max (option max= or the input's max_new_tokens)"), NAN;
+    if (!(C > 0) || C > L) return err_set("cache must be in (0, max], got %g", C), NAN;
+    if (in->completion_tokens < 0) return err_set("the input has no completion token count (JSONL field \"tokens\")"), NAN;
     double y = (double)in->completion_tokens;
     if (y <= L - C) return 0.0;
     if (y <= L) return ((L - C) - y) / C;
@@ -57,8 +57,8 @@ static int word_eq(Word a, Word b) {
 double reward_repetition(const RewardInput *in, const RewardParams *p) {
     double ngd = reward_param_double(p, "ngram", 3.0), maxp = reward_param_double(p, "max_penalty", -1.0);
     if (!(ngd >= 1 && ngd <= 64 && ngd == floor(ngd)))
-        return err_set("repetition: ngram must be an integer in [1, 64]"), NAN;
-    if (maxp > 0) return err_set("repetition: max_penalty must be <= 0, got %g", maxp), NAN;
+        return err_set("ngram must be an integer in [1, 64]"), NAN;
+    if (maxp > 0) return err_set("max_penalty must be <= 0, got %g", maxp), NAN;
     size_t ng = (size_t)ngd, n = in->completion_len, nw = 0;
     const char *s = in->completion;
     for (size_t i = 0; i < n; i++)
@@ -71,7 +71,7 @@ double reward_repetition(const RewardInput *in, const RewardParams *p) {
     size_t *table = calloc(cap, sizeof *table);      // (cap) 1 + start word of an n-gram, 0 empty
     if (!words || !wh || !table) {
         free(words), free(wh), free(table);
-        return err_set("repetition: out of memory"), NAN;
+        return err_set("out of memory"), NAN;
     }
     nw = 0;
     for (size_t i = 0; i < n;) {
@@ -110,9 +110,9 @@ double reward_cosine(const RewardInput *in, const RewardParams *p) {
     double min_correct = reward_param_double(p, "min_correct", 0.5);
     double max_correct = reward_param_double(p, "max_correct", 1.0);
     double max_len = reward_param_double(p, "max_len", (double)in->max_new_tokens);
-    if (!in->answer) return err_set("cosine: the input has no gold answer"), NAN;
-    if (!(max_len > 0)) return err_set("cosine: needs max_len (option or the input's max_new_tokens)"), NAN;
-    if (in->completion_tokens < 0) return err_set("cosine: the input has no completion token count"), NAN;
+    if (!in->answer) return err_set("the input has no gold answer"), NAN;
+    if (!(max_len > 0)) return err_set("needs max_len (option or the input's max_new_tokens)"), NAN;
+    if (in->completion_tokens < 0) return err_set("the input has no completion token count (JSONL field \"tokens\")"), NAN;
     int correct = math_completion_correct(in->completion, in->completion_len, in->prefilled_think, in->answer);
     double t = fmin((double)in->completion_tokens / max_len, 1.0);
     double lo = correct ? min_correct : max_wrong, hi = correct ? max_correct : min_wrong;

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# `aha reward`: JSONL in, one JSON line out per input with the weighted total and
+# each component; bad lines and bad flags are errors naming where, never crashes.
+set -u
+AHA_BIN="${AHA_DEBUG:-./aha-debug}"
+fail=0
+check() {  # description, condition...
+  local what=$1; shift
+  if "$@"; then echo "ok   $what"; else echo "FAIL $what"; fail=1; fi
+}
+
+out=$(printf '%s\n' \
+  '{"completion": "<think>a</think><answer>\\frac12</answer>", "answer": "0.5", "numbers": [3,5,2], "target": 16}' \
+  '' \
+  '{"completion": "<think>a</think><answer>(3+5)*2</answer>", "answer": 7, "numbers": [3,5,2], "target": 16}' \
+  | "$AHA_BIN" reward --fn math:2 --fn format:0.5 --fn countdown 2>&1)
+rc=$?
+line1=$(sed -n 1p <<<"$out"); line2=$(sed -n 2p <<<"$out")
+check "exit 0 on good input" test "$rc" -eq 0
+check "two output lines (blank skipped)" test "$(wc -l <<<"$out")" -eq 2
+# 2*1 + 0.5*1 + 0.1 (formatted countdown answer that is wrong): 2.6
+check "line 1 total and components" test "$line1" = '{"reward":2.6,"math":1,"format":1,"countdown":0.1}'
+# 2*0 + 0.5*1 + 1 = 1.5
+check "line 2 total and components" test "$line2" = '{"reward":1.5,"math":0,"format":1,"countdown":1}'
+
+err=$(printf '{"completion": "x", "answer": "1"}\n{"completion": \n' | "$AHA_BIN" reward --fn math 2>&1 >/dev/null)
+rc=$?
+check "malformed line exits 1" test "$rc" -eq 1
+check "malformed line is named" grep -q '<stdin>:2' <<<"$err"
+
+err=$(printf '{"completion": "x"}\n' | "$AHA_BIN" reward --fn math 2>&1 >/dev/null)
+check "missing gold names the line" grep -q '<stdin>:1: .*gold' <<<"$err"
+
+err=$(printf '{"completion": "x"}\n' | "$AHA_BIN" reward --fn nonsense 2>&1); rc=$?
+check "unknown reward exits 2" test "$rc" -eq 2
+check "unknown reward lists known ones" grep -q 'known: math' <<<"$err"
+
+"$AHA_BIN" reward --bogus </dev/null >/dev/null 2>&1; rc=$?
+check "unknown flag exits 2" test "$rc" -eq 2
+"$AHA_BIN" reward </dev/null >/dev/null 2>&1; rc=$?
+check "no --fn exits 2" test "$rc" -eq 2
+check "--help lists the functions" bash -c "'$AHA_BIN' reward --help | grep -q overlong"
+
+# Duplicate functions keep both components.
+out=$(printf '{"completion": "a b c a b c", "tokens": 90, "max_new_tokens": 100}\n' |
+  "$AHA_BIN" reward --fn overlong:1:max=100,cache=20 --fn repetition --fn repetition:1:ngram=1 2>&1)
+# overlong (80-90)/20 = -0.5; trigrams 3/4 unique: -0.25; unigrams 3/6 unique: -0.5
+check "options and duplicate names" test "$out" = '{"reward":-1.25,"overlong":-0.5,"repetition":-0.25,"repetition#2":-0.5}'
+exit $fail
