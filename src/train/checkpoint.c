@@ -122,9 +122,12 @@ int checkpoint_restore(Trainer *t, const char *ckpt) {
     t->samples_lines = sl;
     snprintf(path, sizeof path, "%s/optimizer.safetensors", ckpt);
     if (adamw_state_load(&t->opt, &t->policy, path) != 0) return -1;
-    if (t->has_ref && moved) {
+    if (t->has_ref) {
+        // The reference is the starting model until it first moves; after
+        // that the checkpoint carries it.
         Model ref;
-        snprintf(path, sizeof path, "%s/ref", ckpt);
+        if (moved) snprintf(path, sizeof path, "%s/ref", ckpt);
+        else snprintf(path, sizeof path, "%s", t->cfg.model);
         if (model_load(&ref, path, 0) != 0) return err_wrap("reference model");
         if (ref.n_params != t->ref.n_params) {
             model_free(&ref);
@@ -132,7 +135,7 @@ int checkpoint_restore(Trainer *t, const char *ckpt) {
         }
         memcpy(t->ref.params, ref.params, sizeof(float) * ref.n_params);
         model_free(&ref);
-        t->ref_moved = 1;
+        t->ref_moved = moved;
     }
     return 0;
 }

@@ -360,10 +360,8 @@ static int write_config(const Trainer *t) {
 int grpo_run(const GrpoConfig *cfg, const char *resume_dir) {
     Trainer t;
     char ckpt[1200] = "";
-    if (resume_dir) {
-        if (checkpoint_latest(resume_dir, ckpt, sizeof ckpt) != 0) return -1;
-        if (!ckpt[0]) return err_set("%s: no complete checkpoint to resume from", resume_dir);
-    }
+    // A run stopped before its first checkpoint starts again from step 0.
+    if (resume_dir && checkpoint_latest(resume_dir, ckpt, sizeof ckpt) != 0) return -1;
     if (grpo_check(cfg) != 0) return -1;
     if (trainer_open(&t, cfg, ckpt[0] ? ckpt : cfg->model) != 0) {
         trainer_close(&t);
@@ -392,6 +390,8 @@ int grpo_run(const GrpoConfig *cfg, const char *resume_dir) {
         rc = jsonl_truncate_lines(path, t.samples_lines);
         if (rc == 0) rc = jsonl_writer_open(&t.samples, path, t.step == 0);
     }
+    if (rc == 0 && resume_dir)
+        log_info("grpo: resuming %s at step %ld", t.run_dir, t.step);
     if (rc == 0) {
         log_info("grpo: %s, %d prompts x %d samples per step, %zu parameters, run %s", t.cfg.model,
                  t.cfg.prompts_per_step, t.cfg.group_size, t.policy.n_params, t.run_dir);

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# aha grpo end to end on a tiny random model: every run file is written; a run
+# of 2N steps equals N steps + resume + N steps bit for bit (weights, optimizer
+# and every non-timing metric); runs killed with SIGKILL at random moments
+# (also during checkpoint writes) resume from the last complete checkpoint and
+# end bit-identical; bad settings are refused with a clear message.
+# The reward is the DAPO overlong term, which a random model earns unevenly,
+# so the advantages are non-zero and the updates real.
+set -u
+fail=0
+check() { if ! eval "$2"; then echo "FAIL: $1"; fail=1; fi; }
+T=$TEST_TMP/grpo
+mkdir -p "$T"
+$AHA init --preset tiny --seed 5 --out "$T/model" >"$T/init.log" 2>&1 || { echo "FAIL: init"; cat "$T/init.log"; exit 1; }
+COMMON=(--model "$T/model" --task arithmetic --template raw --prompts-per-step 2 --group-size 4
+        --max-new-tokens 12 --max-prompt-tokens 64 --reward overlong:1:max=12,cache=10 --lr 3e-3
+        --beta 0.05 --ref-reset-every 3 --minibatches 2 --epochs 2 --seed 7 --threads 1)
+strip() { $PYTHON - "$1" <<'P'
+import json, sys
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    print(json.dumps({k: v for k, v in sorted(o.items()) if not (k.startswith("time/") or k.endswith("per_s") or k == "step_time")}))
+P
+}
+
+# Straight run of 4 steps.
+$AHA grpo "${COMMON[@]}" --steps 8 --save-every 4 --out "$T/a" >"$T/a.log" 2>&1
+check "straight run exits 0" '[ $? -eq 0 ]'
+for f in config.json metrics.jsonl samples.jsonl checkpoints/latest checkpoints/step_4/model.safetensors \
+         checkpoints/step_8/model.safetensors checkpoints/step_8/optimizer.safetensors \
+         checkpoints/step_8/trainer_state.json checkpoints/step_8/tokenizer.json checkpoints/step_8/ref/model.safetensors; do
+  check "run wrote $f" '[ -s "$T/a/$f" ]'
+done
+check "8 metrics lines" '[ "$(wc -l <"$T/a/metrics.jsonl")" -eq 8 ]'
+check "config.json has every setting" 'grep -q "\"eps_high\"" "$T/a/config.json" && grep -q "\"max_new_tokens\":	12" "$T/a/config.json"'
+check "weights moved" '! cmp -s "$T/model/model.safetensors" "$T/a/checkpoints/step_8/model.safetensors"'
+check "TRL metric names" 'head -1 "$T/a/metrics.jsonl" | grep -q "\"frac_reward_zero_std\"" && head -1 "$T/a/metrics.jsonl" | grep -q "\"clip_ratio/high_mean\""'
+
+# 4 steps, then resume to 8.
+$AHA grpo "${COMMON[@]}" --steps 4 --save-every 4 --out "$T/b" >"$T/b.log" 2>&1
+$AHA grpo --resume "$T/b" --steps 8 >>"$T/b.log" 2>&1
+check "resumed run exits 0" '[ $? -eq 0 ]'
+check "resume: weights bit-identical" 'cmp -s "$T/a/checkpoints/step_8/model.safetensors" "$T/b/checkpoints/step_8/model.safetensors"'
+check "resume: optimizer bit-identical" 'cmp -s "$T/a/checkpoints/step_8/optimizer.safetensors" "$T/b/checkpoints/step_8/optimizer.safetensors"'
+check "resume: reference bit-identical" 'cmp -s "$T/a/checkpoints/step_8/ref/model.safetensors" "$T/b/checkpoints/step_8/ref/model.safetensors"'
+check "resume: metrics identical" '[ "$(strip "$T/a/metrics.jsonl")" = "$(strip "$T/b/metrics.jsonl")" ]'
+check "resume: samples identical" 'cmp -s "$T/a/samples.jsonl" "$T/b/samples.jsonl"'
+
+# SIGKILL at random moments (checkpoints every step, so many kills land in a
+# checkpoint write); resume until done; must equal the straight run.
+RANDOM=42
+live_kills=0
+$AHA grpo "${COMMON[@]}" --steps 8 --save-every 1 --out "$T/c" >"$T/c.log" 2>&1 &
+pid=$!
+for round in $(seq 1 40); do
+  sleep "0.$((RANDOM % 3))$((RANDOM % 10))"
+  if kill -9 "$pid" 2>/dev/null; then live_kills=$((live_kills + 1)); fi
+  wait "$pid" 2>/dev/null
+  grep -qx step_8 "$T/c/checkpoints/latest" 2>/dev/null && break
+  if [ -f "$T/c/config.json" ]; then
+    $AHA grpo --resume "$T/c" >>"$T/c.log" 2>&1 &
+  else
+    $AHA grpo "${COMMON[@]}" --steps 8 --save-every 1 --out "$T/c" >>"$T/c.log" 2>&1 &
+  fi
+  pid=$!
+done
+wait "$pid" 2>/dev/null
+grep -qx step_8 "$T/c/checkpoints/latest" 2>/dev/null || $AHA grpo --resume "$T/c" >>"$T/c.log" 2>&1
+echo "SIGKILL landed $live_kills times"
+check "at least 3 kills hit a live run" '[ $live_kills -ge 3 ]'
+check "killed run finished" 'grep -qx step_8 "$T/c/checkpoints/latest"'
+check "killed run: weights bit-identical" 'cmp -s "$T/a/checkpoints/step_8/model.safetensors" "$T/c/checkpoints/step_8/model.safetensors"'
+check "killed run: metrics identical" '[ "$(strip "$T/a/metrics.jsonl")" = "$(strip "$T/c/metrics.jsonl")" ]'
+
+# A checkpoint cut off mid-write (a step_N.tmp left behind) is never used.
+cp -r "$T/a/checkpoints/step_4" "$T/a/checkpoints/step_9.tmp"
+head -c 1000 "$T/a/checkpoints/step_4/model.safetensors" >"$T/a/checkpoints/step_9.tmp/model.safetensors"
+$AHA grpo --resume "$T/a" --steps 9 >"$T/a2.log" 2>&1
+check "resume past a partial checkpoint" '[ $? -eq 0 ] && grep -q "resuming .* at step 8" "$T/a2.log" && grep -qx step_9 "$T/a/checkpoints/latest"'
+
+# Dynamic sampling: groups whose rewards are all equal are dropped and refilled
+# with at most max_sampling_rounds extra rounds. A random model never answers
+# arithmetic, so every group has zero variance: exactly 1 + 2 rounds, no group
+# kept, no update.
+$AHA grpo --model "$T/model" --task arithmetic --template raw --prompts-per-step 2 --group-size 4 \
+    --max-new-tokens 8 --max-prompt-tokens 64 --reward math --dynamic-sampling true --max-sampling-rounds 2 \
+    --steps 1 --out "$T/ds" --threads 1 >"$T/ds.log" 2>&1
+check "dynamic sampling run exits 0" '[ $? -eq 0 ]'
+check "refill bounded: 3 rounds, 0 groups" 'grep -q "\"groups\":0,\"sampling_rounds\":3" "$T/ds/metrics.jsonl"'
+check "no update without signal" 'cmp -s <(tail -c 100000 "$T/model/model.safetensors") <(tail -c 100000 "$T/ds/checkpoints/step_1/model.safetensors")'
+# With a reward that varies, groups are kept; the batch is either full or the
+# extra rounds are used up, never more.
+$AHA grpo "${COMMON[@]}" --dynamic-sampling true --max-sampling-rounds 2 --steps 3 --out "$T/ds2" >"$T/ds2.log" 2>&1
+check "dynamic sampling keeps varied groups, bounded" '$PYTHON -c "
+import json, sys
+ms = [json.loads(l) for l in open(sys.argv[1])]
+ok = all(1 <= m[\"sampling_rounds\"] <= 3 and (m[\"groups\"] == 2 or m[\"sampling_rounds\"] == 3) for m in ms)
+sys.exit(0 if ok and sum(m[\"groups\"] for m in ms) > 0 else 1)" "$T/ds2/metrics.jsonl"'
+
+# Refusals.
+out=$($AHA grpo --model "$T/model" --task arithmetic --bogus 1 2>&1); rc=$?
+check "unknown flag: exit 2" '[ $rc -eq 2 ] && echo "$out" | grep -q "unknown option .--bogus"'
+out=$($AHA grpo --model "$T/model" --task arithmetic --eps-low 1.5 2>&1); rc=$?
+check "out of range: exit 2 naming the key" '[ $rc -eq 2 ] && echo "$out" | grep -q "eps_low"'
+echo '{"model": "x", "lr": 0.1, "learning_rat": 3}' >"$T/bad.json"
+out=$($AHA grpo --config "$T/bad.json" 2>&1); rc=$?
+check "unknown config key: exit 1 naming file and key" '[ $rc -eq 1 ] && echo "$out" | grep -q "bad.json: unknown key \"learning_rat\""'
+out=$($AHA grpo --model "$T/model" --task nosuch --steps 1 --out "$T/d" 2>&1); rc=$?
+check "unknown task: exit 1 listing tasks" '[ $rc -eq 1 ] && echo "$out" | grep -q "arithmetic"'
+out=$($AHA grpo --model "$T/model" --task arithmetic --preset nosuch 2>&1); rc=$?
+check "unknown preset" '[ $rc -eq 2 ] && echo "$out" | grep -q "r1zero"'
+out=$($AHA grpo --model "$T/model" --task arithmetic --prompts-per-step 3 --group-size 3 --minibatches 2 2>&1); rc=$?
+check "minibatches must divide rows" '[ $rc -eq 1 ] && echo "$out" | grep -q "minibatches"'
+$AHA grpo --help | grep -q -- "--loss-agg"; check "help lists options" '[ $? -eq 0 ]'
+[ $fail -ne 0 ] && tail -n 20 "$T/a.log" "$T/c.log"
+exit $fail
