@@ -1,7 +1,7 @@
 // Reward throughput on one core: completions scored per second by the math and
 // format rewards on a fixed mix of realistic completions (R1 layout, GSM8K
 // marker, LaTeX fractions, wrong answers). Prints one line per reward.
-//   build: make && cc -O2 -Isrc bench/reward_bench.c build/libaha.a -lcjson -lm -o build/reward_bench
+//   run: bench/reward_bench.sh [N]   (builds ./aha first, then this file against build/libaha.a)
 #include "reward/reward.h"
 #include "base/sys.h"
 
