@@ -57,7 +57,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test debug fuzz clean
+.PHONY: all test debug fuzz bench clean
 all: aha
 
 aha: $(CLI_OBJ) $(BUILD)/libaha.a
@@ -102,6 +102,15 @@ fuzz:
 	    clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o build-fuzz/fuzz/$$n $$f build-fuzz/libaha.a $(LDLIBS) $(BLAS_LIBS) || exit 1; \
 	  done; \
 	else echo "clang not found: fuzz targets not built"; fi
+
+# Benchmarks (run by hand): bench/*.c, each a program linked with libaha.
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+bench: $(BENCH_BIN)
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libaha.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(OPT) $(LDFLAGS) -o $@ $< $(BUILD)/libaha.a $(LDLIBS)
 
 clean:
 	rm -rf build build-debug build-fuzz aha aha-debug
