@@ -217,16 +217,20 @@ OMP(parallel for schedule(dynamic, 1) num_threads(a->n_slots))
     }
 }
 
-int model_forward(Model *m, ModelActs *a, const int *ids, const int *lens, int R, int T, float temperature, float *logp, float *entropy) {
+// What the activations hold: nothing usable, the trunk (through the final
+// norm), or the trunk and the LM head.
+enum { ACTS_NONE = 0, ACTS_TRUNK, ACTS_HEAD };
+
+// Pack the batch and run the decoder through the final norm into a->lnf (N, C).
+static int trunk_forward(Model *m, ModelActs *a, const int *ids, const int *lens, int R, int T) {
     const ModelConfig *c = &m->cfg;
     const WeightView *w = &m->w;
     int C = c->hidden_size, V = c->vocab_size, F = c->intermediate_size, L = c->n_layers;
     int NH = c->n_heads, NKV = c->n_kv_heads, HD = c->head_dim, QD = NH * HD, KD = NKV * HD;
     float eps = (float)c->rms_eps;
-    a->ready = 0;
+    a->ready = ACTS_NONE;
     if (R <= 0 || R > a->max_rows || T <= 0 || T > a->max_T)
         return err_set("forward: batch %d × %d exceeds the activations (%d × %d)", R, T, a->max_rows, a->max_T);
-    if (!(temperature > 0)) return err_set("forward: temperature must be positive");
     int N = 0;
     for (int r = 0; r < R; r++) {
         if (lens[r] < 1 || lens[r] > T) return err_set("forward: row %d length %d not in 1..%d", r, lens[r], T);
@@ -245,7 +249,6 @@ int model_forward(Model *m, ModelActs *a, const int *ids, const int *lens, int R
     a->R = R;
     a->T = T;
     a->N = N;
-    a->inv_temp = 1.0f / temperature;
 
     float *x0 = a->x;
     for (int i = 0; i < N; i++) memcpy(x0 + (size_t)i * C, w->embed + (size_t)a->tok[i] * C, (size_t)C * sizeof(float));
@@ -279,10 +282,22 @@ int model_forward(Model *m, ModelActs *a, const int *ids, const int *lens, int R
         gemm(0, 1, N, C, F, 1.0f, a->hmid, F, y->w_down, F, 1.0f, Xn, C);
     }
     rmsnorm_forward(a->lnf, a->rstdf, LAYER(a, a->x, L, C), w->norm, N, C, eps);
+    a->ready = ACTS_TRUNK;
+    return 0;
+}
+
+int model_forward(Model *m, ModelActs *a, const int *ids, const int *lens, int R, int T, float temperature, float *logp, float *entropy) {
+    const ModelConfig *c = &m->cfg;
+    int C = c->hidden_size, V = c->vocab_size;
+    a->ready = ACTS_NONE;
+    if (!(temperature > 0)) return err_set("forward: temperature must be positive");
+    if (trunk_forward(m, a, ids, lens, R, T) != 0) return -1;
+    int N = a->N;
+    a->inv_temp = 1.0f / temperature;
     for (int i0 = 0; i0 < N; i0 += a->head_rows) {
         int M = N - i0 < a->head_rows ? N - i0 : a->head_rows;
         head_forward(a->tok_logp + i0, entropy ? a->tok_ent + i0 : NULL, a->head_lse + i0, a->logits,
-                     a->lnf + (size_t)i0 * C, w->lm_head, a->tgt + i0, M, C, V, a->inv_temp);
+                     a->lnf + (size_t)i0 * C, m->w.lm_head, a->tgt + i0, M, C, V, a->inv_temp);
     }
     memset(logp, 0, (size_t)R * T * sizeof(float));
     if (entropy) memset(entropy, 0, (size_t)R * T * sizeof(float));
@@ -291,33 +306,37 @@ int model_forward(Model *m, ModelActs *a, const int *ids, const int *lens, int R
         logp[a->out_at[i]] = a->tok_logp[i];
         if (entropy) entropy[a->out_at[i]] = a->tok_ent[i];
     }
-    a->ready = 1;
+    a->ready = ACTS_HEAD;
     return 0;
 }
 
+int model_forward_hidden(Model *m, ModelActs *a, const int *ids, const int *lens, int R, int T) {
+    return trunk_forward(m, a, ids, lens, R, T);
+}
+
+int model_acts_tokens(const ModelActs *a, const int **at, const float **hidden) {
+    *at = a->out_at;
+    *hidden = a->lnf;
+    return a->ready == ACTS_NONE ? 0 : a->N;
+}
+
+float *model_acts_dhidden(ModelActs *a) { return a->dln; }
+
 static void zero(float *p, size_t n) { memset(p, 0, n * sizeof(float)); }
 
-int model_backward(Model *m, ModelActs *a, const float *g) {
+// Backward of the trunk from dlnf (N, C), the gradient at the final norm's
+// output; dlnf may be a->dln, which is read before it is reused.
+static void trunk_backward(Model *m, ModelActs *a, const float *dlnf) {
     const ModelConfig *c = &m->cfg;
     const WeightView *w = &m->w;
     WeightView *dw = &m->g;
-    if (!m->grads) return err_set("backward: the model was created without gradients");
-    if (!a->ready) return err_set("backward: no forward pass to differentiate");
-    int C = c->hidden_size, V = c->vocab_size, F = c->intermediate_size, L = c->n_layers;
+    int C = c->hidden_size, F = c->intermediate_size, L = c->n_layers;
     int NH = c->n_heads, NKV = c->n_kv_heads, HD = c->head_dim, QD = NH * HD, KD = NKV * HD;
     int N = a->N;
     float eps = (float)c->rms_eps;
 
-    for (int i = 0; i < N; i++) a->gp[i] = a->tgt[i] >= 0 ? g[a->out_at[i]] : 0.0f;
-    zero(a->dln, (size_t)N * C);
-    for (int i0 = 0; i0 < N; i0 += a->head_rows) {
-        int M = N - i0 < a->head_rows ? N - i0 : a->head_rows;
-        head_backward(a->dln + (size_t)i0 * C, dw->lm_head, a->logits, a->gp + i0, a->lnf + (size_t)i0 * C,
-                      w->lm_head, a->tgt + i0, a->head_lse + i0, M, C, V, a->inv_temp);
-    }
     zero(a->dres, (size_t)N * C);
-    rmsnorm_backward(a->dres, dw->norm, a->dln, LAYER(a, a->x, L, C), w->norm, a->rstdf, N, C);
-
+    rmsnorm_backward(a->dres, dw->norm, dlnf, LAYER(a, a->x, L, C), w->norm, a->rstdf, N, C);
     for (int l = L - 1; l >= 0; l--) {
         const LayerView *y = &w->layer[l];
         LayerView *dy = &dw->layer[l];
@@ -364,5 +383,27 @@ int model_backward(Model *m, ModelActs *a, const float *g) {
         const float *d = a->dres + (size_t)i * C;
         for (int j = 0; j < C; j++) de[j] += d[j];
     }
+}
+
+int model_backward(Model *m, ModelActs *a, const float *g) {
+    const ModelConfig *c = &m->cfg;
+    if (!m->grads) return err_set("backward: the model was created without gradients");
+    if (a->ready != ACTS_HEAD) return err_set("backward: no forward pass to differentiate");
+    int C = c->hidden_size, V = c->vocab_size, N = a->N;
+    for (int i = 0; i < N; i++) a->gp[i] = a->tgt[i] >= 0 ? g[a->out_at[i]] : 0.0f;
+    zero(a->dln, (size_t)N * C);
+    for (int i0 = 0; i0 < N; i0 += a->head_rows) {
+        int M = N - i0 < a->head_rows ? N - i0 : a->head_rows;
+        head_backward(a->dln + (size_t)i0 * C, m->g.lm_head, a->logits, a->gp + i0, a->lnf + (size_t)i0 * C,
+                      m->w.lm_head, a->tgt + i0, a->head_lse + i0, M, C, V, a->inv_temp);
+    }
+    trunk_backward(m, a, a->dln);
+    return 0;
+}
+
+int model_backward_hidden(Model *m, ModelActs *a, const float *dhidden) {
+    if (!m->grads) return err_set("backward: the model was created without gradients");
+    if (a->ready == ACTS_NONE) return err_set("backward: no forward pass to differentiate");
+    trunk_backward(m, a, dhidden);
     return 0;
 }

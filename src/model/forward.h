@@ -31,4 +31,21 @@ int model_forward(Model *m, ModelActs *a, const int *ids, const int *lens, int R
 // compute on small-vocab models, and memory independent of V. Returns 0 or -1.
 int model_backward(Model *m, ModelActs *a, const float *g);
 
+// The decoder without its LM head, for scalar heads (value and reward models,
+// model/value.h): the same trunk as model_forward, through the final norm.
+// Returns 0, or -1 (err_set) as model_forward refuses a batch.
+int model_forward_hidden(Model *m, ModelActs *a, const int *ids, const int *lens, int R, int T);
+// The tokens of the last forward on a, packed row after row: returns N = Σ lens
+// (0 when a holds no forward) and points *at to (N) r*T + t of each packed
+// token and *hidden to their final-normed hidden states (N, C). Both live in a
+// and are valid until its next forward.
+int model_acts_tokens(const ModelActs *a, const int **at, const float **hidden);
+// Scratch (max_rows × max_T, C) a caller may fill with dLoss/dhidden and pass
+// to model_backward_hidden (which reads it before reusing it).
+float *model_acts_dhidden(ModelActs *a);
+// Backward from dhidden (N, C), packed as model_acts_tokens lays it out;
+// accumulates into m->grads. Valid after model_forward_hidden or model_forward.
+// Returns 0 or -1.
+int model_backward_hidden(Model *m, ModelActs *a, const float *dhidden);
+
 #endif

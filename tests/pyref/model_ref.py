@@ -56,9 +56,9 @@ def rotate(x, cos, sin):
     return torch.cat([x1 * cos - x2 * sin, x2 * cos + x1 * sin], dim=-1)
 
 
-def forward(cfg, P, ids, lens, temperature):
-    """ids (R, T) long, lens list of R. Returns logp (R, T) and entropy (R, T),
-    zero where position t has no next token inside its row."""
+def hidden(cfg, P, ids):
+    """ids (R, T) long. The final-normed hidden states (R, T, C), the LM head's
+    input (causal, so padding after a row's end does not change its positions)."""
     R, T = ids.shape
     C, HD = cfg["hidden_size"], cfg["head_dim"]
     NH, NKV = cfg["num_attention_heads"], cfg["num_key_value_heads"]
@@ -97,7 +97,14 @@ def forward(cfg, P, ids, lens, temperature):
         gate = h @ P[p + "mlp.gate_proj.weight"].T
         up = h @ P[p + "mlp.up_proj.weight"].T
         x = x + (torch.nn.functional.silu(gate) * up) @ P[p + "mlp.down_proj.weight"].T
-    x = rms_norm(x, P["model.norm.weight"], eps)
+    return rms_norm(x, P["model.norm.weight"], eps)
+
+
+def forward(cfg, P, ids, lens, temperature):
+    """ids (R, T) long, lens list of R. Returns logp (R, T) and entropy (R, T),
+    zero where position t has no next token inside its row."""
+    R, T = ids.shape
+    x = hidden(cfg, P, ids)
     head = P["model.embed_tokens.weight"] if cfg["tie_word_embeddings"] else P["lm_head.weight"]
     logits = (x @ head.T) / temperature   # (R, T, V)
     lsm = torch.log_softmax(logits, dim=-1)
