@@ -6,11 +6,42 @@
 #define AHA_TEST_DECODE_REF_H
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/rng.h"
 #include "model/model.h"
+
+// A tiny config of each family: llama (GQA, untied), qwen2 (biases, tied head,
+// one kv head), qwen3 (q/k norms, head_dim ≠ hidden/heads).
+static ModelConfig ref_config(const char *type) {
+    ModelConfig c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.model_type, sizeof c.model_type, "%s", type);
+    c.vocab_size = 37;
+    c.hidden_size = 24;
+    c.n_layers = 2;
+    c.n_heads = 4;
+    c.n_kv_heads = 2;
+    c.head_dim = 6;
+    c.intermediate_size = 40;
+    c.max_position = 128;
+    c.rope_theta = 10000.0;
+    c.rms_eps = 1e-6;
+    c.bos_token_id = -1;
+    if (strcmp(type, "qwen2") == 0) {
+        c.attn_bias = 1;
+        c.tie_embeddings = 1;
+        c.n_kv_heads = 1;
+        c.rope_theta = 1000000.0;
+    } else if (strcmp(type, "qwen3") == 0) {
+        c.qk_norm = 1;
+        c.head_dim = 10;   // NH·HD = 40 ≠ C = 24
+        c.vocab_size = 53;
+    }
+    return c;
+}
 
 // Perturb norm weights and biases away from 1 / 0 so they matter in the checks.
 static void ref_perturb(Model *m, uint64_t seed) {
@@ -52,7 +83,7 @@ static void ref_rope(double *v, int p, int HD, double theta) {
 }
 
 // lp (T, V) = log softmax(z_t / tau) of every position of ids (T).
-static void ref_logsoftmax_all(const Model *m, const int *ids, int T, double tau, double *lp) {
+__attribute__((unused)) static void ref_logsoftmax_all(const Model *m, const int *ids, int T, double tau, double *lp) {
     const ModelConfig *c = &m->cfg;
     int C = c->hidden_size, F = c->intermediate_size, V = c->vocab_size, NH = c->n_heads, NKV = c->n_kv_heads;
     int HD = c->head_dim, QD = NH * HD, KD = NKV * HD, GRP = NH / NKV;

@@ -13,38 +13,10 @@
 #include <stdio.h>
 #include <string.h>
 
-static ModelConfig tiny_config(const char *type) {
-    ModelConfig c;
-    memset(&c, 0, sizeof c);
-    snprintf(c.model_type, sizeof c.model_type, "%s", type);
-    c.vocab_size = 37;
-    c.hidden_size = 24;
-    c.n_layers = 2;
-    c.n_heads = 4;
-    c.n_kv_heads = 2;
-    c.head_dim = 6;
-    c.intermediate_size = 40;
-    c.max_position = 128;
-    c.rope_theta = 10000.0;
-    c.rms_eps = 1e-6;
-    c.bos_token_id = -1;
-    if (strcmp(type, "qwen2") == 0) {
-        c.attn_bias = 1;
-        c.tie_embeddings = 1;
-        c.n_kv_heads = 1;
-        c.rope_theta = 1000000.0;
-    } else if (strcmp(type, "qwen3") == 0) {
-        c.qk_norm = 1;
-        c.head_dim = 10;   // NH·HD = 40 ≠ C = 24
-        c.vocab_size = 53;
-    }
-    return c;
-}
-
 // Sample B prompts × G, then recompute each completion with the reference and
 // compare logp token by token.
 static void check_config(const char *type) {
-    ModelConfig cfg = tiny_config(type);
+    ModelConfig cfg = ref_config(type);
     Model m;
     CHECK(model_create(&m, &cfg, 0) == 0, "%s: %s", type, err_msg());
     model_init_random(&m, 11, 0.3f);
@@ -90,7 +62,7 @@ static void check_config(const char *type) {
 
 // Prefill in several chunks and in one call must fill the cache identically.
 static void check_chunked_prefill(void) {
-    ModelConfig cfg = tiny_config("llama");
+    ModelConfig cfg = ref_config("llama");
     Model m;
     CHECK(model_create(&m, &cfg, 0) == 0);
     model_init_random(&m, 3, 0.3f);

@@ -10,6 +10,7 @@
 #include "base/sys.h"
 #include "kernels/ops.h"
 #include "model/io.h"
+#include "model/rowmm.h"
 
 typedef struct {
     size_t rope, rc, rq, rkv, rf, scores;   // floats per view
@@ -54,20 +55,65 @@ int decode_init(Decoder *d, Arena *a, const ModelConfig *cfg, int max_rows, int 
     return 0;
 }
 
-// Scatter the rotated keys and the values of every row into the cache.
+// Scatter the rotated keys (transposed) and the values of every row into the cache.
 static void cache_store(KVCache *kv, const Decoder *d, int layer, const int *slots, const int *pos, int N) {
     int NKV = d->cfg.n_kv_heads, HD = d->cfg.head_dim;
-    size_t bytes = (size_t)HD * sizeof(float);
+    size_t T = (size_t)kv->stride;
     for (int r = 0; r < N; r++)
         for (int h = 0; h < NKV; h++) {
-            size_t src = ((size_t)r * NKV + h) * HD, dst = (size_t)pos[r] * HD;
-            memcpy(kvcache_k(kv, layer, slots[r], h) + dst, d->k + src, bytes);
-            memcpy(kvcache_v(kv, layer, slots[r], h) + dst, d->v + src, bytes);
+            const float *k = d->k + ((size_t)r * NKV + h) * HD, *v = d->v + ((size_t)r * NKV + h) * HD;
+            float *kt = kvcache_k(kv, layer, slots[r], h) + pos[r];
+            for (int i = 0; i < HD; i++) kt[i * T] = k[i];
+            memcpy(kvcache_v(kv, layer, slots[r], h) + (size_t)pos[r] * HD, v, (size_t)HD * sizeof(float));
         }
 }
 
+#define TB KV_BLOCK   // positions per score block, head-dim entries per output block
+#ifdef __FMA__
+#define MADD(a, b, c) fmaf(a, b, c)
+#else
+#define MADD(a, b, c) ((a) * (b) + (c))
+#endif
+
+// s_t = scale · q·k_t for t < P, from keys stored (HD, T): blocks of TB
+// positions accumulate q_i·K[i][t] in registers over i.
+static void scores(float *s, const float *q, const float *K, int T, int P, int HD, float scale) {
+    // the last block may run past P (the cache rows are padded to TB); those scores are unused
+    for (int t0 = 0; t0 < P; t0 += TB) {
+        float acc[TB] = {0};
+        for (int i = 0; i < HD; i++) {
+            const float *kr = K + (size_t)i * T + t0;
+            float a = q[i];
+#pragma GCC unroll 32
+            for (int t = 0; t < TB; t++) acc[t] = MADD(a, kr[t], acc[t]);
+        }
+        int n = P - t0 < TB ? P - t0 : TB;
+        for (int t = 0; t < n; t++) s[t0 + t] = acc[t] * scale;
+    }
+}
+
+// out (HD) = Σ_t a_t v_t over values stored (T, HD), TB outputs at a time.
+static void weighted_values(float *out, const float *a, const float *Vc, int P, int HD) {
+    int i0 = 0;
+    for (; i0 + TB <= HD; i0 += TB) {
+        float acc[TB] = {0};
+        for (int t = 0; t < P; t++) {
+            const float *vr = Vc + (size_t)t * HD + i0;
+            float w = a[t];
+#pragma GCC unroll 32
+            for (int i = 0; i < TB; i++) acc[i] = MADD(w, vr[i], acc[i]);
+        }
+        memcpy(out + i0, acc, sizeof acc);
+    }
+    for (int i = i0; i < HD; i++) {
+        float s = 0.0f;
+        for (int t = 0; t < P; t++) s = MADD(a[t], Vc[(size_t)t * HD + i], s);
+        out[i] = s;
+    }
+}
+
 // Causal attention of every row over its slot, one (row, kv head) per task so
-// the GRP = NH/NKV query heads sharing a kv head read its keys once:
+// the GRP = NH/NKV query heads sharing a kv head read its keys while cached:
 //   s_jt = q_j·k_t / √HD for t ∈ [0, pos];  a_j = softmax(s_j);  out_j = Σ_t a_jt v_t
 static void attend(Decoder *d, const KVCache *kv, int layer, const int *slots, const int *pos, int N) {
     int NH = d->cfg.n_heads, NKV = d->cfg.n_kv_heads, HD = d->cfg.head_dim, GRP = NH / NKV, T = d->max_T;
@@ -79,36 +125,18 @@ static void attend(Decoder *d, const KVCache *kv, int layer, const int *slots, c
         int r = u / NKV, h = u % NKV, P = pos[r] + 1;
         const float *K = kvcache_k(kv, layer, slots[r], h), *Vc = kvcache_v(kv, layer, slots[r], h);
         float *S = d->scores + (size_t)thread_index() * GRP * T;   // (GRP, T)
-        const float *q = d->q + ((size_t)r * NH + (size_t)h * GRP) * HD;
-        float *out = d->att + ((size_t)r * NH + (size_t)h * GRP) * HD;
-        for (int t = 0; t < P; t++) {
-            const float *kt = K + (size_t)t * HD;
-            for (int j = 0; j < GRP; j++) {
-                const float *qj = q + (size_t)j * HD;
-                float s = 0.0f;
-#pragma omp simd reduction(+ : s)
-                for (int i = 0; i < HD; i++) s += qj[i] * kt[i];
-                S[(size_t)j * T + t] = s * scale;
-            }
-        }
         for (int j = 0; j < GRP; j++) {
-            float *sj = S + (size_t)j * T, mx = sj[0], sum = 0.0f;
-            for (int t = 1; t < P; t++) mx = sj[t] > mx ? sj[t] : mx;
+            size_t head = (size_t)r * NH + (size_t)h * GRP + j;
+            float *sj = S + (size_t)j * T, mx = -INFINITY, sum = 0.0f;
+            scores(sj, d->q + head * HD, K, kv->stride, P, HD, scale);
+            for (int t = 0; t < P; t++) mx = sj[t] > mx ? sj[t] : mx;
             for (int t = 0; t < P; t++) {
                 sj[t] = expf(sj[t] - mx);
                 sum += sj[t];
             }
             float inv = 1.0f / sum;
             for (int t = 0; t < P; t++) sj[t] *= inv;
-        }
-        memset(out, 0, (size_t)GRP * HD * sizeof(float));
-        for (int t = 0; t < P; t++) {
-            const float *vt = Vc + (size_t)t * HD;
-            for (int j = 0; j < GRP; j++) {
-                float a = S[(size_t)j * T + t], *oj = out + (size_t)j * HD;
-#pragma omp simd
-                for (int i = 0; i < HD; i++) oj[i] += a * vt[i];
-            }
+            weighted_values(d->att + head * HD, sj, Vc, P, HD);
         }
     }
 }
@@ -138,9 +166,9 @@ int decode_forward(Decoder *d, const Model *m, KVCache *kv, const int *tokens, c
         const LayerView *w = &m->w.layer[l];
         // attention block: x += Wo · attn(rope(norm_q(Wq·n(x))), rope(norm_k(Wk·n(x))), Wv·n(x))
         rmsnorm_forward(d->xn, NULL, d->x, w->attn_norm, N, C, eps);
-        matmul_forward(d->q, d->xn, w->wq, w->bq, N, C, QD);
-        matmul_forward(d->k, d->xn, w->wk, w->bk, N, C, KD);
-        matmul_forward(d->v, d->xn, w->wv, w->bv, N, C, KD);
+        rowmm_forward(d->q, d->xn, w->wq, w->bq, N, C, QD);
+        rowmm_forward(d->k, d->xn, w->wk, w->bk, N, C, KD);
+        rowmm_forward(d->v, d->xn, w->wv, w->bv, N, C, KD);
         if (c->qk_norm) {
             rmsnorm_forward(d->q, NULL, d->q, w->q_norm, N * NH, HD, eps);
             rmsnorm_forward(d->k, NULL, d->k, w->k_norm, N * NKV, HD, eps);
@@ -149,14 +177,14 @@ int decode_forward(Decoder *d, const Model *m, KVCache *kv, const int *tokens, c
         rope_forward(d->k, pos, d->cos_tab, d->sin_tab, N, NKV, HD);
         cache_store(kv, d, l, slots, pos, N);
         attend(d, kv, l, slots, pos, N);
-        matmul_forward(d->xn, d->att, w->wo, NULL, N, QD, C);
+        rowmm_forward(d->xn, d->att, w->wo, NULL, N, QD, C);
         add_inplace(d->x, d->xn, (size_t)N * C);
         // MLP block: x += Wdown · (silu(Wgate·n(x)) ⊙ Wup·n(x))
         rmsnorm_forward(d->xn, NULL, d->x, w->mlp_norm, N, C, eps);
-        matmul_forward(d->h1, d->xn, w->w_gate, NULL, N, C, F);
-        matmul_forward(d->h2, d->xn, w->w_up, NULL, N, C, F);
+        rowmm_forward(d->h1, d->xn, w->w_gate, NULL, N, C, F);
+        rowmm_forward(d->h2, d->xn, w->w_up, NULL, N, C, F);
         swiglu_forward(d->h1, d->h1, d->h2, (size_t)N * F);
-        matmul_forward(d->xn, d->h1, w->w_down, NULL, N, F, C);
+        rowmm_forward(d->xn, d->h1, w->w_down, NULL, N, F, C);
         add_inplace(d->x, d->xn, (size_t)N * C);
     }
     if (n_head == 0) return 0;
@@ -166,6 +194,6 @@ int decode_forward(Decoder *d, const Model *m, KVCache *kv, const int *tokens, c
         memcpy(d->xn + (size_t)i * C, d->x + (size_t)head_rows[i] * C, (size_t)C * sizeof(float));
     }
     rmsnorm_forward(d->xn, NULL, d->xn, m->w.norm, n_head, C, eps);
-    matmul_forward(logits, d->xn, m->w.lm_head, NULL, n_head, C, V);
+    rowmm_forward(logits, d->xn, m->w.lm_head, NULL, n_head, C, V);
     return 0;
 }

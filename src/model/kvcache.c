@@ -6,8 +6,10 @@
 
 #include "base/err.h"
 
+static int kv_stride(int max_T) { return (max_T + KV_BLOCK - 1) / KV_BLOCK * KV_BLOCK; }
+
 static size_t kv_floats(const ModelConfig *c, int n_slots, int max_T) {
-    return (size_t)c->n_layers * (size_t)n_slots * (size_t)c->n_kv_heads * (size_t)max_T * (size_t)c->head_dim;
+    return (size_t)c->n_layers * (size_t)n_slots * (size_t)c->n_kv_heads * (size_t)kv_stride(max_T) * (size_t)c->head_dim;
 }
 
 size_t kvcache_bytes(const ModelConfig *cfg, int n_slots, int max_T) {
@@ -24,13 +26,14 @@ int kvcache_init(KVCache *kv, Arena *a, const ModelConfig *cfg, int n_slots, int
     kv->n_layers = cfg->n_layers;
     kv->n_slots = n_slots;
     kv->max_T = max_T;
+    kv->stride = kv_stride(max_T);
     kv->n_kv_heads = cfg->n_kv_heads;
     kv->head_dim = cfg->head_dim;
     return 0;
 }
 
 static size_t kv_offset(const KVCache *kv, int layer, int slot, int head) {
-    size_t run = (size_t)kv->max_T * (size_t)kv->head_dim;
+    size_t run = (size_t)kv->stride * (size_t)kv->head_dim;
     return (((size_t)layer * (size_t)kv->n_slots + (size_t)slot) * (size_t)kv->n_kv_heads + (size_t)head) * run;
 }
 
@@ -41,10 +44,12 @@ float *kvcache_v(const KVCache *kv, int layer, int slot, int head) { return kv->
 void kvcache_copy_prefix(KVCache *kv, int dst, int src, int n) {
     AHA_ASSERT(dst >= 0 && dst < kv->n_slots && src >= 0 && src < kv->n_slots && n >= 0 && n <= kv->max_T);
     if (dst == src || n == 0) return;
-    size_t bytes = (size_t)n * (size_t)kv->head_dim * sizeof(float);
+    size_t bytes = (size_t)n * (size_t)kv->head_dim * sizeof(float), T = (size_t)kv->stride;
     for (int l = 0; l < kv->n_layers; l++)
         for (int h = 0; h < kv->n_kv_heads; h++) {
-            memcpy(kvcache_k(kv, l, dst, h), kvcache_k(kv, l, src, h), bytes);
+            const float *ks = kvcache_k(kv, l, src, h);
+            float *kd = kvcache_k(kv, l, dst, h);
+            for (int i = 0; i < kv->head_dim; i++) memcpy(kd + i * T, ks + i * T, (size_t)n * sizeof(float));
             memcpy(kvcache_v(kv, l, dst, h), kvcache_v(kv, l, src, h), bytes);
         }
 }

@@ -9,20 +9,24 @@
 #include "base/arena.h"
 #include "model/model.h"
 
+#define KV_BLOCK 32   // positions a blocked attention loop may read at once
+
 // Letters: L layers, S slots (one per sequence), NKV key/value heads, T max
-// positions, HD head dim. Each (layer, slot, head) owns a contiguous (T, HD)
-// run so attention over a sequence reads memory in order.
+// positions, HD head dim. Each (layer, slot, head) owns one contiguous block.
+// Keys are stored transposed, (HD, T), so the scores q·k_t of many positions
+// are vertical multiply-adds over t; values are (T, HD) rows.
 typedef struct {
     int n_layers, n_slots, max_T, n_kv_heads, head_dim;
-    float *k;   // (L, S, NKV, T, HD) rotated keys
-    float *v;   // (L, S, NKV, T, HD) values
+    int stride;  // TS: max_T rounded up to KV_BLOCK, so blocked loops may read past the end
+    float *k;   // (L, S, NKV, HD, TS) rotated keys, transposed
+    float *v;   // (L, S, NKV, TS, HD) values
 } KVCache;
 
 // Bytes kvcache_init takes from an arena (for sizing it first).
 size_t kvcache_bytes(const ModelConfig *cfg, int n_slots, int max_T);
 // Carve the cache from `a`. Returns 0, or -1 (err_set) when it does not fit.
 int kvcache_init(KVCache *kv, Arena *a, const ModelConfig *cfg, int n_slots, int max_T);
-// The (T, HD) key / value rows of one layer, slot and kv head.
+// The (HD, T) keys / (T, HD) values of one layer, slot and kv head.
 float *kvcache_k(const KVCache *kv, int layer, int slot, int head);
 float *kvcache_v(const KVCache *kv, int layer, int slot, int head);
 // Copy positions [0, n) of slot src into slot dst, every layer and head (the
