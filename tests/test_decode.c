@@ -6,6 +6,7 @@
 #include "base/err.h"
 #include "decode_ref.h"
 #include "gen/sampler.h"
+#include "model/forward.h"
 #include "model/decode.h"
 #include "model/kvcache.h"
 #include "test.h"
@@ -55,6 +56,29 @@ static void check_config(const char *type) {
         free(lp);
     }
     CHECK(differ > 0, "%s: the G samples of every prompt are identical", type);
+    // the training forward on the right-padded batch of prompt + completion rows
+    enum { TMAX = 9 + NEW };
+    int ids[B * G * TMAX], rlen[B * G];
+    float flp[B * G * TMAX];
+    memset(ids, 0, sizeof ids);
+    for (int q = 0; q < B * G; q++) {
+        int b = q / G;
+        rlen[q] = lens[b] + out[q].n;
+        memcpy(ids + q * TMAX, prompts[b], sizeof(int) * lens[b]);
+        memcpy(ids + q * TMAX + lens[b], out[q].ids, sizeof(int) * out[q].n);
+    }
+    ModelActs *acts = model_acts_create(&m, B * G, TMAX);
+    CHECK(acts != NULL, "%s", err_msg());
+    CHECK(model_forward(&m, acts, ids, rlen, B * G, TMAX, o.temperature, flp, NULL) == 0, "%s", err_msg());
+    double worst_fwd = 0;
+    for (int q = 0; q < B * G; q++)
+        for (int t = 0; t < out[q].n; t++) {
+            double want = flp[q * TMAX + lens[q / G] - 1 + t];
+            worst_fwd = fmax(worst_fwd, fabs(out[q].logp[t] - want) / fmax(fabs(want), 1e-3));
+            CHECK_CLOSE(out[q].logp[t], want, 1e-5, 1e-3);
+        }
+    printf("%s: worst relative logp error vs model_forward %.3g\n", type, worst_fwd);
+    model_acts_free(acts);
     printf("%s: worst relative logp error vs reference %.3g\n", type, worst);
     sampler_free(s);
     model_free(&m);
