@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 PKGS="build-essential pkg-config libopenblas-openmp-dev libpcre2-dev libcjson-dev libutf8proc-dev
-      clang libclang-rt-14-dev python3 python3-torch python3-numpy nodejs npm"
+      clang libclang-rt-14-dev python3 python3-torch python3-numpy python3-pil nodejs npm chromium"
 missing=$(for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
 if [ -n "$missing" ]; then
   echo "setup: installing $(echo $missing)"

@@ -26,6 +26,7 @@ int cmd_logprobs(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_toy(int argc, char **argv);
 int cmd_grpo(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_task(int argc, char **argv);
 int cmd_strategic_grams(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);

@@ -21,6 +21,7 @@ static const Command commands[] = {
     {"sample", cmd_sample, "sample completions of a prompt (batched KV-cache sampler)"},
     {"reward", cmd_reward, "score JSONL completions with weighted reward functions"},
     {"grpo", cmd_grpo, "GRPO-family RL with verifiable rewards (presets r1zero, dapo, drgrpo, gspo, hicra)"},
+    {"report", cmd_report, "rebuild RUN_DIR/report.html (charts over steps, samples) from a run's logs"},
     {"strategic-grams", cmd_strategic_grams, "extract a HICRA Strategic-Gram lexicon from successful completions"},
     {"tokenize", cmd_tokenize, "text on stdin -> JSON array of token ids (tokenizer.json BPE)"},
     {"detokenize", cmd_detokenize, "JSON array of token ids on stdin -> text"},
