@@ -80,7 +80,11 @@ static void expect_bad(const char *field, const char *needle) {
 }
 
 static void test_refusals(void) {
-    expect_bad("\"rope_scaling\":{\"rope_type\":\"llama3\",\"factor\":8}", "rope_scaling");
+    expect_bad("\"rope_scaling\":{\"rope_type\":\"yarn\",\"factor\":8}", "rope_scaling");
+    expect_bad("\"rope_scaling\":{\"type\":\"linear\",\"factor\":2}", "linear");
+    expect_bad("\"rope_scaling\":{\"rope_type\":\"llama3\",\"factor\":8}", "low_freq_factor");
+    expect_bad("\"rope_scaling\":{\"rope_type\":\"llama3\",\"factor\":8,\"low_freq_factor\":4,"
+               "\"high_freq_factor\":1,\"original_max_position_embeddings\":8192}", "high_freq_factor");
     expect_bad("\"rope_parameters\":{\"rope_type\":\"yarn\"}", "rope_parameters");
     expect_bad("\"mlp_bias\":true", "mlp_bias");
     expect_bad("\"attention_bias\":true", "attention_bias");
@@ -117,6 +121,34 @@ static void test_refusals(void) {
     CHECK(model_config_load(&c, "/nonexistent/dir/config.json") == -1 && strstr(err_msg(), "/nonexistent"));
 }
 
+// Llama 3.2 1B's rope: values computed with transformers' llama3 formula
+// (torch, float64) — 0 and 14 high-frequency (kept), 15..17 blended, 18+ divided.
+static const char *LLAMA32 =
+    "{\"architectures\":[\"LlamaForCausalLM\"],\"model_type\":\"llama\",\"vocab_size\":128256,"
+    "\"hidden_size\":2048,\"intermediate_size\":8192,\"num_hidden_layers\":16,\"num_attention_heads\":32,"
+    "\"num_key_value_heads\":8,\"head_dim\":64,\"max_position_embeddings\":131072,\"rms_norm_eps\":1e-05,"
+    "\"rope_theta\":500000.0,\"rope_scaling\":{\"factor\":32.0,\"high_freq_factor\":4.0,\"low_freq_factor\":1.0,"
+    "\"original_max_position_embeddings\":8192,\"rope_type\":\"llama3\"},\"tie_word_embeddings\":true,"
+    "\"bos_token_id\":128000,\"eos_token_id\":[128001,128008,128009],\"mlp_bias\":false,\"attention_bias\":false}";
+
+static void test_llama3_rope(const char *dir) {
+    ModelConfig c, back;
+    CHECK(model_config_parse(&c, LLAMA32, "l32") == 0, "%s", err_msg());
+    CHECK(c.rope_factor == 32 && c.rope_low_freq_factor == 1 && c.rope_high_freq_factor == 4 &&
+          c.rope_original_max_position == 8192 && c.n_eos == 3);
+    double f[32];
+    model_rope_inv_freq(&c, f);
+    static const struct { int i; double v; } want[] = {
+        {0, 1.0}, {1, 0.6636012376960885}, {14, 0.0032114459947525913}, {15, 0.0012905479282092638},
+        {16, 0.00042955679655936815}, {17, 9.70828780262767e-05}, {18, 1.9461638184831125e-05},
+        {31, 9.418306725434909e-08}};
+    for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) CHECK_CLOSE(f[want[k].i], want[k].v, 1e-12, 0);
+    char path[600];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    CHECK(model_config_save(&c, path) == 0 && model_config_load(&back, path) == 0, "%s", err_msg());
+    CHECK(memcmp(&c, &back, sizeof c) == 0, "llama3 rope scaling survives save -> load");
+}
+
 static void test_inv_freq(void) {
     ModelConfig c;
     AHA_ASSERT(model_config_parse(&c, QWEN3, "q3") == 0);
@@ -135,6 +167,7 @@ int main(void) {
     test_save_load(dir);
     test_refusals();
     test_inv_freq();
+    test_llama3_rope(dir);
     char p[300];
     snprintf(p, sizeof p, "%s/config.json", dir);
     unlink(p);

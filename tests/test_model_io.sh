@@ -73,7 +73,7 @@ expect 1 "config.json" "not valid JSON" -- "$AHA_DEBUG" init --from "$T/badjson"
 variant nofield 'c = json.load(open(cf)); del c["hidden_size"]; json.dump(c, open(cf, "w"))'
 expect 1 "config.json" "hidden_size" -- "$AHA_DEBUG" init --from "$T/nofield" --out "$T/o7"
 
-variant scaling 'c = json.load(open(cf)); c["rope_scaling"] = {"rope_type": "llama3", "factor": 8.0}; json.dump(c, open(cf, "w"))'
+variant scaling 'c = json.load(open(cf)); c["rope_scaling"] = {"rope_type": "yarn", "factor": 8.0}; json.dump(c, open(cf, "w"))'
 expect 1 "config.json" "rope_scaling" -- "$AHA_DEBUG" init --from "$T/scaling" --out "$T/o8"
 
 variant gpt2 'c = json.load(open(cf)); c["model_type"] = "gpt2"; json.dump(c, open(cf, "w"))'

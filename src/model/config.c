@@ -1,7 +1,7 @@
 // Hugging Face config.json for the Llama / Qwen2 / Qwen3 family, both ways.
-// Refuses fields whose meaning aha does not implement (rope scaling, sliding
-// windows, MLP / output-projection biases, activations other than SiLU) rather
-// than silently computing a different model.
+// Refuses fields whose meaning aha does not implement (rope scaling other than
+// Llama 3's, sliding windows, MLP / output-projection biases, activations other
+// than SiLU) rather than silently computing a different model.
 #include "model/io.h"
 #include "base/err.h"
 #include "base/fileio.h"
@@ -62,6 +62,31 @@ static int refuse_true(const cJSON *o, const char *key, const char *why, const c
     return 0;
 }
 
+// rope_scaling: null, {"rope_type": "default"}, or Llama 3's
+// {"rope_type": "llama3", factor, low_freq_factor, high_freq_factor,
+// original_max_position_embeddings}. Anything else changes the model: refused.
+static int parse_rope_scaling(ModelConfig *c, const cJSON *rs, const char *label) {
+    if (!rs || cJSON_IsNull(rs)) return 0;
+    const char *rt = NULL;
+    if (cJSON_IsObject(rs) && json_get_string(rs, "rope_type", &rt, 0) == 0 && !rt)
+        json_get_string(rs, "type", &rt, 0);   // older configs name it "type"
+    if (rt && strcmp(rt, "default") == 0) return 0;
+    if (!rt || strcmp(rt, "llama3") != 0)
+        return err_set("%s: field \"rope_scaling\" asks for %s%s%s; aha implements plain RoPE and rope_type "
+                       "\"llama3\" only",
+                       label, rt ? "rope_type \"" : "an unnamed scaling", rt ? rt : "", rt ? "\"" : "");
+    if (json_get_double(rs, "factor", &c->rope_factor, 1) || json_get_double(rs, "low_freq_factor", &c->rope_low_freq_factor, 1) ||
+        json_get_double(rs, "high_freq_factor", &c->rope_high_freq_factor, 1) ||
+        get_int(rs, "original_max_position_embeddings", &c->rope_original_max_position, 1, label))
+        return err_wrap("%s: rope_scaling", label);
+    if (!(c->rope_factor >= 1) || !(c->rope_low_freq_factor > 0) ||
+        !(c->rope_high_freq_factor > c->rope_low_freq_factor) || c->rope_original_max_position <= 0)
+        return err_set("%s: field \"rope_scaling\": need factor >= 1, 0 < low_freq_factor < high_freq_factor and "
+                       "original_max_position_embeddings > 0",
+                       label);
+    return 0;
+}
+
 static int parse(ModelConfig *c, const cJSON *o, const char *label) {
     memset(c, 0, sizeof *c);
     if (!cJSON_IsObject(o)) return err_set("%s: not a JSON object", label);
@@ -111,13 +136,7 @@ static int parse(ModelConfig *c, const cJSON *o, const char *label) {
                            label, rt);
     }
     if (json_get_double(o, "rope_theta", &c->rope_theta, 0) != 0) return err_wrap("%s", label);
-    const cJSON *rs = cJSON_GetObjectItemCaseSensitive(o, "rope_scaling");
-    if (rs && !cJSON_IsNull(rs)) {
-        const cJSON *rt = cJSON_IsObject(rs) ? cJSON_GetObjectItemCaseSensitive(rs, "rope_type") : NULL;
-        if (!cJSON_IsString(rt) || strcmp(rt->valuestring, "default") != 0)
-            return err_set("%s: field \"rope_scaling\" is set; aha implements only plain RoPE (rope_scaling: null)",
-                           label);
-    }
+    if (parse_rope_scaling(c, cJSON_GetObjectItemCaseSensitive(o, "rope_scaling"), label) != 0) return -1;
     c->bos_token_id = -1;
     int nb = 0, bos[1];
     if (get_ids(o, "bos_token_id", bos, 1, &nb, label)) return -1;
@@ -198,7 +217,16 @@ int model_config_save_dtype(const ModelConfig *c, const char *path, SafeDtype dt
     cJSON_AddNumberToObject(o, "max_position_embeddings", c->max_position);
     cJSON_AddNumberToObject(o, "rms_norm_eps", c->rms_eps);
     cJSON_AddNumberToObject(o, "rope_theta", c->rope_theta);
-    cJSON_AddNullToObject(o, "rope_scaling");
+    if (c->rope_factor > 0) {
+        cJSON *rs = cJSON_AddObjectToObject(o, "rope_scaling");
+        cJSON_AddStringToObject(rs, "rope_type", "llama3");
+        cJSON_AddNumberToObject(rs, "factor", c->rope_factor);
+        cJSON_AddNumberToObject(rs, "low_freq_factor", c->rope_low_freq_factor);
+        cJSON_AddNumberToObject(rs, "high_freq_factor", c->rope_high_freq_factor);
+        cJSON_AddNumberToObject(rs, "original_max_position_embeddings", c->rope_original_max_position);
+    } else {
+        cJSON_AddNullToObject(o, "rope_scaling");
+    }
     cJSON_AddBoolToObject(o, "tie_word_embeddings", c->tie_embeddings);
     if (strcmp(fam->type, "qwen2") == 0) {
         cJSON_AddBoolToObject(o, "use_sliding_window", 0);
@@ -226,7 +254,25 @@ int model_config_save(const ModelConfig *cfg, const char *path) {
     return model_config_save_dtype(cfg, path, ST_F32);
 }
 
+// Llama 3 scaling by wavelength λ = 2π / f against the original context L0:
+// λ < L0 / high_freq_factor keeps f; λ > L0 / low_freq_factor divides it by
+// factor; in between, s = (L0 / λ - low) / (high - low) blends
+// f' = (1 - s) · f / factor + s · f.
 void model_rope_inv_freq(const ModelConfig *cfg, double *inv_freq) {
     int hd = cfg->head_dim;
-    for (int i = 0; i < hd / 2; i++) inv_freq[i] = pow(cfg->rope_theta, -2.0 * i / hd);
+    double L0 = cfg->rope_original_max_position, k = cfg->rope_factor;
+    double lo = cfg->rope_low_freq_factor, hi = cfg->rope_high_freq_factor;
+    for (int i = 0; i < hd / 2; i++) {
+        double f = pow(cfg->rope_theta, -2.0 * i / hd);
+        if (k > 0) {
+            double wavelen = 2 * M_PI / f;
+            if (wavelen > L0 / lo) {
+                f /= k;
+            } else if (wavelen >= L0 / hi) {
+                double s = (L0 / wavelen - lo) / (hi - lo);
+                f = (1 - s) * f / k + s * f;
+            }
+        }
+        inv_freq[i] = f;
+    }
 }

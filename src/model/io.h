@@ -1,8 +1,8 @@
 // Hugging Face model directories: config.json <-> ModelConfig, and weights in
 // model.safetensors (or shards listed by model.safetensors.index.json) <-> Model.
 // Refuses anything the engine would compute differently from transformers:
-// unknown model types, rope scaling, MLP or output-projection biases, other
-// activations; and any missing, misshapen or unexpected tensor.
+// unknown model types, rope scaling other than Llama 3's, MLP or
+// output-projection biases, other activations; and any missing, misshapen or unexpected tensor.
 #ifndef AHA_MODEL_IO_H
 #define AHA_MODEL_IO_H
 
@@ -21,8 +21,9 @@ int model_config_save(const ModelConfig *cfg, const char *path);
 // The same with torch_dtype naming dtype (ST_F32 or ST_BF16).
 int model_config_save_dtype(const ModelConfig *cfg, const char *path, SafeDtype dtype);
 
-// RoPE inverse frequencies inv_freq[i] = theta^(-2i/HD), i < HD/2. Every RoPE
-// in aha takes its frequencies from here, so scaling lives in one place.
+// RoPE inverse frequencies inv_freq[i] = theta^(-2i/HD), i < HD/2, with Llama 3
+// rope scaling applied when the config has it. Every RoPE in aha takes its
+// frequencies from here, so scaling lives in one place.
 void model_rope_inv_freq(const ModelConfig *cfg, double *inv_freq /* (HD/2) */);
 
 // Load config.json and the weights of dir into a new model (model_create),

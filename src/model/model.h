@@ -34,6 +34,10 @@ typedef struct {
     int bos_token_id;        // -1 if none
     int eos_token_ids[8];    // config eos_token_id (int or list)
     int n_eos;
+    // Llama-3 rope_scaling (rope_type "llama3"); rope_factor 0 = none. Applied by
+    // model_rope_inv_freq (model/io.h), which every RoPE table must come from.
+    double rope_factor, rope_low_freq_factor, rope_high_freq_factor;
+    int rope_original_max_position;
 } ModelConfig;
 
 // Views of one layer's tensors inside a flat array. Optional tensors are NULL.
