@@ -101,24 +101,56 @@ static void check_chunked_prefill(void) {
     int tok[T], slot[T], pos[T], last = T - 1;
     for (int t = 0; t < T; t++) tok[t] = (t * 7) % cfg.vocab_size, slot[t] = 0, pos[t] = t;
     float z1[64], z2[64];
-    CHECK(decode_forward(&d1, &m, &kv1, tok, slot, pos, T, &last, 1, z1) == 0);
+    CHECK(decode_forward(&d1, &m, &kv1, tok, slot, pos, NULL, NULL, T, &last, 1, z1) == 0);
     int h = 4;   // three chunks of 5, 4, 3 positions (last row of the last chunk)
-    CHECK(decode_forward(&d2, &m, &kv2, tok, slot, pos, 5, NULL, 0, NULL) == 0);
-    CHECK(decode_forward(&d2, &m, &kv2, tok + 5, slot, pos + 5, 4, NULL, 0, NULL) == 0);
+    CHECK(decode_forward(&d2, &m, &kv2, tok, slot, pos, NULL, NULL, 5, NULL, 0, NULL) == 0);
+    CHECK(decode_forward(&d2, &m, &kv2, tok + 5, slot, pos + 5, NULL, NULL, 4, NULL, 0, NULL) == 0);
     h = 2;
-    CHECK(decode_forward(&d2, &m, &kv2, tok + 9, slot, pos + 9, 3, &h, 1, z2) == 0);
+    CHECK(decode_forward(&d2, &m, &kv2, tok + 9, slot, pos + 9, NULL, NULL, 3, &h, 1, z2) == 0);
     double e = 0;
     for (int i = 0; i < cfg.vocab_size; i++) e = fmax(e, fabs(z1[i] - z2[i]));
     CHECK(e < 1e-5, "chunked prefill logits differ by %g", e);
     // a bad token / position is an error, not a crash
     int badtok = cfg.vocab_size, badpos = T;
-    CHECK(decode_forward(&d1, &m, &kv1, &badtok, slot, pos, 1, NULL, 0, NULL) == -1);
-    CHECK(decode_forward(&d1, &m, &kv1, tok, slot, &badpos, 1, NULL, 0, NULL) == -1);
+    CHECK(decode_forward(&d1, &m, &kv1, &badtok, slot, pos, NULL, NULL, 1, NULL, 0, NULL) == -1);
+    CHECK(decode_forward(&d1, &m, &kv1, tok, slot, &badpos, NULL, NULL, 1, NULL, 0, NULL) == -1);
+    arena_free(&a);
+    model_free(&m);
+}
+
+// A row reading its prompt from a shared prefix slot equals a row whose slot
+// holds a copy of it (bit for bit), across a key-block boundary (35 > 32).
+static void check_shared_prefix(void) {
+    ModelConfig cfg = ref_config("qwen3");
+    Model m;
+    CHECK(model_create(&m, &cfg, 0) == 0);
+    model_init_random(&m, 9, 0.3f);
+    ref_perturb(&m, 10);
+    enum { T = 40, P = 35 };
+    Arena a;
+    CHECK(arena_init(&a, kvcache_bytes(&cfg, 3, T) + decode_bytes(&cfg, P, T, 2)) == 0);
+    KVCache kv;
+    Decoder d;
+    CHECK(kvcache_init(&kv, &a, &cfg, 3, T) == 0 && decode_init(&d, &a, &cfg, P, T, 2) == 0, "%s", err_msg());
+    int tok[P], slot[P], pos[P];
+    for (int t = 0; t < P; t++) tok[t] = (t * 5 + 2) % cfg.vocab_size, slot[t] = 0, pos[t] = t;
+    CHECK(decode_forward(&d, &m, &kv, tok, slot, pos, NULL, NULL, P, NULL, 0, NULL) == 0, "%s", err_msg());
+    kvcache_copy_prefix(&kv, 1, 0, P);
+    float z[2 * 64];   // (2, V)
+    for (int step = 0; step < 3; step++) {
+        int t2[2] = {3 + step, 3 + step}, s2[2] = {1, 2}, p2[2] = {P + step, P + step};
+        int ps[2] = {1, 0}, pl[2] = {0, P}, rows[2] = {0, 1};
+        CHECK(decode_forward(&d, &m, &kv, t2, s2, p2, ps, pl, 2, rows, 2, z) == 0, "%s", err_msg());
+        CHECK(memcmp(z, z + cfg.vocab_size, sizeof(float) * cfg.vocab_size) == 0, "step %d: shared prefix differs from a copy", step);
+    }
+    int bad_pl = P + 1, bad_ps = 0, t1 = 1, s1 = 2, p1 = P;
+    CHECK(decode_forward(&d, &m, &kv, &t1, &s1, &p1, &bad_ps, &bad_pl, 1, NULL, 0, NULL) == -1);
     arena_free(&a);
     model_free(&m);
 }
 
 int main(void) {
+    check_shared_prefix();
     check_config("llama");
     check_config("qwen2");
     check_config("qwen3");

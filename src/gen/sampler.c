@@ -1,5 +1,5 @@
 // The generation loop: chunked prefill of every prompt into its first sample
-// slot, prefix copy to the group's other slots, then one decode_forward per
+// slot (the group's other slots read that prefix in place), then one decode_forward per
 // step over the live sequences, token choice per row (gen/pick.c) and stop
 // checks. All memory is sized in sampler_create; the loop never allocates.
 #include "gen/sampler.h"
@@ -29,6 +29,8 @@ struct Sampler {
     int *slots;         // (R)
     int *pos;           // (R)
     int *head_rows;     // (R)
+    int *prefix_slot;   // (R) slot holding the row's prompt (b·G)
+    int *prefix_len;    // (R) its prompt length
     int *live;          // (S) sequences still decoding, in sequence order
     int *ids;           // (S, T) sampled tokens
     float *logp;        // (S, T)
@@ -73,7 +75,7 @@ Sampler *sampler_create(const ModelConfig *cfg, int max_seqs, int max_len) {
     size_t bytes = kvcache_bytes(cfg, max_seqs, max_len) + decode_bytes(cfg, s->max_rows, max_len, s->n_threads) +
                    arena_round((size_t)s->n_threads * sizeof(PickScratch)) +
                    (size_t)s->n_threads * pick_bytes(cfg->vocab_size) + arena_round(S * V * sizeof(float)) +
-                   4 * arena_round(R * ints) + 5 * arena_round(S * ints) + arena_round(S * T * ints) +
+                   6 * arena_round(R * ints) + 5 * arena_round(S * ints) + arena_round(S * T * ints) +
                    arena_round(S * T * sizeof(float)) + arena_round(S * TAIL);
     if (arena_init(&s->arena, bytes) != 0) goto fail;
     Arena *a = &s->arena;
@@ -82,8 +84,8 @@ Sampler *sampler_create(const ModelConfig *cfg, int max_seqs, int max_len) {
     if (!(s->pick = arena_alloc(a, (size_t)s->n_threads * sizeof(PickScratch)))) goto fail;
     for (int t = 0; t < s->n_threads; t++)
         if (pick_init(&s->pick[t], a, cfg->vocab_size) != 0) goto fail;
-    int **rviews[] = {&s->tokens, &s->slots, &s->pos, &s->head_rows};
-    for (int i = 0; i < 4; i++)
+    int **rviews[] = {&s->tokens, &s->slots, &s->pos, &s->head_rows, &s->prefix_slot, &s->prefix_len};
+    for (int i = 0; i < 6; i++)
         if (!(*rviews[i] = arena_alloc(a, R * ints))) goto fail;
     int **sviews[] = {&s->live, &s->n, &s->finish, &s->stop_string, &s->tail_len};
     for (int i = 0; i < 5; i++)
@@ -216,7 +218,7 @@ static int prefill(Sampler *s, const Model *m, const int *const *prompt_ids, con
             int last = b == B - 1 && t == prompt_lens[b] - 1;
             if (R == s->max_rows || last) {
                 float *lg = s->logits + (size_t)first_b * s->cfg.vocab_size;
-                if (decode_forward(&s->dec, m, &s->kv, s->tokens, s->slots, s->pos, R, s->head_rows, n_head, lg) != 0)
+                if (decode_forward(&s->dec, m, &s->kv, s->tokens, s->slots, s->pos, NULL, NULL, R, s->head_rows, n_head, lg) != 0)
                     return err_wrap("prefill of prompt %d", b);
                 first_b += n_head;
                 R = n_head = 0;
@@ -246,8 +248,6 @@ int sampler_generate(Sampler *s, const Model *m, const int *const *prompt_ids, c
         s->live[q] = q;
     }
     if (prefill(s, m, prompt_ids, prompt_lens, B, G) != 0) return -1;
-    for (int b = 0; b < B; b++)
-        for (int g = 1; g < G; g++) kvcache_copy_prefix(&s->kv, b * G + g, b * G, prompt_lens[b]);
     // first token of sample g of prompt b: from prompt b's logits row
     for (int q = 0; q < NS; q++) s->head_rows[q] = q / G;
     if (choose_tokens(s, s->live, NS, s->head_rows, prompt_index, G, o) != 0) return -1;
@@ -262,9 +262,11 @@ int sampler_generate(Sampler *s, const Model *m, const int *const *prompt_ids, c
             s->tokens[i] = s->ids[(size_t)q * s->max_len + s->n[q] - 1];
             s->slots[i] = q;
             s->pos[i] = prompt_lens[q / G] + s->n[q] - 1;
+            s->prefix_slot[i] = q / G * G;   // the prompt's keys/values, shared by its G samples
+            s->prefix_len[i] = prompt_lens[q / G];
             s->head_rows[i] = i;
         }
-        if (decode_forward(&s->dec, m, &s->kv, s->tokens, s->slots, s->pos, n_live, s->head_rows, n_live, s->logits) != 0)
+        if (decode_forward(&s->dec, m, &s->kv, s->tokens, s->slots, s->pos, s->prefix_slot, s->prefix_len, n_live, s->head_rows, n_live, s->logits) != 0)
             return err_wrap("decode step");
         if (choose_tokens(s, s->live, n_live, s->head_rows, prompt_index, G, o) != 0) return -1;
         int k = 0;

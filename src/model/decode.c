@@ -77,9 +77,10 @@ static void cache_store(KVCache *kv, const Decoder *d, int layer, const int *slo
 
 // s_t = scale · q·k_t for t < P, from keys stored (HD, T): blocks of TB
 // positions accumulate q_i·K[i][t] in registers over i.
-static void scores(float *s, const float *q, const float *K, int T, int P, int HD, float scale) {
-    // the last block may run past P (the cache rows are padded to TB); those scores are unused
-    for (int t0 = 0; t0 < P; t0 += TB) {
+static void scores(float *s, const float *q, const float *K, int T, int t_begin, int t_end, int HD, float scale) {
+    // blocks start at multiples of TB and may run past t_end (cache rows are
+    // padded to TB); scores outside [t_begin, t_end) are not stored
+    for (int t0 = t_begin - t_begin % TB; t0 < t_end; t0 += TB) {
         float acc[TB] = {0};
         for (int i = 0; i < HD; i++) {
             const float *kr = K + (size_t)i * T + t0;
@@ -87,18 +88,19 @@ static void scores(float *s, const float *q, const float *K, int T, int P, int H
 #pragma GCC unroll 32
             for (int t = 0; t < TB; t++) acc[t] = MADD(a, kr[t], acc[t]);
         }
-        int n = P - t0 < TB ? P - t0 : TB;
-        for (int t = 0; t < n; t++) s[t0 + t] = acc[t] * scale;
+        int lo = t_begin > t0 ? t_begin : t0, hi = t_end < t0 + TB ? t_end : t0 + TB;
+        for (int t = lo; t < hi; t++) s[t] = acc[t - t0] * scale;
     }
 }
 
-// out (HD) = Σ_t a_t v_t over values stored (T, HD), TB outputs at a time.
-static void weighted_values(float *out, const float *a, const float *Vc, int P, int HD) {
+// out (HD) = Σ_t a_t v_t over t ∈ [0, P): positions below split from values Vp,
+// the rest from Vo (both stored (T, HD)); TB outputs at a time.
+static void weighted_values(float *out, const float *a, const float *Vp, const float *Vo, int split, int P, int HD) {
     int i0 = 0;
     for (; i0 + TB <= HD; i0 += TB) {
         float acc[TB] = {0};
         for (int t = 0; t < P; t++) {
-            const float *vr = Vc + (size_t)t * HD + i0;
+            const float *vr = (t < split ? Vp : Vo) + (size_t)t * HD + i0;
             float w = a[t];
 #pragma GCC unroll 32
             for (int i = 0; i < TB; i++) acc[i] = MADD(w, vr[i], acc[i]);
@@ -107,15 +109,18 @@ static void weighted_values(float *out, const float *a, const float *Vc, int P, 
     }
     for (int i = i0; i < HD; i++) {
         float s = 0.0f;
-        for (int t = 0; t < P; t++) s = MADD(a[t], Vc[(size_t)t * HD + i], s);
+        for (int t = 0; t < P; t++) s = MADD(a[t], (t < split ? Vp : Vo)[(size_t)t * HD + i], s);
         out[i] = s;
     }
 }
 
-// Causal attention of every row over its slot, one (row, kv head) per task so
-// the GRP = NH/NKV query heads sharing a kv head read its keys while cached:
+// Causal attention of every row over its positions [0, pos], the first
+// prefix_len of them read from the prefix slot (a prompt shared by a group of
+// samples: read once into cache, used by all of them). One (row, kv head) per
+// task so the GRP = NH/NKV query heads sharing a kv head read its keys while cached:
 //   s_jt = q_j·k_t / √HD for t ∈ [0, pos];  a_j = softmax(s_j);  out_j = Σ_t a_jt v_t
-static void attend(Decoder *d, const KVCache *kv, int layer, const int *slots, const int *pos, int N) {
+static void attend(Decoder *d, const KVCache *kv, int layer, const int *slots, const int *pos, const int *prefix_slot,
+                   const int *prefix_len, int N) {
     int NH = d->cfg.n_heads, NKV = d->cfg.n_kv_heads, HD = d->cfg.head_dim, GRP = NH / NKV, T = d->max_T;
     float scale = 1.0f / sqrtf((float)HD);
     int units = N * NKV;
@@ -123,12 +128,16 @@ static void attend(Decoder *d, const KVCache *kv, int layer, const int *slots, c
 #pragma omp parallel for schedule(dynamic, 2) num_threads(nt) if (units > 1)
     for (int u = 0; u < units; u++) {
         int r = u / NKV, h = u % NKV, P = pos[r] + 1;
-        const float *K = kvcache_k(kv, layer, slots[r], h), *Vc = kvcache_v(kv, layer, slots[r], h);
+        int ps = prefix_slot ? prefix_slot[r] : slots[r], split = prefix_slot ? prefix_len[r] : 0;
+        const float *Ko = kvcache_k(kv, layer, slots[r], h), *Vo = kvcache_v(kv, layer, slots[r], h);
+        const float *Kp = kvcache_k(kv, layer, ps, h), *Vp = kvcache_v(kv, layer, ps, h);
         float *S = d->scores + (size_t)thread_index() * GRP * T;   // (GRP, T)
         for (int j = 0; j < GRP; j++) {
             size_t head = (size_t)r * NH + (size_t)h * GRP + j;
+            const float *q = d->q + head * HD;
             float *sj = S + (size_t)j * T, mx = -INFINITY, sum = 0.0f;
-            scores(sj, d->q + head * HD, K, kv->stride, P, HD, scale);
+            if (split > 0) scores(sj, q, Kp, kv->stride, 0, split, HD, scale);
+            scores(sj, q, Ko, kv->stride, split, P, HD, scale);
             for (int t = 0; t < P; t++) mx = sj[t] > mx ? sj[t] : mx;
             for (int t = 0; t < P; t++) {
                 sj[t] = expf(sj[t] - mx);
@@ -136,7 +145,7 @@ static void attend(Decoder *d, const KVCache *kv, int layer, const int *slots, c
             }
             float inv = 1.0f / sum;
             for (int t = 0; t < P; t++) sj[t] *= inv;
-            weighted_values(d->att + head * HD, sj, Vc, P, HD);
+            weighted_values(d->att + head * HD, sj, Vp, Vo, split, P, HD);
         }
     }
 }
@@ -147,7 +156,7 @@ static void add_inplace(float *x, const float *y, size_t n) {
 }
 
 int decode_forward(Decoder *d, const Model *m, KVCache *kv, const int *tokens, const int *slots, const int *pos,
-                   int N, const int *head_rows, int n_head, float *logits) {
+                   const int *prefix_slot, const int *prefix_len, int N, const int *head_rows, int n_head, float *logits) {
     const ModelConfig *c = &d->cfg;
     int C = c->hidden_size, F = c->intermediate_size, V = c->vocab_size;
     int NH = c->n_heads, NKV = c->n_kv_heads, HD = c->head_dim, QD = NH * HD, KD = NKV * HD;
@@ -159,6 +168,9 @@ int decode_forward(Decoder *d, const Model *m, KVCache *kv, const int *tokens, c
         if (tokens[r] < 0 || tokens[r] >= V) return err_set("decode: token id %d outside the vocabulary (%d)", tokens[r], V);
         if (slots[r] < 0 || slots[r] >= kv->n_slots) return err_set("decode: slot %d outside [0, %d)", slots[r], kv->n_slots);
         if (pos[r] < 0 || pos[r] >= kv->max_T) return err_set("decode: position %d outside [0, %d)", pos[r], kv->max_T);
+        if (prefix_slot && (prefix_slot[r] < 0 || prefix_slot[r] >= kv->n_slots || prefix_len[r] < 0 || prefix_len[r] > pos[r]))
+            return err_set("decode: row %d: prefix of %d positions in slot %d for position %d", r, prefix_len[r],
+                           prefix_slot[r], pos[r]);
     }
     for (int r = 0; r < N; r++) memcpy(d->x + (size_t)r * C, m->w.embed + (size_t)tokens[r] * C, (size_t)C * sizeof(float));
 
@@ -176,7 +188,7 @@ int decode_forward(Decoder *d, const Model *m, KVCache *kv, const int *tokens, c
         rope_forward(d->q, pos, d->cos_tab, d->sin_tab, N, NH, HD);
         rope_forward(d->k, pos, d->cos_tab, d->sin_tab, N, NKV, HD);
         cache_store(kv, d, l, slots, pos, N);
-        attend(d, kv, l, slots, pos, N);
+        attend(d, kv, l, slots, pos, prefix_slot, prefix_len, N);
         rowmm_forward(d->xn, d->att, w->wo, NULL, N, QD, C);
         add_inplace(d->x, d->xn, (size_t)N * C);
         // MLP block: x += Wdown · (silu(Wgate·n(x)) ⊙ Wup·n(x))

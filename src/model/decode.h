@@ -42,10 +42,14 @@ int decode_init(Decoder *d, Arena *a, const ModelConfig *cfg, int max_rows, int 
 // any row attends, so a call may hold several positions of one slot (a
 // prefill chunk); positions [0, pos[r]) of the slot must already be in the
 // cache or among the rows. No two rows may share a (slot, position).
+// prefix_slot/prefix_len (N) may be NULL; when given, row r reads positions
+// [0, prefix_len[r]) from slot prefix_slot[r] instead of its own (G samples of
+// one prompt share its prefilled keys and values without copies);
+// prefix_len[r] ≤ pos[r].
 // For the n_head rows listed in head_rows, logits (n_head, V) get the output
 // head's logits z = lm_head · rmsnorm(x). Returns 0, or -1 (err_set) on a bad
 // token, slot or position.
 int decode_forward(Decoder *d, const Model *m, KVCache *kv, const int *tokens, const int *slots, const int *pos,
-                   int N, const int *head_rows, int n_head, float *logits);
+                   const int *prefix_slot, const int *prefix_len, int N, const int *head_rows, int n_head, float *logits);
 
 #endif
