@@ -7,6 +7,7 @@
 #include "base/sys.h"
 #include "eval/stats.h"
 #include "model/io.h"
+#include "report/html.h"
 #include "rl/loss.h"
 #include "train/trainer.h"
 
@@ -405,6 +406,12 @@ int grpo_run(const GrpoConfig *cfg, const char *resume_dir) {
             if (rc == 0 && (save || t.step == t.cfg.steps)) rc = checkpoint_save(&t);
         }
         progress_end(&p);
+    }
+    // The report is rebuilt from the logs, so a run that stopped early has one too.
+    if (t.metrics_lines > 0) {
+        jsonl_writer_close(&t.metrics);
+        jsonl_writer_close(&t.samples);
+        if (report_write(t.run_dir, NULL) != 0) log_info("grpo: report.html not written: %s", err_msg());
     }
     trainer_close(&t);
     return rc;
