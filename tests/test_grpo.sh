@@ -97,6 +97,24 @@ ms = [json.loads(l) for l in open(sys.argv[1])]
 ok = all(1 <= m[\"sampling_rounds\"] <= 3 and (m[\"groups\"] == 2 or m[\"sampling_rounds\"] == 3) for m in ms)
 sys.exit(0 if ok and sum(m[\"groups\"] for m in ms) > 0 else 1)" "$T/ds2/metrics.jsonl"'
 
+# PPO (critic + GAE): runs, the value loss falls, and resume is bit-exact for
+# the critic and its value head too.
+PPO=(--preset ppo --model "$T/model" --task arithmetic --template raw --prompts-per-step 2 --group-size 4
+     --max-new-tokens 12 --max-prompt-tokens 64 --reward overlong:1:max=12,cache=10 --lr 3e-3 --critic-lr 3e-3
+     --seed 7 --threads 1)
+$AHA grpo "${PPO[@]}" --steps 6 --save-every 3 --out "$T/p1" >"$T/p1.log" 2>&1
+check "ppo run exits 0" '[ $? -eq 0 ]'
+check "ppo writes the critic" '[ -s "$T/p1/checkpoints/step_6/critic/model.safetensors" ] && [ -s "$T/p1/checkpoints/step_6/critic/value_head.safetensors" ]'
+check "ppo value loss falls" '$PYTHON -c "
+import json, sys
+v = [json.loads(l)[\"critic/vf_loss\"] for l in open(sys.argv[1])]
+sys.exit(0 if v[-1] < v[0] else 1)" "$T/p1/metrics.jsonl"'
+$AHA grpo "${PPO[@]}" --steps 3 --save-every 3 --out "$T/p2" >"$T/p2.log" 2>&1
+$AHA grpo --resume "$T/p2" --steps 6 >>"$T/p2.log" 2>&1
+for f in model.safetensors critic/model.safetensors critic/value_head.safetensors critic/optimizer.safetensors; do
+  check "ppo resume: $f bit-identical" 'cmp -s "$T/p1/checkpoints/step_6/$f" "$T/p2/checkpoints/step_6/$f"'
+done
+
 # Refusals.
 out=$($AHA grpo --model "$T/model" --task arithmetic --bogus 1 2>&1); rc=$?
 check "unknown flag: exit 2" '[ $rc -eq 2 ] && echo "$out" | grep -q "unknown option .--bogus"'

@@ -89,6 +89,21 @@ static void update_span(float *restrict P, const float *restrict G, float *restr
     }
 }
 
+static Update update_for(const AdamWConfig *c, long t, float gs) {
+    // 1 - beta in double first: 1.0f - 0.999f is off by 1e-5 relative.
+    return (Update){.gs = gs, .a1 = (float)(1.0 - c->beta1), .b2 = (float)c->beta2, .a2 = (float)(1.0 - c->beta2),
+                    .eps = (float)c->eps, .step_size = (float)(adamw_lr(c, t) / (1.0 - pow(c->beta1, (double)t))),
+                    .bc2_sqrt = (float)sqrt(1.0 - pow(c->beta2, (double)t))};
+}
+
+void adamw_update_array(const AdamW *o, float *p, const float *g, float *m, float *v, size_t n, float grad_scale,
+                        int decay) {
+    AHA_ASSERT(o->step > 0);
+    Update u = update_for(&o->cfg, o->step, grad_scale);
+    u.decay = decay ? (float)(1.0 - adamw_lr(&o->cfg, o->step) * o->cfg.weight_decay) : 1.0f;
+    update_span(p, g, m, v, n, &u);
+}
+
 double adamw_step(AdamW *o, Model *mod, float grad_scale) {
     AHA_ASSERT(mod->grads && mod->n_params == o->n && mod->n_tensors == o->n_tensors);
     const AdamWConfig *c = &o->cfg;
@@ -98,10 +113,7 @@ double adamw_step(AdamW *o, Model *mod, float grad_scale) {
     float gs = grad_scale * (float)(clip < 1.0 ? clip : 1.0);
     long t = ++o->step;
     double lr = adamw_lr(c, t);
-    // 1 - beta in double first: 1.0f - 0.999f is off by 1e-5 relative.
-    Update u = {.gs = gs, .a1 = (float)(1.0 - c->beta1), .b2 = (float)c->beta2, .a2 = (float)(1.0 - c->beta2),
-                .eps = (float)c->eps, .step_size = (float)(lr / (1.0 - pow(c->beta1, (double)t))),
-                .bc2_sqrt = (float)sqrt(1.0 - pow(c->beta2, (double)t))};
+    Update u = update_for(c, t, gs);
     float decay = (float)(1.0 - lr * c->weight_decay);
     enum { SPAN = 4096 };
 #pragma omp parallel

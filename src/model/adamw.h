@@ -65,6 +65,12 @@ double adamw_grad_norm(AdamW *opt, const float *grads);
 // when it is not finite nothing is updated and step does not advance.
 double adamw_step(AdamW *opt, Model *m, float grad_scale);
 
+// The update of adamw_step (same lr, betas, bias correction, step count) on a
+// loose array outside the model's layout, such as a value head: call it right
+// after adamw_step, which advanced the step. The gradient is scaled by
+// grad_scale (pass the same clip factor for one global norm); decay 0 or 1.
+void adamw_update_array(const AdamW *opt, float *p, const float *g, float *m, float *v, size_t n, float grad_scale,
+                        int decay);
 // Save / load m, v (F32, tensor names "m.<name>", "v.<name>") and the step
 // count in a safetensors file. Loading checks the layout matches. 0 or -1.
 int adamw_state_save(const AdamW *opt, const Model *m, const char *path);

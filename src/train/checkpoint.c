@@ -62,6 +62,7 @@ int checkpoint_save(Trainer *t) {
         snprintf(path, sizeof path, "%.2400s/ref", tmp);
         rc = model_save(&t->ref, path, ST_F32);
     }
+    if (rc == 0 && t->has_critic) rc = ppo_save(t, tmp);
     if (rc == 0) rc = write_state(t, tmp);
     if (rc == 0) rc = dir_sync(tmp);
     if (rc == 0) rc = remove_tree(fin);
@@ -122,6 +123,7 @@ int checkpoint_restore(Trainer *t, const char *ckpt) {
     t->samples_lines = sl;
     snprintf(path, sizeof path, "%s/optimizer.safetensors", ckpt);
     if (adamw_state_load(&t->opt, &t->policy, path) != 0) return -1;
+    if (t->has_critic && ppo_restore(t, ckpt) != 0) return -1;
     if (t->has_ref) {
         // The reference is the starting model until it first moves; after
         // that the checkpoint carries it.

@@ -52,6 +52,7 @@ static void trainer_close(Trainer *t) {
     adamw_free(&t->opt);
     model_free(&t->policy);
     if (t->has_ref) model_free(&t->ref);
+    ppo_close(t);
     memset(t, 0, sizeof *t);
 }
 
@@ -62,7 +63,7 @@ static int trainer_open(Trainer *t, const GrpoConfig *cfg, const char *weights_d
     threads_set(c->threads);
     if (model_load(&t->policy, weights_dir, 1) != 0) return err_wrap("model %s", weights_dir);
     if (!(t->tok = tok_load(weights_dir))) return -1;
-    snprintf(t->tok_dir, sizeof t->tok_dir, "%s", weights_dir);
+    snprintf(t->tok_dir, sizeof t->tok_dir, "%.1000s", weights_dir);
     t->rctx.eos_id = tok_eos_id(t->tok);
     if (t->rctx.eos_id < 0 && t->policy.cfg.n_eos > 0) t->rctx.eos_id = t->policy.cfg.eos_token_ids[0];
     if (tok_vocab_size(t->tok) > t->policy.cfg.vocab_size)
@@ -104,6 +105,7 @@ static int trainer_open(Trainer *t, const GrpoConfig *cfg, const char *weights_d
         t->has_ref = 1;
         memcpy(t->ref.params, t->policy.params, sizeof(float) * t->policy.n_params);
     }
+    if (c->adv_estimator == 1 && ppo_open(t) != 0) return -1;
     t->rctx = (RolloutCtx){.cfg = &t->cfg, .policy = &t->policy, .tok = t->tok, .sampler = t->sampler,
                            .problems = &t->problems, .rewards = &t->rewards,
                            .max_prompt_len = c->max_prompt_tokens, .eos_id = t->rctx.eos_id};
@@ -128,6 +130,7 @@ typedef struct {
     double plan_tokens, comp_tokens, loss_tokens;
     double policy_loss, kl_sum, clip_low, clip_high, ent_sum, grad_norm, lr;
     double t_ref, t_train, t_opt, train_tokens;
+    double vf_loss, vf_clipfrac;
 } StepStats;
 
 // Fill ids/lens/mask/adv for every row; planning marks; rollout statistics.
@@ -181,16 +184,33 @@ static int build_batch(Trainer *t, const Rollout *ro, StepStats *s) {
     return 0;
 }
 
-static int train_on_batch(Trainer *t, int n, StepStats *s) {
+static int train_on_batch(Trainer *t, const Rollout *ro, int n, StepStats *s) {
     const GrpoConfig *c = &t->cfg;
     int T = t->max_T;
     double t0 = time_now();
     if (t->has_ref && forward_all(t, &t->ref, n, t->refp) != 0) return -1;
     // Old log-probs: with one update per rollout the ratio is exactly 1 (old is
     // the current forward's value); otherwise they are recomputed before any update.
-    int recompute_old = c->epochs > 1 || c->minibatches > 1;
+    int recompute_old = c->epochs > 1 || c->minibatches > 1 || t->has_critic;
     if (recompute_old && forward_all(t, &t->policy, n, t->old) != 0) return -1;
+    if (t->has_critic) {
+        float *row_reward = malloc(sizeof(float) * (size_t)n);
+        if (!row_reward) return err_set("out of memory");
+        for (int i = 0; i < n; i++) row_reward[i] = (float)ro->rows[i].reward;
+        int rc = ppo_advantages(t, row_reward, n);
+        free(row_reward);
+        if (rc != 0) return -1;
+    }
     s->t_ref = time_now() - t0;
+    // With the KL in the token rewards, the loss has no KL term; the metric
+    // still reports the KL of the sampling policy to the reference.
+    int kl_in_loss = t->has_ref && !(t->has_critic && c->kl_in_reward);
+    if (t->has_ref && !kl_in_loss)
+        for (size_t i = 0; i < (size_t)n * T; i++)
+            if (t->mask[i]) {
+                double d;
+                s->kl_sum += c->epochs * rl_kl((KlEstimator)c->kl, t->old[i], t->refp[i], &d);
+            }
     int updates = 0;
     for (int ep = 0; ep < c->epochs; ep++)
         for (int start = 0; start < n; start += t->mb_rows) {
@@ -205,11 +225,11 @@ static int train_on_batch(Trainer *t, int n, StepStats *s) {
             double tokens = 0;
             for (size_t i = o; i < o + (size_t)R * T; i++) tokens += t->mask[i];
             LossOpts lo = {.eps_low = (float)c->eps_low, .eps_high = (float)c->eps_high, .dual_clip = (float)c->dual_clip,
-                           .beta = (float)c->beta, .kl = (KlEstimator)c->kl, .agg = (LossAgg)c->loss_agg,
+                           .beta = kl_in_loss ? (float)c->beta : 0.0f, .kl = (KlEstimator)c->kl, .agg = (LossAgg)c->loss_agg,
                            .ratio = (RatioLevel)c->ratio_level, .global_tokens = tokens > 0 ? tokens : 1,
                            .global_seqs = R, .max_completion_len = c->max_new_tokens};
             LossStats st;
-            if (rl_loss_coeffs(t->g + o, &st, t->logp + o, t->old + o, t->has_ref ? t->refp + o : NULL, t->adv + o,
+            if (rl_loss_coeffs(t->g + o, &st, t->logp + o, t->old + o, kl_in_loss ? t->refp + o : NULL, t->adv + o,
                                t->mask + o, R, T, &lo) != 0)
                 return -1;
             if (model_backward(&t->policy, t->acts, t->g + o) != 0) return -1;
@@ -218,6 +238,7 @@ static int train_on_batch(Trainer *t, int n, StepStats *s) {
             s->lr = adamw_lr(&t->opt.cfg, t->opt.step + 1);
             double gn = adamw_step(&t->opt, &t->policy, 1.0f);
             if (!isfinite(gn)) return err_set("step %ld: gradient norm is not finite; the update was refused", t->step + 1);
+            if (t->has_critic && ppo_critic_update(t, start, R, &s->vf_loss, &s->vf_clipfrac) != 0) return -1;
             s->t_opt += time_now() - t1;
             s->grad_norm += gn;
             s->policy_loss += st.policy_loss;
@@ -232,6 +253,8 @@ static int train_on_batch(Trainer *t, int n, StepStats *s) {
     if (updates) {
         s->grad_norm /= updates;
         s->policy_loss /= updates;
+        s->vf_loss /= updates;
+        s->vf_clipfrac /= updates;
     }
     return 0;
 }
@@ -281,6 +304,10 @@ static cJSON *step_metrics(Trainer *t, const Rollout *ro, const StepStats *s, do
     cJSON_AddNumberToObject(m, "clip_ratio/high_mean", s->clip_high / (lt * passes));
     cJSON_AddNumberToObject(m, "policy_loss", s->policy_loss);
     cJSON_AddNumberToObject(m, "grad_norm", s->grad_norm);
+    if (t->has_critic) {
+        cJSON_AddNumberToObject(m, "critic/vf_loss", s->vf_loss);
+        cJSON_AddNumberToObject(m, "critic/vf_clipfrac", s->vf_clipfrac);
+    }
     cJSON_AddNumberToObject(m, "learning_rate", s->lr);
     cJSON_AddNumberToObject(m, "num_tokens", (double)t->num_tokens);
     cJSON_AddNumberToObject(m, "rollout_tokens_per_s", ro->t_sample > 0 ? (double)ro->tokens / ro->t_sample : 0);
@@ -327,7 +354,7 @@ static int trainer_step(Trainer *t, char *line, size_t cap) {
     StepStats s;
     memset(&s, 0, sizeof s);
     int n = ro.n_groups * ro.G, rc = build_batch(t, &ro, &s);
-    if (rc == 0 && n > 0) rc = train_on_batch(t, n, &s);
+    if (rc == 0 && n > 0) rc = train_on_batch(t, &ro, n, &s);
     if (rc == 0) {
         t->step++;
         t->num_tokens += (long)s.train_tokens;

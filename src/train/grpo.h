@@ -51,6 +51,12 @@ typedef struct {
     int ref_reset_every;      // ref <- policy every N steps (0: never)
     double ref_mix_alpha;     // ref <- a*policy + (1-a)*ref ...
     int ref_mix_every;        // ... every N steps (0: never)
+    // PPO (adv_estimator gae): a critic from the policy's weights plus a value head.
+    int adv_estimator;        // 0 grpo (group-relative), 1 gae (PPO critic)
+    double gamma, lam;        // GAE discount and lambda
+    double critic_lr;
+    double value_clip;        // PPO value clipping epsilon (0: off)
+    int kl_in_reward;         // KL penalty in the token rewards instead of the loss
     double hicra_alpha;       // 0: off
     char hicra_lexicon[512];  // "" = built-in lexicon
     int log_samples;          // completions kept per step in samples.jsonl
@@ -60,7 +66,7 @@ extern const OptDef grpo_options[];
 
 // Defaults (the r1zero preset scaled for small models).
 void grpo_defaults(GrpoConfig *c);
-// Apply a named preset (r1zero, dapo, drgrpo, gspo, hicra); error lists names.
+// Apply a named preset (r1zero, dapo, drgrpo, gspo, hicra, ppo); error lists names.
 int grpo_apply_preset(GrpoConfig *c, const char *name);
 const char *grpo_preset_names(void);
 // Cross-field checks (task xor dataset, minibatches divide B*G, ...).

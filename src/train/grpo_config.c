@@ -60,6 +60,12 @@ const OptDef grpo_options[] = {
     {"ref_reset_every", OPT_INT, F(ref_reset_every), 0, 0, 10000000, NULL, "reference <- policy every N steps (0: never)"},
     {"ref_mix_alpha", OPT_DOUBLE, F(ref_mix_alpha), 0, 0, 1, NULL, "reference <- a*policy + (1-a)*reference"},
     {"ref_mix_every", OPT_INT, F(ref_mix_every), 0, 0, 10000000, NULL, "... every N steps (0: never)"},
+    {"adv_estimator", OPT_ENUM, F(adv_estimator), 0, 0, 0, "grpo|gae", "advantages: group-relative, or GAE with a critic (PPO)"},
+    {"gamma", OPT_DOUBLE, F(gamma), 0, 0, 1, NULL, "GAE discount"},
+    {"lam", OPT_DOUBLE, F(lam), 0, 0, 1, NULL, "GAE lambda"},
+    {"critic_lr", OPT_DOUBLE, F(critic_lr), 0, 0, 10, NULL, "critic learning rate (gae)"},
+    {"value_clip", OPT_DOUBLE, F(value_clip), 0, 0, 100, NULL, "PPO value clipping epsilon (0: off)"},
+    {"kl_in_reward", OPT_BOOL, F(kl_in_reward), 0, 0, 1, NULL, "KL penalty in the token rewards, not the loss (gae)"},
     {"hicra_alpha", OPT_DOUBLE, F(hicra_alpha), 0, 0, 10, NULL, "HICRA planning-token boost (0: off)"},
     {"hicra_lexicon", OPT_STRING, S(hicra_lexicon), 0, 0, NULL, "Strategic-Gram file (default: built-in)"},
     {"log_samples", OPT_INT, F(log_samples), 0, 0, 100000, NULL, "completions per step kept in samples.jsonl"},
@@ -102,6 +108,10 @@ void grpo_defaults(GrpoConfig *c) {
     c->kl = 2;            // k3
     c->ref_reset_every = 400;
     c->log_samples = 4;
+    c->gamma = 1.0;
+    c->lam = 0.95;
+    c->critic_lr = 1e-5;
+    c->value_clip = 0.2;
 }
 
 // Presets are settings in text, applied through the option table so they
@@ -119,10 +129,12 @@ static const Preset presets[] = {
     {"drgrpo", {"adv_scale=none", "loss_agg=seq-mean-token-sum-norm", "beta=0", "eps_low=0.2", "eps_high=0.2", NULL}},
     {"gspo", {"ratio_level=sequence", "loss_agg=seq-mean-token-mean", "beta=0", "eps_low=0.0003", "eps_high=0.0004", NULL}},
     {"hicra", {"adv_scale=group", "loss_agg=token-mean", "beta=0", "eps_low=0.2", "eps_high=0.28", "hicra_alpha=0.2", NULL}},
+    {"ppo", {"adv_estimator=gae", "gamma=1.0", "lam=0.95", "loss_agg=token-mean", "eps_low=0.2", "eps_high=0.2",
+             "beta=0.001", "kl=k1", "kl_in_reward=true", "value_clip=0.2", "ref_reset_every=0", NULL}},
     {NULL, {NULL}},
 };
 
-const char *grpo_preset_names(void) { return "r1zero, dapo, drgrpo, gspo, hicra"; }
+const char *grpo_preset_names(void) { return "r1zero, dapo, drgrpo, gspo, hicra, ppo"; }
 
 int grpo_apply_preset(GrpoConfig *c, const char *name) {
     for (const Preset *p = presets; p->name; p++) {
@@ -147,7 +159,9 @@ int grpo_check(const GrpoConfig *c) {
     long rows = (long)c->prompts_per_step * c->group_size;
     if (rows % c->minibatches != 0)
         return err_set("minibatches (%d) must divide prompts_per_step x group_size (%ld)", c->minibatches, rows);
-    if (c->group_size < 2 && c->adv_scale != ADV_SCALE_NONE)
+    if (c->kl_in_reward && c->adv_estimator != 1) return err_set("kl_in_reward needs adv_estimator gae");
+    if (c->hicra_alpha > 0 && c->adv_estimator != 0) return err_set("hicra_alpha needs adv_estimator grpo");
+    if (c->group_size < 2 && c->adv_scale != ADV_SCALE_NONE && c->adv_estimator == 0)
         return err_set("group_size 1 gives every completion advantage 0; use group_size >= 2");
     if (c->ref_mix_every > 0 && c->ref_reset_every > 0)
         return err_set("choose one of ref_reset_every and ref_mix_every");

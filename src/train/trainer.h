@@ -26,6 +26,12 @@ typedef struct {
     RewardSpec rewards;
     int verifier_term;        // reward term whose value 1 means "correct" (accuracy)
     Lexicon *lexicon;         // Strategic Grams (HICRA and planning metrics)
+    // PPO critic (cfg.adv_estimator == gae): trunk + value head and their optimizer.
+    int has_critic;
+    Model critic;
+    AdamW critic_opt;
+    float *head_w, *head_gw, *head_m, *head_v;   // (C + 1): weights then bias
+    float *values, *values_old, *returns_, *rew_tok, *dvalues;   // (rows, max_T)
     ProblemSource problems;
     RolloutCtx rctx;
     int max_T;                // max_prompt_tokens + max_new_tokens
@@ -45,6 +51,16 @@ typedef struct {
     long metrics_lines, samples_lines;
     JsonlWriter metrics, samples;
 } Trainer;
+
+// PPO: critic set-up and teardown, GAE advantages over rows [0, n) (values
+// from the critic, rewards at each row's last token, KL in the reward when
+// asked, whitened over the batch), and one critic update on a minibatch.
+int ppo_open(Trainer *t);
+void ppo_close(Trainer *t);
+int ppo_advantages(Trainer *t, const float *row_reward, int n);
+int ppo_critic_update(Trainer *t, int start, int R, double *vf_loss, double *vf_clipfrac);
+int ppo_save(const Trainer *t, const char *dir);
+int ppo_restore(Trainer *t, const char *dir);
 
 // Write checkpoints/step_<step>/ (model, tokenizer, optimizer, trainer state,
 // reference weights when they moved) under a temporary name, fsynced, then

@@ -1,0 +1,140 @@
+// PPO with a critic, side by side with GRPO: the critic is a copy of the
+// policy's trunk with a scalar value head; advantages come from GAE over
+// token rewards (the verifier's reward at the last completion token, minus a
+// KL penalty per token when kl_in_reward), whitened over the batch.
+#include "base/err.h"
+#include "base/fileio.h"
+#include "model/io.h"
+#include "model/value.h"
+#include "rl/loss.h"
+#include "train/trainer.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int ppo_open(Trainer *t) {
+    const GrpoConfig *c = &t->cfg;
+    int C = t->policy.cfg.hidden_size;
+    size_t n = (size_t)c->prompts_per_step * c->group_size * (size_t)t->max_T;
+    if (model_create(&t->critic, &t->policy.cfg, 1) != 0) return err_wrap("critic");
+    t->has_critic = 1;
+    memcpy(t->critic.params, t->policy.params, sizeof(float) * t->policy.n_params);
+    AdamWConfig ac = t->opt.cfg;
+    ac.lr = c->critic_lr;
+    if (adamw_init(&t->critic_opt, &t->critic, &ac) != 0) return -1;
+    t->head_w = calloc((size_t)C + 1, sizeof(float));
+    t->head_gw = calloc((size_t)C + 1, sizeof(float));
+    t->head_m = calloc((size_t)C + 1, sizeof(float));
+    t->head_v = calloc((size_t)C + 1, sizeof(float));
+    t->values = calloc(n, sizeof(float));
+    t->values_old = calloc(n, sizeof(float));
+    t->returns_ = calloc(n, sizeof(float));
+    t->rew_tok = calloc(n, sizeof(float));
+    t->dvalues = calloc(n, sizeof(float));
+    if (!t->head_w || !t->head_gw || !t->head_m || !t->head_v || !t->values || !t->values_old || !t->returns_ ||
+        !t->rew_tok || !t->dvalues)
+        return err_set("out of memory for the critic");
+    value_head_init(t->head_w, &t->head_w[C], C, (uint64_t)c->seed, 0.0f);
+    return 0;
+}
+
+void ppo_close(Trainer *t) {
+    if (!t->has_critic) return;
+    model_free(&t->critic);
+    adamw_free(&t->critic_opt);
+    free(t->head_w); free(t->head_gw); free(t->head_m); free(t->head_v);
+    free(t->values); free(t->values_old); free(t->returns_); free(t->rew_tok); free(t->dvalues);
+    t->has_critic = 0;
+}
+
+int ppo_advantages(Trainer *t, const float *row_reward, int n) {
+    const GrpoConfig *c = &t->cfg;
+    int T = t->max_T, C = t->policy.cfg.hidden_size;
+    size_t nt = (size_t)n * T;
+    for (int s = 0; s < n; s += t->mb_rows) {
+        int R = n - s < t->mb_rows ? n - s : t->mb_rows;
+        size_t o = (size_t)s * T;
+        if (value_forward(&t->critic, t->acts, t->head_w, t->head_w[C], t->ids + o, t->lens + s, R, T,
+                          t->values_old + o) != 0)
+            return -1;
+    }
+    // KL per token for the reward: k1 = logp_old - logp_ref.
+    float *kl = NULL;
+    if (c->kl_in_reward && t->has_ref) {
+        kl = t->dvalues;   // scratch until the critic update
+        for (size_t i = 0; i < nt; i++) kl[i] = t->old[i] - t->refp[i];
+    }
+    value_token_rewards(t->rew_tok, row_reward, kl, (float)c->beta, t->mask, n, T);
+    rl_gae(t->adv, t->returns_, t->rew_tok, t->values_old, t->mask, n, T, (float)c->gamma, (float)c->lam);
+    // Whiten over the batch's masked tokens (mean 0, std 1), as PPO trainers do.
+    double sum = 0, sq = 0, cnt = 0;
+    for (size_t i = 0; i < nt; i++)
+        if (t->mask[i]) sum += t->adv[i], sq += (double)t->adv[i] * t->adv[i], cnt++;
+    if (cnt > 1) {
+        double mean = sum / cnt, var = (sq - cnt * mean * mean) / (cnt - 1), sd = sqrt(var > 0 ? var : 0);
+        for (size_t i = 0; i < nt; i++) t->adv[i] = t->mask[i] ? (float)((t->adv[i] - mean) / (sd + 1e-8)) : 0.0f;
+    }
+    return 0;
+}
+
+int ppo_critic_update(Trainer *t, int start, int R, double *vf_loss, double *vf_clipfrac) {
+    int T = t->max_T, C = t->policy.cfg.hidden_size;
+    size_t o = (size_t)start * T;
+    double tokens = 0, clipped = 0;
+    for (size_t i = o; i < o + (size_t)R * T; i++) tokens += t->mask[i];
+    model_zero_grad(&t->critic);
+    memset(t->head_gw, 0, sizeof(float) * ((size_t)C + 1));
+    if (value_forward(&t->critic, t->acts, t->head_w, t->head_w[C], t->ids + o, t->lens + start, R, T, t->values + o) != 0)
+        return -1;
+    *vf_loss += value_loss(t->dvalues + o, &clipped, t->values + o, t->values_old + o, t->returns_ + o, t->mask + o, R,
+                           T, (float)t->cfg.value_clip, tokens > 0 ? tokens : 1);
+    *vf_clipfrac += clipped / (tokens > 0 ? tokens : 1);
+    if (value_backward(&t->critic, t->acts, t->head_w, t->dvalues + o, t->head_gw, &t->head_gw[C]) != 0) return -1;
+    double gn = adamw_step(&t->critic_opt, &t->critic, 1.0f);
+    if (!isfinite(gn)) return err_set("critic gradient norm is not finite; the update was refused");
+    // The head follows the trunk's clip factor and step.
+    double clip = t->critic_opt.cfg.clip_norm > 0 && gn > t->critic_opt.cfg.clip_norm
+                      ? t->critic_opt.cfg.clip_norm / (gn + 1e-6) : 1.0;
+    adamw_update_array(&t->critic_opt, t->head_w, t->head_gw, t->head_m, t->head_v, (size_t)C + 1, (float)clip, 0);
+    return 0;
+}
+
+// critic/ holds the trunk (model files), its AdamW state, and the head with
+// its two moments in the transformers score.* layout.
+int ppo_save(const Trainer *t, const char *dir) {
+    char path[2600];
+    int C = t->policy.cfg.hidden_size;
+    snprintf(path, sizeof path, "%.2400s/critic", dir);
+    if (model_save(&t->critic, path, ST_F32) != 0) return -1;
+    static const char *const names[3] = {"value_head.safetensors", "value_head_m.safetensors", "value_head_v.safetensors"};
+    const float *arr[3] = {t->head_w, t->head_m, t->head_v};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%.2400s/critic/%s", dir, names[i]);
+        if (value_head_save(path, arr[i], arr[i][C], C) != 0) return -1;
+    }
+    snprintf(path, sizeof path, "%.2400s/critic/optimizer.safetensors", dir);
+    return adamw_state_save(&t->critic_opt, &t->critic, path);
+}
+
+int ppo_restore(Trainer *t, const char *dir) {
+    char path[2600];
+    int C = t->policy.cfg.hidden_size;
+    Model m;
+    snprintf(path, sizeof path, "%.2400s/critic", dir);
+    if (model_load(&m, path, 0) != 0) return err_wrap("critic");
+    if (m.n_params != t->critic.n_params) {
+        model_free(&m);
+        return err_set("%s: critic does not match the policy's shape", path);
+    }
+    memcpy(t->critic.params, m.params, sizeof(float) * m.n_params);
+    model_free(&m);
+    static const char *const names[3] = {"value_head.safetensors", "value_head_m.safetensors", "value_head_v.safetensors"};
+    float *arr[3] = {t->head_w, t->head_m, t->head_v};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%.2400s/critic/%s", dir, names[i]);
+        if (value_head_load(path, arr[i], &arr[i][C], C) != 0) return -1;
+    }
+    snprintf(path, sizeof path, "%.2400s/critic/optimizer.safetensors", dir);
+    return adamw_state_load(&t->critic_opt, &t->critic, path);
+}
