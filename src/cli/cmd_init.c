@@ -102,15 +102,6 @@ static int preset_config(ModelConfig *c, const char *name) {
     return -1;
 }
 
-static int copy_file(const char *from, const char *to) {
-    size_t len;
-    char *data = file_read_all(from, &len);
-    if (!data) return -1;
-    int rc = file_write_atomic(to, data, len);
-    free(data);
-    return rc;
-}
-
 // Put tokenizer.json (+ tokenizer_config.json) into dir: copied from src (a
 // file or a directory), or trained on the built-in text. Checks the model's
 // vocabulary covers it, and when config has no eos takes the tokenizer's
@@ -132,8 +123,8 @@ static int add_tokenizer(ModelConfig *cfg, const char *dir, const char *src, int
         Tokenizer *check = tok_load(from);
         if (!check) return -1;
         tok_free(check);
-        if (copy_file(from, out) != 0) return -1;
-        if (path_exists(from_cfg) && copy_file(from_cfg, cfg_out) != 0) return -1;
+        if (file_copy(from, out) != 0) return -1;
+        if (path_exists(from_cfg) && file_copy(from_cfg, cfg_out) != 0) return -1;
     } else {
         static const char *const specials[] = {"<|endoftext|>", "<|im_start|>", "<|im_end|>"};
         if (cfg->vocab_size < 256 + 3)
