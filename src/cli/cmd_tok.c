@@ -33,30 +33,86 @@ static char *read_stdin(size_t *len) {
     return b;
 }
 
+// "[1,2,3]\n" (ids are non-negative); printf per id would dominate the run time.
 static void print_ids(const int *ids, int n) {
-    putchar('[');
-    for (int i = 0; i < n; i++) printf(i ? ",%d" : "%d", ids[i]);
-    fputs("]\n", stdout);
+    char buf[4096];
+    size_t w = 0;
+    buf[w++] = '[';
+    for (int i = 0; i < n; i++) {
+        if (w > sizeof buf - 16) fwrite(buf, 1, w, stdout), w = 0;
+        if (i) buf[w++] = ',';
+        char d[12];
+        int k = 0;
+        unsigned v = (unsigned)ids[i];
+        do d[k++] = (char)('0' + v % 10), v /= 10; while (v);
+        while (k) buf[w++] = d[--k];
+    }
+    buf[w++] = ']', buf[w++] = '\n';
+    fwrite(buf, 1, w, stdout);
 }
 
-// Shared flags of tokenize/detokenize: --tokenizer PATH, --jsonl.
-static int parse_tok_flags(const char *cmd, int argc, char **argv, const char **path, int *jsonl) {
-    *path = NULL, *jsonl = 0;
+// One input handled by tokenize/detokenize: all of stdin (raw) or one JSONL value.
+// Each returns 0, or -1 after err_set(); where names the input in messages.
+typedef int (*RawFn)(const Tokenizer *tok, const char *text, size_t len);
+typedef int (*LineFn)(const Tokenizer *tok, const cJSON *v, const char *where);
+
+// The common body of tokenize/detokenize: flags --tokenizer PATH and --jsonl, loading,
+// then stdin as one input or as JSON Lines, stopping at the first failure.
+static int run_tok_cmd(const char *cmd, int argc, char **argv, RawFn raw, LineFn line) {
+    const char *path = NULL;
+    int jsonl = 0, rc = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--tokenizer") == 0) {
-            if (!(*path = arg_value(cmd, argc, argv, &i))) return 2;
+            if (!(path = arg_value(cmd, argc, argv, &i))) return 2;
         } else if (strcmp(argv[i], "--jsonl") == 0) {
-            *jsonl = 1;
+            jsonl = 1;
         } else {
             return cli_usage(cmd, "unknown option '%s'", argv[i]);
         }
     }
-    if (!*path) return cli_usage(cmd, "--tokenizer PATH is required");
+    if (!path) return cli_usage(cmd, "--tokenizer PATH is required");
+    Tokenizer *tok = tok_load(path);
+    if (!tok) return cli_fail(cmd, "%s", err_msg());
+    if (!jsonl) {
+        size_t len;
+        char *text = read_stdin(&len);
+        if (!text) rc = cli_fail(cmd, "cannot read stdin");
+        else if (raw(tok, text, len)) rc = cli_fail(cmd, "%s", err_msg());
+        free(text);
+    } else {
+        JsonlReader r;
+        if (jsonl_open(&r, "-")) { tok_free(tok); return cli_fail(cmd, "%s", err_msg()); }
+        cJSON *v;
+        int got = 0;
+        char where[64];
+        while (!rc && (got = jsonl_next(&r, &v)) == 1) {
+            snprintf(where, sizeof where, "<stdin>:%ld", r.line);
+            if (line(tok, v, where)) rc = cli_fail(cmd, "%s", err_msg());
+            cJSON_Delete(v);
+        }
+        if (!rc && got < 0) rc = cli_fail(cmd, "%s", err_msg());
+        jsonl_close(&r);
+    }
+    tok_free(tok);
+    if (fflush(stdout) && !rc) rc = cli_fail(cmd, "cannot write stdout");
+    return rc;
+}
+
+static int tokenize_raw(const Tokenizer *tok, const char *text, size_t len) {
+    int *ids, n;
+    if (tok_encode(tok, text, len, &ids, &n)) return -1;
+    print_ids(ids, n);
+    free(ids);
+    return 0;
+}
+
+static int tokenize_line(const Tokenizer *tok, const cJSON *v, const char *where) {
+    if (!cJSON_IsString(v)) return err_set("%s: expected a JSON string", where);
+    if (tokenize_raw(tok, v->valuestring, strlen(v->valuestring))) return err_wrap("%s", where);
     return 0;
 }
 
 int cmd_tokenize(int argc, char **argv) {
-    const char *cmd = "tokenize";
     if (argc > 1 && arg_is_help(argv[1])) {
         printf("usage: aha tokenize --tokenizer PATH [--jsonl]\n"
                "Reads UTF-8 text on stdin (all of it, one string) and prints the JSON array of\n"
@@ -67,45 +123,10 @@ int cmd_tokenize(int argc, char **argv) {
                "  --jsonl           stdin has one JSON string per line; print one array per line\n");
         return 0;
     }
-    const char *path;
-    int jsonl, rc = parse_tok_flags(cmd, argc, argv, &path, &jsonl);
-    if (rc) return rc;
-    Tokenizer *tok = tok_load(path);
-    if (!tok) return cli_fail(cmd, "%s", err_msg());
-    int *ids, n;
-    if (!jsonl) {
-        size_t len;
-        char *text = read_stdin(&len);
-        if (!text) { tok_free(tok); return cli_fail(cmd, "cannot read stdin"); }
-        if (tok_encode(tok, text, len, &ids, &n)) rc = cli_fail(cmd, "%s", err_msg());
-        else print_ids(ids, n), free(ids);
-        free(text);
-    } else {
-        JsonlReader r;
-        if (jsonl_open(&r, "-")) { tok_free(tok); return cli_fail(cmd, "%s", err_msg()); }
-        cJSON *v;
-        int got;
-        while ((got = jsonl_next(&r, &v)) == 1) {
-            if (!cJSON_IsString(v)) {
-                rc = cli_fail(cmd, "<stdin>:%ld: expected a JSON string", r.line);
-            } else if (tok_encode(tok, v->valuestring, strlen(v->valuestring), &ids, &n)) {
-                rc = cli_fail(cmd, "<stdin>:%ld: %s", r.line, err_msg());
-            } else {
-                print_ids(ids, n);
-                free(ids);
-            }
-            cJSON_Delete(v);
-            if (rc) break;
-        }
-        if (got < 0) rc = cli_fail(cmd, "%s", err_msg());
-        jsonl_close(&r);
-    }
-    tok_free(tok);
-    if (fflush(stdout) && !rc) rc = cli_fail(cmd, "cannot write stdout");
-    return rc;
+    return run_tok_cmd("tokenize", argc, argv, tokenize_raw, tokenize_line);
 }
 
-// A JSON array of ids -> malloc'd int array. where names the input in messages.
+// A JSON array of ids -> malloc'd int array.
 static int ids_from_json(const cJSON *v, int **ids, int *n, const char *where) {
     if (!cJSON_IsArray(v)) return err_set("%s: expected a JSON array of token ids", where);
     int k = cJSON_GetArraySize(v), i = 0;
@@ -141,8 +162,19 @@ static int detok_one(const Tokenizer *tok, const cJSON *v, int jsonl, const char
     return 0;
 }
 
+static int detok_raw(const Tokenizer *tok, const char *text, size_t len) {
+    cJSON *v = cJSON_ParseWithLength(text, len);
+    if (!v) return err_set("<stdin>: not valid JSON (expected an array of token ids)");
+    int rc = detok_one(tok, v, 0, "<stdin>");
+    cJSON_Delete(v);
+    return rc;
+}
+
+static int detok_line(const Tokenizer *tok, const cJSON *v, const char *where) {
+    return detok_one(tok, v, 1, where);
+}
+
 int cmd_detokenize(int argc, char **argv) {
-    const char *cmd = "detokenize";
     if (argc > 1 && arg_is_help(argv[1])) {
         printf("usage: aha detokenize --tokenizer PATH [--jsonl]\n"
                "Reads a JSON array of token ids on stdin and prints the text (no newline added).\n"
@@ -151,37 +183,7 @@ int cmd_detokenize(int argc, char **argv) {
                "  --jsonl           one array per line in; one JSON string per line out\n");
         return 0;
     }
-    const char *path;
-    int jsonl, rc = parse_tok_flags(cmd, argc, argv, &path, &jsonl);
-    if (rc) return rc;
-    Tokenizer *tok = tok_load(path);
-    if (!tok) return cli_fail(cmd, "%s", err_msg());
-    if (!jsonl) {
-        size_t len;
-        char *text = read_stdin(&len);
-        cJSON *v = text ? cJSON_ParseWithLength(text, len) : NULL;
-        if (!text) rc = cli_fail(cmd, "cannot read stdin");
-        else if (!v) rc = cli_fail(cmd, "<stdin>: not valid JSON (expected an array of token ids)");
-        else if (detok_one(tok, v, 0, "<stdin>")) rc = cli_fail(cmd, "%s", err_msg());
-        cJSON_Delete(v);
-        free(text);
-    } else {
-        JsonlReader r;
-        if (jsonl_open(&r, "-")) { tok_free(tok); return cli_fail(cmd, "%s", err_msg()); }
-        cJSON *v;
-        int got;
-        char where[64];
-        while (!rc && (got = jsonl_next(&r, &v)) == 1) {
-            snprintf(where, sizeof where, "<stdin>:%ld", r.line);
-            if (detok_one(tok, v, 1, where)) rc = cli_fail(cmd, "%s", err_msg());
-            cJSON_Delete(v);
-        }
-        if (!rc && got < 0) rc = cli_fail(cmd, "%s", err_msg());
-        jsonl_close(&r);
-    }
-    tok_free(tok);
-    if (fflush(stdout) && !rc) rc = cli_fail(cmd, "cannot write stdout");
-    return rc;
+    return run_tok_cmd("detokenize", argc, argv, detok_raw, detok_line);
 }
 
 int cmd_train_tokenizer(int argc, char **argv) {
