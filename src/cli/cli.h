@@ -32,5 +32,9 @@ int cmd_strategic_grams(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_detokenize(int argc, char **argv);
 int cmd_train_tokenizer(int argc, char **argv);
+int cmd_corpus(int argc, char **argv);
+int cmd_pretrain(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_zero(int argc, char **argv);
 
 #endif

@@ -1,0 +1,44 @@
+// aha eval: flags in, eval/eval.h does the work; the table on stdout, JSON on request.
+#include "base/err.h"
+#include "base/fileio.h"
+#include "cli/cli.h"
+#include "cli/cli_opts.h"
+#include "eval/eval.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void eval_help(void) {
+    EvalConfig d;
+    eval_defaults(&d);
+    printf("usage: aha eval --model DIR (--task NAME | --dataset FILE.jsonl) [options]\n\n"
+           "Sample k completions per problem and score them with the task's verifier, as\n"
+           "the R1 paper evaluates: pass@1 = mean correctness over the k samples, cons@k =\n"
+           "majority vote over normalised final answers, pass@k unbiased, mean completion\n"
+           "length (overall and by difficulty) and R1's reflection words per 1k tokens.\n"
+           "Task problems come from the held-out test split unless --split train.\n\n");
+    opt_print_help(stdout, eval_options, &d);
+}
+
+int cmd_eval(int argc, char **argv) {
+    EvalConfig c;
+    eval_defaults(&c);
+    int rc = cli_parse_options("eval", argc, argv, eval_options, &c, eval_help);
+    if (rc) return rc == 1 ? 0 : rc;
+    if (!c.model[0]) return cli_usage("eval", "--model DIR is required");
+    if (!c.task[0] == !c.dataset[0]) return cli_usage("eval", "give exactly one of --task and --dataset");
+    EvalResult r;
+    if (eval_run(&c, &r) != 0) return cli_fail("eval", "%s", err_msg());
+    eval_print(stdout, &r);
+    if (c.json[0]) {
+        cJSON *o = eval_result_json(&r);
+        char *text = o ? cJSON_Print(o) : NULL;
+        cJSON_Delete(o);
+        if (!text) return cli_fail("eval", "out of memory");
+        int w = file_write_atomic(c.json, text, strlen(text));
+        free(text);
+        if (w != 0) return cli_fail("eval", "%s", err_msg());
+    }
+    return 0;
+}

@@ -1,0 +1,89 @@
+// aha pretrain and aha corpus: flags in, train/pretrain.h and train/corpus.h do the work.
+#include "base/err.h"
+#include "cli/cli.h"
+#include "cli/cli_opts.h"
+#include "train/corpus.h"
+#include "train/pretrain.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+static void pretrain_help(void) {
+    PretrainConfig d;
+    pretrain_defaults(&d);
+    printf("usage: aha pretrain --out DIR [options]\n\n"
+           "Pretrain a tiny base model from scratch: generate the arithmetic corpus (train-split\n"
+           "problems in the R1-Zero template, solved in three styles: hasty estimate, careful\n"
+           "columns, and estimate + \"wait, let me check\" + columns), train a byte-level BPE\n"
+           "tokenizer on it, then train the model on every token (SFT loop, AdamW, warmup +\n"
+           "cosine). Writes config.json, model.safetensors, tokenizer.json, pretrain.json and\n"
+           "train_log.jsonl into DIR.\n\n");
+    opt_print_help(stdout, pretrain_options, &d);
+}
+
+int cmd_pretrain(int argc, char **argv) {
+    PretrainConfig c;
+    pretrain_defaults(&c);
+    int rc = cli_parse_options("pretrain", argc, argv, pretrain_options, &c, pretrain_help);
+    if (rc) return rc == 1 ? 0 : rc;
+    if (!c.out[0]) return cli_usage("pretrain", "--out DIR is required");
+    if (pretrain_run(&c) != 0) return cli_fail("pretrain", "%s", err_msg());
+    return 0;
+}
+
+typedef struct {
+    char out[512];
+    int docs, seed;
+    double p_hasty, p_careful, p_check, p_d1, p_d2, p_d3;
+} CorpusFlags;
+
+#define F(x) offsetof(CorpusFlags, x)
+static const OptDef corpus_options[] = {
+    {"out", OPT_STRING, F(out), sizeof(((CorpusFlags *)0)->out), 0, 0, NULL, "JSONL file to write"},
+    {"docs", OPT_INT, F(docs), 0, 1, 100000000, NULL, "documents"},
+    {"seed", OPT_INT, F(seed), 0, 0, 2147483647, NULL, "problem seed (train split)"},
+    {"p_hasty", OPT_DOUBLE, F(p_hasty), 0, 0, 1, NULL, "share of hasty solutions"},
+    {"p_careful", OPT_DOUBLE, F(p_careful), 0, 0, 1, NULL, "share of careful solutions"},
+    {"p_check", OPT_DOUBLE, F(p_check), 0, 0, 1, NULL, "share of solutions with a check"},
+    {"p_d1", OPT_DOUBLE, F(p_d1), 0, 0, 1, NULL, "share of difficulty-1 problems"},
+    {"p_d2", OPT_DOUBLE, F(p_d2), 0, 0, 1, NULL, "share of difficulty-2 problems"},
+    {"p_d3", OPT_DOUBLE, F(p_d3), 0, 0, 1, NULL, "share of difficulty-3 problems"},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL},
+};
+#undef F
+
+static void corpus_help(void) {
+    printf("usage: aha corpus --out FILE.jsonl [options]\n\n"
+           "Write the pretraining corpus aha pretrain uses: one JSON object per line with\n"
+           "id, difficulty, style, prompt (R1-Zero template) and completion. Only train-split\n"
+           "problems appear.\n\n");
+    CorpusConfig cc;
+    corpus_defaults(&cc);
+    CorpusFlags d = {"", (int)cc.n_docs, (int)cc.seed, cc.style_p[0], cc.style_p[1], cc.style_p[2],
+                     cc.difficulty_p[0], cc.difficulty_p[1], cc.difficulty_p[2]};
+    opt_print_help(stdout, corpus_options, &d);
+}
+
+int cmd_corpus(int argc, char **argv) {
+    CorpusConfig cc;
+    corpus_defaults(&cc);
+    CorpusFlags f = {"", (int)cc.n_docs, (int)cc.seed, cc.style_p[0], cc.style_p[1], cc.style_p[2],
+                     cc.difficulty_p[0], cc.difficulty_p[1], cc.difficulty_p[2]};
+    int rc = cli_parse_options("corpus", argc, argv, corpus_options, &f, corpus_help);
+    if (rc) return rc == 1 ? 0 : rc;
+    if (!f.out[0]) return cli_usage("corpus", "--out FILE is required");
+    cc.n_docs = f.docs;
+    cc.seed = (uint64_t)f.seed;
+    double sp[3] = {f.p_hasty, f.p_careful, f.p_check}, dp[3] = {f.p_d1, f.p_d2, f.p_d3};
+    memcpy(cc.style_p, sp, sizeof sp);
+    memcpy(cc.difficulty_p, dp, sizeof dp);
+    CorpusStats st;
+    if (corpus_write(&cc, f.out, &st) != 0) return cli_fail("corpus", "%s", err_msg());
+    printf("%s: %ld documents, %ld bytes\n", f.out, st.docs, st.bytes);
+    for (int s = 0; s < CORPUS_N_STYLES; s++)
+        printf("  %-8s %6ld (%.1f%%), final answer correct in %.1f%%\n", corpus_style_names[s], st.by_style[s],
+               100.0 * st.by_style[s] / (st.docs ? st.docs : 1),
+               100.0 * st.correct_by_style[s] / (st.by_style[s] ? st.by_style[s] : 1));
+    return 0;
+}

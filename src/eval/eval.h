@@ -1,0 +1,65 @@
+// Evaluation as the R1 paper reports it: k samples per held-out problem at
+// temperature 0.6 / top-p 0.95; pass@1 (mean correctness over the k), cons@k
+// (majority vote over normalised final answers), unbiased pass@k, completion
+// length overall and by difficulty, reflection words per 1k tokens. Correctness
+// is the task's own verifier; this module never trains.
+#ifndef AHA_EVAL_EVAL_H
+#define AHA_EVAL_EVAL_H
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+
+#include "task/task.h"
+#include "train/options.h"
+
+typedef struct {
+    char model[512];        // model directory (config.json, weights, tokenizer.json)
+    char task[64];          // task generator, or "" with dataset
+    char dataset[512];      // JSONL dataset (verified with the math reward)
+    char split[8];          // train | test (task only)
+    int difficulty;         // 0: cycle 1..5 over problems
+    int problems;           // n problems (dataset: the first n; 0 = all of it)
+    int k;                  // samples per problem
+    double temperature, top_p;
+    int max_new_tokens;
+    char template_name[32];
+    int prefill_think;
+    int seed;               // problem seed and sampling key
+    int batch;              // problems per sampler call
+    int threads;
+    char json[512];         // write the summary here ("" = no)
+    char samples[512];      // write every completion as JSONL here ("" = no)
+} EvalConfig;
+
+extern const OptDef eval_options[];
+// k 8, T 0.6, top-p 0.95, test split, 50 problems, 96 new tokens, r1zero, seed 1234.
+void eval_defaults(EvalConfig *c);
+
+typedef struct {
+    int k, n_problems;
+    double pass1;            // mean over problems of (correct samples / k)
+    double cons;             // fraction of problems whose majority answer is correct
+    double passk;            // mean unbiased pass@k (with n = k samples this is "any correct")
+    double mean_length;      // completion tokens (EOS not counted)
+    double reflection_per_1k;
+    double format_rate;      // completions with one <think>…</think> then <answer>…</answer>
+    double truncated;        // completions that hit max_new_tokens
+    long tokens;
+    int n_by_diff[TASK_MAX_DIFFICULTY + 1];         // index 0: dataset problems
+    double pass1_by_diff[TASK_MAX_DIFFICULTY + 1];
+    double length_by_diff[TASK_MAX_DIFFICULTY + 1];
+    double seconds;
+} EvalResult;
+
+// Load the model and evaluate it. Returns 0 or -1 (err_set).
+int eval_run(const EvalConfig *c, EvalResult *r);
+
+// {"pass@1", "cons@k", "pass@k", "k", "n_problems", "mean_length",
+//  "reflection_per_1k", "format_rate", "truncated", "tokens",
+//  "by_difficulty": {"2": {"n", "pass@1", "mean_length"}, ...}}. NULL when out of memory.
+cJSON *eval_result_json(const EvalResult *r);
+
+// The console table.
+void eval_print(FILE *f, const EvalResult *r);
+
+#endif

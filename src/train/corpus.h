@@ -1,0 +1,54 @@
+// Base-model pretraining text over the task generators: train-split problems in
+// the R1-Zero template, each followed by a worked solution in one of three
+// styles (hasty, careful, careful with a check). It writes text only; it never
+// draws a test-split problem (task_generate refuses to, by content hash).
+#ifndef AHA_TRAIN_CORPUS_H
+#define AHA_TRAIN_CORPUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "task/task.h"
+
+// The solution styles the base model learns, whose mixture RL re-weights:
+//   HASTY    estimate by rounding each multi-digit operand to the nearest ten
+//            ("47 + 38 is about 50 + 40 = 90"): short, and wrong on almost every
+//            multi-digit problem (exact on one-digit problems).
+//   CAREFUL  column addition/subtraction with carries and borrows, partial
+//            products for multiplication: longer, exact.
+//   CHECK    the hasty estimate, then "wait, let me check ..." and the careful
+//            working, which repairs the estimate ("so it is 85, not 90").
+enum { CORPUS_HASTY = 0, CORPUS_CAREFUL = 1, CORPUS_CHECK = 2, CORPUS_N_STYLES = 3 };
+extern const char *const corpus_style_names[CORPUS_N_STYLES];
+
+typedef struct {
+    char task[32];                     // only "arithmetic" has worked solutions
+    char template_name[32];            // r1zero
+    uint64_t seed;                     // problem seed (train split)
+    long n_docs;
+    double style_p[CORPUS_N_STYLES];   // proportions (normalised when used)
+    double difficulty_p[TASK_MAX_DIFFICULTY];  // share of each difficulty 1..5
+} CorpusConfig;
+
+// hasty 0.70, careful 0.18, check 0.12; difficulty 1: 0.2, 2: 0.8; 20000 docs.
+void corpus_defaults(CorpusConfig *c);
+
+// The completion text (" <think> ... </think> <answer> R </answer>") of problem p
+// in a style, and the answer it ends with. Returns 0, or -1 (err_set) when the
+// task has no worked solutions or the text does not fit cap.
+int corpus_solution(const Problem *p, int style, char *buf, size_t cap, long *answer);
+
+// Counts of what corpus_write produced.
+typedef struct {
+    long docs;
+    long by_style[CORPUS_N_STYLES];
+    long correct_by_style[CORPUS_N_STYLES];   // final answer equals the gold
+    long bytes;                               // prompt + completion text
+} CorpusStats;
+
+// Write n_docs JSON lines {"id", "difficulty", "style", "prompt", "completion"}
+// to path (atomically): prompt is the rendered template, completion the text
+// after it. Problem i is train problem i of its difficulty. stats may be NULL.
+int corpus_write(const CorpusConfig *c, const char *path, CorpusStats *stats);
+
+#endif

@@ -1,0 +1,290 @@
+// Pretraining a tiny base model from scratch on the generated corpus: BPE
+// tokenizer, llama-style config, the SFT loop over prompt + completion + EOS.
+#include "train/pretrain.h"
+#include "base/err.h"
+#include "base/fileio.h"
+#include "base/jsonl.h"
+#include "base/sys.h"
+#include "model/io.h"
+#include "tok/tokenizer.h"
+#include "train/corpus.h"
+#include "train/sft.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define F(x) offsetof(PretrainConfig, x)
+#define S(x) F(x), sizeof(((PretrainConfig *)0)->x)
+const OptDef pretrain_options[] = {
+    {"out", OPT_STRING, S(out), 0, 0, NULL, "model directory to write"},
+    {"corpus", OPT_STRING, S(corpus), 0, 0, NULL, "corpus JSONL from aha corpus (default: generate one)"},
+    {"keep_corpus", OPT_BOOL, F(keep_corpus), 0, 0, 1, NULL, "keep the generated corpus as OUT/corpus.jsonl"},
+    {"docs", OPT_INT, F(docs), 0, 1, 10000000, NULL, "documents in the generated corpus"},
+    {"corpus_seed", OPT_INT, F(corpus_seed), 0, 0, 2147483647, NULL, "problem seed of the corpus (train split)"},
+    {"p_hasty", OPT_DOUBLE, F(p_hasty), 0, 0, 1, NULL, "share of hasty solutions (rounded estimate)"},
+    {"p_careful", OPT_DOUBLE, F(p_careful), 0, 0, 1, NULL, "share of careful solutions (columns)"},
+    {"p_check", OPT_DOUBLE, F(p_check), 0, 0, 1, NULL, "share of estimate + \"wait, let me check\" + columns"},
+    {"p_d1", OPT_DOUBLE, F(p_d1), 0, 0, 1, NULL, "share of difficulty-1 problems"},
+    {"p_d2", OPT_DOUBLE, F(p_d2), 0, 0, 1, NULL, "share of difficulty-2 problems"},
+    {"p_d3", OPT_DOUBLE, F(p_d3), 0, 0, 1, NULL, "share of difficulty-3 problems"},
+    {"vocab", OPT_INT, F(vocab), 0, 257, 65536, NULL, "tokenizer vocabulary (with <|endoftext|>)"},
+    {"dim", OPT_INT, F(dim), 0, 8, 4096, NULL, "hidden size"},
+    {"layers", OPT_INT, F(layers), 0, 1, 64, NULL, "transformer layers"},
+    {"heads", OPT_INT, F(heads), 0, 1, 64, NULL, "attention heads"},
+    {"kv_heads", OPT_INT, F(kv_heads), 0, 1, 64, NULL, "key/value heads"},
+    {"ffn", OPT_INT, F(ffn), 0, 8, 65536, NULL, "MLP width"},
+    {"context", OPT_INT, F(context), 0, 16, 65536, NULL, "max_position_embeddings"},
+    {"steps", OPT_INT, F(steps), 0, 1, 10000000, NULL, "optimizer updates"},
+    {"batch", OPT_INT, F(batch), 0, 1, 4096, NULL, "documents per update"},
+    {"lr", OPT_DOUBLE, F(lr), 0, 0, 10, NULL, "peak learning rate (cosine decay after warmup)"},
+    {"min_lr_ratio", OPT_DOUBLE, F(min_lr_ratio), 0, 0, 1, NULL, "final lr / lr"},
+    {"weight_decay", OPT_DOUBLE, F(weight_decay), 0, 0, 10, NULL, "AdamW weight decay"},
+    {"warmup", OPT_INT, F(warmup), 0, 0, 10000000, NULL, "warmup updates"},
+    {"seed", OPT_INT, F(seed), 0, 0, 2147483647, NULL, "initialisation and order seed"},
+    {"threads", OPT_INT, F(threads), 0, 0, 1024, NULL, "threads (0: all cores)"},
+    {"bf16", OPT_BOOL, F(bf16), 0, 0, 1, NULL, "save the weights as bf16"},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL},
+};
+#undef F
+#undef S
+
+void pretrain_defaults(PretrainConfig *c) {
+    memset(c, 0, sizeof *c);
+    CorpusConfig cc;
+    corpus_defaults(&cc);
+    c->docs = (int)cc.n_docs;
+    c->corpus_seed = (int)cc.seed;
+    c->p_hasty = cc.style_p[CORPUS_HASTY];
+    c->p_careful = cc.style_p[CORPUS_CAREFUL];
+    c->p_check = cc.style_p[CORPUS_CHECK];
+    c->p_d1 = cc.difficulty_p[0];
+    c->p_d2 = cc.difficulty_p[1];
+    c->p_d3 = cc.difficulty_p[2];
+    c->vocab = 512;
+    c->dim = 128;
+    c->layers = 4;
+    c->heads = 4;
+    c->kv_heads = 4;
+    c->ffn = 384;
+    c->context = 256;
+    c->steps = 1500;
+    c->batch = 32;
+    c->lr = 3e-3;
+    c->min_lr_ratio = 0.05;
+    c->weight_decay = 0.01;
+    c->warmup = 50;
+    c->seed = 1;
+    c->bf16 = 1;
+}
+
+// The corpus documents as (prompt, completion) text pairs.
+typedef struct {
+    int n;
+    char **prompt, **completion;
+} Docs;
+
+static void docs_free(Docs *d) {
+    for (int i = 0; i < d->n; i++) free(d->prompt[i]), free(d->completion[i]);
+    free(d->prompt);
+    free(d->completion);
+    memset(d, 0, sizeof *d);
+}
+
+static int docs_load(Docs *d, const char *path) {
+    memset(d, 0, sizeof *d);
+    JsonlReader r;
+    if (jsonl_open(&r, path) != 0) return -1;
+    int cap = 0, rc;
+    cJSON *o;
+    while ((rc = jsonl_next(&r, &o)) == 1) {
+        const char *p, *c;
+        if (json_get_string(o, "prompt", &p, 1) != 0 || json_get_string(o, "completion", &c, 1) != 0) {
+            cJSON_Delete(o);
+            err_wrap("%s:%ld", path, r.line);
+            rc = -1;
+            break;
+        }
+        if (d->n == cap) {
+            cap = cap ? 2 * cap : 1024;
+            char **np = realloc(d->prompt, sizeof(char *) * (size_t)cap), **nc;
+            if (np) d->prompt = np;
+            nc = np ? realloc(d->completion, sizeof(char *) * (size_t)cap) : NULL;
+            if (nc) d->completion = nc;
+            if (!np || !nc) {
+                cJSON_Delete(o);
+                rc = err_set("out of memory");
+                break;
+            }
+        }
+        d->prompt[d->n] = strdup(p);
+        d->completion[d->n] = strdup(c);
+        d->n++;
+        cJSON_Delete(o);
+    }
+    jsonl_close(&r);
+    if (rc == 0 && d->n == 0) rc = err_set("%s: no documents", path);
+    if (rc != 0) docs_free(d);
+    return rc < 0 ? -1 : 0;
+}
+
+// Concatenate the documents (one per line) as tokenizer training text.
+static char *docs_text(const Docs *d, size_t *len) {
+    size_t n = 0;
+    for (int i = 0; i < d->n; i++) n += strlen(d->prompt[i]) + strlen(d->completion[i]) + 1;
+    char *s = malloc(n + 1), *w = s;
+    if (!s) return NULL;
+    for (int i = 0; i < d->n; i++) {
+        size_t a = strlen(d->prompt[i]), b = strlen(d->completion[i]);
+        memcpy(w, d->prompt[i], a), w += a;
+        memcpy(w, d->completion[i], b), w += b;
+        *w++ = '\n';
+    }
+    *w = 0;
+    *len = n;
+    return s;
+}
+
+static int write_summary(const PretrainConfig *c, const char *dir, size_t n_params, const SftResult *res, long n_tokens,
+                         int vocab) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "settings", opt_to_json(c, pretrain_options));
+    cJSON_AddNumberToObject(o, "parameters", (double)n_params);
+    cJSON_AddNumberToObject(o, "tokenizer_vocab", vocab);
+    cJSON_AddNumberToObject(o, "corpus_tokens", (double)n_tokens);
+    cJSON_AddNumberToObject(o, "tokens_trained", (double)res->tokens);
+    cJSON_AddNumberToObject(o, "first_loss", res->first_loss);
+    cJSON_AddNumberToObject(o, "final_loss", res->last_loss);
+    cJSON_AddNumberToObject(o, "seconds", res->seconds);
+    char *text = cJSON_Print(o), path[1200];
+    cJSON_Delete(o);
+    if (!text) return err_set("out of memory");
+    snprintf(path, sizeof path, "%s/pretrain.json", dir);
+    int rc = file_write_atomic(path, text, strlen(text));
+    free(text);
+    return rc;
+}
+
+int pretrain_run(const PretrainConfig *c) {
+    if (!c->out[0]) return err_set("out: a model directory is required (--out DIR)");
+    if (c->dim % c->heads || c->heads % c->kv_heads) return err_set("heads must divide dim and kv_heads must divide heads");
+    threads_set(c->threads);
+    if (mkdir_p(c->out) != 0) return -1;
+    char corpus[1200], tokpath[1200], logpath[1200];
+    snprintf(tokpath, sizeof tokpath, "%s/tokenizer.json", c->out);
+    snprintf(logpath, sizeof logpath, "%s/train_log.jsonl", c->out);
+    if (c->corpus[0]) {
+        snprintf(corpus, sizeof corpus, "%s", c->corpus);
+    } else {
+        CorpusConfig cc;
+        corpus_defaults(&cc);
+        cc.n_docs = c->docs;
+        cc.seed = (uint64_t)c->corpus_seed;
+        cc.style_p[CORPUS_HASTY] = c->p_hasty;
+        cc.style_p[CORPUS_CAREFUL] = c->p_careful;
+        cc.style_p[CORPUS_CHECK] = c->p_check;
+        cc.difficulty_p[0] = c->p_d1;
+        cc.difficulty_p[1] = c->p_d2;
+        cc.difficulty_p[2] = c->p_d3;
+        snprintf(corpus, sizeof corpus, "%s/corpus.jsonl", c->out);
+        CorpusStats st;
+        if (corpus_write(&cc, corpus, &st) != 0) return -1;
+        log_info("corpus: %ld documents (hasty %ld, careful %ld, check %ld), %ld bytes", st.docs,
+                 st.by_style[CORPUS_HASTY], st.by_style[CORPUS_CAREFUL], st.by_style[CORPUS_CHECK], st.bytes);
+    }
+    Docs d;
+    if (docs_load(&d, corpus) != 0) return -1;
+    if (!c->corpus[0] && !c->keep_corpus) unlink(corpus);
+    int rc = -1;
+    Tokenizer *tok = NULL;
+    SftExample *ex = calloc((size_t)d.n, sizeof *ex);
+    int **ids = calloc((size_t)d.n, sizeof *ids);
+    Model m = {0};
+    size_t tlen;
+    char *text = docs_text(&d, &tlen);
+    if (!ex || !ids || !text) {
+        err_set("out of memory");
+        goto done;
+    }
+    static const char *const specials[] = {"<|endoftext|>"};
+    if (tok_train_bpe(text, tlen, c->vocab, specials, 1, tokpath) != 0) goto done;
+    if (!(tok = tok_load(tokpath))) goto done;
+    int eos = tok_eos_id(tok);
+    long n_tokens = 0;
+    for (int i = 0; i < d.n; i++) {
+        // Prompt and completion are encoded apart, exactly as rollouts see them.
+        int *a, *b, na, nb;
+        if (tok_encode(tok, d.prompt[i], strlen(d.prompt[i]), &a, &na) != 0) goto done;
+        if (tok_encode(tok, d.completion[i], strlen(d.completion[i]), &b, &nb) != 0) {
+            free(a);
+            goto done;
+        }
+        ids[i] = malloc(sizeof(int) * (size_t)(na + nb + 1));
+        if (!ids[i]) {
+            free(a), free(b);
+            err_set("out of memory");
+            goto done;
+        }
+        memcpy(ids[i], a, sizeof(int) * (size_t)na);
+        memcpy(ids[i] + na, b, sizeof(int) * (size_t)nb);
+        ids[i][na + nb] = eos;
+        free(a), free(b);
+        ex[i] = (SftExample){.ids = ids[i], .len = na + nb + 1, .n_prompt = na};
+        n_tokens += na + nb + 1;
+    }
+    log_info("tokenizer: %d ids; corpus: %ld tokens (%.1f per document)", tok_vocab_size(tok), n_tokens,
+             (double)n_tokens / d.n);
+    ModelConfig mc;
+    memset(&mc, 0, sizeof mc);
+    snprintf(mc.model_type, sizeof mc.model_type, "llama");
+    snprintf(mc.architecture, sizeof mc.architecture, "LlamaForCausalLM");
+    mc.vocab_size = tok_vocab_size(tok);
+    mc.hidden_size = c->dim;
+    mc.n_layers = c->layers;
+    mc.n_heads = c->heads;
+    mc.n_kv_heads = c->kv_heads;
+    mc.head_dim = c->dim / c->heads;
+    mc.intermediate_size = c->ffn;
+    mc.max_position = c->context;
+    mc.rope_theta = 10000.0;
+    mc.rms_eps = 1e-5;
+    mc.tie_embeddings = 1;
+    mc.bos_token_id = -1;
+    mc.eos_token_ids[0] = eos;
+    mc.n_eos = 1;
+    if (model_create(&m, &mc, 1) != 0) goto done;
+    model_init_random(&m, (uint64_t)c->seed, 0.02f);
+    log_info("model: %zu parameters (dim %d, %d layers, %d heads, ffn %d, vocab %d)", m.n_params, c->dim, c->layers,
+             c->heads, c->ffn, mc.vocab_size);
+    SftConfig sc;
+    sft_defaults(&sc);
+    sc.steps = c->steps;
+    sc.batch_rows = c->batch;
+    sc.lr = c->lr;
+    sc.min_lr_ratio = c->min_lr_ratio;
+    sc.weight_decay = c->weight_decay;
+    sc.warmup_steps = c->warmup;
+    sc.seed = (uint64_t)c->seed;
+    sc.prompt_loss = 1;
+    sc.log_path = logpath;
+    sc.progress = stderr;
+    SftResult res;
+    if (sft_train(&m, ex, d.n, &sc, &res) != 0) goto done;
+    if (model_save(&m, c->out, c->bf16 ? ST_BF16 : ST_F32) != 0) goto done;
+    if (write_summary(c, c->out, m.n_params, &res, n_tokens, mc.vocab_size) != 0) goto done;
+    log_info("pretrain: loss %.4f -> %.4f in %.0f s (%ld target tokens); wrote %s", res.first_loss, res.last_loss,
+             res.seconds, res.tokens, c->out);
+    rc = 0;
+done:
+    if (ids)
+        for (int i = 0; i < d.n; i++) free(ids[i]);
+    free(ids);
+    free(ex);
+    free(text);
+    if (m.params) model_free(&m);
+    tok_free(tok);
+    docs_free(&d);
+    return rc;
+}

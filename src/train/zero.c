@@ -1,0 +1,138 @@
+// The R1-Zero demo: eval -> GRPO (r1zero preset) -> eval, one run directory.
+#include "train/zero.h"
+#include "base/err.h"
+#include "base/fileio.h"
+#include "eval/eval.h"
+#include "report/html.h"
+#include "train/grpo.h"
+#include "train/trainer.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define F(x) offsetof(ZeroConfig, x)
+#define S(x) F(x), sizeof(((ZeroConfig *)0)->x)
+const OptDef zero_options[] = {
+    {"model", OPT_STRING, S(model), 0, 0, NULL, "base model directory"},
+    {"task", OPT_STRING, S(task), 0, 0, NULL, "task generator"},
+    {"difficulty", OPT_INT, F(difficulty), 0, 0, TASK_MAX_DIFFICULTY, NULL, "task difficulty (0 cycles 1..5)"},
+    {"out", OPT_STRING, S(out), 0, 0, NULL, "run directory (default runs/zero-<time>)"},
+    {"steps", OPT_INT, F(steps), 0, 1, 1000000, NULL, "GRPO steps"},
+    {"prompts_per_step", OPT_INT, F(prompts_per_step), 0, 1, 4096, NULL, "prompts per step (B)"},
+    {"group_size", OPT_INT, F(group_size), 0, 2, 1024, NULL, "completions per prompt (G)"},
+    {"max_new_tokens", OPT_INT, F(max_new_tokens), 0, 1, 100000, NULL, "completion budget (training and eval)"},
+    {"lr", OPT_DOUBLE, F(lr), 0, 0, 1, NULL, "learning rate"},
+    {"temperature", OPT_DOUBLE, F(temperature), 0, 0.01, 10, NULL, "rollout temperature (eval uses 0.6)"},
+    {"beta", OPT_DOUBLE, F(beta), 0, 0, 10, NULL, "KL coefficient"},
+    {"eval_problems", OPT_INT, F(eval_problems), 0, 1, 100000, NULL, "held-out problems evaluated before and after"},
+    {"eval_k", OPT_INT, F(eval_k), 0, 1, 1024, NULL, "samples per held-out problem"},
+    {"seed", OPT_INT, F(seed), 0, 0, 2147483647, NULL, "random seed"},
+    {"threads", OPT_INT, F(threads), 0, 0, 1024, NULL, "threads (0: all cores)"},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL},
+};
+#undef F
+#undef S
+
+void zero_defaults(ZeroConfig *c) {
+    memset(c, 0, sizeof *c);
+    snprintf(c->model, sizeof c->model, "models/aha-tiny");
+    snprintf(c->task, sizeof c->task, "arithmetic");
+    c->difficulty = 2;
+    c->steps = 40;
+    c->prompts_per_step = 8;
+    c->group_size = 8;
+    c->max_new_tokens = 112;
+    c->lr = 2e-4;
+    c->temperature = 1.0;
+    c->beta = 0.001;
+    c->eval_problems = 50;
+    c->eval_k = 8;
+    c->seed = 1;
+}
+
+static int evaluate(const ZeroConfig *c, const char *model, const char *run_dir, const char *name, EvalResult *r) {
+    EvalConfig e;
+    eval_defaults(&e);
+    snprintf(e.model, sizeof e.model, "%s", model);
+    snprintf(e.task, sizeof e.task, "%s", c->task);
+    e.difficulty = c->difficulty;
+    e.problems = c->eval_problems;
+    e.k = c->eval_k;
+    e.max_new_tokens = c->max_new_tokens;
+    e.threads = c->threads;
+    snprintf(e.samples, sizeof e.samples, "%.400s/eval_%s.jsonl", run_dir, name);
+    printf("held-out eval %s: %d test problems x %d samples (T %.1f, top-p %.2f)\n", name, e.problems, e.k,
+           e.temperature, e.top_p);
+    fflush(stdout);
+    if (eval_run(&e, r) != 0) return err_wrap("eval %s", name);
+    eval_print(stdout, r);
+    fflush(stdout);
+    return 0;
+}
+
+static int write_zero_json(const char *run_dir, const EvalResult *before, const EvalResult *after) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "before", eval_result_json(before));
+    cJSON_AddItemToObject(o, "after", eval_result_json(after));
+    char *text = cJSON_Print(o), path[1200];
+    cJSON_Delete(o);
+    if (!text) return err_set("out of memory");
+    snprintf(path, sizeof path, "%.1000s/zero.json", run_dir);
+    int rc = file_write_atomic(path, text, strlen(text));
+    free(text);
+    return rc;
+}
+
+int zero_run(const ZeroConfig *c) {
+    char run_dir[600], ckpt[1200];
+    if (c->out[0]) {
+        snprintf(run_dir, sizeof run_dir, "%s", c->out);
+    } else {
+        char stamp[32];
+        time_t now = time(NULL);
+        strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&now));
+        snprintf(run_dir, sizeof run_dir, "runs/zero-%s", stamp);
+    }
+    if (mkdir_p(run_dir) != 0) return -1;
+    GrpoConfig g;
+    grpo_defaults(&g);
+    if (grpo_apply_preset(&g, "r1zero") != 0) return -1;
+    snprintf(g.model, sizeof g.model, "%s", c->model);
+    snprintf(g.task, sizeof g.task, "%s", c->task);
+    snprintf(g.out, sizeof g.out, "%.500s", run_dir);
+    g.difficulty = c->difficulty;
+    g.steps = c->steps;
+    g.save_every = c->steps > 1 ? (c->steps + 1) / 2 : 0;
+    g.seed = c->seed;
+    g.threads = c->threads;
+    g.prompts_per_step = c->prompts_per_step;
+    g.group_size = c->group_size;
+    g.max_new_tokens = c->max_new_tokens;
+    g.max_prompt_tokens = 128;
+    g.lr = c->lr;
+    g.temperature = c->temperature;
+    g.beta = c->beta;
+    g.warmup_steps = 0;
+    if (grpo_check(&g) != 0) return -1;
+    printf("aha zero: R1-Zero GRPO on %s, task %s (difficulty %d), %d steps of %d prompts x %d samples; run %s\n",
+           c->model, c->task, c->difficulty, c->steps, c->prompts_per_step, c->group_size, run_dir);
+    EvalResult before, after;
+    if (evaluate(c, c->model, run_dir, "before", &before) != 0) return -1;
+    if (grpo_run(&g, NULL) != 0) return err_wrap("grpo");
+    if (checkpoint_latest(run_dir, ckpt, sizeof ckpt) != 0) return -1;
+    if (!ckpt[0]) return err_set("%s: the run left no checkpoint", run_dir);
+    if (evaluate(c, ckpt, run_dir, "after", &after) != 0) return -1;
+    if (write_zero_json(run_dir, &before, &after) != 0) return -1;
+    if (report_write(run_dir, NULL) != 0) return err_wrap("report");
+    printf("\n%-22s %10s %10s\n", "held-out", "before", "after");
+    printf("%-22s %10.3f %10.3f\n", "pass@1", before.pass1, after.pass1);
+    printf("%-22s %10.3f %10.3f\n", "cons@k", before.cons, after.cons);
+    printf("%-22s %10.3f %10.3f\n", "pass@k", before.passk, after.passk);
+    printf("%-22s %10.1f %10.1f\n", "mean length (tokens)", before.mean_length, after.mean_length);
+    printf("%-22s %10.2f %10.2f\n", "reflection per 1k", before.reflection_per_1k, after.reflection_per_1k);
+    printf("wrote %s/zero.json and %s/report.html\n", run_dir, run_dir);
+    return 0;
+}

@@ -1,0 +1,142 @@
+// The pretraining corpus: no test-split problem appears (by id, by recomputed
+// content hash, and by prompt text against generated test problems), careful
+// and checked solutions reach the generator's gold answer, hasty ones are the
+// rounded estimate, and the style proportions are what the config asks.
+#include "test.h"
+
+#include "base/jsonl.h"
+#include "reward/math_answer.h"
+#include "task/task.h"
+#include "train/corpus.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define N_DOCS 3000
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static int contains(char **sorted, int n, const char *s) {
+    return bsearch(&s, sorted, (size_t)n, sizeof(char *), cmp_str) != NULL;
+}
+
+static long round_ten(long x) { return x < 10 ? x : (x + 5) / 10 * 10; }
+
+int main(void) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/aha-corpus-%d.jsonl", getenv("TEST_TMP") ? getenv("TEST_TMP") : "/tmp", (int)getpid());
+    CorpusConfig c;
+    corpus_defaults(&c);
+    c.n_docs = N_DOCS;
+    CorpusStats st;
+    CHECK(corpus_write(&c, path, &st) == 0, "corpus_write failed");
+    CHECK(st.docs == N_DOCS, "%ld docs", st.docs);
+
+    char **ids = calloc(N_DOCS, sizeof *ids), **prompts = calloc(N_DOCS, sizeof *prompts);
+    int n = 0, style_n[CORPUS_N_STYLES] = {0}, bad_split = 0, wrong_careful = 0, hasty_d2 = 0, hasty_d2_right = 0;
+    int bad_hasty = 0, wait_outside_check = 0, check_without_wait = 0;
+    JsonlReader r;
+    CHECK(jsonl_open(&r, path) == 0, "open corpus");
+    cJSON *o;
+    while (n < N_DOCS && jsonl_next(&r, &o) == 1) {
+        const char *id, *prompt, *completion, *style;
+        long d;
+        CHECK(json_get_string(o, "id", &id, 1) == 0 && json_get_string(o, "prompt", &prompt, 1) == 0 &&
+                  json_get_string(o, "completion", &completion, 1) == 0 &&
+                  json_get_string(o, "style", &style, 1) == 0 && json_get_int(o, "difficulty", &d, 1) == 0,
+              "line %ld lacks a field", r.line);
+        // The split, recomputed from the question's canonical content "a<op>b".
+        long a, b;
+        char op;
+        const char *q = strstr(prompt, "User: Compute ");
+        CHECK(q && sscanf(q, "User: Compute %ld %c %ld", &a, &op, &b) == 3, "line %ld: no question", r.line);
+        char canon[64], want_id[48];
+        uint64_t h;
+        snprintf(canon, sizeof canon, "%ld%c%ld", a, op, b);
+        bad_split += task_split_of("arithmetic", canon, &h) != TASK_SPLIT_TRAIN;
+        snprintf(want_id, sizeof want_id, "arithmetic-%016llx", (unsigned long long)h);
+        CHECK(strcmp(want_id, id) == 0, "line %ld: id %s, content hash says %s", r.line, id, want_id);
+        long gold = op == '+' ? a + b : op == '-' ? a - b : a * b;
+        char gold_s[32];
+        snprintf(gold_s, sizeof gold_s, "%ld", gold);
+        int right = math_completion_correct(completion, strlen(completion), 0, gold_s);
+        int s = !strcmp(style, "hasty") ? 0 : !strcmp(style, "careful") ? 1 : !strcmp(style, "check") ? 2 : -1;
+        CHECK(s >= 0, "line %ld: style %s", r.line, style);
+        if (s < 0) s = 0;
+        style_n[s]++;
+        int has_wait = strstr(completion, "wait,") != NULL;
+        if (s == CORPUS_HASTY) {
+            // The hasty answer is the estimate from operands rounded to tens.
+            long ra = round_ten(a), rb = round_ten(b), est = op == '+' ? ra + rb : op == '-' ? ra - rb : ra * rb;
+            char est_s[32];
+            snprintf(est_s, sizeof est_s, "%ld", est);
+            bad_hasty += !math_completion_correct(completion, strlen(completion), 0, est_s);
+            if (d == 2) hasty_d2++, hasty_d2_right += right;
+            wait_outside_check += has_wait;
+        } else {
+            wrong_careful += !right;
+            if (s == CORPUS_CAREFUL) wait_outside_check += has_wait;
+            else check_without_wait += !has_wait;
+        }
+        CHECK(strncmp(completion, " <think> ", 9) == 0 && strstr(completion, " </think> <answer> ") != NULL,
+              "line %ld: not in the R1-Zero format: %s", r.line, completion);
+        ids[n] = strdup(id);
+        prompts[n] = strdup(q);
+        n++;
+        cJSON_Delete(o);
+    }
+    jsonl_close(&r);
+    CHECK(n == N_DOCS, "read %d lines", n);
+    CHECK(bad_split == 0, "%d corpus problems hash into the test split", bad_split);
+    CHECK(wrong_careful == 0, "%d careful/check solutions miss the gold answer", wrong_careful);
+    CHECK(bad_hasty == 0, "%d hasty solutions are not the rounded estimate", bad_hasty);
+    CHECK(wait_outside_check == 0 && check_without_wait == 0, "reflection words misplaced: %d / %d",
+          wait_outside_check, check_without_wait);
+    // Hasty is wrong on most two-digit problems: the room RL has.
+    CHECK(hasty_d2 > 500 && hasty_d2_right < hasty_d2 / 5, "hasty right on %d of %d two-digit problems",
+          hasty_d2_right, hasty_d2);
+    // Proportions within 3 standard deviations of the configured shares.
+    for (int s = 0; s < CORPUS_N_STYLES; s++) {
+        double p = c.style_p[s], sd = sqrt(p * (1 - p) / N_DOCS);
+        CHECK(fabs((double)style_n[s] / N_DOCS - p) < 3 * sd, "style %s: %d of %d, want %.2f",
+              corpus_style_names[s], style_n[s], N_DOCS, p);
+        CHECK(style_n[s] == st.by_style[s], "stats disagree for %s", corpus_style_names[s]);
+    }
+
+    // No test-split problem of the same seed (or another) appears, by id or by question text.
+    qsort(ids, (size_t)n, sizeof *ids, cmp_str);
+    qsort(prompts, (size_t)n, sizeof *prompts, cmp_str);
+    const TaskDef *t = task_find("arithmetic");
+    int leaked = 0, tested = 0;
+    for (uint64_t seed = c.seed; seed <= c.seed + 1; seed++)
+        for (int d = 1; d <= 2; d++)
+            for (long i = 0; i < 500; i++) {
+                Problem p;
+                if (task_generate(t, seed, TASK_SPLIT_TEST, d, i, &p) != 0) continue;
+                char q[TASK_PROMPT_MAX + 8];
+                snprintf(q, sizeof q, "User: %s", p.prompt);
+                // A corpus prompt continues after the question (". Assistant:"), so compare the question only.
+                char *hit = NULL;
+                for (int k = 0; k < n && !hit; k++)
+                    if (strncmp(prompts[k], q, strlen(q)) == 0) hit = prompts[k];
+                leaked += contains(ids, n, p.id) || hit;
+                tested++;
+            }
+    CHECK(tested == 2000 && leaked == 0, "%d of %d test problems appear in the corpus", leaked, tested);
+
+    // Sanity of the check itself: train problems of the corpus seed do appear.
+    int found = 0;
+    for (long i = 0; i < 50; i++) {
+        Problem p;
+        if (task_generate(t, c.seed, TASK_SPLIT_TRAIN, 2, i, &p) == 0) found += contains(ids, n, p.id);
+    }
+    CHECK(found == 50, "only %d of the first 50 train problems found (the lookup is broken)", found);
+
+    for (int i = 0; i < n; i++) free(ids[i]), free(prompts[i]);
+    free(ids);
+    free(prompts);
+    unlink(path);
+    return TEST_END();
+}
