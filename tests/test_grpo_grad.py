@@ -14,10 +14,7 @@ error <= 1e-4), the loss (relative to the sum of |per-token terms|, <= 1e-4) and
 the clip counters (exact). The batch is built so that clipping happens (asserted
 per option set) and no ratio sits within 1e-3 of a clip bound.
 """
-import json
-import math
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -25,6 +22,7 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "pyref"))
 import model_ref  # noqa: E402
+from fixture_io import f32, nerr, run_fixture  # noqa: E402
 
 TMP = os.environ.get("TEST_TMP", "/tmp")
 SCALES = ["group", "batch", "none"]
@@ -40,24 +38,6 @@ PROMPT_LENS = [5, 3, 7]
 COMP_LENS = [8, 3, 6, 1, 5, 8, 2, 7, 4, 8, 6, 2]   # 8 = MAX_NEW: truncated (no EOS)
 REWARDS = [1.0, 0.0, 0.5, 0.0, 1.0, 1.0, 1.0, 1.0, 0.2, 1.1, 0.0, 0.7]   # group 1 has zero std
 EXTRA_TOKENS, EXTRA_SEQS = 9.0, 2.0   # the batch as one minibatch of a larger step
-
-
-def find_exe():
-    for b in ("build-debug", "build"):
-        p = os.path.join(b, "tests", "test_grpo_grad")
-        if os.path.exists(p):
-            return p
-    sys.exit("test_grpo_grad binary not built (make tests debug)")
-
-
-def nerr(a, b):
-    a, b = np.asarray(a, np.float64).ravel(), np.asarray(b, np.float64).ravel()
-    s = max(np.linalg.norm(a), np.linalg.norm(b))
-    return np.linalg.norm(a - b) / s if s > 0 else np.linalg.norm(a - b)
-
-
-def f32(x):
-    return x.float().double()
 
 
 def option_sets():
@@ -196,19 +176,12 @@ def main():
         if gap < rel:
             fails.append(f"fixture: a ratio lies {gap:.2g} from a clip bound ({c})")
 
-    d = os.path.join(TMP, "fixture_grpo_grad")
-    os.makedirs(d, exist_ok=True)
     flat = lambda x: x.ravel().tolist()   # noqa: E731
-    with open(os.path.join(d, "fixture.json"), "w") as f:
-        json.dump(dict(CFG, R=R, T=T, B=B, G=G, max_new=MAX_NEW, temperature=TEMP, ids=flat(ids), lens=lens,
-                       prompt_lens=PROMPT_LENS, comp_lens=COMP_LENS, truncated=truncated, rewards=flat(rewards),
-                       plan=[int(x) for x in flat(plan)], old_tok=flat(old_tok), old_seq=flat(old_seq), ref=flat(ref),
-                       extra_tokens=EXTRA_TOKENS, extra_seqs=EXTRA_SEQS, cases=cases, tensors=names), f)
-    with open(os.path.join(d, "params.bin"), "wb") as f:
-        for n in names:
-            f.write(P[n].float().numpy().tobytes())
-    subprocess.run([find_exe(), "--fixture", d], check=True)
-    out = np.fromfile(os.path.join(d, "out.bin"), dtype=np.float64)
+    payload = dict(CFG, R=R, T=T, B=B, G=G, max_new=MAX_NEW, temperature=TEMP, ids=flat(ids), lens=lens,
+                   prompt_lens=PROMPT_LENS, comp_lens=COMP_LENS, truncated=truncated, rewards=flat(rewards),
+                   plan=[int(x) for x in flat(plan)], old_tok=flat(old_tok), old_seq=flat(old_seq), ref=flat(ref),
+                   extra_tokens=EXTRA_TOKENS, extra_seqs=EXTRA_SEQS, cases=cases)
+    out = run_fixture("test_grpo_grad", os.path.join(TMP, "fixture_grpo_grad"), payload, P, names)
     n_grad = sum(P[n].numel() for n in names)
     per_case = 2 * R * T + 6 + n_grad
     if out.size != per_case * len(cases):
