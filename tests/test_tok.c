@@ -11,6 +11,7 @@
 #include "tok/tokenizer.h"
 #include "tok/utf8.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -310,6 +311,62 @@ static void test_templates(void) {
     free(s);
 }
 
+// The shared word cache must change nothing: threads encoding at once, a cold and a warm
+// cache, and a cache that overflows its shards all give the first encoding's ids.
+typedef struct {
+    const Tokenizer *tok;
+    const char *text;
+    size_t len;
+    const int *want;
+    int n_want, ok;
+} EncJob;
+
+static void *enc_job(void *p) {
+    EncJob *j = p;
+    j->ok = 1;
+    for (int r = 0; r < 4; r++) {
+        int *ids, n;
+        if (tok_encode(j->tok, j->text, j->len, &ids, &n)) { j->ok = 0; return NULL; }
+        j->ok &= n == j->n_want && memcmp(ids, j->want, (size_t)n * sizeof *ids) == 0;
+        free(ids);
+    }
+    return NULL;
+}
+
+static void test_cache_threads(void) {
+    const char *dir = getenv("TEST_TMP") ? getenv("TEST_TMP") : "/tmp";
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tok_cache.json", dir);
+    // Many distinct words (more than the cache holds) so shards fill and reset mid-run.
+    size_t cap = 1 << 20, len = 0;
+    char *text = malloc(cap);
+    Rng rng = {11, 0};
+    while (len < cap - 64) {
+        int k = 1 + (int)rng_below(&rng, 9);
+        text[len++] = ' ';
+        for (int i = 0; i < k; i++) text[len++] = (char)('a' + rng_below(&rng, 26));
+    }
+    CHECK(tok_train_bpe(text, 200000, 600, NULL, 0, path) == 0, "train: %s", err_msg());
+    Tokenizer *tok = tok_load(path);
+    CHECK(tok != NULL, "load: %s", err_msg());
+    if (!tok) { free(text); return; }
+    int *first, n1, *again, n2;
+    CHECK(tok_encode(tok, text, len, &first, &n1) == 0 && tok_encode(tok, text, len, &again, &n2) == 0, "encode");
+    CHECK(n1 == n2 && memcmp(first, again, (size_t)n1 * sizeof *first) == 0, "warm cache = cold cache");
+    EncJob jobs[3];
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) {
+        jobs[i] = (EncJob){tok, text, len, first, n1, 0};
+        pthread_create(&th[i], NULL, enc_job, &jobs[i]);
+    }
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        CHECK(jobs[i].ok, "thread %d encoded differently", i);
+    }
+    free(first), free(again), free(text);
+    tok_free(tok);
+}
+
 int main(void) {
     test_tiny();
     test_malformed();
@@ -317,5 +374,6 @@ int main(void) {
     test_sanitize();
     test_train();
     test_templates();
+    test_cache_threads();
     return TEST_END();
 }
