@@ -30,6 +30,8 @@ void tok_free(Tokenizer *tok);
 // is normalized (NFC when the file asks), split by the pre-tokenizer regex (PCRE2, UTF +
 // Unicode properties; \s means the ECMAScript white space set, as transformers.js reads
 // the same pattern) and BPE-merged.
+// Unicode tables are PCRE2's (\p{L}, \p{N}) and utf8proc's (NFC): code points assigned
+// after those versions (Unicode 14/15) may split differently from a newer reference.
 // Invalid UTF-8: each maximal invalid subsequence is replaced by U+FFFD before encoding
 // (the WHATWG / TextDecoder rule), so the ids equal those the reference gives for the
 // same bytes decoded as text. NUL bytes are ordinary characters.
