@@ -55,9 +55,11 @@ chrome --screenshot="$T/a.png" --window-size=1200,3000 "file://$H" >/dev/null \
   || fail "chromium --screenshot failed: $(tail -n 5 "$T/chromium.log")"
 $CHECK check-png "$T/a.png" 1200 3000
 
-# --- Keys absent everywhere drop their charts (and are listed); nulls are gaps.
+# --- Keys absent everywhere drop their charts (and are listed); nulls are gaps;
+# nearly constant series still get tick labels that tell the ticks apart.
 B="$T/run-b"
-$CHECK make-run "$B" --drop semantic_entropy,planning_token_frac,rewards/format/mean --null kl@20,kl@21,reward@5,reward@50
+$CHECK make-run "$B" --drop semantic_entropy,planning_token_frac,rewards/format/mean --null kl@20,kl@21,reward@5,reward@50 \
+  --flat entropy
 rm "$B/zero.json" "$B/config.json"
 "$R" report "$B" >/dev/null
 chrome --dump-dom "file://$B/report.html" >"$T/b.dom" || fail "chromium --dump-dom failed"

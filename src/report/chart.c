@@ -33,12 +33,21 @@ void chart_ticks(double lo, double hi, int target, int integer, double *first, d
     *count = k < 2 ? 2 : k;
 }
 
-// A tick label: as many decimals as the step needs, %g for tiny or huge values.
+// A tick label: as many decimals as the step needs; for tiny or huge values %g
+// with enough significant digits to tell neighbouring ticks apart (a series
+// near 5.756 with ticks 2e-6 apart reads 5.755998, 5.756, 5.756002).
 static void tick_label(char *buf, size_t cap, double v, double step) {
     if (fabs(v) < step * 1e-6) v = 0;
-    if (step < 1e-3 || fabs(v) >= 1e5) snprintf(buf, cap, "%.3g", v);
-    else if (step >= 1) snprintf(buf, cap, "%.0f", v);
-    else snprintf(buf, cap, "%.*f", (int)ceil(-log10(step) - 1e-9), v);
+    if (v == 0 && step < 1e-3) {
+        snprintf(buf, cap, "0");
+    } else if (step < 1e-3 || fabs(v) >= 1e5) {
+        int sig = (int)(floor(log10(fabs(v)) + 1e-9) - floor(log10(step) + 1e-9)) + 1;
+        snprintf(buf, cap, "%.*g", sig < 1 ? 1 : sig > 15 ? 15 : sig, v);
+    } else if (step >= 1) {
+        snprintf(buf, cap, "%.0f", v);
+    } else {
+        snprintf(buf, cap, "%.*f", (int)ceil(-log10(step) - 1e-9), v);
+    }
 }
 
 int chart_has_data(const Chart *c) {

@@ -6,6 +6,7 @@
 #include "base/fileio.h"
 #include "base/jsonl.h"
 #include "report/chart.h"
+#include "tok/utf8.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -14,6 +15,11 @@
 enum { SAMPLES_SHOWN = 3, SHOWN_BYTES = 6000 };
 
 void html_escape(FILE *f, const char *s, size_t n) {
+    // Invalid UTF-8 (a small model emits any byte) becomes U+FFFD first, so
+    // the page is valid UTF-8 whatever the completions hold.
+    char *clean = NULL;
+    size_t clean_n = 0;
+    if (utf8_sanitize(s, n, &clean, &clean_n) == 1) s = clean, n = clean_n;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         switch (c) {
@@ -27,6 +33,7 @@ void html_escape(FILE *f, const char *s, size_t n) {
             else fputc(c, f);
         }
     }
+    free(clean);
 }
 
 void html_escape_str(FILE *f, const char *s) {
@@ -239,7 +246,8 @@ static void write_change(FILE *f, double a, double b) {
         return;
     }
     double d = b - a;
-    fprintf(f, "<td class=\"%s\">%+.4g</td>", d > 0 ? "up" : d < 0 ? "down" : "", d);
+    if (d == 0) fprintf(f, "<td>0</td>");
+    else fprintf(f, "<td class=\"%s\">%+.4g</td>", d > 0 ? "up" : "down", d);
 }
 
 static int write_headline(FILE *f, const Metrics *m) {

@@ -1,6 +1,6 @@
 """Fixtures and checks for tests/test_report.sh (aha report).
 
-  report_check.py make-run DIR [--drop KEY,...] [--null KEY@STEP,...]
+  report_check.py make-run DIR [--drop KEY,...] [--null KEY@STEP,...] [--flat KEY,...]
       write a synthetic run directory: metrics.jsonl (50 steps, every key the
       trainer logs), samples.jsonl with hostile strings, config.json, zero.json
   report_check.py check-dom DOM RUN_DIR N_CHARTS
@@ -65,7 +65,7 @@ def metric_row(step, rng):
     return row
 
 
-def make_run(d, drop, nulls):
+def make_run(d, drop, nulls, flat):
     os.makedirs(d, exist_ok=True)
     rng = random.Random(1234)
     with open(os.path.join(d, "metrics.jsonl"), "w") as f:
@@ -73,18 +73,20 @@ def make_run(d, drop, nulls):
             row = metric_row(step, rng)
             for k in drop:
                 row.pop(k, None)
+            for k in flat:   # nearly constant: ticks a few 1e-6 apart on a value near 5.756
+                row[k] = 5.7559 + rng.uniform(0, 2e-5)
             for k, s in nulls:
                 if s == step:
                     row[k] = None
             f.write(json.dumps(row) + "\n")
-    with open(os.path.join(d, "samples.jsonl"), "w") as f:
+    with open(os.path.join(d, "samples.jsonl"), "wb") as f:
         for step in range(1, STEPS + 1):
             for j in range(4):
                 good = (step * 4 + j) % 3 != 0
                 completion = "<think>step %d sample %d: 3 + 4 = 7, wait, let me check %s</think> <answer>%d</answer>" % (
                     step, j, HOSTILE if j == 0 else HOSTILE_MORE[(step + j) % len(HOSTILE_MORE)], 7 if good else 8)
-                if j == 1:
-                    completion = "<answer>unclosed " + HOSTILE + " </think> stray <think>"
+                if j == 1:   # @BAD@ becomes bytes that are not UTF-8
+                    completion = "<answer>unclosed " + HOSTILE + " </think> stray @BAD@ <think>"
                 if j == 2:   # long, multi-byte: the page cuts it on a character boundary
                     completion = "<think>" + "\u00e9\u6f22" * 2000 + "</think>"
                 f.write(json.dumps({
@@ -92,7 +94,7 @@ def make_run(d, drop, nulls):
                     "completion": completion, "answer": "7" + HOSTILE_MORE[1],
                     "reward": 1.0 if good else 0.0, "accuracy": 1.0 if good else 0.0, REWARD_FNS[2]: 0.5,
                     "advantage": 0.7 if good else -1.2, "tokens": 40 + j, "finish": "stop" + HOSTILE_MORE[0],
-                }) + "\n")
+                }).encode().replace(b"@BAD@", b"\xff\xc3(\xed\xa0\x80\xe2\x82") + b"\n")
     with open(os.path.join(d, "config.json"), "w") as f:
         json.dump({"preset": "r1zero", "model": "models/tiny" + HOSTILE, "steps": STEPS, "lr": 1e-6,
                    "group_size": 8, "rewards": ["accuracy", "format"], "beta": 0.0}, f, indent=2)
@@ -193,6 +195,7 @@ def check_dom(dom_path, run_dir, n_charts):
     check(len(completions) >= 4, "expected early and late completions, found %d" % len(completions))
     texts = [c.text() for c in completions]
     check(any(HOSTILE in t for t in texts), "hostile completion text not shown verbatim")
+    check(any("stray \ufffd" in t for t in texts), "invalid UTF-8 not shown as U+FFFD")
     check(any(HOSTILE_MORE[1] in n.text() for n in nodes if n.tag == "code"), "hostile gold answer not verbatim")
     thinks = [n for c in completions for n in c.iter() if "think" in n.classes()]
     answers = [n for c in completions for n in c.iter() if "answer" in n.classes()]
@@ -254,14 +257,13 @@ def check_png(path, width, height):
     check(head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR", "%s is not a PNG" % path)
     w, h = struct.unpack(">II", head[16:24])
     check((w, h) == (width, height), "screenshot is %dx%d, expected %dx%d" % (w, h, width, height))
+    import numpy as np
     from PIL import Image   # Debian python3-pil
-    img = Image.open(path).convert("RGB")
-    px = img.getdata()
+    px = np.asarray(Image.open(path).convert("RGB"), dtype=np.int32)   # (H, W, 3)
     # Pixels near the first and second series colours (#2563eb, #dc2626): the lines were painted.
-    def near(c, ref):
-        return sum(abs(a - b) for a, b in zip(c, ref)) < 60
-    blue = sum(1 for c in px if near(c, (37, 99, 235)))
-    red = sum(1 for c in px if near(c, (220, 38, 38)))
+    def near(ref):
+        return int((np.abs(px - np.array(ref)).sum(axis=2) < 60).sum())
+    blue, red = near((37, 99, 235)), near((220, 38, 38))
     check(blue > 3000 and red > 300, "too few painted line pixels (blue %d, red %d)" % (blue, red))
     print("png %dx%d, blue %d, red %d" % (w, h, blue, red))
 
@@ -269,14 +271,16 @@ def check_png(path, width, height):
 def main(argv):
     cmd = argv[1]
     if cmd == "make-run":
-        drop, nulls = [], []
+        drop, nulls, flat = [], [], []
         args = argv[3:]
         for i in range(0, len(args), 2):
             if args[i] == "--drop":
                 drop = args[i + 1].split(",")
             elif args[i] == "--null":
                 nulls = [(k, int(s)) for k, s in (x.split("@") for x in args[i + 1].split(","))]
-        make_run(argv[2], drop, nulls)
+            elif args[i] == "--flat":
+                flat = args[i + 1].split(",")
+        make_run(argv[2], drop, nulls, flat)
         return 0
     if cmd == "check-dom":
         names = check_dom(argv[2], argv[3], int(argv[4]))
