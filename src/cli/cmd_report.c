@@ -37,8 +37,14 @@ int cmd_report(int argc, char **argv) {
     }
     if (!run_dir) return cli_usage("report", "missing RUN_DIR (a directory written by aha grpo or aha zero)");
     if (!path_is_dir(run_dir)) return cli_fail("report", "%s: not a directory", run_dir);
-    if (report_write(run_dir, out) != 0) return cli_fail("report", "%s", err_msg());
+    char dir[4096];
+    size_t n = strlen(run_dir);
+    while (n > 1 && run_dir[n - 1] == '/') n--;   // "run/" names files "run/x", not "run//x"
+    if (n >= sizeof dir) return cli_fail("report", "%s: path too long", run_dir);
+    memcpy(dir, run_dir, n);
+    dir[n] = 0;
+    if (report_write(dir, out) != 0) return cli_fail("report", "%s", err_msg());
     if (out) printf("wrote %s\n", out);
-    else printf("wrote %s/report.html\n", run_dir);
+    else printf("wrote %s/report.html\n", dir);
     return 0;
 }
