@@ -4,6 +4,7 @@
 // checks. All memory is sized in sampler_create; the loop never allocates.
 #include "gen/sampler.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/err.h"
@@ -72,7 +73,7 @@ Sampler *sampler_create(const ModelConfig *cfg, int max_seqs, int max_len) {
     s->n_threads = threads_get();
     size_t S = (size_t)max_seqs, T = (size_t)max_len, R = (size_t)s->max_rows, V = (size_t)cfg->vocab_size;
     size_t ints = sizeof(int);
-    size_t bytes = kvcache_bytes(cfg, max_seqs, max_len) + decode_bytes(cfg, s->max_rows, max_len, s->n_threads) +
+    size_t bytes = kvcache_bytes(cfg, max_seqs, max_len) + decode_bytes(cfg, s->max_rows, max_len, s->n_threads, 1) +
                    arena_round((size_t)s->n_threads * sizeof(PickScratch)) +
                    (size_t)s->n_threads * pick_bytes(cfg->vocab_size) + arena_round(S * V * sizeof(float)) +
                    6 * arena_round(R * ints) + 5 * arena_round(S * ints) + arena_round(S * T * ints) +
@@ -80,7 +81,7 @@ Sampler *sampler_create(const ModelConfig *cfg, int max_seqs, int max_len) {
     if (arena_init(&s->arena, bytes) != 0) goto fail;
     Arena *a = &s->arena;
     if (kvcache_init(&s->kv, a, cfg, max_seqs, max_len) != 0) goto fail;
-    if (decode_init(&s->dec, a, cfg, s->max_rows, max_len, s->n_threads) != 0) goto fail;
+    if (decode_init(&s->dec, a, cfg, s->max_rows, max_len, s->n_threads, 1) != 0) goto fail;
     if (!(s->pick = arena_alloc(a, (size_t)s->n_threads * sizeof(PickScratch)))) goto fail;
     for (int t = 0; t < s->n_threads; t++)
         if (pick_init(&s->pick[t], a, cfg->vocab_size) != 0) goto fail;
@@ -247,6 +248,7 @@ int sampler_generate(Sampler *s, const Model *m, const int *const *prompt_ids, c
         s->stop_string[q] = -1;
         s->live[q] = q;
     }
+    decode_pack(&s->dec, m);   // the weights may have changed since the last call
     if (prefill(s, m, prompt_ids, prompt_lens, B, G) != 0) return -1;
     // first token of sample g of prompt b: from prompt b's logits row
     for (int q = 0; q < NS; q++) s->head_rows[q] = q / G;

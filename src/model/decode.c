@@ -13,7 +13,7 @@
 #include "model/rowmm.h"
 
 typedef struct {
-    size_t rope, rc, rq, rkv, rf, scores;   // floats per view
+    size_t rope, rc, rq, rkv, rf, scores, pack;   // floats per view
 } DecodeSizes;
 
 static DecodeSizes decode_sizes(const ModelConfig *c, int R, int T, int n_threads) {
@@ -24,26 +24,56 @@ static DecodeSizes decode_sizes(const ModelConfig *c, int R, int T, int n_thread
     s.rkv = (size_t)R * (size_t)c->n_kv_heads * (size_t)c->head_dim;
     s.rf = (size_t)R * (size_t)c->intermediate_size;
     s.scores = (size_t)n_threads * (size_t)(c->n_heads / c->n_kv_heads) * (size_t)T;
+    int kmax = c->hidden_size;
+    if (c->n_heads * c->head_dim > kmax) kmax = c->n_heads * c->head_dim;
+    if (c->intermediate_size > kmax) kmax = c->intermediate_size;
+    s.pack = (size_t)n_threads * rowmm_scratch_floats(kmax);
     return s;
 }
 
-size_t decode_bytes(const ModelConfig *cfg, int max_rows, int max_T, int n_threads) {
+// Floats of all packed matmul weights.
+static size_t packed_floats(const ModelConfig *c) {
+    int C = c->hidden_size, F = c->intermediate_size, QD = c->n_heads * c->head_dim, KD = c->n_kv_heads * c->head_dim;
+    size_t layer = rowmm_packed_floats(C, QD) + 2 * rowmm_packed_floats(C, KD) + rowmm_packed_floats(QD, C) +
+                   2 * rowmm_packed_floats(C, F) + rowmm_packed_floats(F, C);
+    return (size_t)c->n_layers * layer + rowmm_packed_floats(C, c->vocab_size);
+}
+
+size_t decode_bytes(const ModelConfig *cfg, int max_rows, int max_T, int n_threads, int pack_weights) {
     DecodeSizes s = decode_sizes(cfg, max_rows, max_T, n_threads);
     size_t f = sizeof(float);
     return 2 * arena_round(s.rope * f) + 2 * arena_round(s.rc * f) + 2 * arena_round(s.rq * f) +
-           2 * arena_round(s.rkv * f) + 2 * arena_round(s.rf * f) + arena_round(s.scores * f);
+           2 * arena_round(s.rkv * f) + 2 * arena_round(s.rf * f) + arena_round(s.scores * f) +
+           arena_round(s.pack * f) + (pack_weights ? arena_round(packed_floats(cfg) * f) : 0);
 }
 
-int decode_init(Decoder *d, Arena *a, const ModelConfig *cfg, int max_rows, int max_T, int n_threads) {
+int decode_init(Decoder *d, Arena *a, const ModelConfig *cfg, int max_rows, int max_T, int n_threads, int pack_weights) {
     memset(d, 0, sizeof *d);
     if (max_rows < 1 || max_T < 1 || n_threads < 1) return err_set("decoder: rows, positions and threads must be >= 1");
     if (cfg->head_dim % 2) return err_set("decoder: head_dim %d is odd (rotary needs pairs)", cfg->head_dim);
     DecodeSizes s = decode_sizes(cfg, max_rows, max_T, n_threads);
     size_t f = sizeof(float);
-    float **views[] = {&d->cos_tab, &d->sin_tab, &d->x, &d->xn, &d->q, &d->att, &d->k, &d->v, &d->h1, &d->h2, &d->scores};
-    size_t sizes[] = {s.rope, s.rope, s.rc, s.rc, s.rq, s.rq, s.rkv, s.rkv, s.rf, s.rf, s.scores};
+    float **views[] = {&d->cos_tab, &d->sin_tab, &d->x, &d->xn, &d->q, &d->att, &d->k, &d->v, &d->h1, &d->h2, &d->scores, &d->pack};
+    size_t sizes[] = {s.rope, s.rope, s.rc, s.rc, s.rq, s.rq, s.rkv, s.rkv, s.rf, s.rf, s.scores, s.pack};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
         if (!(*views[i] = arena_alloc(a, sizes[i] * f))) return err_wrap("decoder scratch");
+    if (pack_weights) {
+        const ModelConfig *c = cfg;
+        int C = c->hidden_size, F = c->intermediate_size, QD = c->n_heads * c->head_dim, KD = c->n_kv_heads * c->head_dim;
+        if (!(d->packed = arena_alloc(a, packed_floats(cfg) * f))) return err_wrap("packed decode weights");
+        float *p = d->packed;
+        for (int l = 0; l < c->n_layers; l++) {
+            PackedLayer *y = &d->packed_layer[l];
+            y->wq = p, p += rowmm_packed_floats(C, QD);
+            y->wk = p, p += rowmm_packed_floats(C, KD);
+            y->wv = p, p += rowmm_packed_floats(C, KD);
+            y->wo = p, p += rowmm_packed_floats(QD, C);
+            y->w_gate = p, p += rowmm_packed_floats(C, F);
+            y->w_up = p, p += rowmm_packed_floats(C, F);
+            y->w_down = p, p += rowmm_packed_floats(F, C);
+        }
+        d->packed_head = p;
+    }
     d->cfg = *cfg;
     d->max_rows = max_rows;
     d->max_T = max_T;
@@ -123,8 +153,7 @@ static void attend(Decoder *d, const KVCache *kv, int layer, const int *slots, c
                    const int *prefix_len, int N) {
     int NH = d->cfg.n_heads, NKV = d->cfg.n_kv_heads, HD = d->cfg.head_dim, GRP = NH / NKV, T = d->max_T;
     float scale = 1.0f / sqrtf((float)HD);
-    int units = N * NKV;
-    int nt = d->n_threads;
+    int units = N * NKV, nt = threads_get() < d->n_threads ? threads_get() : d->n_threads;
 #pragma omp parallel for schedule(dynamic, 2) num_threads(nt) if (units > 1)
     for (int u = 0; u < units; u++) {
         int r = u / NKV, h = u % NKV, P = pos[r] + 1;
@@ -148,6 +177,31 @@ static void attend(Decoder *d, const KVCache *kv, int layer, const int *slots, c
             weighted_values(d->att + head * HD, sj, Vp, Vo, split, P, HD);
         }
     }
+}
+
+void decode_pack(Decoder *d, const Model *m) {
+    if (!d->packed) return;
+    const ModelConfig *c = &d->cfg;
+    int C = c->hidden_size, F = c->intermediate_size, QD = c->n_heads * c->head_dim, KD = c->n_kv_heads * c->head_dim;
+    for (int l = 0; l < c->n_layers; l++) {
+        const LayerView *w = &m->w.layer[l];
+        PackedLayer *y = &d->packed_layer[l];
+        rowmm_pack(y->wq, w->wq, C, QD);
+        rowmm_pack(y->wk, w->wk, C, KD);
+        rowmm_pack(y->wv, w->wv, C, KD);
+        rowmm_pack(y->wo, w->wo, QD, C);
+        rowmm_pack(y->w_gate, w->w_gate, C, F);
+        rowmm_pack(y->w_up, w->w_up, C, F);
+        rowmm_pack(y->w_down, w->w_down, F, C);
+    }
+    rowmm_pack(d->packed_head, m->w.lm_head, C, c->vocab_size);
+}
+
+// out = inp · wᵀ + b from the packed copy when there is one.
+static void mm(Decoder *d, float *out, const float *inp, const float *w, const float *packed, const float *b, int N,
+               int C, int OC) {
+    if (d->packed) rowmm_forward_packed(out, inp, packed, b, N, C, OC);
+    else rowmm_forward(out, inp, w, b, N, C, OC, d->pack, d->n_threads);
 }
 
 static void add_inplace(float *x, const float *y, size_t n) {
@@ -176,11 +230,12 @@ int decode_forward(Decoder *d, const Model *m, KVCache *kv, const int *tokens, c
 
     for (int l = 0; l < c->n_layers; l++) {
         const LayerView *w = &m->w.layer[l];
+        const PackedLayer *pk = &d->packed_layer[l];
         // attention block: x += Wo · attn(rope(norm_q(Wq·n(x))), rope(norm_k(Wk·n(x))), Wv·n(x))
         rmsnorm_forward(d->xn, NULL, d->x, w->attn_norm, N, C, eps);
-        rowmm_forward(d->q, d->xn, w->wq, w->bq, N, C, QD);
-        rowmm_forward(d->k, d->xn, w->wk, w->bk, N, C, KD);
-        rowmm_forward(d->v, d->xn, w->wv, w->bv, N, C, KD);
+        mm(d, d->q, d->xn, w->wq, pk->wq, w->bq, N, C, QD);
+        mm(d, d->k, d->xn, w->wk, pk->wk, w->bk, N, C, KD);
+        mm(d, d->v, d->xn, w->wv, pk->wv, w->bv, N, C, KD);
         if (c->qk_norm) {
             rmsnorm_forward(d->q, NULL, d->q, w->q_norm, N * NH, HD, eps);
             rmsnorm_forward(d->k, NULL, d->k, w->k_norm, N * NKV, HD, eps);
@@ -189,14 +244,14 @@ int decode_forward(Decoder *d, const Model *m, KVCache *kv, const int *tokens, c
         rope_forward(d->k, pos, d->cos_tab, d->sin_tab, N, NKV, HD);
         cache_store(kv, d, l, slots, pos, N);
         attend(d, kv, l, slots, pos, prefix_slot, prefix_len, N);
-        rowmm_forward(d->xn, d->att, w->wo, NULL, N, QD, C);
+        mm(d, d->xn, d->att, w->wo, pk->wo, NULL, N, QD, C);
         add_inplace(d->x, d->xn, (size_t)N * C);
         // MLP block: x += Wdown · (silu(Wgate·n(x)) ⊙ Wup·n(x))
         rmsnorm_forward(d->xn, NULL, d->x, w->mlp_norm, N, C, eps);
-        rowmm_forward(d->h1, d->xn, w->w_gate, NULL, N, C, F);
-        rowmm_forward(d->h2, d->xn, w->w_up, NULL, N, C, F);
+        mm(d, d->h1, d->xn, w->w_gate, pk->w_gate, NULL, N, C, F);
+        mm(d, d->h2, d->xn, w->w_up, pk->w_up, NULL, N, C, F);
         swiglu_forward(d->h1, d->h1, d->h2, (size_t)N * F);
-        rowmm_forward(d->xn, d->h1, w->w_down, NULL, N, F, C);
+        mm(d, d->xn, d->h1, w->w_down, pk->w_down, NULL, N, F, C);
         add_inplace(d->x, d->xn, (size_t)N * C);
     }
     if (n_head == 0) return 0;
@@ -206,6 +261,6 @@ int decode_forward(Decoder *d, const Model *m, KVCache *kv, const int *tokens, c
         memcpy(d->xn + (size_t)i * C, d->x + (size_t)head_rows[i] * C, (size_t)C * sizeof(float));
     }
     rmsnorm_forward(d->xn, NULL, d->xn, m->w.norm, n_head, C, eps);
-    rowmm_forward(logits, d->xn, m->w.lm_head, NULL, n_head, C, V);
+    mm(d, logits, d->xn, m->w.lm_head, d->packed_head, NULL, n_head, C, V);
     return 0;
 }

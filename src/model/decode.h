@@ -10,6 +10,11 @@
 #include "model/kvcache.h"
 #include "model/model.h"
 
+// One layer's matmul weights packed as rowmm panels (model/rowmm.h).
+typedef struct {
+    float *wq, *wk, *wv, *wo, *w_gate, *w_up, *w_down;
+} PackedLayer;
+
 // Letters: R rows of one call (≤ max_rows), C hidden, F ffn, NH/NKV heads,
 // HD head dim, T max positions, V vocab.
 typedef struct {
@@ -28,14 +33,24 @@ typedef struct {
     float *h1;          // (R, F) gate, then silu(gate)·up
     float *h2;          // (R, F) up
     float *scores;      // (n_threads, NH/NKV, T)
+    float *pack;        // (n_threads, rowmm_scratch_floats(max(C, NH*HD, F))) weight panels
+    float *packed;      // every matmul weight packed once (decode_pack), or NULL: packed per call
+    PackedLayer packed_layer[AHA_MAX_LAYERS];
+    float *packed_head; // lm_head panels
 } Decoder;
 
 // Bytes decode_init takes from an arena.
-size_t decode_bytes(const ModelConfig *cfg, int max_rows, int max_T, int n_threads);
+size_t decode_bytes(const ModelConfig *cfg, int max_rows, int max_T, int n_threads, int pack_weights);
 // Carve scratch for up to max_rows rows per call and positions < max_T, with
 // attention buffers for n_threads threads (later calls use at most that many).
+// pack_weights: also hold a packed copy of every matmul weight (one more copy
+// of the model's matrices) so a step streams each weight once, in order; then
+// decode_pack must run before decode_forward and after any weight change.
 // Returns 0 or -1 (err_set).
-int decode_init(Decoder *d, Arena *a, const ModelConfig *cfg, int max_rows, int max_T, int n_threads);
+int decode_init(Decoder *d, Arena *a, const ModelConfig *cfg, int max_rows, int max_T, int n_threads, int pack_weights);
+// Pack m's current weights (no-op without pack_weights). Results are
+// bit-identical to the unpacked path.
+void decode_pack(Decoder *d, const Model *m);
 
 // Run N rows (N ≤ max_rows): row r is token tokens[r] at position pos[r] of
 // cache slot slots[r]. Every row's key/value is written to the cache before

@@ -1,44 +1,34 @@
-// Row-independent matmul for decode: a register tile of RB rows × OB outputs,
-// each element a vector accumulator over C (fused multiply-add where the CPU
-// has it), reduced by one fixed lane tree, then the scalar tail. Edge tiles
-// run the same per-element sequence, so (n, o) is a function of x_n and w_o only.
+// Row-independent matmul for decode. Each thread takes panels of PW output
+// columns, packs the panel's weights as (C, PW) so one k step is PW contiguous
+// floats, and runs RB × PW register tiles: acc[r][o] = fma(x[r][k], w[o][k], acc)
+// for k ascending. Edge tiles run the same chain per element, so (n, o) depends
+// on x_n and w_o only.
 #include "model/rowmm.h"
 
-#include <stddef.h>
 #include <string.h>
+
+#include "base/sys.h"
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #define VW 16
-#define OB 4
 typedef __m512 vf;
 #define VZERO() _mm512_setzero_ps()
 #define VLOAD(p) _mm512_loadu_ps(p)
+#define VSTORE(p, v) _mm512_storeu_ps(p, v)
+#define VBCAST(p) _mm512_set1_ps(*(p))
 #define VFMA(a, b, c) _mm512_fmadd_ps(a, b, c)
-static inline float hsum(vf v) {
-    __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
-    __m128 q = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-    q = _mm_add_ps(q, _mm_movehl_ps(q, q));
-    q = _mm_add_ss(q, _mm_movehdup_ps(q));
-    return _mm_cvtss_f32(q);
-}
 #elif defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #define VW 8
-#define OB 2
 typedef __m256 vf;
 #define VZERO() _mm256_setzero_ps()
 #define VLOAD(p) _mm256_loadu_ps(p)
+#define VSTORE(p, v) _mm256_storeu_ps(p, v)
+#define VBCAST(p) _mm256_broadcast_ss(p)
 #define VFMA(a, b, c) _mm256_fmadd_ps(a, b, c)
-static inline float hsum(vf v) {
-    __m128 q = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    q = _mm_add_ps(q, _mm_movehl_ps(q, q));
-    q = _mm_add_ss(q, _mm_movehdup_ps(q));
-    return _mm_cvtss_f32(q);
-}
 #else
 #define VW 8
-#define OB 2
 typedef float vf __attribute__((vector_size(VW * sizeof(float))));
 #define VZERO() ((vf){0})
 static inline vf VLOAD(const float *p) {
@@ -46,72 +36,111 @@ static inline vf VLOAD(const float *p) {
     memcpy(&v, p, sizeof v);
     return v;
 }
+#define VSTORE(p, v) memcpy(p, &(v), sizeof(vf))
+#define VBCAST(p) ((vf){0} + *(p))
 #define VFMA(a, b, c) ((a) * (b) + (c))
-static inline float hsum(vf v) {
-    float lane[VW];
-    memcpy(lane, &v, sizeof v);
-    for (int w = VW / 2; w >= 1; w /= 2)
-        for (int i = 0; i < w; i++) lane[i] += lane[i + w];
-    return lane[0];
-}
 #endif
-#define RB 4   // rows per tile
+#define PW (2 * VW)   // output columns per panel
+#define RB 6          // rows per register tile
 
-static inline void finish(float *out, vf acc, const float *x, const float *w, float bias, int C0, int C) {
-    float s = hsum(acc);
-    for (int k = C0; k < C; k++) s += x[k] * w[k];
-    *out = s + bias;
-}
+size_t rowmm_scratch_floats(int C) { return (size_t)C * PW; }
 
-// Full RB × OB tile.
-static void tile_full(float *out, int ldo, const float *x, const float *w, const float *bias, int C) {
-    vf acc[RB][OB];
-#pragma GCC unroll 8
-    for (int r = 0; r < RB; r++)
-#pragma GCC unroll 8
-        for (int j = 0; j < OB; j++) acc[r][j] = VZERO();
-    int C0 = C - C % VW;
-    for (int k = 0; k < C0; k += VW) {
-        vf wv[OB];
-#pragma GCC unroll 8
-        for (int j = 0; j < OB; j++) wv[j] = VLOAD(w + (size_t)j * C + k);
-#pragma GCC unroll 8
-        for (int r = 0; r < RB; r++) {
-            vf xv = VLOAD(x + (size_t)r * C + k);
-#pragma GCC unroll 8
-        for (int j = 0; j < OB; j++) acc[r][j] = VFMA(xv, wv[j], acc[r][j]);
+// wp (C, PW): wp[k·PW + j] = w[j][k] for j < nj, 0 beyond.
+static void pack(float *wp, const float *w, int C, int nj) {
+    enum { KB = 64 };   // a (KB, PW) block of the panel stays in L1 while rows stream in
+    if (nj < PW) memset(wp, 0, (size_t)C * PW * sizeof(float));
+    for (int k0 = 0; k0 < C; k0 += KB) {
+        int k1 = k0 + KB < C ? k0 + KB : C;
+        for (int j = 0; j < nj; j++) {
+            const float *src = w + (size_t)j * C;
+            for (int k = k0; k < k1; k++) wp[(size_t)k * PW + j] = src[k];
         }
     }
-#pragma GCC unroll 8
-    for (int r = 0; r < RB; r++)
-#pragma GCC unroll 8
-        for (int j = 0; j < OB; j++)
-            finish(out + (size_t)r * ldo + j, acc[r][j], x + (size_t)r * C, w + (size_t)j * C, bias ? bias[j] : 0.0f, C0, C);
 }
 
-// One element at a time: the same sequence as tile_full for each element.
-static void tile_edge(float *out, int ldo, const float *x, const float *w, const float *bias, int nr, int nj, int C) {
-    int C0 = C - C % VW;
-    for (int r = 0; r < nr; r++)
-        for (int j = 0; j < nj; j++) {
-            const float *xr = x + (size_t)r * C, *wj = w + (size_t)j * C;
-            vf acc = VZERO();
-            for (int k = 0; k < C0; k += VW) acc = VFMA(VLOAD(xr + k), VLOAD(wj + k), acc);
-            finish(out + (size_t)r * ldo + j, acc, xr, wj, bias ? bias[j] : 0.0f, C0, C);
+// Store one row of a tile: nj columns of (a0, a1) plus bias.
+static inline void put_row(float *y, vf a0, vf a1, const float *bias, int nj) {
+    float lane[PW];
+    VSTORE(lane, a0);
+    VSTORE(lane + VW, a1);
+    for (int j = 0; j < nj; j++) y[j] = lane[j] + (bias ? bias[j] : 0.0f);
+}
+
+// A full RB-row tile with the accumulators in named registers:
+// out[r][j] = Σ_k x[r][k] · wp[k][j] + bias[j], k ascending.
+static void tile_full(float *out, int ldo, const float *x, int C, const float *wp, const float *bias, int nj) {
+    vf a00 = VZERO(), a01 = VZERO(), a10 = VZERO(), a11 = VZERO(), a20 = VZERO(), a21 = VZERO();
+    vf a30 = VZERO(), a31 = VZERO(), a40 = VZERO(), a41 = VZERO(), a50 = VZERO(), a51 = VZERO();
+    const float *x0 = x, *x1 = x + C, *x2 = x + 2 * (size_t)C, *x3 = x + 3 * (size_t)C, *x4 = x + 4 * (size_t)C,
+                *x5 = x + 5 * (size_t)C;
+    for (int k = 0; k < C; k++) {
+        vf w0 = VLOAD(wp + (size_t)k * PW), w1 = VLOAD(wp + (size_t)k * PW + VW), xv;
+#define ROW(xr, c0, c1)          \
+    xv = VBCAST(xr + k);         \
+    c0 = VFMA(xv, w0, c0);       \
+    c1 = VFMA(xv, w1, c1);
+        ROW(x0, a00, a01) ROW(x1, a10, a11) ROW(x2, a20, a21) ROW(x3, a30, a31) ROW(x4, a40, a41) ROW(x5, a50, a51)
+#undef ROW
+    }
+    put_row(out, a00, a01, bias, nj);
+    put_row(out + ldo, a10, a11, bias, nj);
+    put_row(out + 2 * (size_t)ldo, a20, a21, bias, nj);
+    put_row(out + 3 * (size_t)ldo, a30, a31, bias, nj);
+    put_row(out + 4 * (size_t)ldo, a40, a41, bias, nj);
+    put_row(out + 5 * (size_t)ldo, a50, a51, bias, nj);
+}
+
+// The last nr < RB rows, one row at a time with the same chain per element.
+static void tile_edge(float *out, int ldo, const float *x, int C, const float *wp, const float *bias, int nr, int nj) {
+    for (int r = 0; r < nr; r++) {
+        const float *xr = x + (size_t)r * C;
+        vf a0 = VZERO(), a1 = VZERO();
+        for (int k = 0; k < C; k++) {
+            vf xv = VBCAST(xr + k);
+            a0 = VFMA(xv, VLOAD(wp + (size_t)k * PW), a0);
+            a1 = VFMA(xv, VLOAD(wp + (size_t)k * PW + VW), a1);
         }
+        put_row(out + (size_t)r * ldo, a0, a1, bias, nj);
+    }
 }
 
-void rowmm_forward(float *out, const float *inp, const float *weight, const float *bias, int N, int C, int OC) {
-    int n_ot = (OC + OB - 1) / OB;
+// All RB-row tiles of one packed panel (nj valid columns).
+static void panel_rows(float *out, int OC, const float *inp, int N, int C, const float *wp, const float *b, int nj) {
+    int n = 0;
+    for (; n + RB <= N; n += RB) tile_full(out + (size_t)n * OC, OC, inp + (size_t)n * C, C, wp, b, nj);
+    if (n < N) tile_edge(out + (size_t)n * OC, OC, inp + (size_t)n * C, C, wp, b, N - n, nj);
+}
+
+static int cap_threads(int n) { return threads_get() < n ? threads_get() : n; }
+
+void rowmm_forward(float *out, const float *inp, const float *weight, const float *bias, int N, int C, int OC,
+                   float *scratch, int n_threads) {
+    int n_panels = (OC + PW - 1) / PW, nt = cap_threads(n_threads);
+#pragma omp parallel for schedule(static) num_threads(nt) if ((long)N * OC * C >= 65536)
+    for (int p = 0; p < n_panels; p++) {
+        int o = p * PW, nj = OC - o < PW ? OC - o : PW;
+        float *wp = scratch + (size_t)thread_index() * rowmm_scratch_floats(C);
+        pack(wp, weight + (size_t)o * C, C, nj);
+        panel_rows(out + o, OC, inp, N, C, wp, bias ? bias + o : NULL, nj);
+    }
+}
+
+size_t rowmm_packed_floats(int C, int OC) { return (size_t)((OC + PW - 1) / PW) * rowmm_scratch_floats(C); }
+
+void rowmm_pack(float *packed, const float *weight, int C, int OC) {
+    int n_panels = (OC + PW - 1) / PW;
+#pragma omp parallel for schedule(static)
+    for (int p = 0; p < n_panels; p++) {
+        int o = p * PW, nj = OC - o < PW ? OC - o : PW;
+        pack(packed + (size_t)p * rowmm_scratch_floats(C), weight + (size_t)o * C, C, nj);
+    }
+}
+
+void rowmm_forward_packed(float *out, const float *inp, const float *packed, const float *bias, int N, int C, int OC) {
+    int n_panels = (OC + PW - 1) / PW;
 #pragma omp parallel for schedule(static) if ((long)N * OC * C >= 65536)
-    for (int ot = 0; ot < n_ot; ot++) {
-        int o = ot * OB, nj = OC - o < OB ? OC - o : OB;
-        const float *w = weight + (size_t)o * C, *b = bias ? bias + o : NULL;
-        for (int n = 0; n < N; n += RB) {
-            int nr = N - n < RB ? N - n : RB;
-            float *y = out + (size_t)n * OC + o;
-            if (nr == RB && nj == OB) tile_full(y, OC, inp + (size_t)n * C, w, b, C);
-            else tile_edge(y, OC, inp + (size_t)n * C, w, b, nr, nj, C);
-        }
+    for (int p = 0; p < n_panels; p++) {
+        int o = p * PW, nj = OC - o < PW ? OC - o : PW;
+        panel_rows(out + o, OC, inp, N, C, packed + (size_t)p * rowmm_scratch_floats(C), bias ? bias + o : NULL, nj);
     }
 }

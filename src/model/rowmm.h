@@ -1,12 +1,26 @@
 // The decode path's matrix product: out (N, OC) = inp (N, C) · weight (OC, C)ᵀ + bias,
-// with every output element summed in one fixed order that depends on neither
-// N, the thread count, nor the element's neighbours. A sampled sequence's
-// numbers are thus the same alone or in any batch. Not for training shapes
-// (no packing, no K blocking): decode has N ≤ a few hundred rows.
+// with every output element accumulated in one fixed order (k = 0..C-1, one
+// fused multiply-add chain) that depends on neither N, the thread count, nor
+// the element's neighbours: a sampled sequence's numbers are the same alone or
+// in any batch. Weight panels are packed per call into caller scratch; no
+// allocation. Not for training shapes (decode has N ≤ a few hundred rows).
 #ifndef AHA_ROWMM_H
 #define AHA_ROWMM_H
 
-// bias (OC) may be NULL. Threads split the output columns.
-void rowmm_forward(float *out, const float *inp, const float *weight, const float *bias, int N, int C, int OC);
+#include <stddef.h>
+
+// Floats of packing scratch rowmm_forward needs per thread for inputs of up to C channels.
+size_t rowmm_scratch_floats(int C);
+// bias (OC) may be NULL. scratch holds n_threads × rowmm_scratch_floats(C)
+// floats; at most n_threads threads split the output panels.
+void rowmm_forward(float *out, const float *inp, const float *weight, const float *bias, int N, int C, int OC,
+                   float *scratch, int n_threads);
+
+// Weights packed once into rowmm panels, for when the same weight multiplies
+// many calls (a whole generation): packed (rowmm_packed_floats(C, OC)).
+size_t rowmm_packed_floats(int C, int OC);
+void rowmm_pack(float *packed, const float *weight, int C, int OC);
+// As rowmm_forward, from packed weights; bit-identical results.
+void rowmm_forward_packed(float *out, const float *inp, const float *packed, const float *bias, int N, int C, int OC);
 
 #endif
