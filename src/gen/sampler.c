@@ -10,6 +10,7 @@
 #include "base/err.h"
 #include "base/rng.h"
 #include "base/sys.h"
+#include "kernels/omp.h"
 #include "gen/pick.h"
 #include "model/decode.h"
 #include "model/kvcache.h"
@@ -188,14 +189,15 @@ static int choose_tokens(Sampler *s, const int *seqs, int n, const int *row_of, 
                          const SamplerOpts *o) {
     PickOpts po = {o->temperature, o->top_k, o->top_p, o->min_p};
     int V = s->cfg.vocab_size, bad = -1, nt = threads_cap(s);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (n > 1)
+    (void)nt;   // unused without OpenMP
+    OMP(parallel for schedule(dynamic, 1) num_threads(nt) if (n > 1))
     for (int i = 0; i < n; i++) {
         int q = seqs[i], b = q / G, g = q % G;
         double u = rng_uniform_at(o->seed, o->step, prompt_index[b], (uint32_t)g, (uint32_t)s->n[q]);
         float lp;
         int tok = pick_token(&s->pick[thread_index()], s->logits + (size_t)row_of[i] * V, V, &po, u, &lp);
         if (tok < 0) {
-#pragma omp critical
+            OMP(critical)
             bad = q;
             continue;
         }

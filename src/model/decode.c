@@ -8,6 +8,7 @@
 
 #include "base/err.h"
 #include "base/sys.h"
+#include "kernels/omp.h"
 #include "kernels/ops.h"
 #include "model/io.h"
 #include "model/rowmm.h"
@@ -154,7 +155,8 @@ static void attend(Decoder *d, const KVCache *kv, int layer, const int *slots, c
     int NH = d->cfg.n_heads, NKV = d->cfg.n_kv_heads, HD = d->cfg.head_dim, GRP = NH / NKV, T = d->max_T;
     float scale = 1.0f / sqrtf((float)HD);
     int units = N * NKV, nt = threads_get() < d->n_threads ? threads_get() : d->n_threads;
-#pragma omp parallel for schedule(dynamic, 2) num_threads(nt) if (units > 1)
+    (void)nt;   // unused without OpenMP
+    OMP(parallel for schedule(dynamic, 2) num_threads(nt) if (units > 1))
     for (int u = 0; u < units; u++) {
         int r = u / NKV, h = u % NKV, P = pos[r] + 1;
         int ps = prefix_slot ? prefix_slot[r] : slots[r], split = prefix_slot ? prefix_len[r] : 0;
@@ -205,7 +207,7 @@ static void mm(Decoder *d, float *out, const float *inp, const float *w, const f
 }
 
 static void add_inplace(float *x, const float *y, size_t n) {
-#pragma omp simd
+    OMP(simd)
     for (size_t i = 0; i < n; i++) x[i] += y[i];
 }
 

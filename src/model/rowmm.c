@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/sys.h"
+#include "kernels/omp.h"
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -31,11 +32,12 @@ typedef __m256 vf;
 #define VW 8
 typedef float vf __attribute__((vector_size(VW * sizeof(float))));
 #define VZERO() ((vf){0})
-static inline vf VLOAD(const float *p) {
-    vf v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
+#define VLOAD(p)                   \
+    ({                             \
+        vf v_;                     \
+        memcpy(&v_, (p), sizeof v_); \
+        v_;                        \
+    })
 #define VSTORE(p, v) memcpy(p, &(v), sizeof(vf))
 #define VBCAST(p) ((vf){0} + *(p))
 #define VFMA(a, b, c) ((a) * (b) + (c))
@@ -116,7 +118,8 @@ static int cap_threads(int n) { return threads_get() < n ? threads_get() : n; }
 void rowmm_forward(float *out, const float *inp, const float *weight, const float *bias, int N, int C, int OC,
                    float *scratch, int n_threads) {
     int n_panels = (OC + PW - 1) / PW, nt = cap_threads(n_threads);
-#pragma omp parallel for schedule(static) num_threads(nt) if ((long)N * OC * C >= 65536)
+    (void)nt;   // unused without OpenMP
+    OMP(parallel for schedule(static) num_threads(nt) if ((long)N * OC * C >= 65536))
     for (int p = 0; p < n_panels; p++) {
         int o = p * PW, nj = OC - o < PW ? OC - o : PW;
         float *wp = scratch + (size_t)thread_index() * rowmm_scratch_floats(C);
@@ -129,7 +132,7 @@ size_t rowmm_packed_floats(int C, int OC) { return (size_t)((OC + PW - 1) / PW) 
 
 void rowmm_pack(float *packed, const float *weight, int C, int OC) {
     int n_panels = (OC + PW - 1) / PW;
-#pragma omp parallel for schedule(static)
+    OMP(parallel for schedule(static))
     for (int p = 0; p < n_panels; p++) {
         int o = p * PW, nj = OC - o < PW ? OC - o : PW;
         pack(packed + (size_t)p * rowmm_scratch_floats(C), weight + (size_t)o * C, C, nj);
@@ -138,7 +141,7 @@ void rowmm_pack(float *packed, const float *weight, int C, int OC) {
 
 void rowmm_forward_packed(float *out, const float *inp, const float *packed, const float *bias, int N, int C, int OC) {
     int n_panels = (OC + PW - 1) / PW;
-#pragma omp parallel for schedule(static) if ((long)N * OC * C >= 65536)
+    OMP(parallel for schedule(static) if ((long)N * OC * C >= 65536))
     for (int p = 0; p < n_panels; p++) {
         int o = p * PW, nj = OC - o < PW ? OC - o : PW;
         panel_rows(out + o, OC, inp, N, C, packed + (size_t)p * rowmm_scratch_floats(C), bias ? bias + o : NULL, nj);
