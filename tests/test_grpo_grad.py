@@ -53,8 +53,9 @@ def option_sets():
                 if ratio == 0:
                     c.update(eps_low=0.2, eps_high=0.28 if i % 4 < 2 else 0.2, dual=3.0 if i % 3 != 1 else 0.0,
                              alpha=0.2 if i % 4 in (0, 3) else 0.0)
-                else:   # GSPO's tiny range; HICRA's per-token advantages apply to token ratios
-                    c.update(eps_low=3e-4, eps_high=4e-4, dual=3.0 if i % 5 == 1 else 0.0, alpha=0.0)
+                else:   # GSPO's tiny range; the sequence ratio multiplies each token's (HICRA) advantage
+                    c.update(eps_low=3e-4, eps_high=4e-4, dual=3.0 if i % 5 == 1 else 0.0,
+                             alpha=0.2 if i % 4 in (1, 3) else 0.0)
                 cases.append(c)
                 i += 1
     return cases

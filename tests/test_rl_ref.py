@@ -51,8 +51,8 @@ def make_case(agg, kl, ratio, beta, dual, eps_low, eps_high):
         mask[r, a:b] = 1
     seq_adv = torch.randn(R, 1, dtype=torch.float64)
     adv = seq_adv.expand(R, T).clone()
-    if ratio == 0:  # token level: per-token advantages (HICRA-boosted tokens differ)
-        adv = adv + (torch.rand(R, T, dtype=torch.float64) < 0.3) * 0.2 * adv.abs()
+    # per-token advantages: HICRA-boosted planning tokens differ from the rest
+    adv = adv + (torch.rand(R, T, dtype=torch.float64) < 0.3) * 0.2 * adv.abs()
     # float32 round trip so both sides see identical inputs
     logp, old, ref, adv = (x.float().double() for x in (logp, old, ref, adv))
     n_tok = float(mask.sum())

@@ -124,39 +124,32 @@ int rl_loss_coeffs(float *g, LossStats *st, const float *logp, const float *logp
         mean_log_ratio /= n;
         double w = agg_weight(o, n, local_tokens);
 
-        // GSPO: one ratio per sequence, clipped once, with the advantage of
-        // the sequence (its first masked token's).
-        double seq_rho = 0, seq_ds = 0;
-        int seq_low = 0, seq_high = 0, seq_dual = 0;
-        double seq_s = 0;
-        if (o->ratio == RATIO_SEQUENCE) {
-            int t0 = 0;
-            while (!mask[base + t0]) t0++;
-            double A = adv[base + t0];   // GSPO uses the sequence advantage
-            seq_rho = exp(mean_log_ratio);
-            seq_s = surrogate(seq_rho, A, o, &seq_ds, &seq_low, &seq_high, &seq_dual);
-        }
+        // GSPO: one ratio s_i per sequence; each token keeps its own
+        // advantage (HICRA may have boosted it), as TRL and verl write it:
+        // l_t = -min(s_i A_t, clip(s_i) A_t). Since ds_i/dlogp_t = s_i / n for
+        // every token of the row, each token's coefficient collects the
+        // derivatives of all n surrogates: sum_t' dl_t'/ds_i * s_i / n.
+        double seq_rho = exp(mean_log_ratio), seq_sum_ds = 0;
+        if (o->ratio == RATIO_SEQUENCE)
+            for (int t = 0; t < T; t++) {
+                if (!mask[base + t]) continue;
+                double ds;
+                int lo, hi, du;
+                surrogate(seq_rho, adv[base + t], o, &ds, &lo, &hi, &du);
+                seq_sum_ds += ds;
+            }
         for (int t = 0; t < T; t++) {
             long i = base + t;
             if (!mask[i]) continue;
-            double A = adv[i], ds_drho, sur, rho;
+            double A = adv[i], ds_drho, rho = o->ratio == RATIO_SEQUENCE ? seq_rho : exp((double)logp[i] - logp_old[i]);
             int low, high, dual;
-            if (o->ratio == RATIO_SEQUENCE) {
-                rho = seq_rho;
-                sur = seq_s;
-                ds_drho = seq_ds;
-                low = seq_low; high = seq_high; dual = seq_dual;
-            } else {
-                rho = exp((double)logp[i] - logp_old[i]);
-                sur = surrogate(rho, A, o, &ds_drho, &low, &high, &dual);
-            }
+            double sur = surrogate(rho, A, o, &ds_drho, &low, &high, &dual);
             double kl = 0, dkl = 0;
             if (o->beta > 0) kl = rl_kl(o->kl, logp[i], logp_ref[i], &dkl);
             double loss_t = -sur + o->beta * kl;
             // Token level: d(w * -s_t)/dlogp_t = -w * ds/drho * rho.
-            // Sequence level: all n tokens of the row carry w * -s_i and
-            // ds_i/dlogp_t = ds/drho * rho / n, so the sum is the same form.
-            g[i] = (float)(-w * ds_drho * rho + w * o->beta * dkl);
+            double dsur = o->ratio == RATIO_SEQUENCE ? seq_sum_ds * rho / n : ds_drho * rho;
+            g[i] = (float)(-w * dsur + w * o->beta * dkl);
             s.loss += w * loss_t;
             s.policy_loss += w * -sur;
             s.kl_sum += kl;

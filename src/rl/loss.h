@@ -25,7 +25,7 @@ typedef enum { KL_K1, KL_K2, KL_K3 } KlEstimator;
 
 typedef enum {
     RATIO_TOKEN,      // rho_t = exp(logp_t - old_t)
-    RATIO_SEQUENCE,   // GSPO: s_i = exp(mean_t(logp_t - old_t)), one per sequence
+    RATIO_SEQUENCE,   // GSPO: s_i = exp(mean_t(logp_t - old_t)), one per sequence, times each token's A_t
 } RatioLevel;
 
 typedef struct {
