@@ -56,9 +56,10 @@ typedef struct {
 typedef struct Sampler Sampler;
 
 // A sampler for up to max_seqs = B·G sequences of up to max_len positions
-// (prompt + new tokens) with this model configuration; it owns the KV cache and
-// all scratch in one allocation, and uses up to threads_get() threads. NULL
-// (err_set) on failure.
+// (prompt + new tokens) with this model configuration; it owns the KV cache,
+// a packed copy of the model's matrices (refreshed at every sampler_generate,
+// so weight updates between calls are seen) and all scratch in one
+// allocation, and uses up to threads_get() threads. NULL (err_set) on failure.
 Sampler *sampler_create(const ModelConfig *cfg, int max_seqs, int max_len);
 void sampler_free(Sampler *s);
 
