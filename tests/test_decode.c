@@ -149,8 +149,42 @@ static void check_shared_prefix(void) {
     model_free(&m);
 }
 
+// A prompt longer than one prefill call (256 rows) is split across calls
+// after a short one: logp of both still equals the reference.
+static void check_long_prompt(void) {
+    ModelConfig cfg = ref_config("llama");
+    cfg.max_position = 512;
+    Model m;
+    CHECK(model_create(&m, &cfg, 0) == 0);
+    model_init_random(&m, 21, 0.3f);
+    enum { L0 = 300, L1 = 7, NEW = 4 };
+    int p0[L0], p1[L1], lens[2] = {L1, L0};   // the short one first: the long one spans two calls
+    for (int t = 0; t < L0; t++) p0[t] = (t * 11 + 3) % cfg.vocab_size;
+    for (int t = 0; t < L1; t++) p1[t] = (t * 5 + 1) % cfg.vocab_size;
+    const int *prompts[2] = {p1, p0};
+    uint32_t index[2] = {4, 5};
+    Sampler *s = sampler_create(&cfg, 2, L0 + NEW);
+    SamplerOpts o = sampler_opts_default();
+    o.max_new_tokens = NEW;
+    Completion out[2];
+    CHECK(s && sampler_generate(s, &m, prompts, lens, index, 2, 1, &o, out) == 0, "%s", err_msg());
+    for (int b = 0; b < 2 && s; b++) {
+        int T = lens[b] + out[b].n, V = cfg.vocab_size, ids[L0 + NEW];
+        double *lp = malloc(sizeof(double) * T * V);
+        memcpy(ids, prompts[b], sizeof(int) * lens[b]);
+        memcpy(ids + lens[b], out[b].ids, sizeof(int) * out[b].n);
+        ref_logsoftmax_all(&m, ids, T, 1.0, lp);
+        for (int t = 0; t < out[b].n; t++)
+            CHECK_CLOSE(out[b].logp[t], lp[(size_t)(lens[b] - 1 + t) * V + out[b].ids[t]], 1e-5, 1e-3);
+        free(lp);
+    }
+    sampler_free(s);
+    model_free(&m);
+}
+
 int main(void) {
     check_shared_prefix();
+    check_long_prompt();
     check_config("llama");
     check_config("qwen2");
     check_config("qwen3");
