@@ -21,6 +21,7 @@
 const OptDef pretrain_options[] = {
     {"out", OPT_STRING, S(out), 0, 0, NULL, "model directory to write"},
     {"corpus", OPT_STRING, S(corpus), 0, 0, NULL, "corpus JSONL from aha corpus (default: generate one)"},
+    {"init", OPT_STRING, S(init), 0, 0, NULL, "continue training this model directory (keeps its tokenizer and shape)"},
     {"keep_corpus", OPT_BOOL, F(keep_corpus), 0, 0, 1, NULL, "keep the generated corpus as OUT/corpus.jsonl"},
     {"docs", OPT_INT, F(docs), 0, 1, 10000000, NULL, "documents in the generated corpus"},
     {"corpus_seed", OPT_INT, F(corpus_seed), 0, 0, 2147483647, NULL, "problem seed of the corpus (train split)"},
@@ -209,7 +210,18 @@ int pretrain_run(const PretrainConfig *c) {
         goto done;
     }
     static const char *const specials[] = {"<|endoftext|>"};
-    if (tok_train_bpe(text, tlen, c->vocab, specials, 1, tokpath) != 0) goto done;
+    if (c->init[0]) {
+        // Continue: the tokenizer files travel with the model.
+        char from[1200];
+        snprintf(from, sizeof from, "%s/tokenizer.json", c->init);
+        if (file_copy(from, tokpath) != 0) goto done;
+        snprintf(from, sizeof from, "%s/tokenizer_config.json", c->init);
+        snprintf(logpath, sizeof logpath, "%s/tokenizer_config.json", c->out);
+        if (file_copy(from, logpath) != 0) goto done;
+        snprintf(logpath, sizeof logpath, "%s/train_log.jsonl", c->out);
+    } else if (tok_train_bpe(text, tlen, c->vocab, specials, 1, tokpath) != 0) {
+        goto done;
+    }
     if (!(tok = tok_load(tokpath))) goto done;
     int eos = tok_eos_id(tok);
     long n_tokens = 0;
@@ -254,10 +266,19 @@ int pretrain_run(const PretrainConfig *c) {
     mc.bos_token_id = -1;
     mc.eos_token_ids[0] = eos;
     mc.n_eos = 1;
-    if (model_create(&m, &mc, 1) != 0) goto done;
-    model_init_random(&m, (uint64_t)c->seed, 0.02f);
-    log_info("model: %zu parameters (dim %d, %d layers, %d heads, ffn %d, vocab %d)", m.n_params, c->dim, c->layers,
-             c->heads, c->ffn, mc.vocab_size);
+    if (c->init[0]) {
+        if (model_load(&m, c->init, 1) != 0) goto done;
+        if (m.cfg.vocab_size < tok_vocab_size(tok)) {
+            err_set("%s: vocab_size %d is smaller than its tokenizer", c->init, m.cfg.vocab_size);
+            goto done;
+        }
+    } else {
+        if (model_create(&m, &mc, 1) != 0) goto done;
+        model_init_random(&m, (uint64_t)c->seed, 0.02f);
+    }
+    log_info("model: %zu parameters (dim %d, %d layers, %d heads, ffn %d, vocab %d)%s%s", m.n_params,
+             m.cfg.hidden_size, m.cfg.n_layers, m.cfg.n_heads, m.cfg.intermediate_size, m.cfg.vocab_size,
+             c->init[0] ? ", continued from " : "", c->init);
     SftConfig sc;
     sft_defaults(&sc);
     sc.steps = c->steps;

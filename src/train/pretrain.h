@@ -9,6 +9,7 @@
 typedef struct {
     char out[512];          // model directory to write
     char corpus[512];       // existing corpus JSONL, or "" to generate one
+    char init[512];         // continue from this model directory (its tokenizer too), or "" for scratch
     int keep_corpus;        // keep the generated corpus as OUT/corpus.jsonl
     // Corpus (when generated).
     int docs, corpus_seed;
