@@ -235,9 +235,14 @@ int decode_forward(Decoder *d, const Model *m, KVCache *kv, const int *tokens, c
         const PackedLayer *pk = &d->packed_layer[l];
         // attention block: x += Wo · attn(rope(norm_q(Wq·n(x))), rope(norm_k(Wk·n(x))), Wv·n(x))
         rmsnorm_forward(d->xn, NULL, d->x, w->attn_norm, N, C, eps);
-        mm(d, d->q, d->xn, w->wq, pk->wq, w->bq, N, C, QD);
-        mm(d, d->k, d->xn, w->wk, pk->wk, w->bk, N, C, KD);
-        mm(d, d->v, d->xn, w->wv, pk->wv, w->bv, N, C, KD);
+        if (d->packed) {
+            RowmmJob qkv[3] = {{d->q, pk->wq, w->bq, QD}, {d->k, pk->wk, w->bk, KD}, {d->v, pk->wv, w->bv, KD}};
+            rowmm_forward_jobs(qkv, 3, d->xn, N, C);
+        } else {
+            mm(d, d->q, d->xn, w->wq, NULL, w->bq, N, C, QD);
+            mm(d, d->k, d->xn, w->wk, NULL, w->bk, N, C, KD);
+            mm(d, d->v, d->xn, w->wv, NULL, w->bv, N, C, KD);
+        }
         if (c->qk_norm) {
             rmsnorm_forward(d->q, NULL, d->q, w->q_norm, N * NH, HD, eps);
             rmsnorm_forward(d->k, NULL, d->k, w->k_norm, N * NKV, HD, eps);
@@ -250,8 +255,13 @@ int decode_forward(Decoder *d, const Model *m, KVCache *kv, const int *tokens, c
         add_inplace(d->x, d->xn, (size_t)N * C);
         // MLP block: x += Wdown · (silu(Wgate·n(x)) ⊙ Wup·n(x))
         rmsnorm_forward(d->xn, NULL, d->x, w->mlp_norm, N, C, eps);
-        mm(d, d->h1, d->xn, w->w_gate, pk->w_gate, NULL, N, C, F);
-        mm(d, d->h2, d->xn, w->w_up, pk->w_up, NULL, N, C, F);
+        if (d->packed) {
+            RowmmJob gu[2] = {{d->h1, pk->w_gate, NULL, F}, {d->h2, pk->w_up, NULL, F}};
+            rowmm_forward_jobs(gu, 2, d->xn, N, C);
+        } else {
+            mm(d, d->h1, d->xn, w->w_gate, NULL, NULL, N, C, F);
+            mm(d, d->h2, d->xn, w->w_up, NULL, NULL, N, C, F);
+        }
         swiglu_forward(d->h1, d->h1, d->h2, (size_t)N * F);
         mm(d, d->xn, d->h1, w->w_down, pk->w_down, NULL, N, F, C);
         add_inplace(d->x, d->xn, (size_t)N * C);

@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "base/err.h"
 #include "base/sys.h"
 #include "kernels/omp.h"
 
@@ -140,10 +141,26 @@ void rowmm_pack(float *packed, const float *weight, int C, int OC) {
 }
 
 void rowmm_forward_packed(float *out, const float *inp, const float *packed, const float *bias, int N, int C, int OC) {
-    int n_panels = (OC + PW - 1) / PW;
-    OMP(parallel for schedule(static) if ((long)N * OC * C >= 65536))
-    for (int p = 0; p < n_panels; p++) {
-        int o = p * PW, nj = OC - o < PW ? OC - o : PW;
-        panel_rows(out + o, OC, inp, N, C, packed + (size_t)p * rowmm_scratch_floats(C), bias ? bias + o : NULL, nj);
+    RowmmJob job = {out, packed, bias, OC};
+    rowmm_forward_jobs(&job, 1, inp, N, C);
+}
+
+void rowmm_forward_jobs(const RowmmJob *jobs, int n_jobs, const float *inp, int N, int C) {
+    enum { MAX_JOBS = 8 };
+    int first[MAX_JOBS + 1] = {0};   // first panel of each job in the joint numbering
+    long work = 0;
+    AHA_ASSERT(n_jobs >= 1 && n_jobs <= MAX_JOBS);
+    for (int j = 0; j < n_jobs; j++) {
+        first[j + 1] = first[j] + (jobs[j].OC + PW - 1) / PW;
+        work += (long)N * jobs[j].OC * C;
+    }
+    OMP(parallel for schedule(static) if (work >= 65536))
+    for (int p = 0; p < first[n_jobs]; p++) {
+        int j = 0;
+        while (p >= first[j + 1]) j++;
+        const RowmmJob *b = &jobs[j];
+        int o = (p - first[j]) * PW, nj = b->OC - o < PW ? b->OC - o : PW;
+        panel_rows(b->out + o, b->OC, inp, N, C, b->packed + (size_t)(p - first[j]) * rowmm_scratch_floats(C),
+                   b->bias ? b->bias + o : NULL, nj);
     }
 }

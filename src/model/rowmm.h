@@ -23,4 +23,14 @@ void rowmm_pack(float *packed, const float *weight, int C, int OC);
 // As rowmm_forward, from packed weights; bit-identical results.
 void rowmm_forward_packed(float *out, const float *inp, const float *packed, const float *bias, int N, int C, int OC);
 
+// Several products of one input in one parallel loop (q/k/v; gate/up):
+// job j computes out_j (N, OC_j) = inp · W_jᵀ + bias_j from packed W_j.
+typedef struct {
+    float *out;
+    const float *packed;
+    const float *bias;   // may be NULL
+    int OC;
+} RowmmJob;
+void rowmm_forward_jobs(const RowmmJob *jobs, int n_jobs, const float *inp, int N, int C);
+
 #endif
