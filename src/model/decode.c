@@ -1,6 +1,7 @@
 // Incremental transformer forward over the KV cache (Llama / Qwen2 / Qwen3):
-// the same kernels and the same math as the training forward, row by row
-// positions instead of a padded batch. It does not compute gradients.
+// the training forward's math and its RMSNorm/RoPE/SwiGLU kernels, with a
+// row-independent matmul (model/rowmm.c) so a row's numbers never depend on
+// the batch; rows are (slot, position) pairs, not a padded batch. No gradients.
 #include "model/decode.h"
 
 #include <math.h>
