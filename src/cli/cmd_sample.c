@@ -99,39 +99,9 @@ static int parse(int argc, char **argv, SampleArgs *a) {
 
 static const char *token_bytes(const void *ctx, int id, size_t *len) { return tok_token_bytes(ctx, id, len); }
 
-// Text of ids; an id the tokenizer lacks (a model vocabulary padded past the
-// tokenizer's, as Qwen's is) reads as U+FFFD. malloc'd, or NULL (err_set).
-static char *completion_text(const Tokenizer *tok, const int *ids, int n) {
-    int V = tok_vocab_size(tok), i = 0;
-    size_t len = 0, cap = 64;
-    char *text = malloc(cap);
-    while (text && i < n) {
-        int j = i;
-        while (j < n && ids[j] >= 0 && ids[j] < V) j++;
-        size_t pl = 3;
-        char *piece = j > i ? tok_decode(tok, ids + i, j - i, &pl) : strdup("\xEF\xBF\xBD");
-        if (!piece) {
-            free(text);
-            return NULL;
-        }
-        if (len + pl + 1 > cap) {
-            while (len + pl + 1 > cap) cap *= 2;
-            char *t = realloc(text, cap);
-            if (!t) free(text);
-            text = t;
-        }
-        if (text) memcpy(text + len, piece, pl), len += pl;
-        free(piece);
-        i = j > i ? j : i + 1;
-    }
-    if (!text) err_set("out of memory");
-    else text[len] = 0;
-    return text;
-}
-
 // Print one completion; returns 0 or 1 after an error message.
 static int print_completion(const Tokenizer *tok, const Completion *c, int g, int json) {
-    char *text = completion_text(tok, c->ids, c->n);
+    char *text = tok_decode_lenient(tok, c->ids, c->n, NULL);
     if (!text) return cli_fail("sample", "decoding sample %d: %s", g, err_msg());
     const char *reason = c->finish == SAMPLER_FINISH_STOP ? "stop" : "length";
     if (!json) {

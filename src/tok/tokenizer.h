@@ -49,6 +49,11 @@ int tok_encode(const Tokenizer *tok, const char *text, size_t len, int **ids, in
 // out of range (the message names its index) or allocation fails.
 char *tok_decode(const Tokenizer *tok, const int *ids, int n, size_t *len);
 
+// Decode generated ids for reading: like tok_decode, but an id the tokenizer
+// lacks (a model vocabulary padded past the tokenizer's, as Qwen's is, or a
+// random model's) reads as U+FFFD instead of failing. NULL only when out of
+// memory.
+char *tok_decode_lenient(const Tokenizer *tok, const int *ids, int n, size_t *len);
 // The raw bytes of one token (added tokens: their content), for streaming output where
 // a multi-byte character may span tokens. Borrowed pointer, NULL if id is out of range.
 const char *tok_token_bytes(const Tokenizer *tok, int id, size_t *len);

@@ -167,7 +167,7 @@ static int sample_round(const RolloutCtx *c, long step, RolloutGroup *groups, Ro
         int n_text = o->n;
         if (n_text > 0 && o->ids[n_text - 1] == c->eos_id && o->finish == SAMPLER_FINISH_STOP) n_text--;
         size_t len;
-        r->text = tok_decode(c->tok, o->ids, n_text, &len);
+        r->text = tok_decode_lenient(c->tok, o->ids, n_text, &len);
         if (!r->text) goto done;
         const RolloutGroup *g = &groups[i / G];
         in[i] = (RewardInput){.completion = r->text, .completion_len = len, .answer = g->answer, .task = g->task,
