@@ -8,7 +8,7 @@
 CC      ?= gcc
 OPT     ?= -O2
 CFLAGS  ?=
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Isrc -MMD -MP
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Isrc -MMD -MP
 # libm need not set errno: lets sqrtf and friends vectorize (AdamW, norms).
 CFLAGS  += -fno-math-errno
 LDLIBS  += -lpcre2-8 -lutf8proc -lcjson -lm -lpthread

@@ -1,8 +1,7 @@
 // Generation throughput of the batched sampler on a random model: B prompts ×
 // G samples, prompt P tokens, N new tokens (no stop), tokens/s of new tokens.
-// Build and run: make && cc -O2 -march=native -fopenmp -Isrc bench/bench_sample.c \
-//   build/libaha.a $(pkg-config --libs openblas) -lpcre2-8 -lcjson -lm -o build/bench_sample
-//   OMP_WAIT_POLICY=PASSIVE build/bench_sample [dim layers heads vocab ffn] [B G P N] [reps]
+// Build and run: make bench, then
+//   OMP_WAIT_POLICY=PASSIVE build/bench/bench_sample [dim layers heads vocab ffn] [B G P N] [reps]
 #include <stdio.h>
 #include <sys/resource.h>
 #include <stdlib.h>

@@ -6,11 +6,11 @@
 // process behind (killing a PID namespace's init kills every process in it).
 #include "reward/sandbox.h"
 #include "base/err.h"
+#include "base/fileio.h"
 #include "base/sys.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -239,12 +239,8 @@ typedef struct {
     size_t len, cap;
 } Slot;
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-    remove(path);   // best effort: keep walking
-    return 0;
-}
-
-static void rm_tree(const char *dir) { nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
+// Best effort: a sandbox directory that cannot be removed is left behind.
+static void rm_tree(const char *dir) { (void)remove_tree(dir); }
 
 static void slot_close(Slot *s) {
     if (s->pidfd >= 0) close(s->pidfd);
