@@ -86,8 +86,9 @@ static int trainer_open(Trainer *t, const GrpoConfig *cfg, const char *weights_d
                        t->max_T, t->policy.cfg.max_position);
     int rows = c->prompts_per_step * c->group_size;
     t->mb_rows = rows / c->minibatches;
+    t->micro_rows = c->micro_batch_rows > 0 && c->micro_batch_rows < t->mb_rows ? c->micro_batch_rows : t->mb_rows;
     if (!(t->sampler = sampler_create(&t->policy.cfg, rows, t->max_T))) return -1;
-    if (!(t->acts = model_acts_create(&t->policy, t->mb_rows, t->max_T))) return -1;
+    if (!(t->acts = model_acts_create(&t->policy, t->micro_rows, t->max_T))) return -1;
     AdamWConfig ac = adamw_defaults();
     ac.lr = c->lr;
     ac.beta1 = c->adam_beta1;
@@ -114,8 +115,8 @@ static int trainer_open(Trainer *t, const GrpoConfig *cfg, const char *weights_d
 
 // Forward over rows [0, n) in minibatch-sized chunks, keeping only log-probs.
 static int forward_all(Trainer *t, Model *m, int n, float *out) {
-    for (int s = 0; s < n; s += t->mb_rows) {
-        int R = n - s < t->mb_rows ? n - s : t->mb_rows;
+    for (int s = 0; s < n; s += t->micro_rows) {
+        int R = n - s < t->micro_rows ? n - s : t->micro_rows;
         size_t o = (size_t)s * t->max_T;
         if (model_forward(m, t->acts, t->ids + o, t->lens + s, R, t->max_T, (float)t->cfg.temperature, out + o, NULL) != 0)
             return -1;
@@ -217,22 +218,32 @@ static int train_on_batch(Trainer *t, const Rollout *ro, int n, StepStats *s) {
             int R = n - start < t->mb_rows ? n - start : t->mb_rows;
             size_t o = (size_t)start * T;
             double t1 = time_now();
-            model_zero_grad(&t->policy);
-            if (model_forward(&t->policy, t->acts, t->ids + o, t->lens + start, R, T, (float)c->temperature,
-                              t->logp + o, ep == 0 ? t->ent + o : NULL) != 0)
-                return -1;
-            if (!recompute_old) memcpy(t->old + o, t->logp + o, sizeof(float) * (size_t)R * T);
+            // The loss is normalised over the whole minibatch (one optimizer
+            // step); micro-batches only bound the activation memory.
             double tokens = 0;
             for (size_t i = o; i < o + (size_t)R * T; i++) tokens += t->mask[i];
             LossOpts lo = {.eps_low = (float)c->eps_low, .eps_high = (float)c->eps_high, .dual_clip = (float)c->dual_clip,
                            .beta = kl_in_loss ? (float)c->beta : 0.0f, .kl = (KlEstimator)c->kl, .agg = (LossAgg)c->loss_agg,
                            .ratio = (RatioLevel)c->ratio_level, .global_tokens = tokens > 0 ? tokens : 1,
                            .global_seqs = R, .max_completion_len = c->max_new_tokens};
-            LossStats st;
-            if (rl_loss_coeffs(t->g + o, &st, t->logp + o, t->old + o, kl_in_loss ? t->refp + o : NULL, t->adv + o,
-                               t->mask + o, R, T, &lo) != 0)
-                return -1;
-            if (model_backward(&t->policy, t->acts, t->g + o) != 0) return -1;
+            model_zero_grad(&t->policy);
+            for (int ms = start; ms < start + R; ms += t->micro_rows) {
+                int r = start + R - ms < t->micro_rows ? start + R - ms : t->micro_rows;
+                size_t mo = (size_t)ms * T;
+                if (model_forward(&t->policy, t->acts, t->ids + mo, t->lens + ms, r, T, (float)c->temperature,
+                                  t->logp + mo, ep == 0 ? t->ent + mo : NULL) != 0)
+                    return -1;
+                if (!recompute_old) memcpy(t->old + mo, t->logp + mo, sizeof(float) * (size_t)r * T);
+                LossStats st;
+                if (rl_loss_coeffs(t->g + mo, &st, t->logp + mo, t->old + mo, kl_in_loss ? t->refp + mo : NULL,
+                                   t->adv + mo, t->mask + mo, r, T, &lo) != 0)
+                    return -1;
+                if (model_backward(&t->policy, t->acts, t->g + mo) != 0) return -1;
+                s->policy_loss += st.policy_loss;
+                s->kl_sum += st.kl_sum;
+                s->clip_low += st.clip_low;
+                s->clip_high += st.clip_high;
+            }
             s->t_train += time_now() - t1;
             t1 = time_now();
             s->lr = adamw_lr(&t->opt.cfg, t->opt.step + 1);
@@ -241,10 +252,6 @@ static int train_on_batch(Trainer *t, const Rollout *ro, int n, StepStats *s) {
             if (t->has_critic && ppo_critic_update(t, start, R, &s->vf_loss, &s->vf_clipfrac) != 0) return -1;
             s->t_opt += time_now() - t1;
             s->grad_norm += gn;
-            s->policy_loss += st.policy_loss;
-            s->kl_sum += st.kl_sum;
-            s->clip_low += st.clip_low;
-            s->clip_high += st.clip_high;
             if (ep == 0)
                 for (size_t i = o; i < o + (size_t)R * T; i++)
                     if (t->mask[i]) s->ent_sum += t->ent[i];

@@ -40,6 +40,7 @@ typedef struct {
     double min_lr_ratio;
     int epochs;               // mu: passes over each rollout
     int minibatches;          // optimizer steps per pass
+    int micro_batch_rows;     // rows per forward/backward; 0 = the whole minibatch
     // Objective.
     int adv_scale;            // AdvScale
     double adv_eps;

@@ -47,6 +47,8 @@ const OptDef grpo_options[] = {
     {"min_lr_ratio", OPT_DOUBLE, F(min_lr_ratio), 0, 0, 1, NULL, "final lr / lr for cosine"},
     {"epochs", OPT_INT, F(epochs), 0, 1, 100, NULL, "mu: passes over each rollout"},
     {"minibatches", OPT_INT, F(minibatches), 0, 1, 100000, NULL, "optimizer steps per pass"},
+    {"micro_batch_rows", OPT_INT, F(micro_batch_rows), 0, 0, 100000, NULL,
+     "rows per forward/backward, gradients accumulated (0: whole minibatch)"},
     {"adv_scale", OPT_ENUM, F(adv_scale), 0, 0, 0, "group|batch|none", "advantage scaling (none: Dr. GRPO)"},
     {"adv_eps", OPT_DOUBLE, F(adv_eps), 0, 0, 1, NULL, "added to the std of the advantage"},
     {"loss_agg", OPT_ENUM, F(loss_agg), 0, 0, 0, "seq-mean-token-mean|token-mean|seq-mean-token-sum-norm|bnpo",

@@ -52,8 +52,8 @@ int ppo_advantages(Trainer *t, const float *row_reward, int n) {
     const GrpoConfig *c = &t->cfg;
     int T = t->max_T, C = t->policy.cfg.hidden_size;
     size_t nt = (size_t)n * T;
-    for (int s = 0; s < n; s += t->mb_rows) {
-        int R = n - s < t->mb_rows ? n - s : t->mb_rows;
+    for (int s = 0; s < n; s += t->micro_rows) {
+        int R = n - s < t->micro_rows ? n - s : t->micro_rows;
         size_t o = (size_t)s * T;
         if (value_forward(&t->critic, t->acts, t->head_w, t->head_w[C], t->ids + o, t->lens + s, R, T,
                           t->values_old + o) != 0)
@@ -85,12 +85,19 @@ int ppo_critic_update(Trainer *t, int start, int R, double *vf_loss, double *vf_
     for (size_t i = o; i < o + (size_t)R * T; i++) tokens += t->mask[i];
     model_zero_grad(&t->critic);
     memset(t->head_gw, 0, sizeof(float) * ((size_t)C + 1));
-    if (value_forward(&t->critic, t->acts, t->head_w, t->head_w[C], t->ids + o, t->lens + start, R, T, t->values + o) != 0)
-        return -1;
-    *vf_loss += value_loss(t->dvalues + o, &clipped, t->values + o, t->values_old + o, t->returns_ + o, t->mask + o, R,
-                           T, (float)t->cfg.value_clip, tokens > 0 ? tokens : 1);
+    for (int ms = start; ms < start + R; ms += t->micro_rows) {
+        int r = start + R - ms < t->micro_rows ? start + R - ms : t->micro_rows;
+        size_t mo = (size_t)ms * T;
+        double c = 0;
+        if (value_forward(&t->critic, t->acts, t->head_w, t->head_w[C], t->ids + mo, t->lens + ms, r, T,
+                          t->values + mo) != 0)
+            return -1;
+        *vf_loss += value_loss(t->dvalues + mo, &c, t->values + mo, t->values_old + mo, t->returns_ + mo,
+                               t->mask + mo, r, T, (float)t->cfg.value_clip, tokens > 0 ? tokens : 1);
+        clipped += c;
+        if (value_backward(&t->critic, t->acts, t->head_w, t->dvalues + mo, t->head_gw, &t->head_gw[C]) != 0) return -1;
+    }
     *vf_clipfrac += clipped / (tokens > 0 ? tokens : 1);
-    if (value_backward(&t->critic, t->acts, t->head_w, t->dvalues + o, t->head_gw, &t->head_gw[C]) != 0) return -1;
     double gn = adamw_step(&t->critic_opt, &t->critic, 1.0f);
     if (!isfinite(gn)) return err_set("critic gradient norm is not finite; the update was refused");
     // The head follows the trunk's clip factor and step.

@@ -21,7 +21,7 @@ typedef struct {
     int ref_moved;            // ref differs from the starting weights (saved in checkpoints)
     Tokenizer *tok;
     Sampler *sampler;
-    ModelActs *acts;          // minibatch rows x max_T
+    ModelActs *acts;          // micro-batch rows x max_T
     AdamW opt;
     RewardSpec rewards;
     int verifier_term;        // reward term whose value 1 means "correct" (accuracy)
@@ -35,7 +35,8 @@ typedef struct {
     ProblemSource problems;
     RolloutCtx rctx;
     int max_T;                // max_prompt_tokens + max_new_tokens
-    int mb_rows;              // rows per minibatch
+    int mb_rows;              // rows per minibatch (one optimizer step)
+    int micro_rows;           // rows per forward/backward (gradient accumulation)
     // Per-step work arrays, (B*G, max_T) unless noted, allocated once.
     int *ids, *lens;          // (rows, max_T), (rows)
     uint8_t *mask;
