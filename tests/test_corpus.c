@@ -1,7 +1,9 @@
-// The pretraining corpus: no test-split problem appears (by id, by recomputed
-// content hash, and by prompt text against generated test problems), careful
-// and checked solutions reach the generator's gold answer, hasty ones are the
-// rounded estimate, and the style proportions are what the config asks.
+// The pretraining corpus, for the sum task (the default) and arithmetic: no
+// test-split problem appears (by id, by recomputed content hash, and by prompt
+// text against generated test problems), careful and checked solutions reach
+// the gold answer recomputed here, hasty ones are the estimate (count * 5 for
+// sums, operands rounded to tens for arithmetic), and the style proportions are
+// what the config asks.
 #include "test.h"
 
 #include "base/jsonl.h"
@@ -24,12 +26,43 @@ static int contains(char **sorted, int n, const char *s) {
 
 static long round_ten(long x) { return x < 10 ? x : (x + 5) / 10 * 10; }
 
-int main(void) {
+// The question after "User: " read back independently: its canonical content,
+// gold answer and the hasty estimate. Returns 0, or -1 when it does not parse.
+static int read_question(const char *task, const char *q, char *canon, size_t cap, long *gold, long *est) {
+    if (strcmp(task, "sum") == 0) {
+        const char *s = q + strlen("User: Compute ");
+        long total = 0;
+        int n = 0;
+        size_t at = 0;
+        for (;;) {
+            char *end;
+            long v = strtol(s, &end, 10);
+            if (end == s || v < 1 || v > 9) return -1;
+            at += (size_t)snprintf(canon + at, cap - at, "%s%ld", n ? "+" : "", v);
+            total += v, n++;
+            if (strncmp(end, " + ", 3) != 0) break;
+            s = end + 3;
+        }
+        *gold = total;
+        *est = 5L * n;
+        return 0;
+    }
+    long a, b;
+    char op;
+    if (sscanf(q, "User: Compute %ld %c %ld", &a, &op, &b) != 3) return -1;
+    snprintf(canon, cap, "%ld%c%ld", a, op, b);
+    *gold = op == '+' ? a + b : op == '-' ? a - b : a * b;
+    long ra = round_ten(a), rb = round_ten(b);
+    *est = op == '+' ? ra + rb : op == '-' ? ra - rb : ra * rb;
+    return 0;
+}
+
+static void check_corpus(const CorpusConfig *cfg) {
     char path[512];
     snprintf(path, sizeof path, "%s/aha-corpus-%d.jsonl", getenv("TEST_TMP") ? getenv("TEST_TMP") : "/tmp", (int)getpid());
-    CorpusConfig c;
-    corpus_defaults(&c);
+    CorpusConfig c = *cfg;
     c.n_docs = N_DOCS;
+    const char *task = c.task;
     CorpusStats st;
     CHECK(corpus_write(&c, path, &st) == 0, "corpus_write failed");
     CHECK(st.docs == N_DOCS, "%ld docs", st.docs);
@@ -47,18 +80,15 @@ int main(void) {
                   json_get_string(o, "completion", &completion, 1) == 0 &&
                   json_get_string(o, "style", &style, 1) == 0 && json_get_int(o, "difficulty", &d, 1) == 0,
               "line %ld lacks a field", r.line);
-        // The split, recomputed from the question's canonical content "a<op>b".
-        long a, b;
-        char op;
+        // The split, recomputed from the question's canonical content ("a<op>b", "a+b+c").
+        long gold = 0, est = 0;
         const char *q = strstr(prompt, "User: Compute ");
-        CHECK(q && sscanf(q, "User: Compute %ld %c %ld", &a, &op, &b) == 3, "line %ld: no question", r.line);
-        char canon[64], want_id[48];
+        char canon[128], want_id[64];
+        CHECK(q && read_question(task, q, canon, sizeof canon, &gold, &est) == 0, "line %ld: no question", r.line);
         uint64_t h;
-        snprintf(canon, sizeof canon, "%ld%c%ld", a, op, b);
-        bad_split += task_split_of("arithmetic", canon, &h) != TASK_SPLIT_TRAIN;
-        snprintf(want_id, sizeof want_id, "arithmetic-%016llx", (unsigned long long)h);
+        bad_split += task_split_of(task, canon, &h) != TASK_SPLIT_TRAIN;
+        snprintf(want_id, sizeof want_id, "%s-%016llx", task, (unsigned long long)h);
         CHECK(strcmp(want_id, id) == 0, "line %ld: id %s, content hash says %s", r.line, id, want_id);
-        long gold = op == '+' ? a + b : op == '-' ? a - b : a * b;
         char gold_s[32];
         snprintf(gold_s, sizeof gold_s, "%ld", gold);
         int right = math_completion_correct(completion, strlen(completion), 0, gold_s);
@@ -68,8 +98,7 @@ int main(void) {
         style_n[s]++;
         int has_wait = strstr(completion, "wait,") != NULL;
         if (s == CORPUS_HASTY) {
-            // The hasty answer is the estimate from operands rounded to tens.
-            long ra = round_ten(a), rb = round_ten(b), est = op == '+' ? ra + rb : op == '-' ? ra - rb : ra * rb;
+            // The hasty answer is the estimate.
             char est_s[32];
             snprintf(est_s, sizeof est_s, "%ld", est);
             bad_hasty += !math_completion_correct(completion, strlen(completion), 0, est_s);
@@ -94,9 +123,9 @@ int main(void) {
     CHECK(bad_hasty == 0, "%d hasty solutions are not the rounded estimate", bad_hasty);
     CHECK(wait_outside_check == 0 && check_without_wait == 0, "reflection words misplaced: %d / %d",
           wait_outside_check, check_without_wait);
-    // Hasty is wrong on most two-digit problems: the room RL has.
-    CHECK(hasty_d2 > 500 && hasty_d2_right < hasty_d2 / 5, "hasty right on %d of %d two-digit problems",
-          hasty_d2_right, hasty_d2);
+    // Hasty is wrong on most difficulty-2 problems: the room RL has.
+    CHECK(hasty_d2 > 500 && hasty_d2_right < hasty_d2 / 5, "%s: hasty right on %d of %d difficulty-2 problems",
+          task, hasty_d2_right, hasty_d2);
     // Proportions within 3 standard deviations of the configured shares.
     for (int s = 0; s < CORPUS_N_STYLES; s++) {
         double p = c.style_p[s], sd = sqrt(p * (1 - p) / N_DOCS);
@@ -108,16 +137,16 @@ int main(void) {
     // No test-split problem of the same seed (or another) appears, by id or by question text.
     qsort(ids, (size_t)n, sizeof *ids, cmp_str);
     qsort(prompts, (size_t)n, sizeof *prompts, cmp_str);
-    const TaskDef *t = task_find("arithmetic");
+    const TaskDef *t = task_find(task);
     int leaked = 0, tested = 0;
     for (uint64_t seed = c.seed; seed <= c.seed + 1; seed++)
         for (int d = 1; d <= 2; d++)
             for (long i = 0; i < 500; i++) {
                 Problem p;
                 if (task_generate(t, seed, TASK_SPLIT_TEST, d, i, &p) != 0) continue;
-                char q[TASK_PROMPT_MAX + 8];
-                snprintf(q, sizeof q, "User: %s", p.prompt);
-                // A corpus prompt continues after the question (". Assistant:"), so compare the question only.
+                char q[TASK_PROMPT_MAX + 32];
+                snprintf(q, sizeof q, "User: %s. Assistant:", p.prompt);
+                // The template ends the question with ". Assistant:" (so "1 + 2" is no prefix match of "1 + 2 + 3").
                 char *hit = NULL;
                 for (int k = 0; k < n && !hit; k++)
                     if (strncmp(prompts[k], q, strlen(q)) == 0) hit = prompts[k];
@@ -138,5 +167,18 @@ int main(void) {
     free(ids);
     free(prompts);
     unlink(path);
+}
+
+int main(void) {
+    CorpusConfig c;
+    corpus_defaults(&c);
+    CHECK(strcmp(c.task, "sum") == 0, "default corpus task %s", c.task);
+    // Check is the more common of the two correct styles, hasty the mode.
+    CHECK(c.style_p[CORPUS_HASTY] > 0.5 && c.style_p[CORPUS_CHECK] > c.style_p[CORPUS_CAREFUL], "style shares");
+    check_corpus(&c);
+    snprintf(c.task, sizeof c.task, "arithmetic");
+    c.style_p[CORPUS_HASTY] = 0.70, c.style_p[CORPUS_CAREFUL] = 0.18, c.style_p[CORPUS_CHECK] = 0.12;
+    c.difficulty_p[0] = 0.2, c.difficulty_p[1] = 0.8, c.difficulty_p[2] = 0;
+    check_corpus(&c);
     return TEST_END();
 }

@@ -1,7 +1,7 @@
 // Task generators against independent checks written here: a brute-force
 // countdown solver over exact rationals, an expression evaluator that substitutes
 // the linear equations' answers, a knights-and-knaves brute force over the prompt
-// text; plus determinism and train/test disjointness over many samples.
+// text, a re-addition of the sum terms; plus determinism and train/test disjointness over many samples.
 #include "task/task.h"
 #include "base/err.h"
 #include "test.h"
@@ -234,6 +234,32 @@ static void check_arithmetic(const Problem *p) {
     CHECK(a >= lo && a <= hi && b >= lo && b <= hi, "operands %ld %ld at difficulty %d", a, b, p->difficulty);
 }
 
+// "Compute 7 + 5 + 8 + 6": difficulty + 2 terms in 1..9, the answer their sum.
+static void check_sum(const Problem *p) {
+    const char *s = p->prompt;
+    CHECK(strncmp(s, "Compute ", 8) == 0, "%s", p->prompt);
+    s += 8;
+    long total = 0;
+    int n = 0, bad = 0;
+    for (;;) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (end == s) {
+            bad = 1;
+            break;
+        }
+        bad |= v < 1 || v > 9;
+        total += v, n++;
+        if (strncmp(end, " + ", 3) != 0) {
+            bad |= *end != 0;
+            break;
+        }
+        s = end + 3;
+    }
+    CHECK(!bad && n == p->difficulty + 2, "%s: %d terms at difficulty %d", p->prompt, n, p->difficulty);
+    CHECK(strtol(p->answer, NULL, 10) == total, "%s -> %s", p->prompt, p->answer);
+}
+
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 // Many train problems (several seeds) against the test problems: no prompt in both.
@@ -259,7 +285,7 @@ static void check_disjoint(const TaskDef *t, int difficulty, int n_train, int n_
 int main(void) {
     int nt;
     const TaskDef *tasks = task_list(&nt);
-    CHECK(nt == 4, "4 tasks, got %d", nt);
+    CHECK(nt == 5, "5 tasks, got %d", nt);
     CHECK(task_find("nope") == NULL && strstr(err_msg(), "countdown") && strstr(err_msg(), "knights"),
           "unknown task message lists the names: %s", err_msg());
     CHECK(task_split_parse("test") == TASK_SPLIT_TEST && task_split_parse("train") == TASK_SPLIT_TRAIN &&
@@ -287,6 +313,7 @@ int main(void) {
                     if (strcmp(t->name, "countdown") == 0) check_countdown(&p);
                     else if (strcmp(t->name, "linear") == 0) check_linear(&p);
                     else if (strcmp(t->name, "knights") == 0) check_knights(&p);
+                    else if (strcmp(t->name, "sum") == 0) check_sum(&p);
                     else check_arithmetic(&p);
                     cJSON *o = task_problem_json(&p);
                     CHECK(o && cJSON_IsString(cJSON_GetObjectItem(o, "prompt")) &&

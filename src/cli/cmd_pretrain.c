@@ -13,9 +13,10 @@ static void pretrain_help(void) {
     PretrainConfig d;
     pretrain_defaults(&d);
     printf("usage: aha pretrain --out DIR [options]\n\n"
-           "Pretrain a tiny base model from scratch: generate the arithmetic corpus (train-split\n"
-           "problems in the R1-Zero template, solved in three styles: hasty estimate, careful\n"
-           "columns, and estimate + \"wait, let me check\" + columns), train a byte-level BPE\n"
+           "Pretrain a tiny base model from scratch: generate the corpus (train-split problems\n"
+           "in the R1-Zero template, solved in three styles: a hasty estimate, careful steps\n"
+           "(a running sum; columns for arithmetic), and estimate + \"wait, let me check\" +\n"
+           "careful steps), train a byte-level BPE\n"
            "tokenizer on it, then train the model on every token (SFT loop, AdamW, warmup +\n"
            "cosine). Writes config.json, model.safetensors, tokenizer.json, pretrain.json and\n"
            "train_log.jsonl into DIR.\n\n");
@@ -34,6 +35,7 @@ int cmd_pretrain(int argc, char **argv) {
 
 typedef struct {
     char out[512];
+    char task[32];
     int docs, seed;
     double p_hasty, p_careful, p_check, p_d1, p_d2, p_d3;
 } CorpusFlags;
@@ -41,6 +43,7 @@ typedef struct {
 #define F(x) offsetof(CorpusFlags, x)
 static const OptDef corpus_options[] = {
     {"out", OPT_STRING, F(out), sizeof(((CorpusFlags *)0)->out), 0, 0, NULL, "JSONL file to write"},
+    {"task", OPT_STRING, F(task), sizeof(((CorpusFlags *)0)->task), 0, 0, NULL, "task (sum or arithmetic)"},
     {"docs", OPT_INT, F(docs), 0, 1, 100000000, NULL, "documents"},
     {"seed", OPT_INT, F(seed), 0, 0, 2147483647, NULL, "problem seed (train split)"},
     {"p_hasty", OPT_DOUBLE, F(p_hasty), 0, 0, 1, NULL, "share of hasty solutions"},
@@ -60,19 +63,22 @@ static void corpus_help(void) {
            "problems appear.\n\n");
     CorpusConfig cc;
     corpus_defaults(&cc);
-    CorpusFlags d = {"", (int)cc.n_docs, (int)cc.seed, cc.style_p[0], cc.style_p[1], cc.style_p[2],
+    CorpusFlags d = {"", "", (int)cc.n_docs, (int)cc.seed, cc.style_p[0], cc.style_p[1], cc.style_p[2],
                      cc.difficulty_p[0], cc.difficulty_p[1], cc.difficulty_p[2]};
+    snprintf(d.task, sizeof d.task, "%s", cc.task);
     opt_print_help(stdout, corpus_options, &d);
 }
 
 int cmd_corpus(int argc, char **argv) {
     CorpusConfig cc;
     corpus_defaults(&cc);
-    CorpusFlags f = {"", (int)cc.n_docs, (int)cc.seed, cc.style_p[0], cc.style_p[1], cc.style_p[2],
+    CorpusFlags f = {"", "", (int)cc.n_docs, (int)cc.seed, cc.style_p[0], cc.style_p[1], cc.style_p[2],
                      cc.difficulty_p[0], cc.difficulty_p[1], cc.difficulty_p[2]};
+    snprintf(f.task, sizeof f.task, "%s", cc.task);
     int rc = cli_parse_options("corpus", argc, argv, corpus_options, &f, corpus_help);
     if (rc) return rc == 1 ? 0 : rc;
     if (!f.out[0]) return cli_usage("corpus", "--out FILE is required");
+    snprintf(cc.task, sizeof cc.task, "%s", f.task);
     cc.n_docs = f.docs;
     cc.seed = (uint64_t)f.seed;
     double sp[3] = {f.p_hasty, f.p_careful, f.p_check}, dp[3] = {f.p_d1, f.p_d2, f.p_d3};

@@ -18,6 +18,7 @@ static const TaskDef tasks[] = {
     {"knights", "math",
      "knights and knaves with a unique solution; difficulty + 2 inhabitants",
      task_make_knights},
+    {"sum", "math", "a sum of single digits; difficulty + 2 terms", task_make_sum},
 };
 
 const TaskDef *task_list(int *n) {

@@ -72,6 +72,7 @@ int task_make_arithmetic(Rng *rng, int difficulty, Problem *p, char *canon, size
 int task_make_countdown(Rng *rng, int difficulty, Problem *p, char *canon, size_t cap);
 int task_make_linear(Rng *rng, int difficulty, Problem *p, char *canon, size_t cap);
 int task_make_knights(Rng *rng, int difficulty, Problem *p, char *canon, size_t cap);
+int task_make_sum(Rng *rng, int difficulty, Problem *p, char *canon, size_t cap);
 
 // A uniform integer in [lo, hi] (helper shared by the generators).
 long task_rand_range(Rng *rng, long lo, long hi);

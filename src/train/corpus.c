@@ -18,15 +18,16 @@ const char *const corpus_style_names[CORPUS_N_STYLES] = {"hasty", "careful", "ch
 
 void corpus_defaults(CorpusConfig *c) {
     memset(c, 0, sizeof *c);
-    snprintf(c->task, sizeof c->task, "arithmetic");
+    snprintf(c->task, sizeof c->task, "sum");
     snprintf(c->template_name, sizeof c->template_name, "r1zero");
     c->seed = 7;
     c->n_docs = 20000;
-    c->style_p[CORPUS_HASTY] = 0.70;
-    c->style_p[CORPUS_CAREFUL] = 0.18;
-    c->style_p[CORPUS_CHECK] = 0.12;
-    c->difficulty_p[0] = 0.2;
-    c->difficulty_p[1] = 0.8;
+    c->style_p[CORPUS_HASTY] = 0.75;
+    c->style_p[CORPUS_CAREFUL] = 0.07;
+    c->style_p[CORPUS_CHECK] = 0.18;
+    c->difficulty_p[0] = 0.25;
+    c->difficulty_p[1] = 0.5;
+    c->difficulty_p[2] = 0.25;
 }
 
 // A growing text buffer that remembers overflow instead of failing each call.
@@ -126,28 +127,80 @@ static long hasty(Buf *b, long x, char op, long y) {
     return h;
 }
 
-int corpus_solution(const Problem *p, int style, char *buf, size_t cap, long *answer) {
-    if (strcmp(p->def->name, "arithmetic") != 0)
-        return err_set("corpus: no worked solutions for task '%s' (only arithmetic)", p->def->name);
-    if (style < 0 || style >= CORPUS_N_STYLES) return err_set("corpus: unknown style %d", style);
-    long x, y;
-    char op;
-    if (sscanf(p->prompt, "Compute %ld %c %ld", &x, &op, &y) != 3 || x < 0 || y < 0 || !strchr("+-*", op))
-        return err_set("corpus: cannot read the operands of \"%s\"", p->prompt);
-    Buf b = {buf, 0, cap, 0};
-    long r = apply(x, op, y), final = r;
-    put(&b, " <think> ");
+// The hasty estimate of a sum of n single digits: each counted as about 5.
+static long sum_hasty(Buf *b, int n) {
+    put(b, "about %d * 5 = %d.", n, 5 * n);
+    return 5L * n;
+}
+
+// The running sum "7 + 5 = 12. 12 + 8 = 20. 20 + 6 = 26."; returns the total.
+static long sum_running(Buf *b, const long *v, int n) {
+    long s = v[0];
+    for (int i = 1; i < n; i++) {
+        put(b, "%s%ld + %ld = %ld.", i > 1 ? " " : "", s, v[i], s + v[i]);
+        s += v[i];
+    }
+    return s;
+}
+
+static int sum_solution(const Problem *p, int style, Buf *b, long *final) {
+    long v[16];
+    int n = 0;
+    const char *s = p->prompt + strlen("Compute ");
+    if (strncmp(p->prompt, "Compute ", 8) != 0) return err_set("corpus: cannot read the terms of \"%s\"", p->prompt);
+    for (;;) {
+        char *end;
+        long x = strtol(s, &end, 10);
+        if (end == s || n == 16) return err_set("corpus: cannot read the terms of \"%s\"", p->prompt);
+        v[n++] = x;
+        if (strncmp(end, " + ", 3) != 0) break;
+        s = end + 3;
+    }
+    if (n < 2) return err_set("corpus: \"%s\" has fewer than two terms", p->prompt);
+    put(b, " <think> ");
     if (style == CORPUS_HASTY) {
-        final = hasty(&b, x, op, y);
+        *final = sum_hasty(b, n);
     } else if (style == CORPUS_CAREFUL) {
-        put(&b, "step by step. ");
-        careful(&b, x, op, y);
+        put(b, "step by step: ");
+        *final = sum_running(b, v, n);
     } else {
-        long h = hasty(&b, x, op, y);
-        put(&b, " wait, let me check step by step. ");
-        careful(&b, x, op, y);
-        if (h == r) put(&b, " %ld is right.", h);
-        else put(&b, " %ld, not %ld.", r, h);
+        long h = sum_hasty(b, n);
+        put(b, " wait, let me check: ");
+        *final = sum_running(b, v, n);
+        if (h == *final) put(b, " %ld is right.", h);
+        else put(b, " %ld, not %ld.", *final, h);
+    }
+    return 0;
+}
+
+int corpus_solution(const Problem *p, int style, char *buf, size_t cap, long *answer) {
+    if (style < 0 || style >= CORPUS_N_STYLES) return err_set("corpus: unknown style %d", style);
+    Buf b = {buf, 0, cap, 0};
+    long final;
+    if (strcmp(p->def->name, "sum") == 0) {
+        if (sum_solution(p, style, &b, &final) != 0) return -1;
+    } else if (strcmp(p->def->name, "arithmetic") == 0) {
+        long x, y;
+        char op;
+        if (sscanf(p->prompt, "Compute %ld %c %ld", &x, &op, &y) != 3 || x < 0 || y < 0 || !strchr("+-*", op))
+            return err_set("corpus: cannot read the operands of \"%s\"", p->prompt);
+        long r = apply(x, op, y);
+        final = r;
+        put(&b, " <think> ");
+        if (style == CORPUS_HASTY) {
+            final = hasty(&b, x, op, y);
+        } else if (style == CORPUS_CAREFUL) {
+            put(&b, "step by step. ");
+            careful(&b, x, op, y);
+        } else {
+            long h = hasty(&b, x, op, y);
+            put(&b, " wait, let me check step by step. ");
+            careful(&b, x, op, y);
+            if (h == r) put(&b, " %ld is right.", h);
+            else put(&b, " %ld, not %ld.", r, h);
+        }
+    } else {
+        return err_set("corpus: no worked solutions for task '%s' (only sum and arithmetic)", p->def->name);
     }
     put(&b, " </think> <answer> %ld </answer>", final);
     if (b.overflow) return err_set("corpus: solution of \"%s\" does not fit %zu bytes", p->prompt, cap);

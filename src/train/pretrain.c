@@ -23,6 +23,7 @@ const OptDef pretrain_options[] = {
     {"corpus", OPT_STRING, S(corpus), 0, 0, NULL, "corpus JSONL from aha corpus (default: generate one)"},
     {"init", OPT_STRING, S(init), 0, 0, NULL, "continue training this model directory (keeps its tokenizer and shape)"},
     {"keep_corpus", OPT_BOOL, F(keep_corpus), 0, 0, 1, NULL, "keep the generated corpus as OUT/corpus.jsonl"},
+    {"task", OPT_STRING, S(task), 0, 0, NULL, "corpus task (sum or arithmetic)"},
     {"docs", OPT_INT, F(docs), 0, 1, 10000000, NULL, "documents in the generated corpus"},
     {"corpus_seed", OPT_INT, F(corpus_seed), 0, 0, 2147483647, NULL, "problem seed of the corpus (train split)"},
     {"p_hasty", OPT_DOUBLE, F(p_hasty), 0, 0, 1, NULL, "share of hasty solutions (rounded estimate)"},
@@ -56,6 +57,7 @@ void pretrain_defaults(PretrainConfig *c) {
     memset(c, 0, sizeof *c);
     CorpusConfig cc;
     corpus_defaults(&cc);
+    snprintf(c->task, sizeof c->task, "%s", cc.task);
     c->docs = (int)cc.n_docs;
     c->corpus_seed = (int)cc.seed;
     c->p_hasty = cc.style_p[CORPUS_HASTY];
@@ -181,6 +183,7 @@ int pretrain_run(const PretrainConfig *c) {
     } else {
         CorpusConfig cc;
         corpus_defaults(&cc);
+        snprintf(cc.task, sizeof cc.task, "%s", c->task);
         cc.n_docs = c->docs;
         cc.seed = (uint64_t)c->corpus_seed;
         cc.style_p[CORPUS_HASTY] = c->p_hasty;

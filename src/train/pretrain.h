@@ -12,6 +12,7 @@ typedef struct {
     char init[512];         // continue from this model directory (its tokenizer too), or "" for scratch
     int keep_corpus;        // keep the generated corpus as OUT/corpus.jsonl
     // Corpus (when generated).
+    char task[32];          // corpus task (sum, arithmetic)
     int docs, corpus_seed;
     double p_hasty, p_careful, p_check;
     double p_d1, p_d2, p_d3;

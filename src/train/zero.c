@@ -39,12 +39,12 @@ const OptDef zero_options[] = {
 void zero_defaults(ZeroConfig *c) {
     memset(c, 0, sizeof *c);
     snprintf(c->model, sizeof c->model, "models/aha-tiny");
-    snprintf(c->task, sizeof c->task, "arithmetic");
+    snprintf(c->task, sizeof c->task, "sum");
     c->difficulty = 2;
     c->steps = 60;
     c->prompts_per_step = 8;
     c->group_size = 8;
-    c->max_new_tokens = 112;
+    c->max_new_tokens = 80;
     c->lr = 3e-4;
     c->temperature = 1.0;
     c->beta = 0.001;
