@@ -1,7 +1,7 @@
-// The pretraining corpus: worked arithmetic solutions in three styles over
-// train-split problems. Solutions are built from the operands with exact
-// integer arithmetic; the hasty style's errors are those of a rounded estimate,
-// never random noise, so sampling temperature cannot hide them.
+// The pretraining corpus: worked solutions (sums of digits, arithmetic) in three
+// styles over train-split problems. Solutions are built from the terms with exact
+// integer arithmetic; the hasty style's errors are those of an estimate, never
+// random noise, so sampling temperature cannot hide them.
 #include "train/corpus.h"
 #include "base/err.h"
 #include "base/fileio.h"

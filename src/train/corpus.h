@@ -10,19 +10,22 @@
 
 #include "task/task.h"
 
-// The solution styles the base model learns, whose mixture RL re-weights:
-//   HASTY    estimate by rounding each multi-digit operand to the nearest ten
-//            ("47 + 38 is about 50 + 40 = 90"): short, and wrong on almost every
-//            multi-digit problem (exact on one-digit problems).
-//   CAREFUL  column addition/subtraction with carries and borrows, partial
-//            products for multiplication: longer, exact.
-//   CHECK    the hasty estimate, then "wait, let me check ..." and the careful
-//            working, which repairs the estimate ("so it is 85, not 90").
+// The solution styles the base model learns, whose mixture RL re-weights.
+// For the sum task (the default):
+//   HASTY    "about 4 * 5 = 20." (each term counted as 5): short, right only when
+//            the terms happen to average 5.
+//   CAREFUL  "step by step: 7 + 5 = 12. 12 + 8 = 20. 20 + 6 = 26.": a running
+//            sum, one small addition per term; longer, exact.
+//   CHECK    the hasty estimate, then "wait, let me check:" and the running sum,
+//            which repairs the estimate ("26, not 20.").
+// For arithmetic: hasty rounds each multi-digit operand to the nearest ten
+// ("47 + 38 is about 50 + 40 = 90"), careful works in columns with carries and
+// borrows (partial products for *), check is the estimate + "wait" + columns.
 enum { CORPUS_HASTY = 0, CORPUS_CAREFUL = 1, CORPUS_CHECK = 2, CORPUS_N_STYLES = 3 };
 extern const char *const corpus_style_names[CORPUS_N_STYLES];
 
 typedef struct {
-    char task[32];                     // only "arithmetic" has worked solutions
+    char task[32];                     // "sum" or "arithmetic" (the tasks with worked solutions)
     char template_name[32];            // r1zero
     uint64_t seed;                     // problem seed (train split)
     long n_docs;
@@ -30,7 +33,8 @@ typedef struct {
     double difficulty_p[TASK_MAX_DIFFICULTY];  // share of each difficulty 1..5
 } CorpusConfig;
 
-// hasty 0.70, careful 0.18, check 0.12; difficulty 1: 0.2, 2: 0.8; 20000 docs.
+// task sum; hasty 0.75, careful 0.07, check 0.18; difficulty 1: 0.25, 2: 0.5,
+// 3: 0.25 (3, 4 and 5 terms); 20000 docs.
 void corpus_defaults(CorpusConfig *c);
 
 // The completion text (" <think> ... </think> <answer> R </answer>") of problem p
