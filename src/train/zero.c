@@ -41,11 +41,11 @@ void zero_defaults(ZeroConfig *c) {
     snprintf(c->model, sizeof c->model, "models/aha-tiny");
     snprintf(c->task, sizeof c->task, "sum");
     c->difficulty = 2;
-    c->steps = 60;
+    c->steps = 80;
     c->prompts_per_step = 8;
     c->group_size = 8;
     c->max_new_tokens = 80;
-    c->lr = 3e-4;
+    c->lr = 1.5e-4;
     c->temperature = 1.0;
     c->beta = 0.001;
     c->eval_problems = 50;
