@@ -103,7 +103,7 @@ static int problems_make(const EvalConfig *c, EvalProblem **out, int *n_out, con
             question = it->prompt;
             p[i].answer = it->answer ? strdup(it->answer) : NULL;
             p[i].json = cJSON_Duplicate(it->json, 1);
-            snprintf(p[i].id, sizeof p[i].id, "%s:%d", c->dataset, i + 1);
+            snprintf(p[i].id, sizeof p[i].id, "line %d", i + 1);
         } else {
             int d = c->difficulty ? c->difficulty : 1 + i % TASK_MAX_DIFFICULTY;
             if (task_generate(t, (uint64_t)c->seed, split, d, i, &pr) != 0) {
@@ -160,7 +160,7 @@ static int score_batch(const EvalConfig *c, const Tokenizer *tok, const RewardSp
         const Completion *o = &out[i];
         int n = o->n;
         if (n > 0 && o->ids[n - 1] == eos && o->finish == SAMPLER_FINISH_STOP) n--;
-        if (!(text[i] = tok_decode(tok, o->ids, n, &len[i]))) goto done;
+        if (!(text[i] = tok_decode_lenient(tok, o->ids, n, &len[i]))) goto done;
         ans[i] = final_answer(text[i], len[i], c->prefill_think);
         const EvalProblem *p = &pb[i / k];
         in[i] = (RewardInput){.completion = text[i], .completion_len = len[i], .answer = p->answer, .task = p->json,
@@ -226,7 +226,7 @@ int eval_run(const EvalConfig *c, EvalResult *r) {
     int n = 0, rc = -1, max_prompt = 0;
     int **pids = NULL, *plens = NULL;
     JsonlWriter samples = {0};
-    const char *verifier;
+    const char *verifier = "math";
     RewardSpec verify;
     memset(&verify, 0, sizeof verify);
     if (model_load(&m, c->model, 0) != 0) return err_wrap("model %s", c->model);
@@ -334,7 +334,7 @@ cJSON *eval_result_json(const EvalResult *r) {
     cJSON_AddNumberToObject(o, "seconds", r->seconds);
     for (int d = 0; d <= TASK_MAX_DIFFICULTY; d++) {
         if (!r->n_by_diff[d]) continue;
-        char key[8];
+        char key[16];
         snprintf(key, sizeof key, "%d", d);
         cJSON *e = cJSON_CreateObject();
         cJSON_AddNumberToObject(e, "n", r->n_by_diff[d]);
