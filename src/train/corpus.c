@@ -176,7 +176,7 @@ static int sum_solution(const Problem *p, int style, Buf *b, long *final) {
 int corpus_solution(const Problem *p, int style, char *buf, size_t cap, long *answer) {
     if (style < 0 || style >= CORPUS_N_STYLES) return err_set("corpus: unknown style %d", style);
     Buf b = {buf, 0, cap, 0};
-    long final;
+    long final = 0;
     if (strcmp(p->def->name, "sum") == 0) {
         if (sum_solution(p, style, &b, &final) != 0) return -1;
     } else if (strcmp(p->def->name, "arithmetic") == 0) {
