@@ -226,6 +226,9 @@ static int train_on_batch(Trainer *t, const Rollout *ro, int n, StepStats *s) {
                            .beta = kl_in_loss ? (float)c->beta : 0.0f, .kl = (KlEstimator)c->kl, .agg = (LossAgg)c->loss_agg,
                            .ratio = (RatioLevel)c->ratio_level, .global_tokens = tokens > 0 ? tokens : 1,
                            .global_seqs = R, .max_completion_len = c->max_new_tokens};
+            // bnpo divides by the tokens of this process's minibatch: the same
+            // as token-mean over it here, whatever the micro-batches.
+            if (lo.agg == LOSS_AGG_BNPO) lo.agg = LOSS_AGG_TOKEN_MEAN;
             model_zero_grad(&t->policy);
             for (int ms = start; ms < start + R; ms += t->micro_rows) {
                 int r = start + R - ms < t->micro_rows ? start + R - ms : t->micro_rows;
