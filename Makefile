@@ -98,7 +98,7 @@ build-debug-tests: $(TEST_BIN)
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Isrc -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(BLAS_CFLAGS)
 fuzz:
 	@if command -v clang >/dev/null; then \
-	  $(MAKE) CC=clang BUILD=build-fuzz NO_OMP=1 PORTABLE=1 OPT="-g -O1" SAN="-fsanitize=fuzzer-no-link,address,undefined" build-fuzz/libaha.a && \
+	  $(MAKE) CC=clang BUILD=build-fuzz NO_OMP=1 PORTABLE=1 OPT="-g -O1 -Wno-psabi" SAN="-fsanitize=fuzzer-no-link,address,undefined" build-fuzz/libaha.a && \
 	  mkdir -p build-fuzz/fuzz && for f in $(FUZZ_SRC); do \
 	    n=$$(basename $$f .c); \
 	    clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o build-fuzz/fuzz/$$n $$f build-fuzz/libaha.a $(LDLIBS) $(BLAS_LIBS) || exit 1; \

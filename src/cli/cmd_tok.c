@@ -8,6 +8,7 @@
 #include "tok/tokenizer.h"
 #include "tok/utf8.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,7 +135,8 @@ static int ids_from_json(const cJSON *v, int **ids, int *n, const char *where) {
     if (!*ids) return err_set("%s: out of memory", where);
     const cJSON *it;
     cJSON_ArrayForEach(it, v) {
-        if (!cJSON_IsNumber(it) || it->valuedouble != (double)(int)it->valuedouble) {
+        // Range first: casting a double outside int's range is undefined.
+        if (!cJSON_IsNumber(it) || !(fabs(it->valuedouble) < 2147483648.0) || it->valuedouble != floor(it->valuedouble)) {
             free(*ids);
             return err_set("%s: element %d is not an integer token id", where, i);
         }

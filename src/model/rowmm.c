@@ -154,6 +154,7 @@ void rowmm_forward_jobs(const RowmmJob *jobs, int n_jobs, const float *inp, int 
         first[j + 1] = first[j] + (jobs[j].OC + PW - 1) / PW;
         work += (long)N * jobs[j].OC * C;
     }
+    (void)work;   // read only by the OpenMP clause
     OMP(parallel for schedule(static) if (work >= 65536))
     for (int p = 0; p < first[n_jobs]; p++) {
         int j = 0;

@@ -127,7 +127,8 @@ int dataset_item_parse(const cJSON *obj, DatasetShape shape, DatasetItem *out) {
         } else if (cJSON_IsNumber(a)) {
             char num[64];
             double d = a->valuedouble;
-            if (d == (double)(long long)d && d > -9e15 && d < 9e15) snprintf(num, sizeof num, "%lld", (long long)d);
+            // Range first: casting a double outside long long's range is undefined.
+            if (d > -9e15 && d < 9e15 && d == (double)(long long)d) snprintf(num, sizeof num, "%lld", (long long)d);
             else snprintf(num, sizeof num, "%.17g", d);
             answer = dup_trim(num, strlen(num));
         } else {
