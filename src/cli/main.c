@@ -48,6 +48,7 @@ int cmd_version(int argc, char **argv) {
         printf("usage: aha version\nPrints the version and the build's optional features.\n");
         return 0;
     }
+    if (argc > 1) return cli_usage("version", "unexpected argument '%s'", argv[1]);
     printf("aha %s", AHA_VERSION);
 #ifdef _OPENMP
     printf(" +openmp");
