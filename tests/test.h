@@ -5,6 +5,7 @@
 #define AHA_TEST_H
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 
 static int test_checks, test_failures;
@@ -28,6 +29,19 @@ static int test_checks, test_failures;
         CHECK(d_ / s_ <= (tol), "%s = %.9g, %s = %.9g, rel err %.3g > %.3g", #a, a_, #b, \
               b_, d_ / s_, (double)(tol));                                               \
     } while (0)
+
+// Normalized error ||a - b|| / max(||a||, ||b||) (absolute when both are 0),
+// the measure ggml's test-backend-ops uses for whole tensors.
+static inline double test_nerr(const float *a, const float *b, size_t n) {
+    double d = 0, na = 0, nb = 0;
+    for (size_t i = 0; i < n; i++) {
+        d += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+        na += (double)a[i] * a[i];
+        nb += (double)b[i] * b[i];
+    }
+    double s = sqrt(na > nb ? na : nb);
+    return s > 0 ? sqrt(d) / s : sqrt(d);
+}
 
 #define TEST_END()                                                                       \
     (printf("%s: %d checks, %d failed\n", __FILE__, test_checks, test_failures),         \

@@ -19,17 +19,6 @@ static float *randf(size_t n, float scale) {
 }
 static float *zerosf(size_t n) { return calloc(n, sizeof(float)); }
 
-static double nerr(const float *a, const float *b, size_t n) {
-    double d = 0, na = 0, nb = 0;
-    for (size_t i = 0; i < n; i++) {
-        d += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
-        na += (double)a[i] * a[i];
-        nb += (double)b[i] * b[i];
-    }
-    double s = sqrt(na > nb ? na : nb);
-    return s > 0 ? sqrt(d) / s : sqrt(d);
-}
-
 // ---------------------------------------------------------------- double twins
 // Each computes a scalar loss L(inputs) in double from float inputs held in
 // double copies; fd() perturbs one double array element by ±h.
@@ -145,7 +134,7 @@ static void check_fd(const char *what, double (*loss)(const Ctx *), Ctx *c, doub
         arr[i] = keep;
         num[i] = (float)((lp - lm) / (2 * h));
     }
-    double e = nerr(grad, num, n);
+    double e = test_nerr(grad, num, n);
     CHECK(e <= 1e-4, "%s: finite-difference error %.3g", what, e);
     free(num);
 }
@@ -164,7 +153,7 @@ static void test_gemm_vs_ref(void) {
                 int lda = ta ? M : K, ldb = tb ? K : N;
                 gemm(ta, tb, M, N, K, 0.7f, A, lda, B, ldb, 0.5f, C1, N);
                 gemm_ref(ta, tb, M, N, K, 0.7f, A, lda, B, ldb, 0.5f, C2, N);
-                double e = nerr(C1, C2, (size_t)M * N);
+                double e = test_nerr(C1, C2, (size_t)M * N);
                 CHECK(e <= 1e-6, "gemm %dx%dx%d ta=%d tb=%d: %.3g", M, N, K, ta, tb, e);
                 free(A), free(B), free(C1), free(C2);
             }
@@ -179,14 +168,14 @@ static void test_attention_vs_ref(void) {
         float *scratch = zerosf(2 * (size_t)T * T), *dout = randf((size_t)T * ldq, 1);
         attention_forward(o1, l1, q, k, v, T, HD, ldq, ldkv, scratch);
         attention_forward_ref(o2, l2, q, k, v, T, HD, ldq, ldkv);
-        CHECK(nerr(o1, o2, (size_t)T * ldq) <= 1e-6 && nerr(l1, l2, T) <= 1e-5, "attention T=%d forward: %.3g %.3g", T, nerr(o1, o2, (size_t)T * ldq), nerr(l1, l2, T));
+        CHECK(test_nerr(o1, o2, (size_t)T * ldq) <= 1e-6 && test_nerr(l1, l2, T) <= 1e-5, "attention T=%d forward: %.3g %.3g", T, test_nerr(o1, o2, (size_t)T * ldq), test_nerr(l1, l2, T));
         float *g1[3], *g2[3];
         size_t sz[3] = {(size_t)T * ldq, (size_t)T * ldkv, (size_t)T * ldkv};
         for (int i = 0; i < 3; i++) g1[i] = zerosf(sz[i]), g2[i] = zerosf(sz[i]);
         attention_backward(g1[0], g1[1], g1[2], dout, q, k, v, l1, T, HD, ldq, ldkv, scratch);
         attention_backward_ref(g2[0], g2[1], g2[2], dout, q, k, v, l2, T, HD, ldq, ldkv);
         for (int i = 0; i < 3; i++) {
-            CHECK(nerr(g1[i], g2[i], sz[i]) <= 1e-5, "attention T=%d backward %d: %.3g", T, i, nerr(g1[i], g2[i], sz[i]));
+            CHECK(test_nerr(g1[i], g2[i], sz[i]) <= 1e-5, "attention T=%d backward %d: %.3g", T, i, test_nerr(g1[i], g2[i], sz[i]));
             free(g1[i]), free(g2[i]);
         }
         // columns outside this head's stride slot are untouched
@@ -207,11 +196,11 @@ static void test_head_vs_ref(void) {
         float *logits = zerosf((size_t)M * V);
         head_forward(lp1, e1, s1, logits, h, w, y, M, C, V, 1.3f);
         head_forward_ref(lp2, e2, s2, logits, h, w, y, M, C, V, 1.3f);
-        CHECK(nerr(lp1, lp2, M) <= 1e-6 && nerr(e1, e2, M) <= 1e-6 && nerr(s1, s2, M) <= 1e-6, "head M=%d V=%d forward", M, V);
+        CHECK(test_nerr(lp1, lp2, M) <= 1e-6 && test_nerr(e1, e2, M) <= 1e-6 && test_nerr(s1, s2, M) <= 1e-6, "head M=%d V=%d forward", M, V);
         float *dh1 = zerosf((size_t)M * C), *dh2 = zerosf((size_t)M * C), *dw1 = zerosf((size_t)V * C), *dw2 = zerosf((size_t)V * C);
         head_backward(dh1, dw1, logits, g, h, w, y, s1, M, C, V, 1.3f);
         head_backward_ref(dh2, dw2, logits, g, h, w, y, s2, M, C, V, 1.3f);
-        CHECK(nerr(dh1, dh2, (size_t)M * C) <= 1e-5 && nerr(dw1, dw2, (size_t)V * C) <= 1e-5, "head M=%d V=%d backward", M, V);
+        CHECK(test_nerr(dh1, dh2, (size_t)M * C) <= 1e-5 && test_nerr(dw1, dw2, (size_t)V * C) <= 1e-5, "head M=%d V=%d backward", M, V);
         // entropy against its definition in double
         for (int m = 0; m < M; m++) {
             if (y[m] < 0) {

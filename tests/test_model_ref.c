@@ -15,17 +15,6 @@
 #include "model/forward.h"
 #include "test.h"
 
-static double nerr(const float *a, const float *b, size_t n) {
-    double d = 0, na = 0, nb = 0;
-    for (size_t i = 0; i < n; i++) {
-        d += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
-        na += (double)a[i] * a[i];
-        nb += (double)b[i] * b[i];
-    }
-    double s = sqrt(na > nb ? na : nb);
-    return s > 0 ? sqrt(d) / s : sqrt(d);
-}
-
 static int geti(const cJSON *o, const char *k) { return cJSON_GetObjectItem(o, k)->valueint; }
 
 static int run_fixture(const char *dir) {
@@ -173,8 +162,8 @@ int main(int argc, char **argv) {
     for (int r = 0; r < R; r++) {
         float lp[T], e[T];
         CHECK(model_forward(&m, a, ids + r * T, lens + r, 1, T, 0.8f, lp, e) == 0, "%s", err_msg());
-        CHECK(nerr(lp, lp0 + r * T, T) <= 1e-6, "row %d alone: %g", r, nerr(lp, lp0 + r * T, T));
-        CHECK(nerr(e, e0 + r * T, T) <= 1e-6, "row %d entropy alone", r);
+        CHECK(test_nerr(lp, lp0 + r * T, T) <= 1e-6, "row %d alone: %g", r, test_nerr(lp, lp0 + r * T, T));
+        CHECK(test_nerr(e, e0 + r * T, T) <= 1e-6, "row %d entropy alone", r);
     }
 
     // one thread and two agree
@@ -182,14 +171,14 @@ int main(int argc, char **argv) {
     threads_set(1);
     step(&m, a, ids, lens, R, T, g, lp1, e1, g1);
     threads_set(nth);
-    CHECK(nerr(lp0, lp1, R * T) <= 1e-6, "threads changed logp: %g", nerr(lp0, lp1, R * T));
-    CHECK(nerr(g0, g1, P) <= 1e-6, "threads changed gradients: %g", nerr(g0, g1, P));
+    CHECK(test_nerr(lp0, lp1, R * T) <= 1e-6, "threads changed logp: %g", test_nerr(lp0, lp1, R * T));
+    CHECK(test_nerr(g0, g1, P) <= 1e-6, "threads changed gradients: %g", test_nerr(g0, g1, P));
 
     // the head chunked into 5-row pieces gives the same numbers
     model_acts_set_head_rows(a, 5);
     step(&m, a, ids, lens, R, T, g, lp1, e1, g1);
-    CHECK(nerr(lp0, lp1, R * T) <= 1e-6, "head chunking changed logp");
-    CHECK(nerr(g0, g1, P) <= 1e-6, "head chunking changed gradients: %g", nerr(g0, g1, P));
+    CHECK(test_nerr(lp0, lp1, R * T) <= 1e-6, "head chunking changed logp");
+    CHECK(test_nerr(g0, g1, P) <= 1e-6, "head chunking changed gradients: %g", test_nerr(g0, g1, P));
 
     // refusals
     int bad[R * T];
