@@ -12,6 +12,8 @@ int threads_get(void);
 void threads_set(int n);
 // This thread's number inside a parallel region (0 outside one or without OpenMP).
 int thread_index(void);
+// Threads in the current parallel region's team (1 outside one or without OpenMP).
+int thread_team_size(void);
 // Peak resident set size of this process in bytes (0 if unknown).
 size_t peak_rss_bytes(void);
 

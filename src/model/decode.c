@@ -14,6 +14,8 @@
 #include "model/io.h"
 #include "model/rowmm.h"
 
+#define DECODE_SPLIT_ROWS 8   // rows per thread from which threads split rows rather than matrices
+
 typedef struct {
     size_t rope, rc, rq, rkv, rf, scores, pack;   // floats per view
 } DecodeSizes;
@@ -80,6 +82,7 @@ int decode_init(Decoder *d, Arena *a, const ModelConfig *cfg, int max_rows, int 
     d->max_rows = max_rows;
     d->max_T = max_T;
     d->n_threads = n_threads;
+    d->pack_floats = s.pack / (size_t)n_threads;
     double inv_freq[1024];   // (HD/2)
     if (cfg->head_dim / 2 > 1024) return err_set("decoder: head_dim %d too large", cfg->head_dim);
     model_rope_inv_freq(cfg, inv_freq);
@@ -88,17 +91,22 @@ int decode_init(Decoder *d, Arena *a, const ModelConfig *cfg, int max_rows, int 
 }
 
 // Scatter the rotated keys (transposed) and the values of every row into the cache.
-static void cache_store(KVCache *kv, const Decoder *d, int layer, const int *slots, const int *pos, int N) {
+static void cache_store(KVCache *kv, const Decoder *d, int layer, const int *slots, const int *pos, int r0, int N) {
     int NKV = d->cfg.n_kv_heads, HD = d->cfg.head_dim;
     size_t T = (size_t)kv->stride;
     for (int r = 0; r < N; r++)
         for (int h = 0; h < NKV; h++) {
-            const float *k = d->k + ((size_t)r * NKV + h) * HD, *v = d->v + ((size_t)r * NKV + h) * HD;
+            const float *k = d->k + ((size_t)(r0 + r) * NKV + h) * HD, *v = d->v + ((size_t)(r0 + r) * NKV + h) * HD;
             float *kt = kvcache_k(kv, layer, slots[r], h) + pos[r];
             for (int i = 0; i < HD; i++) kt[i * T] = k[i];
             memcpy(kvcache_v(kv, layer, slots[r], h) + (size_t)pos[r] * HD, v, (size_t)HD * sizeof(float));
         }
 }
+
+// The rows of one decode_forward call.
+typedef struct {
+    const int *slots, *pos, *prefix_slot, *prefix_len;
+} Rows;
 
 #define TB KV_BLOCK   // positions per score block, head-dim entries per output block
 #ifdef __FMA__
@@ -146,39 +154,32 @@ static void weighted_values(float *out, const float *a, const float *Vp, const f
     }
 }
 
-// Causal attention of every row over its positions [0, pos], the first
+// Causal attention of row r over its positions [0, pos], the first
 // prefix_len of them read from the prefix slot (a prompt shared by a group of
-// samples: read once into cache, used by all of them). One (row, kv head) per
-// task so the GRP = NH/NKV query heads sharing a kv head read its keys while cached:
+// samples: read once into cache, used by all of them), for kv head h: the
+// GRP = NH/NKV query heads sharing it read its keys while cached. S (GRP, T):
 //   s_jt = q_j·k_t / √HD for t ∈ [0, pos];  a_j = softmax(s_j);  out_j = Σ_t a_jt v_t
-static void attend(Decoder *d, const KVCache *kv, int layer, const int *slots, const int *pos, const int *prefix_slot,
-                   const int *prefix_len, int N) {
+static void attend_unit(Decoder *d, const KVCache *kv, int layer, const Rows *rw, int r, int h, float *S) {
     int NH = d->cfg.n_heads, NKV = d->cfg.n_kv_heads, HD = d->cfg.head_dim, GRP = NH / NKV, T = d->max_T;
     float scale = 1.0f / sqrtf((float)HD);
-    int units = N * NKV, nt = threads_get() < d->n_threads ? threads_get() : d->n_threads;
-    (void)nt;   // unused without OpenMP
-    OMP(parallel for schedule(dynamic, 2) num_threads(nt) if (units > 1))
-    for (int u = 0; u < units; u++) {
-        int r = u / NKV, h = u % NKV, P = pos[r] + 1;
-        int ps = prefix_slot ? prefix_slot[r] : slots[r], split = prefix_slot ? prefix_len[r] : 0;
-        const float *Ko = kvcache_k(kv, layer, slots[r], h), *Vo = kvcache_v(kv, layer, slots[r], h);
-        const float *Kp = kvcache_k(kv, layer, ps, h), *Vp = kvcache_v(kv, layer, ps, h);
-        float *S = d->scores + (size_t)thread_index() * GRP * T;   // (GRP, T)
-        for (int j = 0; j < GRP; j++) {
-            size_t head = (size_t)r * NH + (size_t)h * GRP + j;
-            const float *q = d->q + head * HD;
-            float *sj = S + (size_t)j * T, mx = -INFINITY, sum = 0.0f;
-            if (split > 0) scores(sj, q, Kp, kv->stride, 0, split, HD, scale);
-            scores(sj, q, Ko, kv->stride, split, P, HD, scale);
-            for (int t = 0; t < P; t++) mx = sj[t] > mx ? sj[t] : mx;
-            for (int t = 0; t < P; t++) {
-                sj[t] = expf(sj[t] - mx);
-                sum += sj[t];
-            }
-            float inv = 1.0f / sum;
-            for (int t = 0; t < P; t++) sj[t] *= inv;
-            weighted_values(d->att + head * HD, sj, Vp, Vo, split, P, HD);
+    int P = rw->pos[r] + 1, slot = rw->slots[r];
+    int ps = rw->prefix_slot ? rw->prefix_slot[r] : slot, split = rw->prefix_slot ? rw->prefix_len[r] : 0;
+    const float *Ko = kvcache_k(kv, layer, slot, h), *Vo = kvcache_v(kv, layer, slot, h);
+    const float *Kp = kvcache_k(kv, layer, ps, h), *Vp = kvcache_v(kv, layer, ps, h);
+    for (int j = 0; j < GRP; j++) {
+        size_t head = (size_t)r * NH + (size_t)h * GRP + j;
+        const float *q = d->q + head * HD;
+        float *sj = S + (size_t)j * T, mx = -INFINITY, sum = 0.0f;
+        if (split > 0) scores(sj, q, Kp, kv->stride, 0, split, HD, scale);
+        scores(sj, q, Ko, kv->stride, split, P, HD, scale);
+        for (int t = 0; t < P; t++) mx = sj[t] > mx ? sj[t] : mx;
+        for (int t = 0; t < P; t++) {
+            sj[t] = expf(sj[t] - mx);
+            sum += sj[t];
         }
+        float inv = 1.0f / sum;
+        for (int t = 0; t < P; t++) sj[t] *= inv;
+        weighted_values(d->att + head * HD, sj, Vp, Vo, split, P, HD);
     }
 }
 
@@ -200,11 +201,12 @@ void decode_pack(Decoder *d, const Model *m) {
     rowmm_pack(d->packed_head, m->w.lm_head, C, c->vocab_size);
 }
 
-// out = inp · wᵀ + b from the packed copy when there is one.
+// out = inp · wᵀ + b from the packed copy when there is one; unpacked, the
+// panels are packed into scratch by at most nt threads.
 static void mm(Decoder *d, float *out, const float *inp, const float *w, const float *packed, const float *b, int N,
-               int C, int OC) {
+               int C, int OC, float *scratch, int nt) {
     if (d->packed) rowmm_forward_packed(out, inp, packed, b, N, C, OC);
-    else rowmm_forward(out, inp, w, b, N, C, OC, d->pack, d->n_threads);
+    else rowmm_forward(out, inp, w, b, N, C, OC, scratch, nt);
 }
 
 static void add_inplace(float *x, const float *y, size_t n) {
@@ -212,12 +214,95 @@ static void add_inplace(float *x, const float *y, size_t n) {
     for (size_t i = 0; i < n; i++) x[i] += y[i];
 }
 
+// A range of rows [r0, r0 + n) and the threads that work on it: inside a
+// parallel region each thread takes its own range with tid ≥ 0 and every
+// kernel runs on that thread alone; outside one (tid = -1) the kernels split
+// their own work across threads.
+typedef struct {
+    int r0, n, tid;
+} Part;
+
+static float *part_scratch(const Decoder *d, const Part *p) { return p->tid < 0 ? d->pack : d->pack + (size_t)p->tid * d->pack_floats; }
+
+// First half of layer l for the part's rows: x → q, k, v, rotated, and k/v into the cache.
+static void layer_in(Decoder *d, const Model *m, KVCache *kv, int l, const Rows *rw, const Part *p) {
+    const ModelConfig *c = &d->cfg;
+    const LayerView *w = &m->w.layer[l];
+    const PackedLayer *pk = &d->packed_layer[l];
+    int C = c->hidden_size, NH = c->n_heads, NKV = c->n_kv_heads, HD = c->head_dim, QD = NH * HD, KD = NKV * HD;
+    int n = p->n, nt = p->tid < 0 ? d->n_threads : 1;
+    float eps = (float)c->rms_eps;
+    float *x = d->x + (size_t)p->r0 * C, *xn = d->xn + (size_t)p->r0 * C;
+    float *q = d->q + (size_t)p->r0 * QD, *k = d->k + (size_t)p->r0 * KD, *v = d->v + (size_t)p->r0 * KD;
+    rmsnorm_forward(xn, NULL, x, w->attn_norm, n, C, eps);
+    if (d->packed) {
+        RowmmJob qkv[3] = {{q, pk->wq, w->bq, QD}, {k, pk->wk, w->bk, KD}, {v, pk->wv, w->bv, KD}};
+        rowmm_forward_jobs(qkv, 3, xn, n, C);
+    } else {
+        mm(d, q, xn, w->wq, NULL, w->bq, n, C, QD, part_scratch(d, p), nt);
+        mm(d, k, xn, w->wk, NULL, w->bk, n, C, KD, part_scratch(d, p), nt);
+        mm(d, v, xn, w->wv, NULL, w->bv, n, C, KD, part_scratch(d, p), nt);
+    }
+    if (c->qk_norm) {
+        rmsnorm_forward(q, NULL, q, w->q_norm, n * NH, HD, eps);
+        rmsnorm_forward(k, NULL, k, w->k_norm, n * NKV, HD, eps);
+    }
+    rope_forward(q, rw->pos + p->r0, d->cos_tab, d->sin_tab, n, NH, HD);
+    rope_forward(k, rw->pos + p->r0, d->cos_tab, d->sin_tab, n, NKV, HD);
+    cache_store(kv, d, l, rw->slots + p->r0, rw->pos + p->r0, p->r0, n);
+}
+
+// Second half of layer l, once every row's keys and values are in the cache:
+// x += Wo·attention;  x += Wdown · (silu(Wgate·n(x)) ⊙ Wup·n(x)).
+static void layer_out(Decoder *d, const Model *m, const KVCache *kv, int l, const Rows *rw, const Part *p) {
+    const ModelConfig *c = &d->cfg;
+    const LayerView *w = &m->w.layer[l];
+    const PackedLayer *pk = &d->packed_layer[l];
+    int C = c->hidden_size, F = c->intermediate_size, NKV = c->n_kv_heads, QD = c->n_heads * c->head_dim;
+    int n = p->n, nt = p->tid < 0 ? d->n_threads : 1, GT = c->n_heads / NKV * d->max_T;
+    float eps = (float)c->rms_eps;
+    float *x = d->x + (size_t)p->r0 * C, *xn = d->xn + (size_t)p->r0 * C, *att = d->att + (size_t)p->r0 * QD;
+    float *h1 = d->h1 + (size_t)p->r0 * F, *h2 = d->h2 + (size_t)p->r0 * F;
+    if (p->tid >= 0) {
+        for (int u = 0; u < n * NKV; u++) attend_unit(d, kv, l, rw, p->r0 + u / NKV, u % NKV, d->scores + (size_t)p->tid * GT);
+    } else {
+        int units = n * NKV, ntc = threads_get() < nt ? threads_get() : nt;
+        (void)ntc;   // unused without OpenMP
+        OMP(parallel for schedule(dynamic, 2) num_threads(ntc) if (units > 1))
+        for (int u = 0; u < units; u++)
+            attend_unit(d, kv, l, rw, p->r0 + u / NKV, u % NKV, d->scores + (size_t)thread_index() * GT);
+    }
+    mm(d, xn, att, w->wo, pk->wo, NULL, n, QD, C, part_scratch(d, p), nt);
+    add_inplace(x, xn, (size_t)n * C);
+    rmsnorm_forward(xn, NULL, x, w->mlp_norm, n, C, eps);
+    if (d->packed) {
+        RowmmJob gu[2] = {{h1, pk->w_gate, NULL, F}, {h2, pk->w_up, NULL, F}};
+        rowmm_forward_jobs(gu, 2, xn, n, C);
+    } else {
+        mm(d, h1, xn, w->w_gate, NULL, NULL, n, C, F, part_scratch(d, p), nt);
+        mm(d, h2, xn, w->w_up, NULL, NULL, n, C, F, part_scratch(d, p), nt);
+    }
+    swiglu_forward(h1, h1, h2, (size_t)n * F);
+    mm(d, xn, h1, w->w_down, pk->w_down, NULL, n, F, C, part_scratch(d, p), nt);
+    add_inplace(x, xn, (size_t)n * C);
+}
+
+// Head entries [i0, i1): logits row i = lm_head · rmsnorm(x[head_rows[i]]),
+// the rows gathered into xn (row i), which no layer needs any more.
+static void head_part(Decoder *d, const Model *m, const int *head_rows, int i0, int i1, float *logits, const Part *p) {
+    int C = d->cfg.hidden_size, V = d->cfg.vocab_size, n = i1 - i0;
+    if (n <= 0) return;
+    float *hx = d->xn + (size_t)i0 * C;
+    for (int i = i0; i < i1; i++) memcpy(d->xn + (size_t)i * C, d->x + (size_t)head_rows[i] * C, (size_t)C * sizeof(float));
+    rmsnorm_forward(hx, NULL, hx, m->w.norm, n, C, (float)d->cfg.rms_eps);
+    mm(d, logits + (size_t)i0 * V, hx, m->w.lm_head, d->packed_head, NULL, n, C, V, part_scratch(d, p),
+       p->tid < 0 ? d->n_threads : 1);
+}
+
 int decode_forward(Decoder *d, const Model *m, KVCache *kv, const int *tokens, const int *slots, const int *pos,
                    const int *prefix_slot, const int *prefix_len, int N, const int *head_rows, int n_head, float *logits) {
     const ModelConfig *c = &d->cfg;
-    int C = c->hidden_size, F = c->intermediate_size, V = c->vocab_size;
-    int NH = c->n_heads, NKV = c->n_kv_heads, HD = c->head_dim, QD = NH * HD, KD = NKV * HD;
-    float eps = (float)c->rms_eps;
+    int C = c->hidden_size, V = c->vocab_size;
     if (N < 1 || N > d->max_rows || n_head < 0 || n_head > d->max_rows)
         return err_set("decode: %d rows / %d head rows for a decoder of %d rows", N, n_head, d->max_rows);
     if (kv->max_T > d->max_T) return err_set("decode: cache has %d positions, rotary table %d", kv->max_T, d->max_T);
@@ -229,51 +314,34 @@ int decode_forward(Decoder *d, const Model *m, KVCache *kv, const int *tokens, c
             return err_set("decode: row %d: prefix of %d positions in slot %d for position %d", r, prefix_len[r],
                            prefix_slot[r], pos[r]);
     }
+    for (int i = 0; i < n_head; i++)
+        if (head_rows[i] < 0 || head_rows[i] >= N) return err_set("decode: head row %d outside [0, %d)", head_rows[i], N);
     for (int r = 0; r < N; r++) memcpy(d->x + (size_t)r * C, m->w.embed + (size_t)tokens[r] * C, (size_t)C * sizeof(float));
+    Rows rw = {slots, pos, prefix_slot, prefix_len};
+    int nt = threads_get() < d->n_threads ? threads_get() : d->n_threads;
 
+    if (nt > 1 && N >= nt * DECODE_SPLIT_ROWS) {
+        // each thread runs whole layers on its own rows; the one barrier per
+        // layer orders every key/value store before any row reads the cache
+        OMP(parallel num_threads(nt))
+        {
+            int t = thread_index(), T = thread_team_size();
+            Part p = {N * t / T, N * (t + 1) / T - N * t / T, t};
+            for (int l = 0; l < c->n_layers; l++) {
+                layer_in(d, m, kv, l, &rw, &p);
+                OMP(barrier)
+                layer_out(d, m, kv, l, &rw, &p);
+            }
+            OMP(barrier)
+            head_part(d, m, head_rows, n_head * t / T, n_head * (t + 1) / T, logits, &p);
+        }
+        return 0;
+    }
+    Part all = {0, N, -1};
     for (int l = 0; l < c->n_layers; l++) {
-        const LayerView *w = &m->w.layer[l];
-        const PackedLayer *pk = &d->packed_layer[l];
-        // attention block: x += Wo · attn(rope(norm_q(Wq·n(x))), rope(norm_k(Wk·n(x))), Wv·n(x))
-        rmsnorm_forward(d->xn, NULL, d->x, w->attn_norm, N, C, eps);
-        if (d->packed) {
-            RowmmJob qkv[3] = {{d->q, pk->wq, w->bq, QD}, {d->k, pk->wk, w->bk, KD}, {d->v, pk->wv, w->bv, KD}};
-            rowmm_forward_jobs(qkv, 3, d->xn, N, C);
-        } else {
-            mm(d, d->q, d->xn, w->wq, NULL, w->bq, N, C, QD);
-            mm(d, d->k, d->xn, w->wk, NULL, w->bk, N, C, KD);
-            mm(d, d->v, d->xn, w->wv, NULL, w->bv, N, C, KD);
-        }
-        if (c->qk_norm) {
-            rmsnorm_forward(d->q, NULL, d->q, w->q_norm, N * NH, HD, eps);
-            rmsnorm_forward(d->k, NULL, d->k, w->k_norm, N * NKV, HD, eps);
-        }
-        rope_forward(d->q, pos, d->cos_tab, d->sin_tab, N, NH, HD);
-        rope_forward(d->k, pos, d->cos_tab, d->sin_tab, N, NKV, HD);
-        cache_store(kv, d, l, slots, pos, N);
-        attend(d, kv, l, slots, pos, prefix_slot, prefix_len, N);
-        mm(d, d->xn, d->att, w->wo, pk->wo, NULL, N, QD, C);
-        add_inplace(d->x, d->xn, (size_t)N * C);
-        // MLP block: x += Wdown · (silu(Wgate·n(x)) ⊙ Wup·n(x))
-        rmsnorm_forward(d->xn, NULL, d->x, w->mlp_norm, N, C, eps);
-        if (d->packed) {
-            RowmmJob gu[2] = {{d->h1, pk->w_gate, NULL, F}, {d->h2, pk->w_up, NULL, F}};
-            rowmm_forward_jobs(gu, 2, d->xn, N, C);
-        } else {
-            mm(d, d->h1, d->xn, w->w_gate, NULL, NULL, N, C, F);
-            mm(d, d->h2, d->xn, w->w_up, NULL, NULL, N, C, F);
-        }
-        swiglu_forward(d->h1, d->h1, d->h2, (size_t)N * F);
-        mm(d, d->xn, d->h1, w->w_down, pk->w_down, NULL, N, F, C);
-        add_inplace(d->x, d->xn, (size_t)N * C);
+        layer_in(d, m, kv, l, &rw, &all);
+        layer_out(d, m, kv, l, &rw, &all);
     }
-    if (n_head == 0) return 0;
-    // head: z = lm_head · rmsnorm(x) for the requested rows only
-    for (int i = 0; i < n_head; i++) {
-        AHA_ASSERT(head_rows[i] >= 0 && head_rows[i] < N);
-        memcpy(d->xn + (size_t)i * C, d->x + (size_t)head_rows[i] * C, (size_t)C * sizeof(float));
-    }
-    rmsnorm_forward(d->xn, NULL, d->xn, m->w.norm, n_head, C, eps);
-    mm(d, logits, d->xn, m->w.lm_head, d->packed_head, NULL, n_head, C, V);
+    head_part(d, m, head_rows, 0, n_head, logits, &all);
     return 0;
 }

@@ -33,7 +33,8 @@ typedef struct {
     float *h1;          // (R, F) gate, then silu(gate)·up
     float *h2;          // (R, F) up
     float *scores;      // (n_threads, NH/NKV, T)
-    float *pack;        // (n_threads, rowmm_scratch_floats(max(C, NH*HD, F))) weight panels
+    float *pack;        // (n_threads, pack_floats) weight panels
+    size_t pack_floats; // rowmm_scratch_floats(max(C, NH*HD, F))
     float *packed;      // every matmul weight packed once (decode_pack), or NULL: packed per call
     PackedLayer packed_layer[AHA_MAX_LAYERS];
     float *packed_head; // lm_head panels

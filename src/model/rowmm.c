@@ -1,8 +1,8 @@
 // Row-independent matmul for decode. Each thread takes panels of PW output
 // columns, packs the panel's weights as (C, PW) so one k step is PW contiguous
-// floats, and runs RB × PW register tiles: acc[r][o] = fma(x[r][k], w[o][k], acc)
-// for k ascending. Edge tiles run the same chain per element, so (n, o) depends
-// on x_n and w_o only.
+// floats, and runs register tiles of up to RB rows × PW columns:
+// acc[r][o] = fma(x[r][k], w[o][k], acc) for k ascending. Every tile size runs
+// the same chain per element, so (n, o) depends on x_n and w_o only.
 #include "model/rowmm.h"
 
 #include <string.h>
@@ -69,49 +69,44 @@ static inline void put_row(float *y, vf a0, vf a1, const float *bias, int nj) {
     for (int j = 0; j < nj; j++) y[j] = lane[j] + (bias ? bias[j] : 0.0f);
 }
 
-// A full RB-row tile with the accumulators in named registers:
-// out[r][j] = Σ_k x[r][k] · wp[k][j] + bias[j], k ascending.
-static void tile_full(float *out, int ldo, const float *x, int C, const float *wp, const float *bias, int nj) {
-    vf a00 = VZERO(), a01 = VZERO(), a10 = VZERO(), a11 = VZERO(), a20 = VZERO(), a21 = VZERO();
-    vf a30 = VZERO(), a31 = VZERO(), a40 = VZERO(), a41 = VZERO(), a50 = VZERO(), a51 = VZERO();
-    const float *x0 = x, *x1 = x + C, *x2 = x + 2 * (size_t)C, *x3 = x + 3 * (size_t)C, *x4 = x + 4 * (size_t)C,
-                *x5 = x + 5 * (size_t)C;
+// One tile of NR ≤ RB rows × one packed panel, accumulators in registers:
+// out[r][j] = Σ_k x[r][k] · wp[k][j] + bias[j], k ascending, whatever NR is.
+static inline __attribute__((always_inline)) void tile(float *out, int ldo, const float *x, int C, const float *wp,
+                                                       const float *bias, int nj, const int NR) {
+    vf a0[RB], a1[RB];
+#pragma GCC unroll 8
+    for (int r = 0; r < NR; r++) a0[r] = a1[r] = VZERO();
     for (int k = 0; k < C; k++) {
-        vf w0 = VLOAD(wp + (size_t)k * PW), w1 = VLOAD(wp + (size_t)k * PW + VW), xv;
-#define ROW(xr, c0, c1)          \
-    xv = VBCAST(xr + k);         \
-    c0 = VFMA(xv, w0, c0);       \
-    c1 = VFMA(xv, w1, c1);
-        ROW(x0, a00, a01) ROW(x1, a10, a11) ROW(x2, a20, a21) ROW(x3, a30, a31) ROW(x4, a40, a41) ROW(x5, a50, a51)
-#undef ROW
-    }
-    put_row(out, a00, a01, bias, nj);
-    put_row(out + ldo, a10, a11, bias, nj);
-    put_row(out + 2 * (size_t)ldo, a20, a21, bias, nj);
-    put_row(out + 3 * (size_t)ldo, a30, a31, bias, nj);
-    put_row(out + 4 * (size_t)ldo, a40, a41, bias, nj);
-    put_row(out + 5 * (size_t)ldo, a50, a51, bias, nj);
-}
-
-// The last nr < RB rows, one row at a time with the same chain per element.
-static void tile_edge(float *out, int ldo, const float *x, int C, const float *wp, const float *bias, int nr, int nj) {
-    for (int r = 0; r < nr; r++) {
-        const float *xr = x + (size_t)r * C;
-        vf a0 = VZERO(), a1 = VZERO();
-        for (int k = 0; k < C; k++) {
-            vf xv = VBCAST(xr + k);
-            a0 = VFMA(xv, VLOAD(wp + (size_t)k * PW), a0);
-            a1 = VFMA(xv, VLOAD(wp + (size_t)k * PW + VW), a1);
+        vf w0 = VLOAD(wp + (size_t)k * PW), w1 = VLOAD(wp + (size_t)k * PW + VW);
+#pragma GCC unroll 8
+        for (int r = 0; r < NR; r++) {
+            vf xv = VBCAST(x + (size_t)r * C + k);
+            a0[r] = VFMA(xv, w0, a0[r]);
+            a1[r] = VFMA(xv, w1, a1[r]);
         }
-        put_row(out + (size_t)r * ldo, a0, a1, bias, nj);
     }
+#pragma GCC unroll 8
+    for (int r = 0; r < NR; r++) put_row(out + (size_t)r * ldo, a0[r], a1[r], bias, nj);
 }
 
-// All RB-row tiles of one packed panel (nj valid columns).
+// All rows of one packed panel (nj valid columns), in the fewest tiles of at
+// most RB rows, sized evenly (32 rows: 5,5,6,5,5,6 rather than 6,6,6,6,6,2, as
+// a short tile leaves the FMA units waiting on latency).
 static void panel_rows(float *out, int OC, const float *inp, int N, int C, const float *wp, const float *b, int nj) {
-    int n = 0;
-    for (; n + RB <= N; n += RB) tile_full(out + (size_t)n * OC, OC, inp + (size_t)n * C, C, wp, b, nj);
-    if (n < N) tile_edge(out + (size_t)n * OC, OC, inp + (size_t)n * C, C, wp, b, N - n, nj);
+    int tiles = (N + RB - 1) / RB;
+    for (int i = 0; i < tiles; i++) {
+        int n = (int)((long)N * i / tiles), nr = (int)((long)N * (i + 1) / tiles) - n;
+        float *o = out + (size_t)n * OC;
+        const float *x = inp + (size_t)n * C;
+        switch (nr) {
+        case 6: tile(o, OC, x, C, wp, b, nj, 6); break;
+        case 5: tile(o, OC, x, C, wp, b, nj, 5); break;
+        case 4: tile(o, OC, x, C, wp, b, nj, 4); break;
+        case 3: tile(o, OC, x, C, wp, b, nj, 3); break;
+        case 2: tile(o, OC, x, C, wp, b, nj, 2); break;
+        default: tile(o, OC, x, C, wp, b, nj, 1); break;
+        }
+    }
 }
 
 static int cap_threads(int n) { return threads_get() < n ? threads_get() : n; }
