@@ -9,8 +9,9 @@ CC      ?= gcc
 OPT     ?= -O2
 CFLAGS  ?=
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Isrc -MMD -MP
-# libm need not set errno: lets sqrtf and friends vectorize (AdamW, norms).
-CFLAGS  += -fno-math-errno
+# libm need not set errno and FP operations need not trap: lets sqrtf and
+# friends vectorize (AdamW, norms) and compares become selects (kernels/vexp.h).
+CFLAGS  += -fno-math-errno -fno-trapping-math
 LDLIBS  += -lpcre2-8 -lutf8proc -lcjson -lm -lpthread
 BUILD   ?= build
 SAN     ?=

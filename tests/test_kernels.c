@@ -1,13 +1,16 @@
 // Kernels against their twins: gemm (OpenBLAS or not) vs gemm_ref, attention
 // and the fused head vs their plain-loop twins, at several sizes (normalized
-// error); and every backward (matmul, rmsnorm, rope, swiglu, attention, head)
+// error); vexp against exp in double; and every backward (matmul, rmsnorm, rope, swiglu, attention, head)
 // against central finite differences of double-precision twins written here.
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/rng.h"
 #include "kernels/head.h"
 #include "kernels/ops.h"
+#include "kernels/vexp.h"
 #include "test.h"
 
 static Rng rng;
@@ -338,7 +341,24 @@ static void test_fd(void) {
     }
 }
 
+// vexp within 2 ulp of e^x (computed in double) on a sweep of [-87.3, 88.3]
+// and at the edges: 0 below the range, finite and huge above it.
+static void test_vexp(void) {
+    double worst = 0;
+    float at = 0;
+    for (float x = -87.3f; x < 88.3f; x += 0.000917f) {
+        double e = exp((double)x), ulp = nextafterf((float)e, INFINITY) - (float)e;
+        double err = fabs((double)vexp(x) - e) / ulp;
+        if (err > worst) worst = err, at = x;
+    }
+    CHECK(worst <= 2.0, "vexp is %.2f ulp off at %g", worst, (double)at);
+    CHECK(vexp(0.0f) == 1.0f && vexp(-88.0f) == 0.0f && vexp(-1e30f) == 0.0f);
+    CHECK(isfinite(vexp(89.0f)) && vexp(89.0f) > 1e38f && vexp(1e30f) > 1e38f);
+    printf("vexp: worst %.2f ulp against exp in double (at %g)\n", worst, (double)at);
+}
+
 int main(void) {
+    test_vexp();
     rng_init(&rng, 11);
     test_gemm_vs_ref();
     test_attention_vs_ref();
