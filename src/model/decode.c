@@ -11,6 +11,8 @@
 #include "base/sys.h"
 #include "kernels/omp.h"
 #include "kernels/ops.h"
+#include "kernels/simd.h"
+#include "kernels/vexp.h"
 #include "model/io.h"
 #include "model/rowmm.h"
 
@@ -108,44 +110,77 @@ typedef struct {
     const int *slots, *pos, *prefix_slot, *prefix_len;
 } Rows;
 
-#define TB KV_BLOCK   // positions per score block, head-dim entries per output block
 #ifdef __FMA__
 #define MADD(a, b, c) fmaf(a, b, c)
 #else
 #define MADD(a, b, c) ((a) * (b) + (c))
 #endif
+enum { HB = 64, NV = HB / VW };
+_Static_assert(KV_BLOCK % VW == 0, "cache rows must pad to whole vectors");   // head-dim entries per output block, vectors per block
 
-// s_t = scale · q·k_t for t < P, from keys stored (HD, T): blocks of TB
-// positions accumulate q_i·K[i][t] in registers over i.
+// Scores of NC ≤ 8 chunks of VW positions from t0: blk[t] = q·k_{t0+t},
+// keys stored (HD, T); NC independent FMA chains over i hide the latency.
+static inline __attribute__((always_inline)) void score_chunks(float *blk, const float *q, const float *K, int T, int t0,
+                                                               int HD, const int NC) {
+    vf acc[8];
+#pragma GCC unroll 8
+    for (int j = 0; j < NC; j++) acc[j] = VZERO();
+    for (int i = 0; i < HD; i++) {
+        const float *kr = K + (size_t)i * T + t0;
+        vf a = VBCAST(q + i);
+#pragma GCC unroll 8
+        for (int j = 0; j < NC; j++) acc[j] = VFMA(a, VLOAD(kr + j * VW), acc[j]);
+    }
+#pragma GCC unroll 8
+    for (int j = 0; j < NC; j++) VSTORE(blk + j * VW, acc[j]);
+}
+
+// s_t = scale · q·k_t for t ∈ [t_begin, t_end), in chunks of VW positions
+// aligned to VW (cache rows are padded to KV_BLOCK, a multiple of VW, so the
+// last chunk may read past t_end), up to 8 chunks per pass.
 static void scores(float *s, const float *q, const float *K, int T, int t_begin, int t_end, int HD, float scale) {
-    // blocks start at multiples of TB and may run past t_end (cache rows are
-    // padded to TB); scores outside [t_begin, t_end) are not stored
-    for (int t0 = t_begin - t_begin % TB; t0 < t_end; t0 += TB) {
-        float acc[TB] = {0};
-        for (int i = 0; i < HD; i++) {
-            const float *kr = K + (size_t)i * T + t0;
-            float a = q[i];
-#pragma GCC unroll 32
-            for (int t = 0; t < TB; t++) acc[t] = MADD(a, kr[t], acc[t]);
+    float blk[8 * VW];
+    for (int c = t_begin - t_begin % VW; c < t_end;) {
+        int nc = (t_end - c + VW - 1) / VW;
+        nc = nc > 8 ? 8 : nc;
+        switch (nc) {
+        case 8: score_chunks(blk, q, K, T, c, HD, 8); break;
+        case 7: score_chunks(blk, q, K, T, c, HD, 7); break;
+        case 6: score_chunks(blk, q, K, T, c, HD, 6); break;
+        case 5: score_chunks(blk, q, K, T, c, HD, 5); break;
+        case 4: score_chunks(blk, q, K, T, c, HD, 4); break;
+        case 3: score_chunks(blk, q, K, T, c, HD, 3); break;
+        case 2: score_chunks(blk, q, K, T, c, HD, 2); break;
+        default: score_chunks(blk, q, K, T, c, HD, 1); break;
         }
-        int lo = t_begin > t0 ? t_begin : t0, hi = t_end < t0 + TB ? t_end : t0 + TB;
-        for (int t = lo; t < hi; t++) s[t] = acc[t - t0] * scale;
+        int lo = t_begin > c ? t_begin : c, hi = t_end < c + nc * VW ? t_end : c + nc * VW;
+        for (int t = lo; t < hi; t++) s[t] = blk[t - c] * scale;
+        c += nc * VW;
     }
 }
 
 // out (HD) = Σ_t a_t v_t over t ∈ [0, P): positions below split from values Vp,
-// the rest from Vo (both stored (T, HD)); TB outputs at a time.
+// the rest from Vo (both stored (T, HD)); HB outputs at a time in NV
+// vector registers, then VW at a time, then one.
 static void weighted_values(float *out, const float *a, const float *Vp, const float *Vo, int split, int P, int HD) {
     int i0 = 0;
-    for (; i0 + TB <= HD; i0 += TB) {
-        float acc[TB] = {0};
+    for (; i0 + HB <= HD; i0 += HB) {
+        vf acc[NV];
+#pragma GCC unroll 16
+        for (int j = 0; j < NV; j++) acc[j] = VZERO();
         for (int t = 0; t < P; t++) {
             const float *vr = (t < split ? Vp : Vo) + (size_t)t * HD + i0;
-            float w = a[t];
-#pragma GCC unroll 32
-            for (int i = 0; i < TB; i++) acc[i] = MADD(w, vr[i], acc[i]);
+            vf w = VBCAST(a + t);
+#pragma GCC unroll 16
+            for (int j = 0; j < NV; j++) acc[j] = VFMA(w, VLOAD(vr + j * VW), acc[j]);
         }
-        memcpy(out + i0, acc, sizeof acc);
+#pragma GCC unroll 16
+        for (int j = 0; j < NV; j++) VSTORE(out + i0 + j * VW, acc[j]);
+    }
+    for (; i0 + VW <= HD; i0 += VW) {
+        vf acc = VZERO();
+        for (int t = 0; t < P; t++) acc = VFMA(VBCAST(a + t), VLOAD((t < split ? Vp : Vo) + (size_t)t * HD + i0), acc);
+        VSTORE(out + i0, acc);
     }
     for (int i = i0; i < HD; i++) {
         float s = 0.0f;
@@ -172,12 +207,15 @@ static void attend_unit(Decoder *d, const KVCache *kv, int layer, const Rows *rw
         float *sj = S + (size_t)j * T, mx = -INFINITY, sum = 0.0f;
         if (split > 0) scores(sj, q, Kp, kv->stride, 0, split, HD, scale);
         scores(sj, q, Ko, kv->stride, split, P, HD, scale);
+        OMP(simd reduction(max : mx))
         for (int t = 0; t < P; t++) mx = sj[t] > mx ? sj[t] : mx;
+        OMP(simd reduction(+ : sum))
         for (int t = 0; t < P; t++) {
-            sj[t] = expf(sj[t] - mx);
+            sj[t] = vexp(sj[t] - mx);
             sum += sj[t];
         }
         float inv = 1.0f / sum;
+        OMP(simd)
         for (int t = 0; t < P; t++) sj[t] *= inv;
         weighted_values(d->att + head * HD, sj, Vp, Vo, split, P, HD);
     }

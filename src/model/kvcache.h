@@ -9,7 +9,7 @@
 #include "base/arena.h"
 #include "model/model.h"
 
-#define KV_BLOCK 32   // positions a blocked attention loop may read at once
+#define KV_BLOCK 16   // cache rows are padded to this many positions (a multiple of the vector width)
 
 // Letters: L layers, S slots (one per sequence), NKV key/value heads, T max
 // positions, HD head dim. Each (layer, slot, head) owns one contiguous block.

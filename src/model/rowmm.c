@@ -10,39 +10,8 @@
 #include "base/err.h"
 #include "base/sys.h"
 #include "kernels/omp.h"
+#include "kernels/simd.h"
 
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#define VW 16
-typedef __m512 vf;
-#define VZERO() _mm512_setzero_ps()
-#define VLOAD(p) _mm512_loadu_ps(p)
-#define VSTORE(p, v) _mm512_storeu_ps(p, v)
-#define VBCAST(p) _mm512_set1_ps(*(p))
-#define VFMA(a, b, c) _mm512_fmadd_ps(a, b, c)
-#elif defined(__AVX2__) && defined(__FMA__)
-#include <immintrin.h>
-#define VW 8
-typedef __m256 vf;
-#define VZERO() _mm256_setzero_ps()
-#define VLOAD(p) _mm256_loadu_ps(p)
-#define VSTORE(p, v) _mm256_storeu_ps(p, v)
-#define VBCAST(p) _mm256_broadcast_ss(p)
-#define VFMA(a, b, c) _mm256_fmadd_ps(a, b, c)
-#else
-#define VW 8
-typedef float vf __attribute__((vector_size(VW * sizeof(float))));
-#define VZERO() ((vf){0})
-#define VLOAD(p)                   \
-    ({                             \
-        vf v_;                     \
-        memcpy(&v_, (p), sizeof v_); \
-        v_;                        \
-    })
-#define VSTORE(p, v) memcpy(p, &(v), sizeof(vf))
-#define VBCAST(p) ((vf){0} + *(p))
-#define VFMA(a, b, c) ((a) * (b) + (c))
-#endif
 #define PW (2 * VW)   // output columns per panel
 #define RB 6          // rows per register tile
 
@@ -71,13 +40,16 @@ static inline void put_row(float *y, vf a0, vf a1, const float *bias, int nj) {
 
 // One tile of NR ≤ RB rows × one packed panel, accumulators in registers:
 // out[r][j] = Σ_k x[r][k] · wp[k][j] + bias[j], k ascending, whatever NR is.
+// pf, when not NULL, is the next panel: one of its lines (one k row) is
+// prefetched per k step, so it is in cache when its first tile starts.
 static inline __attribute__((always_inline)) void tile(float *out, int ldo, const float *x, int C, const float *wp,
-                                                       const float *bias, int nj, const int NR) {
+                                                       const float *bias, int nj, const float *pf, const int NR) {
     vf a0[RB], a1[RB];
 #pragma GCC unroll 8
     for (int r = 0; r < NR; r++) a0[r] = a1[r] = VZERO();
     for (int k = 0; k < C; k++) {
         vf w0 = VLOAD(wp + (size_t)k * PW), w1 = VLOAD(wp + (size_t)k * PW + VW);
+        if (pf) __builtin_prefetch(pf + (size_t)k * PW);
 #pragma GCC unroll 8
         for (int r = 0; r < NR; r++) {
             vf xv = VBCAST(x + (size_t)r * C + k);
@@ -91,20 +63,21 @@ static inline __attribute__((always_inline)) void tile(float *out, int ldo, cons
 
 // All rows of one packed panel (nj valid columns), in the fewest tiles of at
 // most RB rows, sized evenly (32 rows: 5,5,6,5,5,6 rather than 6,6,6,6,6,2, as
-// a short tile leaves the FMA units waiting on latency).
+// a short tile leaves the FMA units waiting on latency). The first tile
+// prefetches the panel that follows in memory (the next one of a packed matrix).
 static void panel_rows(float *out, int OC, const float *inp, int N, int C, const float *wp, const float *b, int nj) {
     int tiles = (N + RB - 1) / RB;
     for (int i = 0; i < tiles; i++) {
         int n = (int)((long)N * i / tiles), nr = (int)((long)N * (i + 1) / tiles) - n;
         float *o = out + (size_t)n * OC;
-        const float *x = inp + (size_t)n * C;
+        const float *x = inp + (size_t)n * C, *pf = i == 0 ? wp + (size_t)C * PW : NULL;
         switch (nr) {
-        case 6: tile(o, OC, x, C, wp, b, nj, 6); break;
-        case 5: tile(o, OC, x, C, wp, b, nj, 5); break;
-        case 4: tile(o, OC, x, C, wp, b, nj, 4); break;
-        case 3: tile(o, OC, x, C, wp, b, nj, 3); break;
-        case 2: tile(o, OC, x, C, wp, b, nj, 2); break;
-        default: tile(o, OC, x, C, wp, b, nj, 1); break;
+        case 6: tile(o, OC, x, C, wp, b, nj, pf, 6); break;
+        case 5: tile(o, OC, x, C, wp, b, nj, pf, 5); break;
+        case 4: tile(o, OC, x, C, wp, b, nj, pf, 4); break;
+        case 3: tile(o, OC, x, C, wp, b, nj, pf, 3); break;
+        case 2: tile(o, OC, x, C, wp, b, nj, pf, 2); break;
+        default: tile(o, OC, x, C, wp, b, nj, pf, 1); break;
         }
     }
 }
