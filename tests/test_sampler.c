@@ -75,6 +75,18 @@ static void test_hand_worked(void) {
     CHECK(pick_token(&s, flat, 3, &off, 0.10, &lp) == 0);
     CHECK(pick_token(&s, flat, 3, &off, 0.50, &lp) == 1);
     CHECK(pick_token(&s, flat, 3, &off, 0.90, &lp) == 2);
+    // nothing truncated: the walk runs in id order. p = (.25, .75): token 0 below
+    // u = .25, token 1 above (a ranked walk would start with token 1)
+    float two[2] = {0.0f, (float)log(3.0)};
+    CHECK(pick_token(&s, two, 2, &off, 0.2400, &lp) == 0);
+    CHECK(pick_token(&s, two, 2, &off, 0.2600, &lp) == 1);
+    CHECK_CLOSE(lp, log(0.75), 1e-6, 0);
+    PickOpts k2of2 = off;
+    k2of2.top_k = 2;   // top-k = V cuts nothing: the same walk
+    CHECK(pick_token(&s, two, 2, &k2of2, 0.2400, &lp) == 0);
+    PickOpts p99 = off;
+    p99.top_p = 0.99f;   // keeps both, but ranked: token 1 first
+    CHECK(pick_token(&s, two, 2, &p99, 0.2400, &lp) == 1);
     float nan_z[3] = {1.0f, NAN, 0.0f};
     CHECK(pick_token(&s, nan_z, 3, &off, 0.5, &lp) == -1);
     arena_free(&a);
@@ -109,6 +121,16 @@ static void test_frequencies(void) {
         double se = sqrt(N * p[i] * (1 - p[i])) + 1e-9;
         CHECK(fabs(count[i] - N * p[i]) <= 5 * se, "token %d: %d draws, expected %.0f", i, count[i], N * p[i]);
     }
+    // nothing truncated (the id-order walk): softmax(z/.9) itself
+    PickOpts all = {0.9f, 0, 1.0f, 0.0f};
+    double den = 0;
+    for (int i = 0; i < V; i++) den += exp(z[i] / 0.9);
+    memset(count, 0, sizeof count);
+    for (int i = 0; i < N; i++) count[pick_token(&s, z, V, &all, rng_uniform(&r), &lp)]++;
+    for (int i = 0; i < V; i++) {
+        double q = exp(z[i] / 0.9) / den, se = sqrt(N * q * (1 - q));
+        CHECK(fabs(count[i] - N * q) <= 5 * se, "untruncated token %d: %d draws, expected %.0f", i, count[i], N * q);
+    }
     arena_free(&a);
 }
 
@@ -137,9 +159,10 @@ static void test_lazy_ranking(void) {
     qsort(order, V, sizeof(int), cmp_rank);
     int mismatches = 0;
     for (int trial = 0; trial < 400; trial++) {
-        PickOpts o = {trial % 2 ? 1.0f : 2.5f, trial % 3 == 0 ? 1500 : 0, 1.0f, 0.0f};
+        // top-k V-1 ranks (almost) the whole vocabulary; without truncation the walk runs in id order
+        PickOpts o = {trial % 2 ? 1.0f : 2.5f, trial % 3 == 0 ? 1500 : V - 1, 1.0f, 0.0f};
         double u = trial < 200 ? rng_uniform(&r) : 1.0 - 1e-4 * rng_uniform(&r);   // the second half in the far tail
-        int n = o.top_k ? o.top_k : V;
+        int n = o.top_k;
         double tot = 0, cum = 0;
         for (int j = 0; j < n; j++) tot += e[j] = exp((z[order[j]] - z[order[0]]) / o.temperature);
         int want = order[n - 1];

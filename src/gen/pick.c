@@ -1,13 +1,16 @@
-// Token choice by ranking and inverse CDF. The ranking is built lazily: the
-// tokens within a factor PICK_HEAD of the best are sorted first, and the rest
-// only when the walk reaches past them, so the common case sorts a short head
-// and the result is exactly that of sorting the whole vocabulary.
+// Token choice by inverse CDF: in id order when nothing is truncated, else
+// over a ranking built lazily: the tokens within a factor PICK_HEAD of the
+// best are sorted first, and the rest only when the walk reaches past them, so
+// the common case sorts a short head and the result is exactly that of
+// sorting the whole vocabulary.
 #include "gen/pick.h"
 
 #include <math.h>
 #include <string.h>
 
 #include "base/err.h"
+#include "kernels/omp.h"
+#include "kernels/vexp.h"
 
 #define PICK_HEAD 1e-4f   // relative probability that puts a token in the first sorted batch
 
@@ -80,6 +83,9 @@ static int rank_at(Ranking *r, int j) {
     return r->s->order[j];
 }
 
+// Whether top-k, top-p or min-p can cut any token.
+static int truncates(const PickOpts *o, int V) { return (o->top_k > 0 && o->top_k < V) || o->top_p < 1.0f || o->min_p > 0.0f; }
+
 int pick_token(PickScratch *s, const float *z, int V, const PickOpts *o, double u, float *logp) {
     AHA_ASSERT(V >= 1 && V <= s->V);
     int best = 0;
@@ -95,13 +101,26 @@ int pick_token(PickScratch *s, const float *z, int V, const PickOpts *o, double 
         return best;
     }
     // e_i = exp((z_i − m)/τ);  log softmax(z/τ)_i = (z_i − m)/τ − log Σ e
-    float inv_tau = 1.0f / o->temperature;
+    float inv_tau = 1.0f / o->temperature, *e = s->e;
+    OMP(simd)
+    for (int i = 0; i < V; i++) e[i] = vexp((z[i] - m) * inv_tau);
     double S = 0;
-    for (int i = 0; i < V; i++) {
-        s->e[i] = expf((z[i] - m) * inv_tau);
-        S += s->e[i];
+    OMP(simd reduction(+ : S))
+    for (int i = 0; i < V; i++) S += e[i];
+    if (!truncates(o, V)) {
+        // nothing cut: the inverse CDF needs no ranking, ids in order will do
+        double target = u * S, cum = 0;
+        int tok = best;   // if rounding leaves the walk short
+        for (int i = 0; i < V; i++) {
+            cum += e[i];
+            if (cum > target && e[i] > 0.0f) {
+                tok = i;
+                break;
+            }
+        }
+        *logp = (float)((double)((z[tok] - m) * inv_tau) - log(S));
+        return tok;
     }
-    const float *e = s->e;
     // first rank the head: z ≥ m + τ·ln(PICK_HEAD), i.e. e ≥ PICK_HEAD
     Ranking r = {s, z, V, m + o->temperature * logf(PICK_HEAD)};
     s->n_sorted = 0;

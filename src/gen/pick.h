@@ -31,11 +31,13 @@ size_t pick_bytes(int V);
 int pick_init(PickScratch *s, Arena *a, int V);
 
 // Choose a token from logits z (V) with the uniform u ∈ [0, 1).
-// Ranking: logits descending, ties by lower id. The kept set is a head of the
-// ranking: top-k first, then top-p over the renormalised top-k mass, then
-// min-p (relative to the most likely token, so renormalisation does not
-// matter). The token is the first in rank order whose cumulative kept mass
-// exceeds u · (kept mass).
+// With no truncation (top_k 0 or ≥ V, top_p 1, min_p 0) the token is the
+// first in id order whose cumulative mass exceeds u · (total mass).
+// Otherwise tokens are ranked: logits descending, ties by lower id. The kept
+// set is a head of the ranking: top-k first, then top-p over the renormalised
+// top-k mass, then min-p (relative to the most likely token, so
+// renormalisation does not matter). The token is the first in rank order
+// whose cumulative kept mass exceeds u · (kept mass).
 // *logp = log softmax(z/τ)[token] over the full vocabulary, before any
 // truncation: what a forward pass at temperature τ recomputes for the same
 // token. Greedy (τ = 0) reports log softmax(z)[token] (τ = 1).
