@@ -95,12 +95,11 @@ int decode_init(Decoder *d, Arena *a, const ModelConfig *cfg, int max_rows, int 
 // Scatter the rotated keys (transposed) and the values of every row into the cache.
 static void cache_store(KVCache *kv, const Decoder *d, int layer, const int *slots, const int *pos, int r0, int N) {
     int NKV = d->cfg.n_kv_heads, HD = d->cfg.head_dim;
-    size_t T = (size_t)kv->stride;
     for (int r = 0; r < N; r++)
         for (int h = 0; h < NKV; h++) {
             const float *k = d->k + ((size_t)(r0 + r) * NKV + h) * HD, *v = d->v + ((size_t)(r0 + r) * NKV + h) * HD;
-            float *kt = kvcache_k(kv, layer, slots[r], h) + pos[r];
-            for (int i = 0; i < HD; i++) kt[i * T] = k[i];
+            float *kt = kvcache_k(kv, layer, slots[r], h) + (size_t)(pos[r] / KV_BLOCK) * HD * KV_BLOCK + pos[r] % KV_BLOCK;
+            for (int i = 0; i < HD; i++) kt[i * KV_BLOCK] = k[i];
             memcpy(kvcache_v(kv, layer, slots[r], h) + (size_t)pos[r] * HD, v, (size_t)HD * sizeof(float));
         }
 }
@@ -118,44 +117,45 @@ typedef struct {
 enum { HB = 64, NV = HB / VW };
 _Static_assert(KV_BLOCK % VW == 0, "cache rows must pad to whole vectors");   // head-dim entries per output block, vectors per block
 
-// Scores of NC ≤ 8 chunks of VW positions from t0: blk[t] = q·k_{t0+t},
-// keys stored (HD, T); NC independent FMA chains over i hide the latency.
-static inline __attribute__((always_inline)) void score_chunks(float *blk, const float *q, const float *K, int T, int t0,
-                                                               int HD, const int NC) {
+// Scores of NC ≤ 8 key blocks from block b0: blk[t] = q·k_t for the NC·KB
+// positions, keys stored (blocks, HD, KB); NC independent FMA chains over i
+// hide the latency.
+static inline __attribute__((always_inline)) void score_blocks(float *blk, const float *q, const float *K, int b0, int HD,
+                                                               const int NC) {
     vf acc[8];
+    const float *kb = K + (size_t)b0 * HD * KV_BLOCK;
 #pragma GCC unroll 8
     for (int j = 0; j < NC; j++) acc[j] = VZERO();
     for (int i = 0; i < HD; i++) {
-        const float *kr = K + (size_t)i * T + t0;
         vf a = VBCAST(q + i);
 #pragma GCC unroll 8
-        for (int j = 0; j < NC; j++) acc[j] = VFMA(a, VLOAD(kr + j * VW), acc[j]);
+        for (int j = 0; j < NC; j++) acc[j] = VFMA(a, VLOAD(kb + ((size_t)j * HD + i) * KV_BLOCK), acc[j]);
     }
 #pragma GCC unroll 8
-    for (int j = 0; j < NC; j++) VSTORE(blk + j * VW, acc[j]);
+    for (int j = 0; j < NC; j++) VSTORE(blk + j * KV_BLOCK, acc[j]);
 }
 
-// s_t = scale · q·k_t for t ∈ [t_begin, t_end), in chunks of VW positions
-// aligned to VW (cache rows are padded to KV_BLOCK, a multiple of VW, so the
-// last chunk may read past t_end), up to 8 chunks per pass.
-static void scores(float *s, const float *q, const float *K, int T, int t_begin, int t_end, int HD, float scale) {
-    float blk[8 * VW];
-    for (int c = t_begin - t_begin % VW; c < t_end;) {
-        int nc = (t_end - c + VW - 1) / VW;
+// s_t = scale · q·k_t for t ∈ [t_begin, t_end), a whole key block at a time
+// (cache rows are padded to whole blocks), up to 8 blocks per pass.
+static void scores(float *s, const float *q, const float *K, int t_begin, int t_end, int HD, float scale) {
+    float blk[8 * KV_BLOCK];
+    for (int b = t_begin / KV_BLOCK, c = b * KV_BLOCK; c < t_end;) {
+        int nc = (t_end - c + KV_BLOCK - 1) / KV_BLOCK;
         nc = nc > 8 ? 8 : nc;
         switch (nc) {
-        case 8: score_chunks(blk, q, K, T, c, HD, 8); break;
-        case 7: score_chunks(blk, q, K, T, c, HD, 7); break;
-        case 6: score_chunks(blk, q, K, T, c, HD, 6); break;
-        case 5: score_chunks(blk, q, K, T, c, HD, 5); break;
-        case 4: score_chunks(blk, q, K, T, c, HD, 4); break;
-        case 3: score_chunks(blk, q, K, T, c, HD, 3); break;
-        case 2: score_chunks(blk, q, K, T, c, HD, 2); break;
-        default: score_chunks(blk, q, K, T, c, HD, 1); break;
+        case 8: score_blocks(blk, q, K, b, HD, 8); break;
+        case 7: score_blocks(blk, q, K, b, HD, 7); break;
+        case 6: score_blocks(blk, q, K, b, HD, 6); break;
+        case 5: score_blocks(blk, q, K, b, HD, 5); break;
+        case 4: score_blocks(blk, q, K, b, HD, 4); break;
+        case 3: score_blocks(blk, q, K, b, HD, 3); break;
+        case 2: score_blocks(blk, q, K, b, HD, 2); break;
+        default: score_blocks(blk, q, K, b, HD, 1); break;
         }
-        int lo = t_begin > c ? t_begin : c, hi = t_end < c + nc * VW ? t_end : c + nc * VW;
+        int lo = t_begin > c ? t_begin : c, hi = t_end < c + nc * KV_BLOCK ? t_end : c + nc * KV_BLOCK;
         for (int t = lo; t < hi; t++) s[t] = blk[t - c] * scale;
-        c += nc * VW;
+        b += nc;
+        c += nc * KV_BLOCK;
     }
 }
 
@@ -205,8 +205,8 @@ static void attend_unit(Decoder *d, const KVCache *kv, int layer, const Rows *rw
         size_t head = (size_t)r * NH + (size_t)h * GRP + j;
         const float *q = d->q + head * HD;
         float *sj = S + (size_t)j * T, mx = -INFINITY, sum = 0.0f;
-        if (split > 0) scores(sj, q, Kp, kv->stride, 0, split, HD, scale);
-        scores(sj, q, Ko, kv->stride, split, P, HD, scale);
+        if (split > 0) scores(sj, q, Kp, 0, split, HD, scale);
+        scores(sj, q, Ko, split, P, HD, scale);
         OMP(simd reduction(max : mx))
         for (int t = 0; t < P; t++) mx = sj[t] > mx ? sj[t] : mx;
         OMP(simd reduction(+ : sum))

@@ -1,4 +1,4 @@
-// KV cache storage: offsets into the (L, S, NKV, T, HD) blocks and the prefix
+// KV cache storage: offsets of each (layer, slot, head) run and the prefix
 // copy that shares one prompt's keys and values with its G sample slots.
 #include "model/kvcache.h"
 
@@ -44,12 +44,15 @@ float *kvcache_v(const KVCache *kv, int layer, int slot, int head) { return kv->
 void kvcache_copy_prefix(KVCache *kv, int dst, int src, int n) {
     AHA_ASSERT(dst >= 0 && dst < kv->n_slots && src >= 0 && src < kv->n_slots && n >= 0 && n <= kv->max_T);
     if (dst == src || n == 0) return;
-    size_t bytes = (size_t)n * (size_t)kv->head_dim * sizeof(float), T = (size_t)kv->stride;
+    size_t HD = (size_t)kv->head_dim, bytes = (size_t)n * HD * sizeof(float), block = HD * KV_BLOCK;
+    int full = n / KV_BLOCK, rest = n % KV_BLOCK;
     for (int l = 0; l < kv->n_layers; l++)
         for (int h = 0; h < kv->n_kv_heads; h++) {
             const float *ks = kvcache_k(kv, l, src, h);
             float *kd = kvcache_k(kv, l, dst, h);
-            for (int i = 0; i < kv->head_dim; i++) memcpy(kd + i * T, ks + i * T, (size_t)n * sizeof(float));
+            memcpy(kd, ks, (size_t)full * block * sizeof(float));
+            for (size_t i = 0; i < HD && rest; i++)   // the first positions of a partial last block
+                memcpy(kd + full * block + i * KV_BLOCK, ks + full * block + i * KV_BLOCK, (size_t)rest * sizeof(float));
             memcpy(kvcache_v(kv, l, dst, h), kvcache_v(kv, l, src, h), bytes);
         }
 }

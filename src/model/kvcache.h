@@ -9,16 +9,20 @@
 #include "base/arena.h"
 #include "model/model.h"
 
-#define KV_BLOCK 16   // cache rows are padded to this many positions (a multiple of the vector width)
+#include "kernels/simd.h"
+
+#define KV_BLOCK VW   // positions per key block: one vector
 
 // Letters: L layers, S slots (one per sequence), NKV key/value heads, T max
-// positions, HD head dim. Each (layer, slot, head) owns one contiguous block.
-// Keys are stored transposed, (HD, T), so the scores q·k_t of many positions
-// are vertical multiply-adds over t; values are (T, HD) rows.
+// positions, HD head dim, KB = KV_BLOCK. Each (layer, slot, head) owns one
+// contiguous run. Keys are stored in blocks of KB positions, each block
+// transposed, (HD, KB): the scores q·k_t of KB positions are one vector
+// multiply-add per i, and a block is read (and a key written) within a few
+// kilobytes. Values are (T, HD) rows.
 typedef struct {
     int n_layers, n_slots, max_T, n_kv_heads, head_dim;
-    int stride;  // TS: max_T rounded up to KV_BLOCK, so blocked loops may read past the end
-    float *k;   // (L, S, NKV, HD, TS) rotated keys, transposed
+    int stride;  // TS: max_T rounded up to KV_BLOCK, so blocked loops may read a whole last block
+    float *k;   // (L, S, NKV, TS/KB, HD, KB) rotated keys
     float *v;   // (L, S, NKV, TS, HD) values
 } KVCache;
 
@@ -26,7 +30,7 @@ typedef struct {
 size_t kvcache_bytes(const ModelConfig *cfg, int n_slots, int max_T);
 // Carve the cache from `a`. Returns 0, or -1 (err_set) when it does not fit.
 int kvcache_init(KVCache *kv, Arena *a, const ModelConfig *cfg, int n_slots, int max_T);
-// The (HD, T) keys / (T, HD) values of one layer, slot and kv head.
+// The (TS/KB, HD, KB) keys / (TS, HD) values of one layer, slot and kv head.
 float *kvcache_k(const KVCache *kv, int layer, int slot, int head);
 float *kvcache_v(const KVCache *kv, int layer, int slot, int head);
 // Copy positions [0, n) of slot src into slot dst, every layer and head (the
