@@ -14,6 +14,11 @@ void head_forward(float *logp, float *entropy, float *lse, float *logits, const 
 //   dz_m = g_m · s · (onehot(y_m) − softmax(s·z_m))
 // accumulates (+=) dh (M, C) += dz·W and dw (V, C) += dzᵀ·h. lse from head_forward.
 void head_backward(float *dh, float *dw, float *logits, const float *g, const float *h, const float *w, const int *y, const float *lse, int M, int C, int V, float inv_temp);
+// head_backward in two halves: logits (M, V) = h·Wᵀ, then the rest from logits
+// that hold exactly that (as head_forward leaves them), which a caller holding
+// the forward's logits can call alone to skip a third of the backward's work.
+void head_logits(float *logits, const float *h, const float *w, int M, int C, int V);
+void head_backward_logits(float *dh, float *dw, float *logits, const float *g, const float *h, const float *w, const int *y, const float *lse, int M, int C, int V, float inv_temp);
 // Plain-loop twins computing one row at a time; logits_row (V) scratch.
 void head_forward_ref(float *logp, float *entropy, float *lse, float *logits_row, const float *h, const float *w, const int *y, int M, int C, int V, float inv_temp);
 void head_backward_ref(float *dh, float *dw, float *logits_row, const float *g, const float *h, const float *w, const int *y, const float *lse, int M, int C, int V, float inv_temp);

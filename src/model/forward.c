@@ -27,6 +27,7 @@ struct ModelActs {
     // the batch of the last model_forward
     int R, T, N, ready;
     float inv_temp;
+    int logits_at;         // first packed token of the chunk whose logits a->logits holds, −1: none
     int *off, *len;        // (max_rows) start and length of each row in the packing
     int *tok, *pos, *tgt;  // (max_N) id, position, next id (−1: none)
     int *out_at;           // (max_N) r*T + t
@@ -170,6 +171,7 @@ ModelActs *model_acts_create(const Model *m, int max_rows, int max_T) {
 
 void model_acts_set_head_rows(ModelActs *a, int rows) {
     if (rows >= 1 && rows < a->head_rows) a->head_rows = rows;
+    a->logits_at = -1;
 }
 
 void model_acts_free(ModelActs *a) {
@@ -229,6 +231,7 @@ static int trunk_forward(Model *m, ModelActs *a, const int *ids, const int *lens
     int NH = c->n_heads, NKV = c->n_kv_heads, HD = c->head_dim, QD = NH * HD, KD = NKV * HD;
     float eps = (float)c->rms_eps;
     a->ready = ACTS_NONE;
+    a->logits_at = -1;
     if (R <= 0 || R > a->max_rows || T <= 0 || T > a->max_T)
         return err_set("forward: batch %d × %d exceeds the activations (%d × %d)", R, T, a->max_rows, a->max_T);
     int N = 0;
@@ -298,6 +301,7 @@ int model_forward(Model *m, ModelActs *a, const int *ids, const int *lens, int R
         int M = N - i0 < a->head_rows ? N - i0 : a->head_rows;
         head_forward(a->tok_logp + i0, entropy ? a->tok_ent + i0 : NULL, a->head_lse + i0, a->logits,
                      a->lnf + (size_t)i0 * C, m->w.lm_head, a->tgt + i0, M, C, V, a->inv_temp);
+        a->logits_at = i0;
     }
     memset(logp, 0, (size_t)R * T * sizeof(float));
     if (entropy) memset(entropy, 0, (size_t)R * T * sizeof(float));
@@ -392,11 +396,16 @@ int model_backward(Model *m, ModelActs *a, const float *g) {
     int C = c->hidden_size, V = c->vocab_size, N = a->N;
     for (int i = 0; i < N; i++) a->gp[i] = a->tgt[i] >= 0 ? g[a->out_at[i]] : 0.0f;
     zero(a->dln, (size_t)N * C);
-    for (int i0 = 0; i0 < N; i0 += a->head_rows) {
+    // last chunk first: the forward left its logits in a->logits (with one chunk, all of them)
+    int last = (N - 1) / a->head_rows * a->head_rows;
+    for (int i0 = last; i0 >= 0; i0 -= a->head_rows) {
         int M = N - i0 < a->head_rows ? N - i0 : a->head_rows;
-        head_backward(a->dln + (size_t)i0 * C, m->g.lm_head, a->logits, a->gp + i0, a->lnf + (size_t)i0 * C,
-                      m->w.lm_head, a->tgt + i0, a->head_lse + i0, M, C, V, a->inv_temp);
+        const float *h = a->lnf + (size_t)i0 * C;
+        if (i0 != a->logits_at) head_logits(a->logits, h, m->w.lm_head, M, C, V);
+        head_backward_logits(a->dln + (size_t)i0 * C, m->g.lm_head, a->logits, a->gp + i0, h, m->w.lm_head, a->tgt + i0,
+                             a->head_lse + i0, M, C, V, a->inv_temp);
     }
+    a->logits_at = -1;
     trunk_backward(m, a, a->dln);
     return 0;
 }

@@ -27,8 +27,10 @@ int model_forward(Model *m, ModelActs *a, const int *ids, const int *lens, int R
 // Backward of Σ g[r*T+t] · logp[r*T+t] (g (R, T); entries at unused positions are
 // ignored); accumulates into m->grads (which the caller zeroes). Uses the
 // activations of the preceding model_forward. The head keeps only logsumexp per
-// position in the forward and recomputes each chunk's logits here: about 4% more
-// compute on small-vocab models, and memory independent of V. Returns 0 or -1.
+// position in the forward and recomputes each chunk's logits here (memory
+// independent of V), except those of the forward's last chunk, which are still
+// in the scratch: with one chunk (small vocabularies) nothing is recomputed.
+// Returns 0 or -1.
 int model_backward(Model *m, ModelActs *a, const float *g);
 
 // The decoder without its LM head, for scalar heads (value and reward models,
