@@ -163,12 +163,14 @@ static void test_gemm_vs_ref(void) {
 }
 
 static void test_attention_vs_ref(void) {
-    int Ts[] = {1, 5, 37, 100};
-    for (size_t s = 0; s < 4; s++) {
+    // the fast kernel works in blocks of 32 query rows: one block, exactly one,
+    // one row past it, and several with a ragged last block
+    int Ts[] = {1, 5, 32, 33, 64, 100};
+    for (size_t s = 0; s < sizeof Ts / sizeof Ts[0]; s++) {
         int T = Ts[s], HD = 16, ldq = 3 * HD, ldkv = 2 * HD;   // strided, as inside a layer
         float *q = randf((size_t)T * ldq, 1), *k = randf((size_t)T * ldkv, 1), *v = randf((size_t)T * ldkv, 1);
         float *o1 = zerosf((size_t)T * ldq), *o2 = zerosf((size_t)T * ldq), *l1 = zerosf(T), *l2 = zerosf(T);
-        float *scratch = zerosf(2 * (size_t)T * T), *dout = randf((size_t)T * ldq, 1);
+        float *scratch = zerosf(attention_scratch_floats(T)), *dout = randf((size_t)T * ldq, 1);
         attention_forward(o1, l1, q, k, v, T, HD, ldq, ldkv, scratch);
         attention_forward_ref(o2, l2, q, k, v, T, HD, ldq, ldkv);
         CHECK(test_nerr(o1, o2, (size_t)T * ldq) <= 1e-6 && test_nerr(l1, l2, T) <= 1e-5, "attention T=%d forward: %.3g %.3g", T, test_nerr(o1, o2, (size_t)T * ldq), test_nerr(l1, l2, T));
@@ -298,12 +300,13 @@ static void test_fd(void) {
         CHECK_CLOSE(L, loss_swiglu(&c), 1e-5, 1.0);
         free(g), free(u), free(wl), free(out), free(dg), free(du), free(c.x), free(c.u), free(c.wl);
     }
-    // attention (fast kernel and its twin both against finite differences)
+    // attention (fast kernel and its twin both against finite differences),
+    // T = 40: two query blocks, the second ragged
     {
-        int T = 9, HD = 6;
+        int T = 40, HD = 6;
         size_t n = (size_t)T * HD;
         float *q = randf(n, 1), *k = randf(n, 1), *v = randf(n, 1), *wl = randf(n, 1);
-        float *o = zerosf(n), *l = zerosf(T), *scratch = zerosf(2 * T * T);
+        float *o = zerosf(n), *l = zerosf(T), *scratch = zerosf(attention_scratch_floats(T));
         float *dq = zerosf(n), *dk = zerosf(n), *dv = zerosf(n), *rq = zerosf(n), *rk = zerosf(n), *rv = zerosf(n);
         attention_forward(o, l, q, k, v, T, HD, HD, HD, scratch);
         attention_backward(dq, dk, dv, wl, q, k, v, l, T, HD, HD, HD, scratch);

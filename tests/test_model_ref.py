@@ -1,7 +1,8 @@
 """aha's training forward/backward against the plain PyTorch decoder in
 tests/pyref/model_ref.py (float64) on random tiny Llama, Qwen2 and Qwen3 configs:
 a padded batch, per-token coefficients g, temperature != 1, a head chunk that does
-not divide the rows. logp and entropy within 1e-5, every gradient within 1e-4
+not divide the rows; and one batch with rows longer than the attention's 32-row
+query blocks (45, 33). logp and entropy within 1e-5, every gradient within 1e-4
 (normalized error ||a-b|| / max(||a||, ||b||)); then the loss sum(g * logp)
 after each of 10 AdamW steps (clipping and weight decay on) within 1e-5."""
 import json
@@ -41,11 +42,12 @@ def nerr(a, b):
     return np.linalg.norm(a - b) / s if s > 0 else np.linalg.norm(a - b)
 
 
-def check(cfg, seed):
+def check(cfg, seed, lens=(13, 7, 1, 10), name=None):
     gen = torch.Generator().manual_seed(seed)
     cfg = dict(cfg, max_position_embeddings=64)
-    R, T, temp = 4, 13, 0.7
-    lens = [13, 7, 1, 10]
+    name = name or cfg["model_type"]
+    lens = list(lens)
+    R, T, temp = len(lens), max(lens), 0.7
     V = cfg["vocab_size"]
     ids = torch.randint(0, V, (R, T), generator=gen)
     g = torch.randn(R, T, generator=gen, dtype=torch.float64).float().double()
@@ -58,7 +60,7 @@ def check(cfg, seed):
     P = model_ref.random_params(cfg, gen)
     names = [n for n, _ in model_ref.param_names(cfg)]
 
-    d = os.path.join(TMP, f"fixture_{cfg['model_type']}")
+    d = os.path.join(TMP, f"fixture_{name}")
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, "fixture.json"), "w") as f:
         json.dump(dict(cfg, R=R, T=T, temperature=temp, head_rows=5, adam_steps=STEPS, lr=LR, weight_decay=WD,
@@ -78,7 +80,7 @@ def check(cfg, seed):
     fails = []
     c_logp, c_ent = out[:R * T].reshape(R, T), out[R * T:2 * R * T].reshape(R, T)
     e = nerr(c_logp, logp.detach().numpy())
-    print(f"{cfg['model_type']}: logp err {e:.2e}, entropy err {nerr(c_ent, ent.detach().numpy()):.2e}")
+    print(f"{name}: logp err {e:.2e}, entropy err {nerr(c_ent, ent.detach().numpy()):.2e}")
     if e > 1e-5:
         fails.append(f"logp error {e:.3g}")
     e = nerr(c_ent, ent.detach().numpy())
@@ -117,8 +119,8 @@ def check(cfg, seed):
             loss.backward()
             torch.nn.utils.clip_grad_norm_(list(params.values()), CLIP)
             opt.step()
-    print(f"{cfg['model_type']}: loss {c_loss[0]:.6g} -> {c_loss[-1]:.6g} in {STEPS} AdamW steps, worst rel err {worst_loss:.2e}")
-    print(f"{cfg['model_type']}: worst gradient err {worst:.2e} over {len(names)} tensors")
+    print(f"{name}: loss {c_loss[0]:.6g} -> {c_loss[-1]:.6g} in {STEPS} AdamW steps, worst rel err {worst_loss:.2e}")
+    print(f"{name}: worst gradient err {worst:.2e} over {len(names)} tensors")
     return fails
 
 
@@ -126,6 +128,7 @@ def main():
     fails = []
     for i, cfg in enumerate(CONFIGS):
         fails += [f"{cfg['model_type']}: {m}" for m in check(cfg, 100 + i)]
+    fails += [f"qwen2 long rows: {m}" for m in check(CONFIGS[1], 200, lens=(45, 33, 2), name="qwen2_long")]
     for m in fails:
         print("FAIL", m)
     sys.exit(1 if fails else 0)

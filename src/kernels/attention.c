@@ -1,58 +1,86 @@
 // Causal attention for training, one (query head, key/value head) pair of one
-// sequence per call: scores and output through gemm, softmax stats kept as
-// logsumexp so backward recomputes probabilities instead of storing (T, T) maps.
+// sequence per call: blocks of query rows against the keys they can see, through
+// gemm; softmax stats kept as logsumexp so backward recomputes probabilities
+// instead of storing (T, T) maps.
+#include "kernels/omp.h"
 #include "kernels/ops.h"
+#include "kernels/vexp.h"
 
 #include <math.h>
 #include <string.h>
 
-// P (T, T) = scaled scores with row i softmaxed over j ≤ i and zero above the
-// diagonal; with lse == NULL the row's logsumexp goes to lse_out.
-static void causal_softmax(float *P, float *lse_out, const float *lse, int T) {
-    for (int i = 0; i < T; i++) {
-        float *p = P + (size_t)i * T;
-        float l;
-        if (lse) {
-            l = lse[i];
-        } else {
-            float mx = p[0];
-            for (int j = 1; j <= i; j++) mx = p[j] > mx ? p[j] : mx;
-            float sum = 0.0f;
-            for (int j = 0; j <= i; j++) sum += expf(p[j] - mx);
-            l = mx + logf(sum);
-            lse_out[i] = l;
-        }
-        for (int j = 0; j <= i; j++) p[j] = expf(p[j] - l);
-        for (int j = i + 1; j < T; j++) p[j] = 0.0f;
+// Query rows per block. A block of rows [i0, i0 + nq) is scored against keys
+// [0, i0 + nq) only, so the work above the diagonal is one (nq, nq) triangle per
+// block instead of half of the (T, T) square.
+enum { ATT_BQ = 32 };
+
+size_t attention_scratch_floats(int T) {
+    size_t rows = T < ATT_BQ ? (size_t)T : ATT_BQ;
+    return 2 * rows * (size_t)T;
+}
+
+// One row p (nk) of scaled scores of a query that sees keys [0, n): p ← softmax
+// over [0, n), 0 on [n, nk); returns the logsumexp of p[0, n).
+static float softmax_row(float *p, int n, int nk) {
+    float mx = p[0];
+OMP(simd reduction(max:mx))
+    for (int j = 1; j < n; j++) mx = p[j] > mx ? p[j] : mx;
+    float sum = 0.0f;
+OMP(simd reduction(+:sum))
+    for (int j = 0; j < n; j++) {
+        float e = vexp(p[j] - mx);
+        p[j] = e;
+        sum += e;
     }
+    float inv = 1.0f / sum;
+OMP(simd)
+    for (int j = 0; j < n; j++) p[j] *= inv;
+    for (int j = n; j < nk; j++) p[j] = 0.0f;
+    return mx + logf(sum);
+}
+
+// The same row from its stored logsumexp l: p_j = e^(p_j − l) on [0, n), 0 after.
+static void softmax_row_lse(float *p, float l, int n, int nk) {
+OMP(simd)
+    for (int j = 0; j < n; j++) p[j] = vexp(p[j] - l);
+    for (int j = n; j < nk; j++) p[j] = 0.0f;
 }
 
 void attention_forward(float *out, float *lse, const float *q, const float *k, const float *v, int T, int HD, int ldq, int ldkv, float *scratch) {
     float scale = 1.0f / sqrtf((float)HD);
-    float *P = scratch;   // (T, T)
-    gemm(0, 1, T, T, HD, scale, q, ldq, k, ldkv, 0.0f, P, T);
-    causal_softmax(P, lse, NULL, T);
-    gemm(0, 0, T, HD, T, 1.0f, P, T, v, ldkv, 0.0f, out, ldq);
+    for (int i0 = 0; i0 < T; i0 += ATT_BQ) {
+        int nq = T - i0 < ATT_BQ ? T - i0 : ATT_BQ, nk = i0 + nq;
+        float *P = scratch;   // (nq, nk)
+        gemm(0, 1, nq, nk, HD, scale, q + (size_t)i0 * ldq, ldq, k, ldkv, 0.0f, P, nk);
+        for (int r = 0; r < nq; r++) lse[i0 + r] = softmax_row(P + (size_t)r * nk, i0 + r + 1, nk);
+        gemm(0, 0, nq, HD, nk, 1.0f, P, nk, v, ldkv, 0.0f, out + (size_t)i0 * ldq, ldq);
+    }
 }
 
-// dV += Pᵀ dO;  dP = dO Vᵀ;  dS_ij = P_ij (dP_ij − Σ_k P_ik dP_ik);
-// dQ += scale · dS K;  dK += scale · dSᵀ Q
+// Per block of query rows b and its keys [0, nk):
+// dV += P_bᵀ dO_b;  dP = dO_b Vᵀ;  dS_ij = P_ij (dP_ij − Σ_k P_ik dP_ik);
+// dQ_b += scale · dS K;  dK += scale · dSᵀ Q_b
 void attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k, const float *v, const float *lse, int T, int HD, int ldq, int ldkv, float *scratch) {
     float scale = 1.0f / sqrtf((float)HD);
-    float *P = scratch, *dP = scratch + (size_t)T * T;   // (T, T) each
-    gemm(0, 1, T, T, HD, scale, q, ldq, k, ldkv, 0.0f, P, T);
-    causal_softmax(P, NULL, lse, T);
-    gemm(1, 0, T, HD, T, 1.0f, P, T, dout, ldq, 1.0f, dv, ldkv);
-    gemm(0, 1, T, T, HD, 1.0f, dout, ldq, v, ldkv, 0.0f, dP, T);
-    for (int i = 0; i < T; i++) {
-        float *p = P + (size_t)i * T, *d = dP + (size_t)i * T;
-        float s = 0.0f;
-        for (int j = 0; j <= i; j++) s += p[j] * d[j];
-        for (int j = 0; j <= i; j++) d[j] = p[j] * (d[j] - s);
-        for (int j = i + 1; j < T; j++) d[j] = 0.0f;
+    for (int i0 = 0; i0 < T; i0 += ATT_BQ) {
+        int nq = T - i0 < ATT_BQ ? T - i0 : ATT_BQ, nk = i0 + nq;
+        float *P = scratch, *dP = scratch + (size_t)nq * nk;   // (nq, nk) each
+        const float *qb = q + (size_t)i0 * ldq, *dob = dout + (size_t)i0 * ldq;
+        gemm(0, 1, nq, nk, HD, scale, qb, ldq, k, ldkv, 0.0f, P, nk);
+        for (int r = 0; r < nq; r++) softmax_row_lse(P + (size_t)r * nk, lse[i0 + r], i0 + r + 1, nk);
+        gemm(1, 0, nk, HD, nq, 1.0f, P, nk, dob, ldq, 1.0f, dv, ldkv);
+        gemm(0, 1, nq, nk, HD, 1.0f, dob, ldq, v, ldkv, 0.0f, dP, nk);
+        for (int r = 0; r < nq; r++) {
+            const float *p = P + (size_t)r * nk;
+            float *d = dP + (size_t)r * nk, s = 0.0f;
+OMP(simd reduction(+:s))
+            for (int j = 0; j < nk; j++) s += p[j] * d[j];
+OMP(simd)
+            for (int j = 0; j < nk; j++) d[j] = p[j] * (d[j] - s);   // 0 where p is (above the diagonal)
+        }
+        gemm(0, 0, nq, HD, nk, scale, dP, nk, k, ldkv, 1.0f, dq + (size_t)i0 * ldq, ldq);
+        gemm(1, 0, nk, HD, nq, scale, dP, nk, qb, ldq, 1.0f, dk, ldkv);
     }
-    gemm(0, 0, T, HD, T, scale, dP, T, k, ldkv, 1.0f, dq, ldq);
-    gemm(1, 0, T, HD, T, scale, dP, T, q, ldq, 1.0f, dk, ldkv);
 }
 
 // ---------------------------------------------------------------- plain twins

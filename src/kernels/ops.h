@@ -41,11 +41,13 @@ void swiglu_backward(float *dgate, float *dup, const float *dout, const float *g
 
 // Causal attention of one query head against its key/value head over one
 // sequence of T tokens. q, out: (T, ·) rows with stride ldq; k, v: stride ldkv;
-// lse (T) stores logsumexp of each query's scaled scores; scratch (T, T).
+// lse (T) stores logsumexp of each query's scaled scores; scratch holds
+// attention_scratch_floats(T) floats (at most 2·T·T).
 //   out_i = Σ_{j≤i} softmax_j(q_i·k_j / √HD) v_j
+size_t attention_scratch_floats(int T);
 void attention_forward(float *out, float *lse, const float *q, const float *k, const float *v, int T, int HD, int ldq, int ldkv, float *scratch);
 // Accumulates (+=) dq (stride ldq), dk, dv (stride ldkv) from dout (stride ldq),
-// recomputing the probabilities from q, k and lse; scratch (2, T, T).
+// recomputing the probabilities from q, k and lse; scratch as the forward's.
 void attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k, const float *v, const float *lse, int T, int HD, int ldq, int ldkv, float *scratch);
 // Plain-loop twins (no BLAS, no scratch) used by the tests.
 void attention_forward_ref(float *out, float *lse, const float *q, const float *k, const float *v, int T, int HD, int ldq, int ldkv);

@@ -50,7 +50,7 @@ struct ModelActs {
     float *ln;             // (N, C)
     float *hmid;           // (N, F)
     float *logits;         // (head_rows, V)
-    float *attn_scratch;   // (n_slots, 2, max_T, max_T)
+    float *attn_scratch;   // (n_slots, attention_scratch_floats(max_T))
     // backward
     float *dres, *dln;     // (N, C)
     float *dq, *dq2;       // (N, QD)
@@ -109,7 +109,7 @@ static void carve(ModelActs *a, const ModelConfig *c, Arena *ar, size_t *total) 
     a->ln = take(ar, total, N * C * f);
     a->hmid = take(ar, total, N * F * f);
     a->logits = take(ar, total, (size_t)a->head_rows * V * f);
-    a->attn_scratch = take(ar, total, (size_t)a->n_slots * 2 * T * T * f);
+    a->attn_scratch = take(ar, total, (size_t)a->n_slots * attention_scratch_floats(a->max_T) * f);
     a->dres = take(ar, total, N * C * f);
     a->dln = take(ar, total, N * C * f);
     a->dq = take(ar, total, N * QD * f);
@@ -197,7 +197,7 @@ static void attention_layer(ModelActs *a, const ModelConfig *c, int l, int backw
     int QD = NH * HD, KD = NKV * HD, R = a->R;
     const float *q = LAYER(a, a->q, l, QD), *k = LAYER(a, a->k, l, KD), *v = LAYER(a, a->v, l, KD);
     float *att = LAYER(a, a->att, l, QD), *lse = LAYER(a, a->lse, l, NH);
-    size_t slot_floats = 2 * (size_t)a->max_T * a->max_T;
+    size_t slot_floats = attention_scratch_floats(a->max_T);
     // Backward: one task per (row, kv head) owns that head's dk/dv; forward: per (row, q head).
     int tasks = backward ? R * NKV : R * NH;
 OMP(parallel for schedule(dynamic, 1) num_threads(a->n_slots))
