@@ -11,6 +11,9 @@
 #ifdef AHA_BLAS
 #include <cblas.h>
 #endif
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 // ---------------------------------------------------------------- gemm
 
@@ -32,10 +35,31 @@ OMP(simd)
     }
 }
 
+#ifdef AHA_BLAS
+static void sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb, float beta, float *Cm, int ldc) {
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, Cm, ldc);
+}
+#endif
+
 void gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb, float beta, float *Cm, int ldc) {
     if (M <= 0 || N <= 0) return;
 #ifdef AHA_BLAS
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, Cm, ldc);
+#ifdef _OPENMP
+    // Tall products (the per-token matmuls): each thread takes a band of rows of
+    // Cm and runs the single-threaded sgemm on it, with no synchronisation
+    // inside the product as OpenBLAS's own split has.
+    int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+    if (!ta && nt > 1 && M >= 256 * nt) {
+        int band = ((M + nt - 1) / nt + 15) / 16 * 16;
+OMP(parallel num_threads(nt))
+        {
+            int m0 = omp_get_thread_num() * band, m1 = m0 + band < M ? m0 + band : M;
+            if (m0 < m1) sgemm(0, tb, m1 - m0, N, K, alpha, A + (size_t)m0 * lda, lda, B, ldb, beta, Cm + (size_t)m0 * ldc, ldc);
+        }
+        return;
+    }
+#endif
+    sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, Cm, ldc);
 #else
     gemm_ref(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, Cm, ldc);
 #endif
