@@ -296,8 +296,14 @@ static void test_fd(void) {
     {
         int n = 17;
         float *g = randf(n, 2), *u = randf(n, 1), *wl = randf(n, 1), *out = zerosf(n), *dg = zerosf(n), *du = zerosf(n);
+        float *out2 = zerosf(n), *dg2 = zerosf(n), *du2 = zerosf(n);
         swiglu_forward(out, g, u, n);
-        swiglu_backward(dg, du, wl, g, u, n);
+        swiglu_backward(dg, du, NULL, wl, g, u, n);
+        // the recomputing variant: the same gradients, and the forward bit for bit
+        swiglu_backward(dg2, du2, out2, wl, g, u, n);
+        CHECK(!memcmp(out, out2, n * sizeof(float)) && !memcmp(dg, dg2, n * sizeof(float)) && !memcmp(du, du2, n * sizeof(float)),
+              "swiglu_backward with out differs");
+        free(out2), free(dg2), free(du2);
         Ctx c = {.N = n, .x = dcopy(g, n), .u = dcopy(u, n), .wl = dcopy(wl, n)};
         check_fd("swiglu dgate", loss_swiglu, &c, c.x, dg, n);
         check_fd("swiglu dup", loss_swiglu, &c, c.u, du, n);

@@ -206,7 +206,19 @@ OMP(parallel for simd schedule(static) if (parallel: n >= 65536))
     }
 }
 
-void swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate, const float *up, size_t n) {
+// With out, the forward's product is rewritten in the same pass, with
+// swiglu_forward's exact arithmetic, for callers that recompute it rather than store it.
+void swiglu_backward(float *dgate, float *dup, float *out, const float *dout, const float *gate, const float *up, size_t n) {
+    if (out) {
+OMP(parallel for simd schedule(static) if (parallel: n >= 65536))
+        for (size_t i = 0; i < n; i++) {
+            float g = gate[i], e1 = 1.0f + vexp(-g), s = 1.0f / e1;
+            out[i] = g / e1 * up[i];
+            dgate[i] = dout[i] * up[i] * s * (1.0f + g * (1.0f - s));
+            dup[i] = dout[i] * g * s;
+        }
+        return;
+    }
 OMP(parallel for simd schedule(static) if (parallel: n >= 65536))
     for (size_t i = 0; i < n; i++) {
         float g = gate[i], s = 1.0f / (1.0f + vexp(-g));

@@ -35,8 +35,9 @@ void rope_forward(float *x, const int *pos, const float *cos_tab, const float *s
 void rope_backward(float *dx, const int *pos, const float *cos_tab, const float *sin_tab, int N, int H, int HD);
 // out = silu(gate) * up, elementwise over n.
 void swiglu_forward(float *out, const float *gate, const float *up, size_t n);
-// Overwrites (=) dgate (n) and dup (n).
-void swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate, const float *up, size_t n);
+// Overwrites (=) dgate (n) and dup (n); out (n), when not NULL, gets what
+// swiglu_forward would write, bit for bit.
+void swiglu_backward(float *dgate, float *dup, float *out, const float *dout, const float *gate, const float *up, size_t n);
 
 
 // Causal attention of one query head against its key/value head over one

@@ -346,12 +346,13 @@ static void trunk_backward(Model *m, ModelActs *a, const float *dlnf) {
         LayerView *dy = &dw->layer[l];
         float *X = LAYER(a, a->x, l, C), *Xm = LAYER(a, a->xmid, l, C);
         float *gate = LAYER(a, a->gate, l, F), *up = LAYER(a, a->up, l, F);
-        // MLP block (norm output and hidden recomputed, not stored)
+        // MLP block (norm output and hidden recomputed, not stored; the hidden
+        // in the same pass as swiglu's backward, before w_down's gradient needs it)
         rmsnorm_forward(a->ln, NULL, Xm, y->mlp_norm, N, C, eps);
-        swiglu_forward(a->hmid, gate, up, (size_t)N * F);
         zero(a->dhmid, (size_t)N * F);
-        matmul_backward(a->dhmid, dy->w_down, NULL, a->dres, a->hmid, y->w_down, N, F, C);
-        swiglu_backward(a->dgate, a->dup, a->dhmid, gate, up, (size_t)N * F);
+        matmul_backward(a->dhmid, NULL, NULL, a->dres, NULL, y->w_down, N, F, C);
+        swiglu_backward(a->dgate, a->dup, a->hmid, a->dhmid, gate, up, (size_t)N * F);
+        matmul_backward(NULL, dy->w_down, NULL, a->dres, a->hmid, NULL, N, F, C);
         zero(a->dln, (size_t)N * C);
         matmul_backward(a->dln, dy->w_gate, NULL, a->dgate, a->ln, y->w_gate, N, C, F);
         matmul_backward(a->dln, dy->w_up, NULL, a->dup, a->ln, y->w_up, N, C, F);
