@@ -170,27 +170,32 @@ static void test_gemm_vs_ref(void) {
 
 static void test_attention_vs_ref(void) {
     // the fast kernel works in blocks of 32 query rows: one block, exactly one,
-    // one row past it, and several with a ragged last block
+    // one row past it, several with a ragged last block; at two head dims
     int Ts[] = {1, 5, 32, 33, 64, 100};
-    for (size_t s = 0; s < sizeof Ts / sizeof Ts[0]; s++) {
-        int T = Ts[s], HD = 16, ldq = 3 * HD, ldkv = 2 * HD;   // strided, as inside a layer
+    for (size_t s = 0; s < 2 * sizeof Ts / sizeof Ts[0]; s++) {
+        int T = Ts[s % 6], HD = s < 6 ? 16 : 20, ldq = 3 * HD, ldkv = 2 * HD;   // strided, as inside a layer
         float *q = randf((size_t)T * ldq, 1), *k = randf((size_t)T * ldkv, 1), *v = randf((size_t)T * ldkv, 1);
         float *o1 = zerosf((size_t)T * ldq), *o2 = zerosf((size_t)T * ldq), *l1 = zerosf(T), *l2 = zerosf(T);
         float *scratch = zerosf(attention_scratch_floats(T)), *dout = randf((size_t)T * ldq, 1);
         attention_forward(o1, l1, q, k, v, T, HD, ldq, ldkv, scratch);
         attention_forward_ref(o2, l2, q, k, v, T, HD, ldq, ldkv);
-        CHECK(test_nerr(o1, o2, (size_t)T * ldq) <= 1e-6 && test_nerr(l1, l2, T) <= 1e-5, "attention T=%d forward: %.3g %.3g", T, test_nerr(o1, o2, (size_t)T * ldq), test_nerr(l1, l2, T));
+        CHECK(test_nerr(o1, o2, (size_t)T * ldq) <= 1e-6 && test_nerr(l1, l2, T) <= 1e-5, "attention T=%d HD=%d forward: %.3g %.3g", T, HD, test_nerr(o1, o2, (size_t)T * ldq), test_nerr(l1, l2, T));
         float *g1[3], *g2[3];
         size_t sz[3] = {(size_t)T * ldq, (size_t)T * ldkv, (size_t)T * ldkv};
         for (int i = 0; i < 3; i++) g1[i] = zerosf(sz[i]), g2[i] = zerosf(sz[i]);
         attention_backward(g1[0], g1[1], g1[2], dout, q, k, v, l1, T, HD, ldq, ldkv, scratch);
         attention_backward_ref(g2[0], g2[1], g2[2], dout, q, k, v, l2, T, HD, ldq, ldkv);
         for (int i = 0; i < 3; i++) {
-            CHECK(test_nerr(g1[i], g2[i], sz[i]) <= 1e-5, "attention T=%d backward %d: %.3g", T, i, test_nerr(g1[i], g2[i], sz[i]));
-            free(g1[i]), free(g2[i]);
+            CHECK(test_nerr(g1[i], g2[i], sz[i]) <= 1e-5, "attention T=%d HD=%d backward %d: %.3g", T, HD, i, test_nerr(g1[i], g2[i], sz[i]));
         }
         // columns outside this head's stride slot are untouched
         CHECK(o1[HD] == 0.0f && o1[2 * HD] == 0.0f, "attention wrote outside its head");
+        int outside = 0;
+        for (int t = 0; t < T; t++)
+            for (int c = HD; c < 2 * HD; c++)
+                outside += g1[0][(size_t)t * ldq + c] != 0.0f || g1[1][(size_t)t * ldkv + c] != 0.0f || g1[2][(size_t)t * ldkv + c] != 0.0f;
+        CHECK(outside == 0, "attention backward wrote outside its head (%d values)", outside);
+        for (int i = 0; i < 3; i++) free(g1[i]), free(g2[i]);
         free(q), free(k), free(v), free(o1), free(o2), free(l1), free(l2), free(scratch), free(dout);
     }
 }
