@@ -1,8 +1,7 @@
 // Generation throughput of the batched sampler on a random model: B prompts ×
 // G samples, prompt P tokens, N new tokens (no stop), tokens/s of new tokens.
 // Build and run: make bench, then
-//   OMP_WAIT_POLICY=PASSIVE build/bench/bench_sample [dim layers heads vocab ffn] [B G P N] [reps] [wave]
-// wave: prompts decoded together (0, the default: the sampler's own choice).
+//   OMP_WAIT_POLICY=PASSIVE build/bench/bench_sample [dim layers heads vocab ffn] [B G P N] [reps]
 #include <stdio.h>
 #include <sys/resource.h>
 #include <stdlib.h>
@@ -22,8 +21,8 @@ static double cpu_seconds(void) {
 }
 
 int main(int argc, char **argv) {
-    int a[11] = {256, 4, 4, 512, 704, 8, 8, 32, 96, 5, 0};
-    for (int i = 1; i < argc && i <= 11; i++) a[i - 1] = atoi(argv[i]);
+    int a[10] = {256, 4, 4, 512, 704, 8, 8, 32, 96, 5};
+    for (int i = 1; i < argc && i <= 10; i++) a[i - 1] = atoi(argv[i]);
     ModelConfig c;
     memset(&c, 0, sizeof c);
     snprintf(c.model_type, sizeof c.model_type, "llama");
@@ -45,7 +44,6 @@ int main(int argc, char **argv) {
     }
     SamplerOpts o = sampler_opts_default();
     o.max_new_tokens = N;
-    o.wave_prompts = a[10];
     Completion *out = malloc(sizeof(Completion) * B * G);
     double best = 1e30, tot = 0, cpu_best = 1e30;
     for (int r = 0; r < reps; r++) {

@@ -14,8 +14,6 @@ void threads_set(int n);
 int thread_index(void);
 // Threads in the current parallel region's team (1 outside one or without OpenMP).
 int thread_team_size(void);
-// Size of the last-level cache the calling CPU shares, from sysfs; 0 if unknown.
-size_t cache_llc_bytes(void);
 // Peak resident set size of this process in bytes (0 if unknown).
 size_t peak_rss_bytes(void);
 

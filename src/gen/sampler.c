@@ -116,7 +116,6 @@ static int check_opts(const Sampler *s, const SamplerOpts *o, int B, int G) {
     if (!(o->top_p > 0 && o->top_p <= 1)) return err_set("sampler: top_p must be in (0, 1]");
     if (!(o->min_p >= 0 && o->min_p <= 1)) return err_set("sampler: min_p must be in [0, 1]");
     if (o->max_new_tokens < 1) return err_set("sampler: max_new_tokens must be >= 1");
-    if (o->wave_prompts < 0) return err_set("sampler: wave_prompts must be >= 0");
     if (o->n_stop_ids < 0 || o->n_stop_ids > SAMPLER_MAX_STOPS || o->n_stop_strings < 0 ||
         o->n_stop_strings > SAMPLER_MAX_STOPS)
         return err_set("sampler: at most %d stop ids and %d stop strings", SAMPLER_MAX_STOPS, SAMPLER_MAX_STOPS);
@@ -208,83 +207,26 @@ static int choose_tokens(Sampler *s, const int *seqs, int n, const int *row_of, 
     return 0;
 }
 
-// Prefill prompts [b0, b0 + B) into slots b·G in chunks of max_rows rows; the
-// logits of prompt b0 + i's last position land in logits row i.
-static int prefill(Sampler *s, const Model *m, const int *const *prompt_ids, const int *prompt_lens, int b0, int B, int G) {
-    int R = 0, n_head = 0, first = 0;
-    for (int i = 0; i < B; i++)
-        for (int t = 0, b = b0 + i; t < prompt_lens[b]; t++) {
+// Prefill every prompt into slot b·G in chunks of max_rows rows; the logits of
+// prompt b's last position land in logits row b.
+static int prefill(Sampler *s, const Model *m, const int *const *prompt_ids, const int *prompt_lens, int B, int G) {
+    int R = 0, n_head = 0, first_b = 0;
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < prompt_lens[b]; t++) {
             s->tokens[R] = prompt_ids[b][t];
             s->slots[R] = b * G;
             s->pos[R] = t;
             if (t == prompt_lens[b] - 1) s->head_rows[n_head++] = R;
             R++;
-            int last = i == B - 1 && t == prompt_lens[b] - 1;
+            int last = b == B - 1 && t == prompt_lens[b] - 1;
             if (R == s->max_rows || last) {
-                float *lg = s->logits + (size_t)first * s->cfg.vocab_size;
+                float *lg = s->logits + (size_t)first_b * s->cfg.vocab_size;
                 if (decode_forward(&s->dec, m, &s->kv, s->tokens, s->slots, s->pos, NULL, NULL, R, s->head_rows, n_head, lg) != 0)
                     return err_wrap("prefill of prompt %d", b);
-                first += n_head;
+                first_b += n_head;
                 R = n_head = 0;
             }
         }
-    return 0;
-}
-
-// Prompts per wave. A decode step reads every weight and each live
-// sequence's keys and values; while the weights and a wave's cache (at its
-// mean length) fit in the last-level cache, a step streams nothing from
-// memory, so a batch whose cache would not fit runs in waves of whole prompts
-// that do (no fewer than DECODE_SPLIT_ROWS rows per thread). Waves change no
-// result: every row's numbers are its own.
-static int wave_prompts(const Sampler *s, const int *prompt_lens, int B, int G, int max_new) {
-    const ModelConfig *c = &s->cfg;
-    size_t llc = cache_llc_bytes(), weights = decode_weight_bytes(c);
-    if (llc == 0 || weights >= llc) return B;
-    double len = 0;
-    for (int b = 0; b < B; b++) len += prompt_lens[b];
-    len = len / B + 0.5 * max_new;
-    // bytes of one sample's own keys and values at the mean length (the prompt's are shared by G)
-    double row = 2.0 * sizeof(float) * c->n_layers * c->n_kv_heads * c->head_dim * (len + (double)len / G);
-    int rows = (int)((double)(llc - weights) / row), min_rows = DECODE_SPLIT_ROWS * threads_cap(s);
-    int per = (rows > min_rows ? rows : min_rows) / G;
-    return per < 1 ? 1 : per > B ? B : per;
-}
-
-// Generate prompts [b0, b0 + nb): prefill, first tokens, then one decode step
-// per round over the wave's live sequences until every one has finished.
-static int generate_wave(Sampler *s, const Model *m, const int *const *prompt_ids, const int *prompt_lens,
-                         const uint32_t *prompt_index, int b0, int nb, int G, const SamplerOpts *o) {
-    if (prefill(s, m, prompt_ids, prompt_lens, b0, nb, G) != 0) return -1;
-    // first token of sample g of prompt b: from prompt b's logits row
-    int q0 = b0 * G, NS = nb * G;
-    for (int i = 0; i < NS; i++) {
-        s->live[i] = q0 + i;
-        s->head_rows[i] = i / G;
-    }
-    if (choose_tokens(s, s->live, NS, s->head_rows, prompt_index, G, o) != 0) return -1;
-    int n_live = 0;
-    for (int i = 0; i < NS; i++)
-        if (!s->finish[q0 + i]) s->live[n_live++] = q0 + i;
-    while (n_live > 0) {
-        // feed each live sequence's last token at its position; its logits go to row i
-        for (int i = 0; i < n_live; i++) {
-            int q = s->live[i];
-            s->tokens[i] = s->ids[(size_t)q * s->max_len + s->n[q] - 1];
-            s->slots[i] = q;
-            s->pos[i] = prompt_lens[q / G] + s->n[q] - 1;
-            s->prefix_slot[i] = q / G * G;   // the prompt's keys/values, shared by its G samples
-            s->prefix_len[i] = prompt_lens[q / G];
-            s->head_rows[i] = i;
-        }
-        if (decode_forward(&s->dec, m, &s->kv, s->tokens, s->slots, s->pos, s->prefix_slot, s->prefix_len, n_live, s->head_rows, n_live, s->logits) != 0)
-            return err_wrap("decode step");
-        if (choose_tokens(s, s->live, n_live, s->head_rows, prompt_index, G, o) != 0) return -1;
-        int k = 0;
-        for (int i = 0; i < n_live; i++)
-            if (!s->finish[s->live[i]]) s->live[k++] = s->live[i];
-        n_live = k;
-    }
     return 0;
 }
 
@@ -306,11 +248,36 @@ int sampler_generate(Sampler *s, const Model *m, const int *const *prompt_ids, c
     for (int q = 0; q < NS; q++) {
         s->n[q] = s->finish[q] = s->tail_len[q] = 0;
         s->stop_string[q] = -1;
+        s->live[q] = q;
     }
     decode_pack(&s->dec, m);   // the weights may have changed since the last call
-    int per = o->wave_prompts > 0 ? o->wave_prompts : wave_prompts(s, prompt_lens, B, G, o->max_new_tokens);
-    for (int b0 = 0; b0 < B; b0 += per)
-        if (generate_wave(s, m, prompt_ids, prompt_lens, prompt_index, b0, B - b0 < per ? B - b0 : per, G, o) != 0) return -1;
+    if (prefill(s, m, prompt_ids, prompt_lens, B, G) != 0) return -1;
+    // first token of sample g of prompt b: from prompt b's logits row
+    for (int q = 0; q < NS; q++) s->head_rows[q] = q / G;
+    if (choose_tokens(s, s->live, NS, s->head_rows, prompt_index, G, o) != 0) return -1;
+
+    int n_live = 0;
+    for (int q = 0; q < NS; q++)
+        if (!s->finish[q]) s->live[n_live++] = q;
+    while (n_live > 0) {
+        // feed each live sequence's last token at its position; its logits go to row i
+        for (int i = 0; i < n_live; i++) {
+            int q = s->live[i];
+            s->tokens[i] = s->ids[(size_t)q * s->max_len + s->n[q] - 1];
+            s->slots[i] = q;
+            s->pos[i] = prompt_lens[q / G] + s->n[q] - 1;
+            s->prefix_slot[i] = q / G * G;   // the prompt's keys/values, shared by its G samples
+            s->prefix_len[i] = prompt_lens[q / G];
+            s->head_rows[i] = i;
+        }
+        if (decode_forward(&s->dec, m, &s->kv, s->tokens, s->slots, s->pos, s->prefix_slot, s->prefix_len, n_live, s->head_rows, n_live, s->logits) != 0)
+            return err_wrap("decode step");
+        if (choose_tokens(s, s->live, n_live, s->head_rows, prompt_index, G, o) != 0) return -1;
+        int k = 0;
+        for (int i = 0; i < n_live; i++)
+            if (!s->finish[s->live[i]]) s->live[k++] = s->live[i];
+        n_live = k;
+    }
     for (int q = 0; q < NS; q++) {
         out[q].ids = s->ids + (size_t)q * s->max_len;
         out[q].logp = s->logp + (size_t)q * s->max_len;

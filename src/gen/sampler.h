@@ -36,8 +36,6 @@ typedef struct {
     const void *token_ctx;
     uint64_t seed;
     uint32_t step;              // RL step (or any caller counter) in the random key
-    int wave_prompts;           // prompts decoded together; 0 = as many as keep a step's weights and
-                                // cache within the last-level cache (results do not depend on it)
 } SamplerOpts;
 
 // SamplerOpts with the filters off: τ = 1, top_p = 1, 1 new token.

@@ -16,6 +16,8 @@
 #include "model/io.h"
 #include "model/rowmm.h"
 
+#define DECODE_SPLIT_ROWS 8   // rows per thread from which threads split rows rather than matrices
+
 typedef struct {
     size_t rope, rc, rq, rkv, rf, scores, pack;   // floats per view
 } DecodeSizes;
@@ -42,8 +44,6 @@ static size_t packed_floats(const ModelConfig *c) {
                    2 * rowmm_packed_floats(C, F) + rowmm_packed_floats(F, C);
     return (size_t)c->n_layers * layer + rowmm_packed_floats(C, c->vocab_size);
 }
-
-size_t decode_weight_bytes(const ModelConfig *cfg) { return packed_floats(cfg) * sizeof(float); }
 
 size_t decode_bytes(const ModelConfig *cfg, int max_rows, int max_T, int n_threads, int pack_weights) {
     DecodeSizes s = decode_sizes(cfg, max_rows, max_T, n_threads);

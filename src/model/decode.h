@@ -40,10 +40,6 @@ typedef struct {
     float *packed_head; // lm_head panels
 } Decoder;
 
-#define DECODE_SPLIT_ROWS 8   // rows per thread from which threads split rows rather than matrices
-
-// Bytes of the matrices one decode step reads (the packed copy).
-size_t decode_weight_bytes(const ModelConfig *cfg);
 // Bytes decode_init takes from an arena.
 size_t decode_bytes(const ModelConfig *cfg, int max_rows, int max_T, int n_threads, int pack_weights);
 // Carve scratch for up to max_rows rows per call and positions < max_T, with
