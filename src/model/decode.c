@@ -337,6 +337,19 @@ static void head_part(Decoder *d, const Model *m, const int *head_rows, int i0, 
        p->tid < 0 ? d->n_threads : 1);
 }
 
+// Whether no row reads a cache position another row of the call writes: the
+// slots are distinct and every write to a slot that some row reads as its
+// prefix lies at or past that prefix. O(N²) compares, for N ≤ max_rows.
+static int rows_independent(const Rows *rw, int N) {
+    if (!rw->prefix_slot) return N == 1;
+    for (int r = 0; r < N; r++)
+        for (int s = 0; s < N; s++) {
+            if (s != r && rw->slots[s] == rw->slots[r]) return 0;
+            if (rw->slots[s] == rw->prefix_slot[r] && rw->pos[s] < rw->prefix_len[r]) return 0;
+        }
+    return 1;
+}
+
 int decode_forward(Decoder *d, const Model *m, KVCache *kv, const int *tokens, const int *slots, const int *pos,
                    const int *prefix_slot, const int *prefix_len, int N, const int *head_rows, int n_head, float *logits) {
     const ModelConfig *c = &d->cfg;
@@ -360,17 +373,25 @@ int decode_forward(Decoder *d, const Model *m, KVCache *kv, const int *tokens, c
 
     if (nt > 1 && N >= nt * DECODE_SPLIT_ROWS) {
         // each thread runs whole layers on its own rows; the one barrier per
-        // layer orders every key/value store before any row reads the cache
+        // layer orders every key/value store before any row reads the cache.
+        // A decode step needs none: then the threads drift apart, and one's
+        // attention (memory-bound) overlaps the other's matmuls (compute-bound).
+        int indep = rows_independent(&rw, N), own_head = indep && n_head == N;
+        for (int i = 0; i < n_head && own_head; i++) own_head = head_rows[i] == i;
         OMP(parallel num_threads(nt))
         {
             int t = thread_index(), T = thread_team_size();
             Part p = {N * t / T, N * (t + 1) / T - N * t / T, t};
             for (int l = 0; l < c->n_layers; l++) {
                 layer_in(d, m, kv, l, &rw, &p);
-                OMP(barrier)
+                if (!indep) {
+                    OMP(barrier)
+                }
                 layer_out(d, m, kv, l, &rw, &p);
             }
-            OMP(barrier)
+            if (!own_head) {
+                OMP(barrier)
+            }
             head_part(d, m, head_rows, n_head * t / T, n_head * (t + 1) / T, logits, &p);
         }
         return 0;
