@@ -114,8 +114,8 @@ typedef struct {
 #else
 #define MADD(a, b, c) ((a) * (b) + (c))
 #endif
-enum { HB = 64, NV = HB / VW };
-_Static_assert(KV_BLOCK % VW == 0, "cache rows must pad to whole vectors");   // head-dim entries per output block, vectors per block
+enum { HB = 64, NV = HB / VW };   // head-dim entries per output block, vectors per block
+_Static_assert(KV_BLOCK == VW, "score_blocks reads one key block as one vector");
 
 // Scores of NC ≤ 8 key blocks from block b0: blk[t] = q·k_t for the NC·KB
 // positions, keys stored (blocks, HD, KB); NC independent FMA chains over i
