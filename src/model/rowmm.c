@@ -13,7 +13,13 @@
 #include "kernels/simd.h"
 
 #define PW (2 * VW)   // output columns per panel
-#define RB 6          // rows per register tile
+// Rows per register tile: RB × 2 accumulators, two weight vectors and a
+// broadcast fill the register file (32 vectors with AVX-512, 16 otherwise).
+#if VW == 16
+#define RB 8
+#else
+#define RB 6
+#endif
 
 size_t rowmm_scratch_floats(int C) { return (size_t)C * PW; }
 
@@ -30,8 +36,15 @@ static void pack(float *wp, const float *w, int C, int nj) {
     }
 }
 
-// Store one row of a tile: nj columns of (a0, a1) plus bias.
+// Store one row of a tile: nj columns of (a0, a1) plus bias. A full panel
+// adds and stores whole vectors (the same single rounding as the lane loop).
 static inline void put_row(float *y, vf a0, vf a1, const float *bias, int nj) {
+    if (nj == PW) {
+        vf b0 = bias ? VLOAD(bias) : VZERO(), b1 = bias ? VLOAD(bias + VW) : VZERO(), y0 = a0 + b0, y1 = a1 + b1;
+        VSTORE(y, y0);
+        VSTORE(y + VW, y1);
+        return;
+    }
     float lane[PW];
     VSTORE(lane, a0);
     VSTORE(lane + VW, a1);
@@ -62,7 +75,7 @@ static inline __attribute__((always_inline)) void tile(float *out, int ldo, cons
 }
 
 // All rows of one packed panel (nj valid columns), in the fewest tiles of at
-// most RB rows, sized evenly (32 rows: 5,5,6,5,5,6 rather than 6,6,6,6,6,2, as
+// most RB rows, sized evenly (RB 6, 32 rows: 5,5,6,5,5,6 rather than 6,6,6,6,6,2, as
 // a short tile leaves the FMA units waiting on latency). The first tile
 // prefetches the panel that follows in memory (the next one of a packed matrix).
 static void panel_rows(float *out, int OC, const float *inp, int N, int C, const float *wp, const float *b, int nj) {
@@ -72,6 +85,10 @@ static void panel_rows(float *out, int OC, const float *inp, int N, int C, const
         float *o = out + (size_t)n * OC;
         const float *x = inp + (size_t)n * C, *pf = i == 0 ? wp + (size_t)C * PW : NULL;
         switch (nr) {
+#if RB > 6
+        case 8: tile(o, OC, x, C, wp, b, nj, pf, 8); break;
+        case 7: tile(o, OC, x, C, wp, b, nj, pf, 7); break;
+#endif
         case 6: tile(o, OC, x, C, wp, b, nj, pf, 6); break;
         case 5: tile(o, OC, x, C, wp, b, nj, pf, 5); break;
         case 4: tile(o, OC, x, C, wp, b, nj, pf, 4); break;
