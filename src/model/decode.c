@@ -17,6 +17,7 @@
 #include "model/rowmm.h"
 
 #define DECODE_SPLIT_ROWS 8   // rows per thread from which threads split rows rather than matrices
+#define DECODE_GROUP_ROWS 8   // rows per attention unit (samples of one prompt share its prefix reads)
 
 typedef struct {
     size_t rope, rc, rq, rkv, rf, scores, pack;   // floats per view
@@ -29,7 +30,7 @@ static DecodeSizes decode_sizes(const ModelConfig *c, int R, int T, int n_thread
     s.rq = (size_t)R * (size_t)c->n_heads * (size_t)c->head_dim;
     s.rkv = (size_t)R * (size_t)c->n_kv_heads * (size_t)c->head_dim;
     s.rf = (size_t)R * (size_t)c->intermediate_size;
-    s.scores = (size_t)n_threads * (size_t)(c->n_heads / c->n_kv_heads) * (size_t)T;
+    s.scores = (size_t)n_threads * DECODE_GROUP_ROWS * (size_t)(c->n_heads / c->n_kv_heads) * (size_t)T;
     int kmax = c->hidden_size;
     if (c->n_heads * c->head_dim > kmax) kmax = c->n_heads * c->head_dim;
     if (c->intermediate_size > kmax) kmax = c->intermediate_size;
@@ -115,7 +116,20 @@ typedef struct {
 #define MADD(a, b, c) ((a) * (b) + (c))
 #endif
 enum { HB = 64, NV = HB / VW };   // head-dim entries per output block, vectors per block
+// Queries that share one pass over a prompt's keys and values: QG × 2
+// accumulators, two key/value vectors and a broadcast fit the register file.
+#if VW == 16
+#define QG 8
+#else
+#define QG 4
+#endif
 _Static_assert(KV_BLOCK == VW, "score_blocks reads one key block as one vector");
+_Static_assert(DECODE_GROUP_ROWS >= 1, "a group holds at least one row");
+
+// Every score below is one FMA chain per (query, position) over the head
+// dimension i ascending, and every output one chain per (query, entry) over
+// positions t ascending, from zero: however queries are grouped or blocks
+// split, a number comes out the same.
 
 // Scores of NC ≤ 8 key blocks from block b0: blk[t] = q·k_t for the NC·KB
 // positions, keys stored (blocks, HD, KB); NC independent FMA chains over i
@@ -159,17 +173,80 @@ static void scores(float *s, const float *q, const float *K, int t_begin, int t_
     }
 }
 
-// out (HD) = Σ_t a_t v_t over t ∈ [0, P): positions below split from values Vp,
-// the rest from Vo (both stored (T, HD)); HB outputs at a time in NV
-// vector registers, then VW at a time, then one.
-static void weighted_values(float *out, const float *a, const float *Vp, const float *Vo, int split, int P, int HD) {
+// The small product of a shared-prefix pass: for NQ ≤ QG rows x_m,
+//   out_m[0 .. NW·VW) = Σ_{k < K} x_m[k] · (y_k, y_k + y2),  y_k = y + k·ystride,
+// each y vector loaded once for all rows, one FMA chain per output over k
+// ascending. Scores: x queries, y key blocks; outputs: x weights, y values.
+static inline __attribute__((always_inline)) void shared_tile(float *const *out, const float *const *x, int K, const float *y,
+                                                              size_t ystride, size_t y2, const int NQ, const int NW) {
+    vf acc[QG][2];
+#pragma GCC unroll 8
+    for (int m = 0; m < NQ; m++) acc[m][0] = acc[m][1] = VZERO();
+    for (int k = 0; k < K; k++) {
+        const float *yk = y + (size_t)k * ystride;
+        vf y0 = VLOAD(yk), y1 = NW > 1 ? VLOAD(yk + y2) : VZERO();
+#pragma GCC unroll 8
+        for (int m = 0; m < NQ; m++) {
+            vf a = VBCAST(x[m] + k);
+            acc[m][0] = VFMA(a, y0, acc[m][0]);
+            if (NW > 1) acc[m][1] = VFMA(a, y1, acc[m][1]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int m = 0; m < NQ; m++) {
+        VSTORE(out[m], acc[m][0]);
+        if (NW > 1) VSTORE(out[m] + VW, acc[m][1]);
+    }
+}
+
+// shared_tile for n ≤ QG rows and nw ≤ 2 vectors, chosen at run time.
+static void shared_pass(float *const *out, const float *const *x, int n, int K, const float *y, size_t ystride, size_t y2,
+                        int nw) {
+#define SHARED_CASE(NQ)                                                    \
+    case NQ:                                                               \
+        if (nw == 2) shared_tile(out, x, K, y, ystride, y2, NQ, 2);        \
+        else shared_tile(out, x, K, y, ystride, y2, NQ, 1);                \
+        break
+    switch (n) {
+#if QG > 4
+        SHARED_CASE(8);
+        SHARED_CASE(7);
+        SHARED_CASE(6);
+        SHARED_CASE(5);
+#endif
+        SHARED_CASE(4);
+        SHARED_CASE(3);
+        SHARED_CASE(2);
+        SHARED_CASE(1);
+    }
+#undef SHARED_CASE
+}
+
+// s_m[t] = scale · q_m·k_t for t ∈ [0, t_end) and n ≤ QG queries, two key
+// blocks (keys stored (blocks, HD, KB)) a pass.
+static void scores_shared(float *const *s, const float *const *q, int n, const float *K, int t_end, int HD, float scale) {
+    float blk[QG * 2 * KV_BLOCK], *bm[QG];
+    for (int m = 0; m < n; m++) bm[m] = blk + m * 2 * KV_BLOCK;
+    for (int c = 0; c < t_end; c += 2 * KV_BLOCK) {
+        int nb = t_end - c > KV_BLOCK ? 2 : 1, hi = t_end < c + nb * KV_BLOCK ? t_end : c + nb * KV_BLOCK;
+        shared_pass(bm, q, n, HD, K + (size_t)c * HD, KV_BLOCK, (size_t)HD * KV_BLOCK, nb);
+        for (int m = 0; m < n; m++)
+            for (int t = c; t < hi; t++) s[m][t] = bm[m][t - c] * scale;
+    }
+}
+
+// out (HD) = Σ_t a_t v_t over t ∈ [t0, t1), values stored (T, HD), added onto
+// the partial sums already in out when from_out (the chain carried on from
+// an earlier range), else from zero; HB outputs at a time in NV vector
+// registers, then VW at a time, then one.
+static void weighted_values(float *out, const float *a, const float *V, int t0, int t1, int HD, int from_out) {
     int i0 = 0;
     for (; i0 + HB <= HD; i0 += HB) {
         vf acc[NV];
 #pragma GCC unroll 16
-        for (int j = 0; j < NV; j++) acc[j] = VZERO();
-        for (int t = 0; t < P; t++) {
-            const float *vr = (t < split ? Vp : Vo) + (size_t)t * HD + i0;
+        for (int j = 0; j < NV; j++) acc[j] = from_out ? VLOAD(out + i0 + j * VW) : VZERO();
+        for (int t = t0; t < t1; t++) {
+            const float *vr = V + (size_t)t * HD + i0;
             vf w = VBCAST(a + t);
 #pragma GCC unroll 16
             for (int j = 0; j < NV; j++) acc[j] = VFMA(w, VLOAD(vr + j * VW), acc[j]);
@@ -178,46 +255,98 @@ static void weighted_values(float *out, const float *a, const float *Vp, const f
         for (int j = 0; j < NV; j++) VSTORE(out + i0 + j * VW, acc[j]);
     }
     for (; i0 + VW <= HD; i0 += VW) {
-        vf acc = VZERO();
-        for (int t = 0; t < P; t++) acc = VFMA(VBCAST(a + t), VLOAD((t < split ? Vp : Vo) + (size_t)t * HD + i0), acc);
+        vf acc = from_out ? VLOAD(out + i0) : VZERO();
+        for (int t = t0; t < t1; t++) acc = VFMA(VBCAST(a + t), VLOAD(V + (size_t)t * HD + i0), acc);
         VSTORE(out + i0, acc);
     }
     for (int i = i0; i < HD; i++) {
-        float s = 0.0f;
-        for (int t = 0; t < P; t++) s = MADD(a[t], (t < split ? Vp : Vo)[(size_t)t * HD + i], s);
+        float s = from_out ? out[i] : 0.0f;
+        for (int t = t0; t < t1; t++) s = MADD(a[t], V[(size_t)t * HD + i], s);
         out[i] = s;
     }
 }
 
-// Causal attention of row r over its positions [0, pos], the first
-// prefix_len of them read from the prefix slot (a prompt shared by a group of
-// samples: read once into cache, used by all of them), for kv head h: the
-// GRP = NH/NKV query heads sharing it read its keys while cached. S (GRP, T):
-//   s_jt = q_j·k_t / √HD for t ∈ [0, pos];  a_j = softmax(s_j);  out_j = Σ_t a_jt v_t
-static void attend_unit(Decoder *d, const KVCache *kv, int layer, const Rows *rw, int r, int h, float *S) {
+// out_m (HD) = Σ_{t < t1} a_m[t] v_t for n ≤ QG queries, values stored (T, HD).
+static void values_shared(float *const *out, const float *const *a, int n, const float *V, int t1, int HD) {
+    float *om[QG];
+    int i0 = 0;
+    while (i0 + VW <= HD) {
+        int nw = i0 + 2 * VW <= HD ? 2 : 1;
+        for (int m = 0; m < n; m++) om[m] = out[m] + i0;
+        shared_pass(om, a, n, t1, V + i0, (size_t)HD, VW, nw);
+        i0 += nw * VW;
+    }
+    for (int m = 0; m < n; m++)
+        for (int i = i0; i < HD; i++) {
+            float s = 0.0f;
+            for (int t = 0; t < t1; t++) s = MADD(a[m][t], V[(size_t)t * HD + i], s);
+            out[m][i] = s;
+        }
+}
+
+// Causal attention, for kv head h, of rows [r0, r0 + nr) that read the same
+// prompt prefix (its first prefix_len positions in the prefix slot: a prompt
+// shared by a group of samples) and the rest of their positions [0, pos]
+// from their own slots. Its GRP = NH/NKV query heads per row make nr·GRP
+// queries, which read the prefix's keys and values QG at a time, each vector
+// loaded once for all of them. S (nr·GRP, T):
+//   s_mt = q_m·k_t / √HD for t ∈ [0, pos];  a_m = softmax(s_m);  out_m = Σ_t a_mt v_t
+static void attend_rows(Decoder *d, const KVCache *kv, int layer, const Rows *rw, int r0, int nr, int h, float *S) {
     int NH = d->cfg.n_heads, NKV = d->cfg.n_kv_heads, HD = d->cfg.head_dim, GRP = NH / NKV, T = d->max_T;
+    int nq = nr * GRP, split = rw->prefix_slot ? rw->prefix_len[r0] : 0;
     float scale = 1.0f / sqrtf((float)HD);
-    int P = rw->pos[r] + 1, slot = rw->slots[r];
-    int ps = rw->prefix_slot ? rw->prefix_slot[r] : slot, split = rw->prefix_slot ? rw->prefix_len[r] : 0;
-    const float *Ko = kvcache_k(kv, layer, slot, h), *Vo = kvcache_v(kv, layer, slot, h);
-    const float *Kp = kvcache_k(kv, layer, ps, h), *Vp = kvcache_v(kv, layer, ps, h);
-    for (int j = 0; j < GRP; j++) {
-        size_t head = (size_t)r * NH + (size_t)h * GRP + j;
-        const float *q = d->q + head * HD;
-        float *sj = S + (size_t)j * T, mx = -INFINITY, sum = 0.0f;
-        if (split > 0) scores(sj, q, Kp, 0, split, HD, scale);
-        scores(sj, q, Ko, split, P, HD, scale);
+    const float *Kp = split ? kvcache_k(kv, layer, rw->prefix_slot[r0], h) : NULL;
+    const float *Vp = split ? kvcache_v(kv, layer, rw->prefix_slot[r0], h) : NULL;
+#define QUERY(m) (d->q + ((size_t)(r0 + (m) / GRP) * NH + (size_t)h * GRP + (m) % GRP) * HD)
+#define OUTPUT(m) (d->att + ((size_t)(r0 + (m) / GRP) * NH + (size_t)h * GRP + (m) % GRP) * HD)
+    for (int m0 = 0; m0 < nq && split > 0; m0 += QG) {
+        int n = nq - m0 < QG ? nq - m0 : QG;
+        const float *q[QG];
+        float *s[QG];
+        for (int k = 0; k < n; k++) q[k] = QUERY(m0 + k), s[k] = S + (size_t)(m0 + k) * T;
+        if (n == 1) scores(s[0], q[0], Kp, 0, split, HD, scale);
+        else scores_shared(s, q, n, Kp, split, HD, scale);
+    }
+    for (int m = 0; m < nq; m++) {
+        int r = r0 + m / GRP, P = rw->pos[r] + 1;
+        float *sm = S + (size_t)m * T, mx = -INFINITY, sum = 0.0f;
+        scores(sm, QUERY(m), kvcache_k(kv, layer, rw->slots[r], h), split, P, HD, scale);
         OMP(simd reduction(max : mx))
-        for (int t = 0; t < P; t++) mx = sj[t] > mx ? sj[t] : mx;
+        for (int t = 0; t < P; t++) mx = sm[t] > mx ? sm[t] : mx;
         OMP(simd reduction(+ : sum))
         for (int t = 0; t < P; t++) {
-            sj[t] = vexp(sj[t] - mx);
-            sum += sj[t];
+            sm[t] = vexp(sm[t] - mx);
+            sum += sm[t];
         }
         float inv = 1.0f / sum;
         OMP(simd)
-        for (int t = 0; t < P; t++) sj[t] *= inv;
-        weighted_values(d->att + head * HD, sj, Vp, Vo, split, P, HD);
+        for (int t = 0; t < P; t++) sm[t] *= inv;
+    }
+    for (int m0 = 0; m0 < nq && split > 0; m0 += QG) {
+        int n = nq - m0 < QG ? nq - m0 : QG;
+        const float *a[QG];
+        float *o[QG];
+        for (int k = 0; k < n; k++) a[k] = S + (size_t)(m0 + k) * T, o[k] = OUTPUT(m0 + k);
+        if (n == 1) weighted_values(o[0], a[0], Vp, 0, split, HD, 0);
+        else values_shared(o, a, n, Vp, split, HD);
+    }
+    for (int m = 0; m < nq; m++) {
+        int r = r0 + m / GRP;
+        weighted_values(OUTPUT(m), S + (size_t)m * T, kvcache_v(kv, layer, rw->slots[r], h), split, rw->pos[r] + 1, HD,
+                        split > 0);
+    }
+#undef QUERY
+#undef OUTPUT
+}
+
+// Attention of rows [r0, r0 + n) for kv head h, in runs of rows that share a prompt prefix.
+static void attend_block(Decoder *d, const KVCache *kv, int layer, const Rows *rw, int r0, int n, int h, float *S) {
+    for (int r = r0, e = r0 + n; r < e;) {
+        int k = 1;
+        if (rw->prefix_slot && rw->prefix_len[r] > 0)
+            while (r + k < e && rw->prefix_slot[r + k] == rw->prefix_slot[r] && rw->prefix_len[r + k] == rw->prefix_len[r]) k++;
+        attend_rows(d, kv, layer, rw, r, k, h, S);
+        r += k;
     }
 }
 
@@ -297,18 +426,25 @@ static void layer_out(Decoder *d, const Model *m, const KVCache *kv, int l, cons
     const LayerView *w = &m->w.layer[l];
     const PackedLayer *pk = &d->packed_layer[l];
     int C = c->hidden_size, F = c->intermediate_size, NKV = c->n_kv_heads, QD = c->n_heads * c->head_dim;
-    int n = p->n, nt = p->tid < 0 ? d->n_threads : 1, GT = c->n_heads / NKV * d->max_T;
+    int n = p->n, nt = p->tid < 0 ? d->n_threads : 1, GT = DECODE_GROUP_ROWS * (c->n_heads / NKV) * d->max_T;
     float eps = (float)c->rms_eps;
     float *x = d->x + (size_t)p->r0 * C, *xn = d->xn + (size_t)p->r0 * C, *att = d->att + (size_t)p->r0 * QD;
     float *h1 = d->h1 + (size_t)p->r0 * F, *h2 = d->h2 + (size_t)p->r0 * F;
+    // units: (block of up to DECODE_GROUP_ROWS rows, kv head)
+    int blocks = (n + DECODE_GROUP_ROWS - 1) / DECODE_GROUP_ROWS;
     if (p->tid >= 0) {
-        for (int u = 0; u < n * NKV; u++) attend_unit(d, kv, l, rw, p->r0 + u / NKV, u % NKV, d->scores + (size_t)p->tid * GT);
+        for (int u = 0; u < blocks * NKV; u++) {
+            int b = p->r0 + u / NKV * DECODE_GROUP_ROWS, nb = p->r0 + n - b < DECODE_GROUP_ROWS ? p->r0 + n - b : DECODE_GROUP_ROWS;
+            attend_block(d, kv, l, rw, b, nb, u % NKV, d->scores + (size_t)p->tid * GT);
+        }
     } else {
-        int units = n * NKV, ntc = threads_get() < nt ? threads_get() : nt;
+        int units = blocks * NKV, ntc = threads_get() < nt ? threads_get() : nt;
         (void)ntc;   // unused without OpenMP
-        OMP(parallel for schedule(dynamic, 2) num_threads(ntc) if (units > 1))
-        for (int u = 0; u < units; u++)
-            attend_unit(d, kv, l, rw, p->r0 + u / NKV, u % NKV, d->scores + (size_t)thread_index() * GT);
+        OMP(parallel for schedule(dynamic, 1) num_threads(ntc) if (units > 1))
+        for (int u = 0; u < units; u++) {
+            int b = p->r0 + u / NKV * DECODE_GROUP_ROWS, nb = p->r0 + n - b < DECODE_GROUP_ROWS ? p->r0 + n - b : DECODE_GROUP_ROWS;
+            attend_block(d, kv, l, rw, b, nb, u % NKV, d->scores + (size_t)thread_index() * GT);
+        }
     }
     mm(d, xn, att, w->wo, pk->wo, NULL, n, QD, C, part_scratch(d, p), nt);
     add_inplace(x, xn, (size_t)n * C);

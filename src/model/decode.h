@@ -32,7 +32,7 @@ typedef struct {
     float *att;         // (R, NH*HD) attention output
     float *h1;          // (R, F) gate, then silu(gate)·up
     float *h2;          // (R, F) up
-    float *scores;      // (n_threads, NH/NKV, T)
+    float *scores;      // (n_threads, 8 rows, NH/NKV, T)
     float *pack;        // (n_threads, pack_floats) weight panels
     size_t pack_floats; // rowmm_scratch_floats(max(C, NH*HD, F))
     float *packed;      // every matmul weight packed once (decode_pack), or NULL: packed per call
