@@ -23,9 +23,11 @@ for line in open(sys.argv[1]):
 P
 }
 
-# Straight run of 4 steps.
+# Straight run of 8 steps, timed: the kills below land within a fraction of it.
+t0=$(date +%s%N)
 $AHA grpo "${COMMON[@]}" --steps 8 --save-every 4 --out "$T/a" >"$T/a.log" 2>&1
 check "straight run exits 0" '[ $? -eq 0 ]'
+run_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 for f in config.json metrics.jsonl samples.jsonl checkpoints/latest checkpoints/step_4/model.safetensors \
          checkpoints/step_8/model.safetensors checkpoints/step_8/optimizer.safetensors \
          checkpoints/step_8/trainer_state.json checkpoints/step_8/tokenizer.json checkpoints/step_8/ref/model.safetensors; do
@@ -47,13 +49,16 @@ check "resume: metrics identical" '[ "$(strip "$T/a/metrics.jsonl")" = "$(strip 
 check "resume: samples identical" 'cmp -s "$T/a/samples.jsonl" "$T/b/samples.jsonl"'
 
 # SIGKILL at random moments (checkpoints every step, so many kills land in a
-# checkpoint write); resume until done; must equal the straight run.
+# checkpoint write); resume until done; must equal the straight run. Each
+# kill waits up to a quarter of the straight run, so several land on any
+# machine, fast or slow.
 RANDOM=42
+kill_ms=$(( run_ms / 4 + 1 )); [ $kill_ms -gt 999 ] && kill_ms=999
 live_kills=0
 $AHA grpo "${COMMON[@]}" --steps 8 --save-every 1 --out "$T/c" >"$T/c.log" 2>&1 &
 pid=$!
 for round in $(seq 1 40); do
-  sleep "0.$((RANDOM % 2))$((RANDOM % 10))"
+  sleep "$(printf '0.%03d' $((RANDOM % kill_ms)))"
   if kill -9 "$pid" 2>/dev/null; then live_kills=$((live_kills + 1)); fi
   wait "$pid" 2>/dev/null
   grep -qx step_8 "$T/c/checkpoints/latest" 2>/dev/null && break
