@@ -53,7 +53,7 @@ static inline void put_row(float *y, vf a0, vf a1, const float *bias, int nj) {
 
 // One tile of NR ≤ RB rows × one packed panel, accumulators in registers:
 // out[r][j] = Σ_k x[r][k] · wp[k][j] + bias[j], k ascending, whatever NR is.
-// pf, when not NULL, is the next panel: one of its lines (one k row) is
+// pf, when not NULL, is the next panel: its k row (one or two lines) is
 // prefetched per k step, so it is in cache when its first tile starts.
 static inline __attribute__((always_inline)) void tile(float *out, int ldo, const float *x, int C, const float *wp,
                                                        const float *bias, int nj, const float *pf, const int NR) {
@@ -62,7 +62,8 @@ static inline __attribute__((always_inline)) void tile(float *out, int ldo, cons
     for (int r = 0; r < NR; r++) a0[r] = a1[r] = VZERO();
     for (int k = 0; k < C; k++) {
         vf w0 = VLOAD(wp + (size_t)k * PW), w1 = VLOAD(wp + (size_t)k * PW + VW);
-        if (pf) __builtin_prefetch(pf + (size_t)k * PW);
+        if (pf)
+            for (int l = 0; l < PW; l += 16) __builtin_prefetch(pf + (size_t)k * PW + l);   // each 64-byte line
 #pragma GCC unroll 8
         for (int r = 0; r < NR; r++) {
             vf xv = VBCAST(x + (size_t)r * C + k);
