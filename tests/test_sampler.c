@@ -297,6 +297,16 @@ static void test_invariance(const Model *m) {
     CHECK(sampler_generate(s, m, rp, rl, ri, 3, G, &o, out) == 0);
     save(one, out + G, G);   // prompt 5, now second of three
     for (int g = 0; g < G; g++) CHECK(same(&one[g], &all[5 * G + g]), "prompt 5 sample %d depends on its neighbours", g);
+    // sample 0 of each prompt drawn alone (G 1): its queries read the prompt's
+    // keys and values in smaller groups than beside its G − 1 siblings, with
+    // the same numbers
+    diff = 0;
+    for (int p = 0; p < NP; p++) {
+        CHECK(sampler_generate(s, m, prompt_ptr + p, prompt_len + p, prompt_idx + p, 1, 1, &o, out) == 0);
+        save(one, out, 1);
+        diff += !same(&one[0], &all[p * G]) || logp_diff(&one[0], &all[p * G]) > ROW_TOL;
+    }
+    CHECK(diff == 0, "%d of %d first samples differ between G 1 and G %d", diff, NP, G);
     // the key has the prompt's global index: another index gives other samples
     uint32_t other = 999;
     CHECK(sampler_generate(s, m, prompt_ptr + 5, prompt_len + 5, &other, 1, G, &o, out) == 0);
@@ -379,6 +389,14 @@ int main(void) {
     make_prompts();
     test_invariance(&m);
     test_stops(&m);
+    model_free(&m);
+    // one query per kv head: a prompt sampled alone reads its prefix one query
+    // at a time, beside its siblings in groups
+    cfg.n_kv_heads = cfg.n_heads;
+    CHECK(model_create(&m, &cfg, 0) == 0, "%s", err_msg());
+    model_init_random(&m, 7, 0.5f);
+    ref_perturb(&m, 8);
+    test_invariance(&m);
     model_free(&m);
     return TEST_END();
 }
