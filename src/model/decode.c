@@ -124,7 +124,6 @@ enum { HB = 64, NV = HB / VW };   // head-dim entries per output block, vectors 
 #define QG 4
 #endif
 _Static_assert(KV_BLOCK == VW, "score_blocks reads one key block as one vector");
-_Static_assert(DECODE_GROUP_ROWS >= 1, "a group holds at least one row");
 
 // Every score below is one FMA chain per (query, position) over the head
 // dimension i ascending, and every output one chain per (query, entry) over
@@ -339,13 +338,16 @@ static void attend_rows(Decoder *d, const KVCache *kv, int layer, const Rows *rw
 #undef OUTPUT
 }
 
-// Attention of rows [r0, r0 + n) for kv head h, in runs of rows that share a prompt prefix.
-static void attend_block(Decoder *d, const KVCache *kv, int layer, const Rows *rw, int r0, int n, int h, float *S) {
-    for (int r = r0, e = r0 + n; r < e;) {
+// Attention unit u of the rows [r0, r0 + n): kv head u % NKV of the rows in
+// block u / NKV (DECODE_GROUP_ROWS of them), in runs that share a prompt prefix.
+static void attend_unit(Decoder *d, const KVCache *kv, int layer, const Rows *rw, int r0, int n, int u, float *S) {
+    int NKV = d->cfg.n_kv_heads, r = r0 + u / NKV * DECODE_GROUP_ROWS;
+    int e = r + DECODE_GROUP_ROWS < r0 + n ? r + DECODE_GROUP_ROWS : r0 + n;
+    while (r < e) {
         int k = 1;
         if (rw->prefix_slot && rw->prefix_len[r] > 0)
             while (r + k < e && rw->prefix_slot[r + k] == rw->prefix_slot[r] && rw->prefix_len[r + k] == rw->prefix_len[r]) k++;
-        attend_rows(d, kv, layer, rw, r, k, h, S);
+        attend_rows(d, kv, layer, rw, r, k, u % NKV, S);
         r += k;
     }
 }
@@ -430,21 +432,14 @@ static void layer_out(Decoder *d, const Model *m, const KVCache *kv, int l, cons
     float eps = (float)c->rms_eps;
     float *x = d->x + (size_t)p->r0 * C, *xn = d->xn + (size_t)p->r0 * C, *att = d->att + (size_t)p->r0 * QD;
     float *h1 = d->h1 + (size_t)p->r0 * F, *h2 = d->h2 + (size_t)p->r0 * F;
-    // units: (block of up to DECODE_GROUP_ROWS rows, kv head)
-    int blocks = (n + DECODE_GROUP_ROWS - 1) / DECODE_GROUP_ROWS;
+    int units = (n + DECODE_GROUP_ROWS - 1) / DECODE_GROUP_ROWS * NKV;
     if (p->tid >= 0) {
-        for (int u = 0; u < blocks * NKV; u++) {
-            int b = p->r0 + u / NKV * DECODE_GROUP_ROWS, nb = p->r0 + n - b < DECODE_GROUP_ROWS ? p->r0 + n - b : DECODE_GROUP_ROWS;
-            attend_block(d, kv, l, rw, b, nb, u % NKV, d->scores + (size_t)p->tid * GT);
-        }
+        for (int u = 0; u < units; u++) attend_unit(d, kv, l, rw, p->r0, n, u, d->scores + (size_t)p->tid * GT);
     } else {
-        int units = blocks * NKV, ntc = threads_get() < nt ? threads_get() : nt;
+        int ntc = threads_get() < nt ? threads_get() : nt;
         (void)ntc;   // unused without OpenMP
         OMP(parallel for schedule(dynamic, 1) num_threads(ntc) if (units > 1))
-        for (int u = 0; u < units; u++) {
-            int b = p->r0 + u / NKV * DECODE_GROUP_ROWS, nb = p->r0 + n - b < DECODE_GROUP_ROWS ? p->r0 + n - b : DECODE_GROUP_ROWS;
-            attend_block(d, kv, l, rw, b, nb, u % NKV, d->scores + (size_t)thread_index() * GT);
-        }
+        for (int u = 0; u < units; u++) attend_unit(d, kv, l, rw, p->r0, n, u, d->scores + (size_t)thread_index() * GT);
     }
     mm(d, xn, att, w->wo, pk->wo, NULL, n, QD, C, part_scratch(d, p), nt);
     add_inplace(x, xn, (size_t)n * C);
