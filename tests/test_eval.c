@@ -107,9 +107,9 @@ int main(void) {
     snprintf(c.dataset, sizeof c.dataset, "%s", ds7);
     c.problems = 0;
     c.k = 8;
-    c.max_new_tokens = 32;
+    c.sample.max_new_tokens = 32;
     c.batch = 4;   // two sampler calls: 4 + 2 problems
-    snprintf(c.template_name, sizeof c.template_name, "raw");
+    snprintf(c.sample.template_name, sizeof c.sample.template_name, "raw");
     EvalResult r;
     CHECK(eval_run(&c, &r) == 0, "eval on the 7 dataset");
     CHECK(r.n_problems == NQ && r.k == 8, "%d problems, k %d", r.n_problems, r.k);

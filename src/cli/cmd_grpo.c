@@ -1,30 +1,48 @@
-// aha grpo: parse the settings (defaults < preset < config file < flags) and
-// hand them to the trainer.
+// aha grpo: parse the settings (defaults < resumed run < preset < config file
+// < flags) and hand them to the trainer.
 #include "base/err.h"
 #include "base/fileio.h"
 #include "cli/cli.h"
 #include "train/grpo.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+// The command line: where settings come from, then the settings themselves.
+typedef struct {
+    char config[512], preset[32], resume[512];
+    GrpoConfig c;
+} GrpoArgs;
+
+#define F(x) offsetof(GrpoArgs, x)
+#define S(x) F(x), sizeof(((GrpoArgs *)0)->x)
+static const OptDef args_options[] = {
+    {"config", OPT_STRING, S(config), 0, 0, NULL, "JSON settings file (the keys below; a \"preset\" key is allowed)",
+     NULL, NULL, OPT_ARGV_ONLY},
+    {"preset", OPT_STRING, S(preset), 0, 0, NULL, "r1zero, dapo, drgrpo, gspo, hicra, ppo", NULL, NULL, OPT_ARGV_ONLY},
+    {"resume", OPT_STRING, S(resume), 0, 0, NULL, "continue RUN_DIR from its latest checkpoint", NULL, NULL,
+     OPT_ARGV_ONLY},
+    OPT_GROUP_ENTRY(GrpoArgs, c, grpo_options),
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
+};
+#undef F
+#undef S
+
 static void grpo_help(void) {
-    GrpoConfig d;
-    grpo_defaults(&d);
+    GrpoArgs d;
+    memset(&d, 0, sizeof d);
+    grpo_defaults(&d.c);
     printf("usage: aha grpo --model DIR (--task NAME | --dataset FILE.jsonl) [options]\n"
            "       aha grpo --resume RUN_DIR [options]\n\n"
            "GRPO-family reinforcement learning with verifiable rewards. Each step samples\n"
            "G completions for each of B prompts, scores them with the reward terms, turns\n"
            "rewards into group-relative advantages and updates the policy.\n\n"
-           "Settings come from the defaults, then --preset, then --config FILE.json (same\n"
-           "keys as below with underscores; a \"preset\" key is allowed), then flags.\n"
-           "Every effective setting is written to RUN_DIR/config.json.\n\n"
-           "  --config FILE              JSON settings file\n"
-           "  --preset NAME              %s\n"
-           "  --resume RUN_DIR           continue a run from its latest checkpoint\n",
-           grpo_preset_names());
-    opt_print_help(stdout, grpo_options, &d);
+           "Settings come from the defaults, then the resumed run's config.json, then\n"
+           "--preset, then --config FILE.json (keys as below with underscores), then flags.\n"
+           "Every effective setting is written to RUN_DIR/config.json.\n\n");
+    opt_print_help(stdout, args_options, &d);
 }
 
 static int load_json_file(const char *path, cJSON **out) {
@@ -35,70 +53,47 @@ static int load_json_file(const char *path, cJSON **out) {
     return *out ? 0 : err_set("%s: invalid JSON", path);
 }
 
-int cmd_grpo(int argc, char **argv) {
-    const char *config = NULL, *preset = NULL, *resume = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (arg_is_help(argv[i])) { grpo_help(); return 0; }
-        const char **slot = !strcmp(argv[i], "--config") ? &config : !strcmp(argv[i], "--preset") ? &preset
-                          : !strcmp(argv[i], "--resume") ? &resume : NULL;
-        if (slot) {
-            if (!(*slot = arg_value("grpo", argc, argv, &i))) return 2;
-        } else if (strncmp(argv[i], "--", 2) != 0) {
-            return cli_usage("grpo", "unexpected argument '%s'", argv[i]);
-        } else {
-            if (!opt_find(grpo_options, argv[i])) return cli_usage("grpo", "unknown option '%s'", argv[i]);
-            i++;   // values are checked below, in order
-        }
-    }
-    GrpoConfig c;
-    grpo_defaults(&c);
+// Layer the sources into a->c. flags holds what the command line gave, seen which of it.
+static int settings(GrpoArgs *a, const GrpoArgs *flags, const OptSeen *seen, int *usage) {
+    char path[600];
+    const char *preset = flags->preset[0] ? flags->preset : NULL;
     cJSON *file = NULL;
-    char path[1200];
-    if (resume) {
+    int rc = 0;
+    if (flags->resume[0]) {
         // A resumed run starts from its own config.json.
-        snprintf(path, sizeof path, "%.1000s/config.json", resume);
-        if (load_json_file(path, &file) != 0) return cli_fail("grpo", "%s", err_msg());
-        c.reward.n = 0;
-        c.stop.n = 0;
-        int rc = opt_apply_json(&c, grpo_options, file, path, NULL);
-        cJSON_Delete(file);
-        if (rc != 0) return cli_fail("grpo", "%s", err_msg());
+        if (path_join(path, sizeof path, flags->resume, "config.json") != 0) return -1;
+        if (opt_apply_file(&a->c, grpo_options, path, NULL) != 0) return -1;
     }
-    if (config) {
-        if (load_json_file(config, &file) != 0) return cli_fail("grpo", "%s", err_msg());
+    if (flags->config[0]) {
+        if (load_json_file(flags->config, &file) != 0) return -1;
         const cJSON *p = cJSON_GetObjectItemCaseSensitive(file, "preset");
-        if (p && !cJSON_IsString(p)) {
-            cJSON_Delete(file);
-            return cli_fail("grpo", "%s: preset must be a string", config);
-        }
+        if (p && !cJSON_IsString(p)) rc = err_set("%s: preset must be a string", flags->config);
         if (p && !preset) preset = p->valuestring;
     }
-    if (preset && grpo_apply_preset(&c, preset) != 0) {
-        cJSON_Delete(file);
-        return cli_usage("grpo", "%s", err_msg());
-    }
-    if (config) {
-        static const char *const skip[] = {"preset", NULL};
-        // Lists in the file replace the defaults rather than add to them.
-        if (cJSON_GetObjectItemCaseSensitive(file, "reward")) c.reward.n = 0;
-        int rc = opt_apply_json(&c, grpo_options, file, config, skip);
-        cJSON_Delete(file);
-        if (rc != 0) return cli_fail("grpo", "%s", err_msg());
-    }
-    int reward_flag = 0, stop_flag = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--config") || !strcmp(argv[i], "--preset") || !strcmp(argv[i], "--resume")) {
-            i++;
-            continue;
+    if (rc == 0 && preset && grpo_apply_preset(&a->c, preset) != 0) rc = -1, *usage = 1;
+    static const char *const skip[] = {"preset", NULL};
+    if (rc == 0 && file) rc = opt_apply_json(&a->c, grpo_options, file, flags->config, skip);
+    cJSON_Delete(file);
+    if (rc == 0) opt_copy_seen(a, flags, seen);
+    return rc;
+}
+
+int cmd_grpo(int argc, char **argv) {
+    for (int i = 1; i < argc; i++)
+        if (arg_is_help(argv[i])) {
+            grpo_help();
+            return 0;
         }
-        const OptDef *d = opt_find(grpo_options, argv[i]);
-        const char *v = arg_value("grpo", argc, argv, &i);
-        if (!v) return 2;
-        // The first --reward / --stop flag replaces the list from defaults or file.
-        if (d->type == OPT_LIST && !strcmp(d->key, "reward") && !reward_flag++) c.reward.n = 0;
-        if (d->type == OPT_LIST && !strcmp(d->key, "stop") && !stop_flag++) c.stop.n = 0;
-        if (opt_set(&c, d, v, argv[i - 1]) != 0) return cli_usage("grpo", "%s", err_msg());
-    }
-    if (grpo_run(&c, resume) != 0) return cli_fail("grpo", "%s", err_msg());
+    static GrpoArgs flags, a;   // large (string settings): not on the stack
+    OptSeen seen = {0};
+    memset(&flags, 0, sizeof flags);
+    grpo_defaults(&flags.c);
+    if (opt_parse_argv(&flags, args_options, argc, argv, &seen) != 0) return cli_usage("grpo", "%s", err_msg());
+    memset(&a, 0, sizeof a);
+    grpo_defaults(&a.c);
+    int usage = 0;
+    if (settings(&a, &flags, &seen, &usage) != 0)
+        return usage ? cli_usage("grpo", "%s", err_msg()) : cli_fail("grpo", "%s", err_msg());
+    if (grpo_run(&a.c, flags.resume[0] ? flags.resume : NULL) != 0) return cli_fail("grpo", "%s", err_msg());
     return 0;
 }

@@ -42,17 +42,17 @@ typedef struct {
 
 #define F(x) offsetof(CorpusFlags, x)
 static const OptDef corpus_options[] = {
-    {"out", OPT_STRING, F(out), sizeof(((CorpusFlags *)0)->out), 0, 0, NULL, "JSONL file to write"},
-    {"task", OPT_STRING, F(task), sizeof(((CorpusFlags *)0)->task), 0, 0, NULL, "task (sum or arithmetic)"},
-    {"docs", OPT_INT, F(docs), 0, 1, 100000000, NULL, "documents"},
-    {"seed", OPT_INT, F(seed), 0, 0, 2147483647, NULL, "problem seed (train split)"},
-    {"p_hasty", OPT_DOUBLE, F(p_hasty), 0, 0, 1, NULL, "share of hasty solutions"},
-    {"p_careful", OPT_DOUBLE, F(p_careful), 0, 0, 1, NULL, "share of careful solutions"},
-    {"p_check", OPT_DOUBLE, F(p_check), 0, 0, 1, NULL, "share of solutions with a check"},
-    {"p_d1", OPT_DOUBLE, F(p_d1), 0, 0, 1, NULL, "share of difficulty-1 problems"},
-    {"p_d2", OPT_DOUBLE, F(p_d2), 0, 0, 1, NULL, "share of difficulty-2 problems"},
-    {"p_d3", OPT_DOUBLE, F(p_d3), 0, 0, 1, NULL, "share of difficulty-3 problems"},
-    {NULL, 0, 0, 0, 0, 0, NULL, NULL},
+    {"out", OPT_STRING, F(out), sizeof(((CorpusFlags *)0)->out), 0, 0, NULL, "JSONL file to write", NULL, NULL, 0},
+    {"task", OPT_STRING, F(task), sizeof(((CorpusFlags *)0)->task), 0, 0, NULL, "task (sum or arithmetic)", NULL, NULL, 0},
+    {"docs", OPT_INT, F(docs), 0, 1, 100000000, NULL, "documents", NULL, NULL, 0},
+    {"seed", OPT_INT, F(seed), 0, 0, 2147483647, NULL, "problem seed (train split)", NULL, NULL, 0},
+    {"p_hasty", OPT_DOUBLE, F(p_hasty), 0, 0, 1, NULL, "share of hasty solutions", NULL, NULL, 0},
+    {"p_careful", OPT_DOUBLE, F(p_careful), 0, 0, 1, NULL, "share of careful solutions", NULL, NULL, 0},
+    {"p_check", OPT_DOUBLE, F(p_check), 0, 0, 1, NULL, "share of solutions with a check", NULL, NULL, 0},
+    {"p_d1", OPT_DOUBLE, F(p_d1), 0, 0, 1, NULL, "share of difficulty-1 problems", NULL, NULL, 0},
+    {"p_d2", OPT_DOUBLE, F(p_d2), 0, 0, 1, NULL, "share of difficulty-2 problems", NULL, NULL, 0},
+    {"p_d3", OPT_DOUBLE, F(p_d3), 0, 0, 1, NULL, "share of difficulty-3 problems", NULL, NULL, 0},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };
 #undef F
 

@@ -9,8 +9,9 @@
 #include <cjson/cJSON.h>
 #include <stdio.h>
 
+#include "base/options.h"
+#include "rollout/rollout.h"
 #include "task/task.h"
-#include "train/options.h"
 
 typedef struct {
     char model[512];        // model directory (config.json, weights, tokenizer.json)
@@ -20,13 +21,8 @@ typedef struct {
     int difficulty;         // 0: cycle 1..5 over problems
     int problems;           // n problems (dataset: the first n; 0 = all of it)
     int k;                  // samples per problem
-    double temperature, top_p;
-    int max_new_tokens;
-    char template_name[32];
-    int prefill_think;
-    int seed;               // problem seed and sampling key
+    SampleSettings sample;  // template, T, top-p, max_new_tokens, seed (problems and sampling key), threads
     int batch;              // problems per sampler call
-    int threads;
     char json[512];         // write the summary here ("" = no)
     char samples[512];      // write every completion as JSONL here ("" = no)
 } EvalConfig;

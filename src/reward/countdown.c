@@ -154,8 +154,19 @@ int countdown_check(const char *s, size_t n, const long *numbers, int nn, long t
     return v.den == 1 && v.num == target;
 }
 
+// 1 for a correct equation in the final answer, 0.1 for a wrong one, 0 for none.
+static double score(const RewardInput *in, const long *numbers, int nn, long target) {
+    ThinkSplit sp;
+    text_think_split(&sp, in->completion, in->completion_len, in->prefilled_think);
+    size_t a, alen;
+    if (!text_last_answer(sp.region, sp.region_len, &a, &alen)) return 0.0;
+    return countdown_check(sp.region + a, alen, numbers, nn, target) ? 1.0 : 0.1;
+}
+
 double reward_countdown(const RewardInput *in, const RewardParams *p) {
     (void)p;
+    const Problem *q = in->problem;
+    if (!in->task && q && q->n_numbers > 0) return score(in, q->numbers, q->n_numbers, q->target);
     const cJSON *nums = cJSON_GetObjectItemCaseSensitive(in->task, "numbers");
     const cJSON *tgt = cJSON_GetObjectItemCaseSensitive(in->task, "target");
     long numbers[COUNTDOWN_MAX_NUMBERS];
@@ -172,9 +183,5 @@ double reward_countdown(const RewardInput *in, const RewardParams *p) {
                    NAN;
         numbers[nn++] = (long)d;
     }
-    ThinkSplit sp;
-    text_think_split(&sp, in->completion, in->completion_len, in->prefilled_think);
-    size_t a, alen;
-    if (!text_last_answer(sp.region, sp.region_len, &a, &alen)) return 0.0;
-    return countdown_check(sp.region + a, alen, numbers, nn, (long)tgt->valuedouble) ? 1.0 : 0.1;
+    return score(in, numbers, nn, (long)tgt->valuedouble);
 }

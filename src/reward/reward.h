@@ -7,6 +7,8 @@
 #include <cjson/cJSON.h>
 #include <stddef.h>
 
+#include "task/task.h"
+
 // Why generation stopped.
 typedef enum {
     REWARD_FINISH_STOP = 0,    // EOS or a stop string: the completion is whole
@@ -19,6 +21,7 @@ typedef struct {
     size_t completion_len;    // bytes
     const char *answer;       // gold answer, NUL-terminated; NULL when the task has none
     const cJSON *task;        // the task's JSON object ("numbers", "target", "tests", ...); may be NULL
+    const Problem *problem;   // a generated problem, read when task is NULL (countdown fields); may be NULL
     long completion_tokens;   // tokens in the completion; < 0 when unknown
     long max_new_tokens;      // generation limit; <= 0 when unknown
     int prefilled_think;      // 1: the prompt ended with "<think>", the completion starts inside it

@@ -6,6 +6,17 @@
 #include <math.h>
 #include <string.h>
 
+const OptChoice adv_scale_choices[] = {
+    {"group", ADV_SCALE_GROUP}, {"batch", ADV_SCALE_BATCH}, {"none", ADV_SCALE_NONE}, {NULL, 0}};
+const OptChoice loss_agg_choices[] = {{"seq-mean-token-mean", LOSS_AGG_SEQ_MEAN_TOKEN_MEAN},
+                                      {"token-mean", LOSS_AGG_TOKEN_MEAN},
+                                      {"seq-mean-token-sum-norm", LOSS_AGG_SEQ_MEAN_TOKEN_SUM_NORM},
+                                      {"bnpo", LOSS_AGG_BNPO},
+                                      {NULL, 0}};
+const OptChoice kl_choices[] = {{"k1", KL_K1}, {"k2", KL_K2}, {"k3", KL_K3}, {NULL, 0}};
+const OptChoice ratio_level_choices[] = {{"token", RATIO_TOKEN}, {"sequence", RATIO_SEQUENCE}, {NULL, 0}};
+const OptChoice adv_estimator_choices[] = {{"grpo", ADV_ESTIMATOR_GRPO}, {"gae", ADV_ESTIMATOR_GAE}, {NULL, 0}};
+
 int rl_advantages(float *adv, const float *rewards, int n_groups, int G, AdvScale scale, float eps) {
     int zero_std = 0;
     double batch_std = 0;

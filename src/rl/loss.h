@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+#include "base/options.h"
+
 // How rewards become advantages (REFERENCE.md "GRPO", "Dr. GRPO").
 typedef enum {
     ADV_SCALE_GROUP,   // (r - mean_group) / (std_group + eps)   R1 / GRPO
@@ -27,6 +29,16 @@ typedef enum {
     RATIO_TOKEN,      // rho_t = exp(logp_t - old_t)
     RATIO_SEQUENCE,   // GSPO: s_i = exp(mean_t(logp_t - old_t)), one per sequence, times each token's A_t
 } RatioLevel;
+
+// Where advantages come from.
+typedef enum {
+    ADV_ESTIMATOR_GRPO,   // group-relative rewards (rl_advantages)
+    ADV_ESTIMATOR_GAE,    // a learned critic and GAE (PPO)
+} AdvEstimator;
+
+// The names users write for each enum (TRL / verl spelling), value by value.
+extern const OptChoice adv_scale_choices[], loss_agg_choices[], kl_choices[], ratio_level_choices[],
+    adv_estimator_choices[];
 
 typedef struct {
     float eps_low, eps_high;   // clip range [1 - eps_low, 1 + eps_high]

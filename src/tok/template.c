@@ -63,3 +63,10 @@ int template_render(const char *name, const char *prompt, const char *system,
     }
     return err_set("unknown template '%s' (valid: %s)", name, template_names());
 }
+
+const char *template_end_of_turn(const char *name) { return name && !strcmp(name, "chatml") ? "<|im_end|>" : NULL; }
+
+int template_check(const char *name) {
+    if (name && (!strcmp(name, "r1zero") || !strcmp(name, "chatml") || !strcmp(name, "raw"))) return 0;
+    return err_set("unknown template '%s' (valid: %s)", name ? name : "", template_names());
+}

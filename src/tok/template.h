@@ -19,5 +19,10 @@ int template_render(const char *name, const char *prompt, const char *system,
 
 // The valid names, comma-separated ("r1zero, chatml, raw").
 const char *template_names(void);
+// 0 when name is a template, else -1 after err_set listing the valid names.
+int template_check(const char *name);
+// The text of the token that ends an assistant turn in this template
+// ("<|im_end|>" for chatml), or NULL when the turn ends with the tokenizer's EOS.
+const char *template_end_of_turn(const char *name);
 
 #endif

@@ -36,7 +36,7 @@ static int write_state(const Trainer *t, const char *dir) {
     cJSON_AddNumberToObject(o, "metrics_lines", (double)t->metrics_lines);
     cJSON_AddNumberToObject(o, "samples_lines", (double)t->samples_lines);
     cJSON_AddBoolToObject(o, "ref_moved", t->ref_moved);
-    cJSON_AddNumberToObject(o, "seed", t->cfg.seed);
+    cJSON_AddNumberToObject(o, "seed", t->cfg.sample.seed);
     char *s = cJSON_Print(o), path[2048];
     int rc = path_join(path, sizeof path, dir, "trainer_state.json");
     if (rc == 0) rc = file_write_atomic(path, s, strlen(s));

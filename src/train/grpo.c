@@ -9,6 +9,7 @@
 #include "model/io.h"
 #include "report/html.h"
 #include "rl/loss.h"
+#include "tok/tokenizer.h"
 #include "train/trainer.h"
 
 #include <math.h>
@@ -28,12 +29,19 @@ static int alloc_arrays(Trainer *t) {
     t->logp = calloc(n, sizeof(float));
     t->ent = calloc(n, sizeof(float));
     t->g = calloc(n, sizeof(float));
-    t->plan = calloc((size_t)t->cfg.max_new_tokens, 1);
-    t->tok_off = calloc((size_t)t->cfg.max_new_tokens + 1, sizeof(int));
-    t->raw = calloc((size_t)t->cfg.max_new_tokens * 64 + 1, 1);
+    t->plan = calloc((size_t)t->cfg.sample.max_new_tokens, 1);
+    t->tok_off = calloc((size_t)t->cfg.sample.max_new_tokens + 1, sizeof(int));
+    t->raw = calloc((size_t)t->cfg.sample.max_new_tokens * 64 + 1, 1);
     t->gram_counts = calloc((size_t)(nl ? nl : 1), sizeof(double));
+    size_t B = (size_t)t->cfg.prompts_per_step;
+    t->keep = calloc(B, sizeof *t->keep);
+    t->slots = calloc(B, sizeof *t->slots);
+    t->slot_used = calloc(B, 1);
+    t->row_reward = calloc(rows, sizeof(float));
+    t->row_adv = calloc(rows, sizeof(float));
     if (!t->ids || !t->lens || !t->mask || !t->adv || !t->old || !t->refp || !t->logp || !t->ent || !t->g ||
-        !t->plan || !t->tok_off || !t->raw || !t->gram_counts)
+        !t->plan || !t->tok_off || !t->raw || !t->gram_counts || !t->keep || !t->slots || !t->slot_used ||
+        !t->row_reward || !t->row_adv)
         return err_set("out of memory for the step buffers (%zu rows x %d positions)", rows, t->max_T);
     return 0;
 }
@@ -43,9 +51,9 @@ static void trainer_close(Trainer *t) {
     jsonl_writer_close(&t->samples);
     free(t->ids); free(t->lens); free(t->mask); free(t->adv); free(t->old); free(t->refp);
     free(t->logp); free(t->ent); free(t->g); free(t->plan); free(t->tok_off); free(t->raw);
-    free(t->gram_counts);
+    free(t->gram_counts); free(t->keep); free(t->slots); free(t->slot_used); free(t->row_reward); free(t->row_adv);
     if (t->acts) model_acts_free(t->acts);
-    if (t->sampler) sampler_free(t->sampler);
+    rollout_close(&t->ro);
     if (t->tok) tok_free(t->tok);
     lexicon_free(t->lexicon);
     problems_close(&t->problems);
@@ -60,34 +68,42 @@ static int trainer_open(Trainer *t, const GrpoConfig *cfg, const char *weights_d
     memset(t, 0, sizeof *t);
     t->cfg = *cfg;
     const GrpoConfig *c = &t->cfg;
-    threads_set(c->threads);
+    threads_set(c->sample.threads);
     if (model_load(&t->policy, weights_dir, 1) != 0) return err_wrap("model %s", weights_dir);
     if (!(t->tok = tok_load(weights_dir))) return -1;
-    snprintf(t->tok_dir, sizeof t->tok_dir, "%.1000s", weights_dir);
-    t->rctx.eos_id = tok_eos_id(t->tok);
-    if (t->rctx.eos_id < 0 && t->policy.cfg.n_eos > 0) t->rctx.eos_id = t->policy.cfg.eos_token_ids[0];
-    if (tok_vocab_size(t->tok) > t->policy.cfg.vocab_size)
-        return err_set("tokenizer has %d ids but the model's vocab_size is %d", tok_vocab_size(t->tok),
-                       t->policy.cfg.vocab_size);
+    if (strlen(weights_dir) >= sizeof t->tok_dir) return err_set("%s: the path is too long", weights_dir);
+    snprintf(t->tok_dir, sizeof t->tok_dir, "%s", weights_dir);
+    if (problems_open(&t->problems, c->task, c->dataset, TASK_SPLIT_TRAIN, (uint64_t)c->sample.seed, c->difficulty, 1) != 0)
+        return -1;
+    const char *verifier = problems_verifier(&t->problems);
+    // No reward terms given: the problems' own verifier, plus R1's format reward.
+    if (t->cfg.reward.n == 0) {
+        snprintf(t->cfg.reward.item[0], OPT_LIST_LEN, "%s:1", verifier);
+        snprintf(t->cfg.reward.item[1], OPT_LIST_LEN, "format:0.1");
+        t->cfg.reward.n = 2;
+    }
+    RewardSpec rewards;
+    memset(&rewards, 0, sizeof rewards);
     for (int i = 0; i < c->reward.n; i++)
-        if (reward_parse_spec(&t->rewards, c->reward.item[i]) != 0) return err_wrap("reward \"%s\"", c->reward.item[i]);
-    if (problems_open(&t->problems, c->task, c->dataset, (uint64_t)c->seed, c->difficulty) != 0) return -1;
-    const char *verifier = t->problems.task ? t->problems.task->reward : "math";
-    for (int i = 0; i < t->rewards.n; i++)
-        if (!strcmp(t->rewards.terms[i].entry->name, verifier)) {
-            t->verifier_term = i;
-            break;
-        }
+        if (reward_parse_spec(&rewards, c->reward.item[i]) != 0) return err_wrap("reward \"%s\"", c->reward.item[i]);
     t->lexicon = c->hicra_lexicon[0] ? lexicon_load(c->hicra_lexicon) : lexicon_builtin();
     if (!t->lexicon) return -1;
-    t->max_T = c->max_prompt_tokens + c->max_new_tokens;
-    if (t->max_T > t->policy.cfg.max_position)
-        return err_set("max_prompt_tokens + max_new_tokens = %d exceeds the model's max_position_embeddings %d",
-                       t->max_T, t->policy.cfg.max_position);
+    if (t->cfg.max_prompt_tokens == 0) {
+        // Derived: the model's context less the completion budget, at most 512 (TRL's max_prompt_length).
+        int room = t->policy.cfg.max_position - c->sample.max_new_tokens;
+        if (room < 1)
+            return err_set("max_new_tokens %d leaves no room for a prompt in the model's %d positions; pass "
+                           "--max-new-tokens below %d",
+                           c->sample.max_new_tokens, t->policy.cfg.max_position, t->policy.cfg.max_position);
+        t->cfg.max_prompt_tokens = room < 512 ? room : 512;
+    }
+    t->max_T = c->max_prompt_tokens + c->sample.max_new_tokens;
+    if (rollout_open(&t->ro, &t->policy, t->tok, &c->sample, c->prompts_per_step, c->group_size, c->max_prompt_tokens,
+                     &rewards, verifier) != 0)
+        return -1;
     int rows = c->prompts_per_step * c->group_size;
     t->mb_rows = rows / c->minibatches;
     t->micro_rows = c->micro_batch_rows > 0 && c->micro_batch_rows < t->mb_rows ? c->micro_batch_rows : t->mb_rows;
-    if (!(t->sampler = sampler_create(&t->policy.cfg, rows, t->max_T))) return -1;
     if (!(t->acts = model_acts_create(&t->policy, t->micro_rows, t->max_T))) return -1;
     AdamWConfig ac = adamw_defaults();
     ac.lr = c->lr;
@@ -106,10 +122,7 @@ static int trainer_open(Trainer *t, const GrpoConfig *cfg, const char *weights_d
         t->has_ref = 1;
         memcpy(t->ref.params, t->policy.params, sizeof(float) * t->policy.n_params);
     }
-    if (c->adv_estimator == 1 && ppo_open(t) != 0) return -1;
-    t->rctx = (RolloutCtx){.cfg = &t->cfg, .policy = &t->policy, .tok = t->tok, .sampler = t->sampler,
-                           .problems = &t->problems, .rewards = &t->rewards,
-                           .max_prompt_len = c->max_prompt_tokens, .eos_id = t->rctx.eos_id};
+    if (c->adv_estimator == ADV_ESTIMATOR_GAE && ppo_open(t) != 0) return -1;
     return alloc_arrays(t);
 }
 
@@ -118,7 +131,7 @@ static int forward_all(Trainer *t, Model *m, int n, float *out) {
     for (int s = 0; s < n; s += t->micro_rows) {
         int R = n - s < t->micro_rows ? n - s : t->micro_rows;
         size_t o = (size_t)s * t->max_T;
-        if (model_forward(m, t->acts, t->ids + o, t->lens + s, R, t->max_T, (float)t->cfg.temperature, out + o, NULL) != 0)
+        if (model_forward(m, t->acts, t->ids + o, t->lens + s, R, t->max_T, (float)t->cfg.sample.temperature, out + o, NULL) != 0)
             return -1;
     }
     return 0;
@@ -132,17 +145,69 @@ typedef struct {
     double policy_loss, kl_sum, clip_low, clip_high, ent_sum, grad_norm, lr;
     double t_ref, t_train, t_opt, train_tokens;
     double vf_loss, vf_clipfrac;
+    double t_sample, t_reward, rollout_tokens;   // this step's share of the rollout totals
 } StepStats;
 
-// Fill ids/lens/mask/adv for every row; planning marks; rollout statistics.
-static int build_batch(Trainer *t, const Rollout *ro, StepStats *s) {
+// Row i of the training batch (kept groups in the order they were kept).
+static const RolloutRow *batch_row(const Trainer *t, int i, const RolloutGroup **group) {
+    int G = t->cfg.group_size, slot = t->keep[i / G];
+    *group = &t->ro.groups[slot];
+    return &t->ro.rows[(size_t)slot * G + i % G];
+}
+
+static int group_has_variance(const RolloutRow *rows, int G) {
+    for (int i = 1; i < G; i++)
+        if (rows[i].reward != rows[0].reward) return 1;
+    return 0;
+}
+
+// Sample the groups of one step into the rollout's slots. With dynamic
+// sampling (DAPO) a group whose rewards are all equal is dropped and its slot
+// refilled with the next problems, for up to max_sampling_rounds extra rounds.
+// Then the group-relative advantages of the kept rows.
+static int collect_groups(Trainer *t) {
     const GrpoConfig *c = &t->cfg;
-    int T = t->max_T, n = ro->n_groups * ro->G;
+    int B = c->prompts_per_step, G = c->group_size;
+    int max_rounds = c->dynamic_sampling ? 1 + c->max_sampling_rounds : 1;
+    t->n_kept = t->zero_std_groups = t->rounds = 0;
+    memset(t->slot_used, 0, (size_t)B);
+    for (int round = 0; round < max_rounds && t->n_kept < B; round++) {
+        int take = 0;
+        for (int k = 0; k < B; k++)
+            if (!t->slot_used[k]) t->slots[take++] = k;
+        for (int b = 0; b < take; b++) {
+            RolloutGroup *g = &t->ro.groups[t->slots[b]];
+            if (problems_get(&t->problems, t->next_index++, &g->problem) != 0) return -1;
+            if (rollout_prepare(&t->ro, t->slots[b]) != 0) return -1;
+        }
+        if (rollout_sample(&t->ro, t->slots, take, (uint32_t)t->step) != 0) return -1;
+        t->rounds = round + 1;
+        for (int b = 0; b < take; b++) {
+            int varied = group_has_variance(&t->ro.rows[(size_t)t->slots[b] * G], G);
+            if (round == 0) t->zero_std_groups += !varied;
+            if (varied || !c->dynamic_sampling) {
+                t->keep[t->n_kept++] = t->slots[b];
+                t->slot_used[t->slots[b]] = 1;
+            }
+        }
+    }
+    int n = t->n_kept * G;
+    const RolloutGroup *g;
+    for (int i = 0; i < n; i++) t->row_reward[i] = (float)batch_row(t, i, &g)->reward;
+    rl_advantages(t->row_adv, t->row_reward, t->n_kept, G, (AdvScale)c->adv_scale, (float)c->adv_eps);
+    return 0;
+}
+
+// Fill ids/lens/mask/adv for every kept row; planning marks and HICRA's boost;
+// rollout statistics.
+static int build_batch(Trainer *t, StepStats *s) {
+    const GrpoConfig *c = &t->cfg;
+    int T = t->max_T, n = t->n_kept * c->group_size;
     memset(t->gram_counts, 0, sizeof(double) * (size_t)lexicon_size(t->lexicon));
     s->len_min = n ? 1 << 30 : 0;
     for (int i = 0; i < n; i++) {
-        const RolloutRow *r = &ro->rows[i];
-        const RolloutGroup *gp = &ro->groups[r->group];
+        const RolloutGroup *gp;
+        const RolloutRow *r = batch_row(t, i, &gp);
         int P = gp->prompt_len, *ids = t->ids + (size_t)i * T;
         uint8_t *mask = t->mask + (size_t)i * T;
         float *adv = t->adv + (size_t)i * T;
@@ -161,31 +226,31 @@ static int build_batch(Trainer *t, const Rollout *ro, StepStats *s) {
         }
         t->tok_off[r->n] = (int)off;
         hicra_mark(t->plan, t->raw, off, t->tok_off, r->n, t->lexicon, t->gram_counts);
+        // logp at position P - 1 + j predicts completion token j.
         int in_loss = !(c->overlong_filter && r->truncated);
         for (int j = 0; j < r->n; j++) {
-            int pos = P - 1 + j;   // logp at pos predicts ids[pos + 1] = completion token j
-            mask[pos] = (uint8_t)in_loss;
-            adv[pos] = r->adv;
-            if (c->hicra_alpha > 0 && t->plan[j]) adv[pos] += (float)c->hicra_alpha * fabsf(r->adv);
+            mask[P - 1 + j] = (uint8_t)in_loss;
+            adv[P - 1 + j] = t->row_adv[i];
             s->plan_tokens += t->plan[j];
             s->loss_tokens += in_loss;
         }
+        if (c->hicra_alpha > 0) hicra_apply(adv + P - 1, t->plan, r->n, (float)c->hicra_alpha);
         s->comp_tokens += r->n;
         s->reward_sum += r->reward;
         s->reward_sq += r->reward * r->reward;
-        for (int k = 0; k < t->rewards.n; k++) s->comp_sum[k] += r->components[k];
-        s->correct += r->components[t->verifier_term] >= 1.0;
+        for (int k = 0; k < t->ro.rewards.n; k++) s->comp_sum[k] += r->components[k];
+        s->correct += r->correct;
         s->len_sum += r->n;
         s->len_min = r->n < s->len_min ? r->n : s->len_min;
         s->len_max = r->n > s->len_max ? r->n : s->len_max;
         s->truncated += r->truncated;
-        s->reflections += reflection_count(r->text, strlen(r->text));
+        s->reflections += reflection_count(r->text, r->text_len);
         s->train_tokens += t->lens[i];
     }
     return 0;
 }
 
-static int train_on_batch(Trainer *t, const Rollout *ro, int n, StepStats *s) {
+static int train_on_batch(Trainer *t, int n, StepStats *s) {
     const GrpoConfig *c = &t->cfg;
     int T = t->max_T;
     double t0 = time_now();
@@ -194,14 +259,7 @@ static int train_on_batch(Trainer *t, const Rollout *ro, int n, StepStats *s) {
     // the current forward's value); otherwise they are recomputed before any update.
     int recompute_old = c->epochs > 1 || c->minibatches > 1 || t->has_critic;
     if (recompute_old && forward_all(t, &t->policy, n, t->old) != 0) return -1;
-    if (t->has_critic) {
-        float *row_reward = malloc(sizeof(float) * (size_t)n);
-        if (!row_reward) return err_set("out of memory");
-        for (int i = 0; i < n; i++) row_reward[i] = (float)ro->rows[i].reward;
-        int rc = ppo_advantages(t, row_reward, n);
-        free(row_reward);
-        if (rc != 0) return -1;
-    }
+    if (t->has_critic && ppo_advantages(t, t->row_reward, n) != 0) return -1;
     s->t_ref = time_now() - t0;
     // With the KL in the token rewards, the loss has no KL term; the metric
     // still reports the KL of the sampling policy to the reference.
@@ -225,7 +283,7 @@ static int train_on_batch(Trainer *t, const Rollout *ro, int n, StepStats *s) {
             LossOpts lo = {.eps_low = (float)c->eps_low, .eps_high = (float)c->eps_high, .dual_clip = (float)c->dual_clip,
                            .beta = kl_in_loss ? (float)c->beta : 0.0f, .kl = (KlEstimator)c->kl, .agg = (LossAgg)c->loss_agg,
                            .ratio = (RatioLevel)c->ratio_level, .global_tokens = tokens > 0 ? tokens : 1,
-                           .global_seqs = R, .max_completion_len = c->max_new_tokens};
+                           .global_seqs = R, .max_completion_len = c->sample.max_new_tokens};
             // bnpo divides by the tokens of this process's minibatch: the same
             // as token-mean over it here, whatever the micro-batches.
             if (lo.agg == LOSS_AGG_BNPO) lo.agg = LOSS_AGG_TOKEN_MEAN;
@@ -233,7 +291,7 @@ static int train_on_batch(Trainer *t, const Rollout *ro, int n, StepStats *s) {
             for (int ms = start; ms < start + R; ms += t->micro_rows) {
                 int r = start + R - ms < t->micro_rows ? start + R - ms : t->micro_rows;
                 size_t mo = (size_t)ms * T;
-                if (model_forward(&t->policy, t->acts, t->ids + mo, t->lens + ms, r, T, (float)c->temperature,
+                if (model_forward(&t->policy, t->acts, t->ids + mo, t->lens + ms, r, T, (float)c->sample.temperature,
                                   t->logp + mo, ep == 0 ? t->ent + mo : NULL) != 0)
                     return -1;
                 if (!recompute_old) memcpy(t->old + mo, t->logp + mo, sizeof(float) * (size_t)r * T);
@@ -283,8 +341,8 @@ static void update_reference(Trainer *t) {
     }
 }
 
-static cJSON *step_metrics(Trainer *t, const Rollout *ro, const StepStats *s, double step_time) {
-    int n = ro->n_groups * ro->G;
+static cJSON *step_metrics(Trainer *t, const StepStats *s, double step_time) {
+    int n = t->n_kept * t->cfg.group_size;
     double dn = n ? n : 1, lt = s->loss_tokens > 0 ? s->loss_tokens : 1, ct = s->comp_tokens > 0 ? s->comp_tokens : 1;
     double mean = s->reward_sum / dn, var = n > 1 ? (s->reward_sq - dn * mean * mean) / (dn - 1) : 0;
     int passes = t->cfg.epochs;
@@ -292,15 +350,15 @@ static cJSON *step_metrics(Trainer *t, const Rollout *ro, const StepStats *s, do
     cJSON_AddNumberToObject(m, "step", (double)t->step);
     cJSON_AddNumberToObject(m, "reward", mean);
     cJSON_AddNumberToObject(m, "reward_std", var > 0 ? sqrt(var) : 0);
-    for (int k = 0; k < t->rewards.n; k++) {
+    for (int k = 0; k < t->ro.rewards.n; k++) {
         char key[96];
-        snprintf(key, sizeof key, "rewards/%s/mean", t->rewards.terms[k].entry->name);
+        snprintf(key, sizeof key, "rewards/%s/mean", t->ro.rewards.terms[k].entry->name);
         cJSON_AddNumberToObject(m, key, s->comp_sum[k] / dn);
     }
     cJSON_AddNumberToObject(m, "accuracy", s->correct / dn);
-    cJSON_AddNumberToObject(m, "frac_reward_zero_std", (double)ro->zero_std_groups / t->cfg.prompts_per_step);
-    cJSON_AddNumberToObject(m, "groups", ro->n_groups);
-    cJSON_AddNumberToObject(m, "sampling_rounds", ro->rounds);
+    cJSON_AddNumberToObject(m, "frac_reward_zero_std", (double)t->zero_std_groups / t->cfg.prompts_per_step);
+    cJSON_AddNumberToObject(m, "groups", t->n_kept);
+    cJSON_AddNumberToObject(m, "sampling_rounds", t->rounds);
     cJSON_AddNumberToObject(m, "completions/mean_length", s->len_sum / dn);
     cJSON_AddNumberToObject(m, "completions/min_length", s->len_min);
     cJSON_AddNumberToObject(m, "completions/max_length", s->len_max);
@@ -320,10 +378,10 @@ static cJSON *step_metrics(Trainer *t, const Rollout *ro, const StepStats *s, do
     }
     cJSON_AddNumberToObject(m, "learning_rate", s->lr);
     cJSON_AddNumberToObject(m, "num_tokens", (double)t->num_tokens);
-    cJSON_AddNumberToObject(m, "rollout_tokens_per_s", ro->t_sample > 0 ? (double)ro->tokens / ro->t_sample : 0);
+    cJSON_AddNumberToObject(m, "rollout_tokens_per_s", s->t_sample > 0 ? s->rollout_tokens / s->t_sample : 0);
     cJSON_AddNumberToObject(m, "train_tokens_per_s", s->t_train > 0 ? s->train_tokens * passes / s->t_train : 0);
-    cJSON_AddNumberToObject(m, "time/rollout", ro->t_sample);
-    cJSON_AddNumberToObject(m, "time/reward", ro->t_reward);
+    cJSON_AddNumberToObject(m, "time/rollout", s->t_sample);
+    cJSON_AddNumberToObject(m, "time/reward", s->t_reward);
     cJSON_AddNumberToObject(m, "time/reference", s->t_ref);
     cJSON_AddNumberToObject(m, "time/train", s->t_train);
     cJSON_AddNumberToObject(m, "time/optimizer", s->t_opt);
@@ -331,21 +389,36 @@ static cJSON *step_metrics(Trainer *t, const Rollout *ro, const StepStats *s, do
     return m;
 }
 
-static int log_samples(Trainer *t, const Rollout *ro) {
-    int n = ro->n_groups * ro->G, want = t->cfg.log_samples < n ? t->cfg.log_samples : n;
+// The advantage row i trains on: the group's, or with a critic the mean of
+// its per-token GAE advantages.
+static double row_advantage(const Trainer *t, int i, int P, int n) {
+    if (!t->has_critic) return t->row_adv[i];
+    double sum = 0;
+    int cnt = 0;
+    const float *adv = t->adv + (size_t)i * t->max_T + P - 1;
+    const uint8_t *mask = t->mask + (size_t)i * t->max_T + P - 1;
+    for (int j = 0; j < n; j++)
+        if (mask[j]) sum += adv[j], cnt++;
+    return cnt ? sum / cnt : 0;
+}
+
+static int log_samples(Trainer *t) {
+    int n = t->n_kept * t->cfg.group_size, want = t->cfg.log_samples < n ? t->cfg.log_samples : n;
     for (int j = 0; j < want; j++) {
-        // Spread over groups first: sample j of group j % n_groups.
-        int i = (j % ro->n_groups) * ro->G + (j / ro->n_groups) % ro->G;
-        const RolloutRow *r = &ro->rows[i];
-        const RolloutGroup *g = &ro->groups[r->group];
+        // Spread over groups first: sample j of group j % n_kept.
+        int i = (j % t->n_kept) * t->cfg.group_size + (j / t->n_kept) % t->cfg.group_size;
+        const RolloutGroup *g;
+        const RolloutRow *r = batch_row(t, i, &g);
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "step", (double)t->step);
         cJSON_AddStringToObject(o, "prompt", g->prompt_text);
         cJSON_AddStringToObject(o, "completion", r->text);
-        if (g->answer) cJSON_AddStringToObject(o, "answer", g->answer);
+        if (g->problem.answer) cJSON_AddStringToObject(o, "answer", g->problem.answer);
         cJSON_AddNumberToObject(o, "reward", r->reward);
-        for (int k = 0; k < t->rewards.n; k++) cJSON_AddNumberToObject(o, t->rewards.terms[k].entry->name, r->components[k]);
-        cJSON_AddNumberToObject(o, "advantage", r->adv);
+        for (int k = 0; k < t->ro.rewards.n; k++)
+            cJSON_AddNumberToObject(o, t->ro.rewards.terms[k].entry->name, r->components[k]);
+        cJSON_AddBoolToObject(o, "correct", r->correct);
+        cJSON_AddNumberToObject(o, "advantage", row_advantage(t, i, g->prompt_len, r->n));
         cJSON_AddNumberToObject(o, "tokens", r->n);
         cJSON_AddStringToObject(o, "finish", r->truncated ? "length" : "stop");
         int rc = jsonl_writer_put(&t->samples, o);
@@ -358,21 +431,24 @@ static int log_samples(Trainer *t, const Rollout *ro) {
 
 static int trainer_step(Trainer *t, char *line, size_t cap) {
     double t0 = time_now();
-    Rollout ro;
-    if (rollout_run(&ro, &t->rctx, t->step, t->next_index) != 0) return -1;
-    t->next_index = ro.next_index;
     StepStats s;
     memset(&s, 0, sizeof s);
-    int n = ro.n_groups * ro.G, rc = build_batch(t, &ro, &s);
-    if (rc == 0 && n > 0) rc = train_on_batch(t, &ro, n, &s);
+    double ts = t->ro.t_sample, tr = t->ro.t_reward;
+    long tokens = t->ro.tokens;
+    if (collect_groups(t) != 0) return -1;
+    s.t_sample = t->ro.t_sample - ts;
+    s.t_reward = t->ro.t_reward - tr;
+    s.rollout_tokens = (double)(t->ro.tokens - tokens);
+    int n = t->n_kept * t->cfg.group_size, rc = build_batch(t, &s);
+    if (rc == 0 && n > 0) rc = train_on_batch(t, n, &s);
     if (rc == 0) {
         t->step++;
         t->num_tokens += (long)s.train_tokens;
         update_reference(t);
-        cJSON *m = step_metrics(t, &ro, &s, time_now() - t0);
+        cJSON *m = step_metrics(t, &s, time_now() - t0);
         rc = jsonl_writer_put(&t->metrics, m);
         if (rc == 0) t->metrics_lines++;
-        if (rc == 0) rc = log_samples(t, &ro);
+        if (rc == 0) rc = log_samples(t);
         snprintf(line, cap, "reward %.3f acc %.3f len %.0f refl/1k %.1f kl %.2g ent %.2f %.1fs",
                  cJSON_GetObjectItem(m, "reward")->valuedouble, cJSON_GetObjectItem(m, "accuracy")->valuedouble,
                  cJSON_GetObjectItem(m, "completions/mean_length")->valuedouble,
@@ -380,7 +456,6 @@ static int trainer_step(Trainer *t, char *line, size_t cap) {
                  cJSON_GetObjectItem(m, "entropy")->valuedouble, cJSON_GetObjectItem(m, "step_time")->valuedouble);
         cJSON_Delete(m);
     }
-    rollout_free(&ro);
     return rc;
 }
 
@@ -405,17 +480,21 @@ int grpo_run(const GrpoConfig *cfg, const char *resume_dir) {
         trainer_close(&t);
         return -1;
     }
-    if (resume_dir) snprintf(t.run_dir, sizeof t.run_dir, "%s", resume_dir);
-    else if (cfg->out[0]) snprintf(t.run_dir, sizeof t.run_dir, "%s", cfg->out);
+    const char *dir = resume_dir ? resume_dir : cfg->out;
+    if (strlen(dir) >= sizeof t.cfg.out) {
+        trainer_close(&t);
+        return err_set("%s: the run directory's path is longer than the %zu bytes allowed", dir, sizeof t.cfg.out - 1);
+    }
+    if (dir[0]) snprintf(t.run_dir, sizeof t.run_dir, "%s", dir);
     else {
         char stamp[32];
         time_t now = time(NULL);
         strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&now));
         snprintf(t.run_dir, sizeof t.run_dir, "runs/grpo-%s", stamp);
     }
-    snprintf(t.cfg.out, sizeof t.cfg.out, "%.500s", t.run_dir);
+    snprintf(t.cfg.out, sizeof t.cfg.out, "%s", t.run_dir);
     char path[1200];
-    int rc = mkdir_p(t.run_dir);
+    int created = !path_exists(t.run_dir), rc = mkdir_p(t.run_dir);
     if (rc == 0 && ckpt[0]) rc = checkpoint_restore(&t, ckpt);
     if (rc == 0) rc = write_config(&t);
     if (rc == 0) {
@@ -449,6 +528,13 @@ int grpo_run(const GrpoConfig *cfg, const char *resume_dir) {
         jsonl_writer_close(&t.metrics);
         jsonl_writer_close(&t.samples);
         if (report_write(t.run_dir, NULL) != 0) log_info("grpo: report.html not written: %s", err_msg());
+    }
+    // A run refused before its first step leaves no half-made directory behind.
+    if (rc != 0 && created && t.step == 0) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", err_msg());
+        remove_tree(t.run_dir);
+        err_set("%s", msg);
     }
     trainer_close(&t);
     return rc;

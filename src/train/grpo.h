@@ -5,7 +5,8 @@
 #ifndef AHA_TRAIN_GRPO_H
 #define AHA_TRAIN_GRPO_H
 
-#include "train/options.h"
+#include "base/options.h"
+#include "rollout/rollout.h"
 
 typedef struct {
     // What to train and on what.
@@ -13,23 +14,16 @@ typedef struct {
     char task[64];            // task generator name, or "" with dataset
     char dataset[512];        // JSONL dataset, or "" with task
     int difficulty;           // task difficulty; 0 mixes all levels
-    char template_name[32];   // r1zero | chatml | raw
-    int prefill_think;        // the template ends with "<think>"
-    char system[512];         // system prompt ("" for none)
     char out[512];            // run directory
     int steps;
     int save_every;           // 0: only at the end
-    int seed;
-    int threads;              // 0: all cores
-    // Rollout.
+    // Rollout: template, temperature, top-k/p, min-p, max_new_tokens, stop,
+    // seed and threads, as every sampling command reads them.
+    SampleSettings sample;
     int prompts_per_step;     // B
     int group_size;           // G
-    int max_new_tokens;
-    int max_prompt_tokens;    // longer prompts are an error
-    double temperature, top_p, min_p;
-    int top_k;
-    OptList stop;             // stop strings (EOS always stops)
-    OptList reward;           // "name[:weight[:k=v,...]]"
+    int max_prompt_tokens;    // longer prompts are an error; 0: derived from the model
+    OptList reward;           // "name[:weight[:k=v,...]]"; none: the verifier of the problems + format:0.1
     int dynamic_sampling;     // drop zero-variance groups and refill
     int max_sampling_rounds;  // extra rounds allowed for the refill
     int overlong_filter;      // truncated completions leave the loss

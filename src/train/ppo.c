@@ -35,7 +35,7 @@ int ppo_open(Trainer *t) {
     if (!t->head_w || !t->head_gw || !t->head_m || !t->head_v || !t->values || !t->values_old || !t->returns_ ||
         !t->rew_tok || !t->dvalues)
         return err_set("out of memory for the critic");
-    value_head_init(t->head_w, &t->head_w[C], C, (uint64_t)c->seed, 0.0f);
+    value_head_init(t->head_w, &t->head_w[C], C, (uint64_t)c->sample.seed, 0.0f);
     return 0;
 }
 

@@ -4,7 +4,7 @@
 #ifndef AHA_TRAIN_PRETRAIN_H
 #define AHA_TRAIN_PRETRAIN_H
 
-#include "train/options.h"
+#include "base/options.h"
 
 typedef struct {
     char out[512];          // model directory to write

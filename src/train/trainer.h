@@ -9,7 +9,9 @@
 #include "model/forward.h"
 #include "report/log.h"
 #include "rl/hicra.h"
-#include "train/rollout.h"
+#include "rollout/problems.h"
+#include "rollout/rollout.h"
+#include "train/grpo.h"
 
 typedef struct {
     GrpoConfig cfg;
@@ -20,11 +22,8 @@ typedef struct {
     int has_ref;
     int ref_moved;            // ref differs from the starting weights (saved in checkpoints)
     Tokenizer *tok;
-    Sampler *sampler;
     ModelActs *acts;          // micro-batch rows x max_T
     AdamW opt;
-    RewardSpec rewards;
-    int verifier_term;        // reward term whose value 1 means "correct" (accuracy)
     Lexicon *lexicon;         // Strategic Grams (HICRA and planning metrics)
     // PPO critic (cfg.adv_estimator == gae): trunk + value head and their optimizer.
     int has_critic;
@@ -32,8 +31,15 @@ typedef struct {
     AdamW critic_opt;
     float *head_w, *head_gw, *head_m, *head_v;   // (C + 1): weights then bias
     float *values, *values_old, *returns_, *rew_tok, *dvalues;   // (rows, max_T)
-    ProblemSource problems;
-    RolloutCtx rctx;
+    ProblemSource problems;   // train split, or the dataset
+    Rollout ro;               // B groups of G completions, scored; reused every step
+    int *keep;                // (B) rollout slots kept for training, in the order they were kept
+    uint8_t *slot_used;       // (B) slot holds a kept group this step
+    int *slots;               // (B) slots sampled in one round
+    int n_kept;               // groups kept this step
+    int zero_std_groups;      // first-round groups whose rewards were all equal
+    int rounds;               // sampling rounds this step
+    float *row_reward, *row_adv;   // (B*G) per kept row, in training order
     int max_T;                // max_prompt_tokens + max_new_tokens
     int mb_rows;              // rows per minibatch (one optimizer step)
     int micro_rows;           // rows per forward/backward (gradient accumulation)

@@ -16,22 +16,19 @@
 #define F(x) offsetof(ZeroConfig, x)
 #define S(x) F(x), sizeof(((ZeroConfig *)0)->x)
 const OptDef zero_options[] = {
-    {"model", OPT_STRING, S(model), 0, 0, NULL, "base model directory"},
-    {"task", OPT_STRING, S(task), 0, 0, NULL, "task generator"},
-    {"difficulty", OPT_INT, F(difficulty), 0, 0, TASK_MAX_DIFFICULTY, NULL, "task difficulty (0 cycles 1..5)"},
-    {"out", OPT_STRING, S(out), 0, 0, NULL, "run directory (default runs/zero-<time>)"},
-    {"steps", OPT_INT, F(steps), 0, 1, 1000000, NULL, "GRPO steps"},
-    {"prompts_per_step", OPT_INT, F(prompts_per_step), 0, 1, 4096, NULL, "prompts per step (B)"},
-    {"group_size", OPT_INT, F(group_size), 0, 2, 1024, NULL, "completions per prompt (G)"},
-    {"max_new_tokens", OPT_INT, F(max_new_tokens), 0, 1, 100000, NULL, "completion budget (training and eval)"},
-    {"lr", OPT_DOUBLE, F(lr), 0, 0, 1, NULL, "learning rate"},
-    {"temperature", OPT_DOUBLE, F(temperature), 0, 0.01, 10, NULL, "rollout temperature (eval uses 0.6)"},
-    {"beta", OPT_DOUBLE, F(beta), 0, 0, 10, NULL, "KL coefficient"},
-    {"eval_problems", OPT_INT, F(eval_problems), 0, 1, 100000, NULL, "held-out problems evaluated before and after"},
-    {"eval_k", OPT_INT, F(eval_k), 0, 1, 1024, NULL, "samples per held-out problem"},
-    {"seed", OPT_INT, F(seed), 0, 0, 2147483647, NULL, "random seed"},
-    {"threads", OPT_INT, F(threads), 0, 0, 1024, NULL, "threads (0: all cores)"},
-    {NULL, 0, 0, 0, 0, 0, NULL, NULL},
+    {"model", OPT_STRING, S(model), 0, 0, NULL, "base model directory", NULL, NULL, 0},
+    {"task", OPT_STRING, S(task), 0, 0, NULL, "task generator", NULL, NULL, 0},
+    {"difficulty", OPT_INT, F(difficulty), 0, 0, TASK_MAX_DIFFICULTY, NULL, "task difficulty (0 cycles 1..5)", NULL, NULL, 0},
+    {"out", OPT_STRING, S(out), 0, 0, NULL, "run directory (default runs/zero-<time>)", NULL, NULL, 0},
+    {"steps", OPT_INT, F(steps), 0, 1, 1000000, NULL, "GRPO steps", NULL, NULL, 0},
+    {"prompts_per_step", OPT_INT, F(prompts_per_step), 0, 1, 4096, NULL, "prompts per step (B)", NULL, NULL, 0},
+    {"group_size", OPT_INT, F(group_size), 0, 2, 1024, NULL, "completions per prompt (G)", NULL, NULL, 0},
+    {"lr", OPT_DOUBLE, F(lr), 0, 0, 1, NULL, "learning rate", NULL, NULL, 0},
+    {"beta", OPT_DOUBLE, F(beta), 0, 0, 10, NULL, "KL coefficient", NULL, NULL, 0},
+    {"eval_problems", OPT_INT, F(eval_problems), 0, 1, 100000, NULL, "held-out problems evaluated before and after", NULL, NULL, 0},
+    OPT_GROUP_ENTRY(ZeroConfig, sample, sample_settings_options),
+    {"eval_k", OPT_INT, F(eval_k), 0, 1, 1024, NULL, "samples per held-out problem", NULL, NULL, 0},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };
 #undef F
 #undef S
@@ -44,13 +41,12 @@ void zero_defaults(ZeroConfig *c) {
     c->steps = 80;
     c->prompts_per_step = 8;
     c->group_size = 8;
-    c->max_new_tokens = 80;
     c->lr = 1.5e-4;
-    c->temperature = 1.0;
     c->beta = 0.001;
     c->eval_problems = 50;
     c->eval_k = 8;
-    c->seed = 1;
+    sample_settings_defaults(&c->sample);
+    c->sample.max_new_tokens = 80;
 }
 
 static int evaluate(const ZeroConfig *c, const char *model, const char *run_dir, const char *name, EvalResult *r) {
@@ -61,11 +57,16 @@ static int evaluate(const ZeroConfig *c, const char *model, const char *run_dir,
     e.difficulty = c->difficulty;
     e.problems = c->eval_problems;
     e.k = c->eval_k;
-    e.max_new_tokens = c->max_new_tokens;
-    e.threads = c->threads;
-    snprintf(e.samples, sizeof e.samples, "%.400s/eval_%s.jsonl", run_dir, name);
+    snprintf(e.sample.template_name, sizeof e.sample.template_name, "%s", c->sample.template_name);
+    snprintf(e.sample.system, sizeof e.sample.system, "%s", c->sample.system);
+    e.sample.prefill_think = c->sample.prefill_think;
+    e.sample.max_new_tokens = c->sample.max_new_tokens;
+    e.sample.threads = c->sample.threads;
+    char file[64];
+    snprintf(file, sizeof file, "eval_%s.jsonl", name);
+    if (path_join(e.samples, sizeof e.samples, run_dir, file) != 0) return -1;
     printf("held-out eval %s: %d test problems x %d samples (T %.1f, top-p %.2f)\n", name, e.problems, e.k,
-           e.temperature, e.top_p);
+           e.sample.temperature, e.sample.top_p);
     fflush(stdout);
     if (eval_run(&e, r) != 0) return err_wrap("eval %s", name);
     eval_print(stdout, r);
@@ -80,14 +81,17 @@ static int write_zero_json(const char *run_dir, const EvalResult *before, const 
     char *text = cJSON_Print(o), path[1200];
     cJSON_Delete(o);
     if (!text) return err_set("out of memory");
-    snprintf(path, sizeof path, "%.1000s/zero.json", run_dir);
+    if (path_join(path, sizeof path, run_dir, "zero.json") != 0) {
+        free(text);
+        return -1;
+    }
     int rc = file_write_atomic(path, text, strlen(text));
     free(text);
     return rc;
 }
 
 int zero_run(const ZeroConfig *c) {
-    char run_dir[600], ckpt[1200];
+    char run_dir[sizeof c->out], ckpt[1200];
     if (c->out[0]) {
         snprintf(run_dir, sizeof run_dir, "%s", c->out);
     } else {
@@ -102,18 +106,15 @@ int zero_run(const ZeroConfig *c) {
     if (grpo_apply_preset(&g, "r1zero") != 0) return -1;
     snprintf(g.model, sizeof g.model, "%s", c->model);
     snprintf(g.task, sizeof g.task, "%s", c->task);
-    snprintf(g.out, sizeof g.out, "%.500s", run_dir);
+    snprintf(g.out, sizeof g.out, "%s", run_dir);
     g.difficulty = c->difficulty;
     g.steps = c->steps;
     g.save_every = c->steps > 1 ? (c->steps + 1) / 2 : 0;
-    g.seed = c->seed;
-    g.threads = c->threads;
+    g.sample = c->sample;
     g.prompts_per_step = c->prompts_per_step;
     g.group_size = c->group_size;
-    g.max_new_tokens = c->max_new_tokens;
     g.max_prompt_tokens = 128;
     g.lr = c->lr;
-    g.temperature = c->temperature;
     g.beta = c->beta;
     g.warmup_steps = 0;
     if (grpo_check(&g) != 0) return -1;

@@ -5,7 +5,8 @@
 #ifndef AHA_TRAIN_ZERO_H
 #define AHA_TRAIN_ZERO_H
 
-#include "train/options.h"
+#include "base/options.h"
+#include "rollout/rollout.h"
 
 typedef struct {
     char model[512];        // base model directory
@@ -13,10 +14,10 @@ typedef struct {
     int difficulty;
     char out[512];          // run directory ("" = runs/zero-<timestamp>)
     int steps;              // GRPO steps
-    int prompts_per_step, group_size, max_new_tokens;
-    double lr, temperature, beta;
+    int prompts_per_step, group_size;
+    double lr, beta;
     int eval_problems, eval_k;
-    int seed, threads;
+    SampleSettings sample;  // rollouts; the evaluations take its template, max_new_tokens and threads at T 0.6, top-p 0.95
 } ZeroConfig;
 
 extern const OptDef zero_options[];

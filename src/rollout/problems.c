@@ -1,0 +1,78 @@
+// Problem sources: seeded task generators and JSONL datasets behind one index.
+#include "rollout/problems.h"
+#include "base/err.h"
+#include "base/rng.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int problems_open(ProblemSource *ps, const char *task, const char *dataset, int split, uint64_t seed, int difficulty,
+                  int shuffle) {
+    memset(ps, 0, sizeof *ps);
+    ps->seed = seed;
+    ps->split = split;
+    ps->difficulty = difficulty;
+    ps->shuffle = shuffle;
+    ps->perm_epoch = -1;
+    if (!task[0] == !dataset[0]) return err_set("give exactly one of task and dataset");
+    if (dataset[0]) {
+        ps->use_dataset = 1;
+        if (dataset_load(&ps->ds, dataset, DATASET_AUTO, 0) != 0) return -1;
+        if (shuffle && !(ps->perm = malloc(sizeof *ps->perm * (size_t)ps->ds.n))) return err_set("out of memory");
+        return 0;
+    }
+    if (!(ps->task = task_find(task))) return -1;
+    if (difficulty < 0 || difficulty > TASK_MAX_DIFFICULTY)
+        return err_set("difficulty must be 0 (mixed) or 1..%d", TASK_MAX_DIFFICULTY);
+    return 0;
+}
+
+void problems_close(ProblemSource *ps) {
+    if (ps->use_dataset) dataset_free(&ps->ds);
+    free(ps->perm);
+    memset(ps, 0, sizeof *ps);
+}
+
+const char *problems_verifier(const ProblemSource *ps) { return ps->task ? ps->task->reward : "math"; }
+
+long problems_count(const ProblemSource *ps) { return ps->use_dataset ? ps->ds.n : -1; }
+
+// Item `index` of the dataset: in file order, or each pass in its own seeded order.
+static const DatasetItem *dataset_item(ProblemSource *ps, long index) {
+    long n = ps->ds.n, epoch = index / n;
+    if (!ps->shuffle) return &ps->ds.items[index % n];
+    if (epoch != ps->perm_epoch) {
+        Rng r;
+        rng_init(&r, ps->seed * 0x9E3779B97F4A7C15ull + (uint64_t)epoch);
+        for (long i = 0; i < n; i++) ps->perm[i] = (int)i;
+        for (long i = n - 1; i > 0; i--) {
+            long j = (long)rng_below(&r, (uint64_t)i + 1);
+            int t = ps->perm[i];
+            ps->perm[i] = ps->perm[j];
+            ps->perm[j] = t;
+        }
+        ps->perm_epoch = epoch;
+    }
+    return &ps->ds.items[ps->perm[index % n]];
+}
+
+int problems_get(ProblemSource *ps, long index, PromptProblem *p) {
+    memset(p, 0, offsetof(PromptProblem, gen));
+    p->index = index;
+    if (ps->use_dataset) {
+        const DatasetItem *it = dataset_item(ps, index);
+        p->question = it->prompt;
+        p->answer = it->answer;
+        p->task = it->json;
+        snprintf(p->id, sizeof p->id, "line %ld", it->line);
+        return 0;
+    }
+    int d = ps->difficulty ? ps->difficulty : 1 + (int)(index % TASK_MAX_DIFFICULTY);
+    if (task_generate(ps->task, ps->seed, ps->split, d, index, &p->gen) != 0) return -1;
+    p->difficulty = d;
+    p->question = p->gen.prompt;
+    p->answer = p->gen.answer;
+    p->generated = &p->gen;
+    snprintf(p->id, sizeof p->id, "%s", p->gen.id);
+    return 0;
+}

@@ -1,0 +1,310 @@
+// Prompts -> completions -> rewards: template, tokenize, batched sampling,
+// detokenize, score. Storage is carved once at open; a call reuses it.
+#include "rollout/rollout.h"
+#include "base/err.h"
+#include "base/sys.h"
+#include "tok/template.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define F(x) offsetof(SampleSettings, x)
+#define S(x) F(x), sizeof(((SampleSettings *)0)->x)
+const OptDef sample_settings_options[] = {
+    {"template", OPT_STRING, S(template_name), 0, 0, NULL, "prompt template: r1zero, chatml, raw", NULL, NULL, 0},
+    {"prefill_think", OPT_BOOL, F(prefill_think), 0, 0, 1, NULL, "end the prompt with <think>", NULL, NULL, 0},
+    {"system", OPT_STRING, S(system), 0, 0, NULL, "system prompt", NULL, NULL, 0},
+    {"temperature", OPT_DOUBLE, F(temperature), 0, 0, 10, NULL, "sampling temperature (0: greedy)", NULL, NULL, 0},
+    {"top_p", OPT_DOUBLE, F(top_p), 0, 1e-6, 1, NULL, "nucleus sampling: keep the likeliest tokens up to mass P", NULL, NULL, 0},
+    {"min_p", OPT_DOUBLE, F(min_p), 0, 0, 1, NULL, "keep tokens with p >= min_p x p_max (0: off)", NULL, NULL, 0},
+    {"top_k", OPT_INT, F(top_k), 0, 0, 1000000000, NULL, "keep the K likeliest tokens (0: off)", NULL, NULL, 0},
+    {"max_new_tokens", OPT_INT, F(max_new_tokens), 0, 1, 1000000, NULL, "completion budget (max_completion_length)", NULL, NULL, 0},
+    {"stop", OPT_LIST, F(stop), 0, 0, 0, NULL, "stop when the text ends with this string (EOS/end-of-turn ids always stop)", NULL, NULL, 0},
+    {"seed", OPT_INT, F(seed), 0, 0, 2147483647, NULL, "random seed", NULL, NULL, 0},
+    {"threads", OPT_INT, F(threads), 0, 0, 1024, NULL, "threads (0: all cores)", NULL, NULL, 0},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
+};
+#undef F
+#undef S
+
+void sample_settings_defaults(SampleSettings *s) {
+    memset(s, 0, sizeof *s);
+    snprintf(s->template_name, sizeof s->template_name, "r1zero");
+    s->temperature = 1.0;
+    s->top_p = 1.0;
+    s->max_new_tokens = 128;
+    s->seed = 1;
+}
+
+static const char *token_bytes(const void *ctx, int id, size_t *len) { return tok_token_bytes(ctx, id, len); }
+
+static int add_stop_id(Rollout *r, int id) {
+    if (id < 0) return 0;
+    for (int i = 0; i < r->n_stop_ids; i++)
+        if (r->stop_ids[i] == id) return 0;
+    if (r->n_stop_ids == SAMPLER_MAX_STOPS) return err_set("more than %d stop ids", SAMPLER_MAX_STOPS);
+    r->stop_ids[r->n_stop_ids++] = id;
+    return 0;
+}
+
+// Stop ids: the tokenizer's EOS, every EOS id of config.json, the template's
+// end-of-turn token. An end-of-turn the tokenizer has no token for becomes a
+// stop string.
+static int stops_init(Rollout *r) {
+    const SampleSettings *s = &r->set;
+    int rc = add_stop_id(r, tok_eos_id(r->tok));
+    for (int i = 0; rc == 0 && i < r->model->cfg.n_eos; i++) rc = add_stop_id(r, r->model->cfg.eos_token_ids[i]);
+    const char *eot = template_end_of_turn(s->template_name);
+    if (rc == 0 && eot) {
+        int id = tok_token_id(r->tok, eot);
+        if (id >= 0) rc = add_stop_id(r, id);
+        else if (r->set.stop.n < OPT_LIST_MAX) snprintf(r->set.stop.item[r->set.stop.n++], OPT_LIST_LEN, "%s", eot);
+    }
+    if (rc != 0) return -1;
+    if (r->set.stop.n > SAMPLER_MAX_STOPS) return err_set("stop: at most %d stop strings", SAMPLER_MAX_STOPS);
+    for (int i = 0; i < r->set.stop.n; i++) {
+        size_t n = strlen(r->set.stop.item[i]);
+        if (n < 1 || n > SAMPLER_MAX_STOP_LEN)
+            return err_set("stop: \"%s\" must have 1 to %d bytes", r->set.stop.item[i], SAMPLER_MAX_STOP_LEN);
+    }
+    return 0;
+}
+
+// Byte sizes of the arrays carved from one allocation.
+typedef struct {
+    size_t groups, rows, prompt_ids, ids, logp, pids, plens, pidx, out, in, total, comp, all;
+} Layout;
+
+static size_t align(size_t n) { return (n + 63) & ~(size_t)63; }
+
+static Layout layout(int max_groups, int G, int max_prompt_len, int max_new) {
+    size_t B = (size_t)max_groups, R = B * (size_t)G;
+    Layout l;
+    l.groups = align(B * sizeof(RolloutGroup));
+    l.rows = align(R * sizeof(RolloutRow));
+    l.prompt_ids = align(B * (size_t)max_prompt_len * sizeof(int));
+    l.ids = align(R * (size_t)max_new * sizeof(int));
+    l.logp = align(R * (size_t)max_new * sizeof(float));
+    l.pids = align(B * sizeof(const int *));
+    l.plens = align(B * sizeof(int));
+    l.pidx = align(B * sizeof(uint32_t));
+    l.out = align(R * sizeof(Completion));
+    l.in = align(R * sizeof(RewardInput));
+    l.total = align(R * sizeof(double));
+    l.comp = align(R * (REWARD_MAX_TERMS + 1) * sizeof(double));
+    l.all = l.groups + l.rows + l.prompt_ids + l.ids + l.logp + l.pids + l.plens + l.pidx + l.out + l.in + l.total + l.comp;
+    return l;
+}
+
+// Grow a text buffer to hold n bytes and a NUL.
+static int reserve(char **buf, size_t *cap, size_t n) {
+    if (n + 1 <= *cap) return 0;
+    size_t c = *cap ? *cap : 64;
+    while (c < n + 1) c *= 2;
+    char *p = realloc(*buf, c);
+    if (!p) return err_set("out of memory for a %zu-byte text", n);
+    *buf = p;
+    *cap = c;
+    return 0;
+}
+
+int rollout_open(Rollout *r, const Model *m, const Tokenizer *tok, const SampleSettings *s, int max_groups, int G,
+                 int max_prompt_len, const RewardSpec *rewards, const char *verifier) {
+    memset(r, 0, sizeof *r);
+    r->model = m;
+    r->tok = tok;
+    r->set = *s;
+    r->max_groups = max_groups;
+    r->G = G;
+    r->max_prompt_len = max_prompt_len;
+    r->verifier_term = -1;
+    r->bos = tok_bos_id(tok);
+    if (max_groups < 1 || G < 1 || max_prompt_len < 1) return err_set("rollout: prompts, samples and prompt length must be >= 1");
+    if (template_check(s->template_name) != 0) return -1;
+    if (tok_vocab_size(tok) > m->cfg.vocab_size)
+        return err_set("the tokenizer has %d ids but the model's vocab_size is %d: they do not belong together",
+                       tok_vocab_size(tok), m->cfg.vocab_size);
+    long max_len = (long)max_prompt_len + s->max_new_tokens;
+    if (max_len > m->cfg.max_position)
+        return err_set("prompts of up to %d tokens + max_new_tokens %d = %ld positions exceed the model's "
+                       "max_position_embeddings %d",
+                       max_prompt_len, s->max_new_tokens, max_len, m->cfg.max_position);
+    if (stops_init(r) != 0) return -1;
+    if (rewards) r->rewards = *rewards;
+    if (verifier) {
+        for (int i = 0; i < r->rewards.n && r->verifier_term < 0; i++)
+            if (!strcmp(r->rewards.terms[i].entry->name, verifier)) r->verifier_term = i;
+        if (r->verifier_term < 0 && reward_parse_spec(&r->verify, verifier) != 0) return -1;
+    }
+    Layout l = layout(max_groups, G, max_prompt_len, s->max_new_tokens);
+    char *p = calloc(1, l.all);
+    if (!p) return err_set("out of memory for the rollout buffers (%d prompts x %d samples)", max_groups, G);
+    r->mem = p;
+    r->groups = (RolloutGroup *)p, p += l.groups;
+    r->rows = (RolloutRow *)p, p += l.rows;
+    int *prompt_ids = (int *)p;
+    p += l.prompt_ids;
+    int *ids = (int *)p;
+    p += l.ids;
+    float *logp = (float *)p;
+    p += l.logp;
+    r->pids = (const int **)p, p += l.pids;
+    r->plens = (int *)p, p += l.plens;
+    r->pidx = (uint32_t *)p, p += l.pidx;
+    r->out = (Completion *)p, p += l.out;
+    r->in = (RewardInput *)p, p += l.in;
+    r->total = (double *)p, p += l.total;
+    r->comp = (double *)p;
+    size_t max_new = (size_t)s->max_new_tokens;
+    for (int k = 0; k < max_groups; k++) r->groups[k].prompt_ids = prompt_ids + (size_t)k * max_prompt_len;
+    for (size_t i = 0; i < (size_t)max_groups * G; i++) {
+        RolloutRow *row = &r->rows[i];
+        row->ids = ids + i * max_new;
+        row->logp = logp + i * max_new;
+        row->stop_id = -1;
+        // Room for a typical completion; a longer one grows its buffer once.
+        if (reserve(&row->text, &row->text_cap, 4 * max_new + 64) != 0) return -1;
+    }
+    if (!(r->sampler = sampler_create(&m->cfg, max_groups * G, (int)max_len))) return -1;
+    return 0;
+}
+
+void rollout_close(Rollout *r) {
+    for (int k = 0; r->groups && k < r->max_groups; k++) free(r->groups[k].prompt_text);
+    for (size_t i = 0; r->rows && i < (size_t)r->max_groups * r->G; i++) free(r->rows[i].text);
+    if (r->sampler) sampler_free(r->sampler);
+    free(r->mem);
+    memset(r, 0, sizeof *r);
+}
+
+// Render p with the template and tokenize it: *text (malloc'd) and *ids
+// (malloc'd, n tokens, without BOS). Returns 0 or -1 after err_set.
+static int encode_prompt(const Tokenizer *tok, const SampleSettings *s, const PromptProblem *p, char **text, int **ids,
+                         int *n) {
+    *ids = NULL;
+    if (template_render(s->template_name, p->question, s->system[0] ? s->system : NULL, s->prefill_think, text) != 0)
+        return -1;
+    if (tok_encode(tok, *text, strlen(*text), ids, n) == 0) return 0;
+    free(*text);
+    *text = NULL;
+    return -1;
+}
+
+int rollout_prompt_tokens(const Tokenizer *tok, const SampleSettings *s, const PromptProblem *p) {
+    char *text;
+    int *ids, n;
+    if (encode_prompt(tok, s, p, &text, &ids, &n) != 0) return -1;
+    free(text);
+    free(ids);
+    return n + (tok_bos_id(tok) >= 0);
+}
+
+int rollout_prepare(Rollout *r, int k) {
+    AHA_ASSERT(k >= 0 && k < r->max_groups);
+    RolloutGroup *g = &r->groups[k];
+    const PromptProblem *p = &g->problem;
+    char *text;
+    int *ids, n;
+    if (encode_prompt(r->tok, &r->set, p, &text, &ids, &n) != 0) return err_wrap("problem %s", p->id);
+    size_t len = strlen(text);
+    int rc = reserve(&g->prompt_text, &g->prompt_cap, len);
+    if (rc == 0) memcpy(g->prompt_text, text, len + 1);
+    free(text);
+    int bos = r->bos >= 0, total = n + bos;
+    if (rc == 0 && total > r->max_prompt_len)
+        rc = err_set("problem %s: the prompt has %d tokens, more than the %d allowed (max_prompt_tokens)", p->id,
+                     total, r->max_prompt_len);
+    if (rc == 0 && total < 1) rc = err_set("problem %s: the prompt encodes to no tokens and the tokenizer has no BOS", p->id);
+    if (rc == 0) {
+        if (bos) g->prompt_ids[0] = r->bos;
+        if (n) memcpy(g->prompt_ids + bos, ids, sizeof(int) * (size_t)n);
+        g->prompt_len = total;
+    }
+    free(ids);
+    return rc;
+}
+
+// Decode a completion for reading, leaving out the stop id that ended it.
+static int row_text(Rollout *r, RolloutRow *row) {
+    int n = row->n - (row->stop_id >= 0);
+    size_t len;
+    char *t = tok_decode_lenient(r->tok, row->ids, n, &len);
+    if (!t) return -1;
+    int rc = reserve(&row->text, &row->text_cap, len);
+    if (rc == 0) memcpy(row->text, t, len + 1), row->text_len = len;
+    free(t);
+    return rc;
+}
+
+static int is_stop_id(const Rollout *r, int id) {
+    for (int i = 0; i < r->n_stop_ids; i++)
+        if (r->stop_ids[i] == id) return 1;
+    return 0;
+}
+
+int rollout_sample(Rollout *r, const int *slots, int n, uint32_t step) {
+    const SampleSettings *s = &r->set;
+    int G = r->G, rows_n = n * G;
+    AHA_ASSERT(n >= 0 && n <= r->max_groups);
+    if (n == 0) return 0;
+    for (int b = 0; b < n; b++) {
+        const RolloutGroup *g = &r->groups[slots[b]];
+        r->pids[b] = g->prompt_ids;
+        r->plens[b] = g->prompt_len;
+        r->pidx[b] = (uint32_t)g->problem.index;
+    }
+    const char *stops[SAMPLER_MAX_STOPS];
+    for (int i = 0; i < s->stop.n; i++) stops[i] = s->stop.item[i];
+    SamplerOpts so = sampler_opts_default();
+    so.temperature = (float)s->temperature;
+    so.top_k = s->top_k;
+    so.top_p = (float)s->top_p;
+    so.min_p = (float)s->min_p;
+    so.max_new_tokens = s->max_new_tokens;
+    so.stop_ids = r->stop_ids;
+    so.n_stop_ids = r->n_stop_ids;
+    so.stop_strings = stops;
+    so.n_stop_strings = s->stop.n;
+    so.token_bytes = token_bytes;
+    so.token_ctx = r->tok;
+    so.seed = (uint64_t)s->seed;
+    so.step = step;
+    double t0 = time_now();
+    if (sampler_generate(r->sampler, r->model, r->pids, r->plens, r->pidx, n, G, &so, r->out) != 0) return -1;
+    r->t_sample += time_now() - t0;
+    t0 = time_now();
+    for (int i = 0; i < rows_n; i++) {
+        const RolloutGroup *g = &r->groups[slots[i / G]];
+        RolloutRow *row = &r->rows[(size_t)slots[i / G] * G + i % G];
+        const Completion *o = &r->out[i];
+        row->n = o->n;
+        row->truncated = o->finish == SAMPLER_FINISH_LENGTH;
+        memcpy(row->ids, o->ids, sizeof(int) * (size_t)o->n);
+        memcpy(row->logp, o->logp, sizeof(float) * (size_t)o->n);
+        int last = o->n ? o->ids[o->n - 1] : -1;
+        row->stop_id = o->finish == SAMPLER_FINISH_STOP && is_stop_id(r, last) ? last : -1;
+        if (row_text(r, row) != 0) return -1;
+        r->tokens += o->n;
+        r->in[i] = (RewardInput){.completion = row->text, .completion_len = row->text_len, .answer = g->problem.answer,
+                                 .task = g->problem.task, .problem = g->problem.generated, .completion_tokens = o->n,
+                                 .max_new_tokens = s->max_new_tokens, .prefilled_think = s->prefill_think,
+                                 .finish = row->truncated ? REWARD_FINISH_LENGTH : REWARD_FINISH_STOP};
+    }
+    int nt = r->rewards.n;
+    if (nt > 0 && reward_score_batch(&r->rewards, r->in, rows_n, r->total, r->comp) != 0) return -1;
+    for (int i = 0; i < rows_n; i++) {
+        RolloutRow *row = &r->rows[(size_t)slots[i / G] * G + i % G];
+        row->reward = nt > 0 ? r->total[i] : 0;
+        for (int k = 0; k < nt; k++) row->components[k] = r->comp[(size_t)i * nt + k];
+    }
+    // Correctness: the verifier's own term, or the verifier scored on its own.
+    if (r->verify.n > 0 && reward_score_batch(&r->verify, r->in, rows_n, r->total, NULL) != 0) return -1;
+    for (int i = 0; i < rows_n; i++) {
+        RolloutRow *row = &r->rows[(size_t)slots[i / G] * G + i % G];
+        double v = r->verifier_term >= 0 ? row->components[r->verifier_term] : r->verify.n > 0 ? r->total[i] : 0;
+        row->correct = v >= 1.0 - 1e-9;
+    }
+    r->t_reward += time_now() - t0;
+    return 0;
+}
