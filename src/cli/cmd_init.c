@@ -7,6 +7,7 @@
 #include "base/err.h"
 #include "base/fileio.h"
 #include "model/io.h"
+#include "model/presets.h"
 #include "tok/tokenizer.h"
 
 #include <stdio.h>
@@ -67,40 +68,6 @@ static const char *CORPUS =
     "            if a + b == target:\n                return (a, b)\n    return None\n"
     "In summary, careful reasoning means writing down what is known, deciding what is asked, "
     "choosing a method, carrying it out, and verifying the answer before stating it clearly.\n";
-
-typedef struct {
-    const char *name;
-    int dim, layers, heads, kv_heads, vocab, ffn, context;
-} Preset;
-
-static const Preset PRESETS[] = {
-    {"tiny", 64, 2, 4, 2, 320, 176, 512},
-    {"small", 256, 4, 4, 4, 512, 704, 2048},
-    {"large", 512, 8, 8, 8, 2048, 1376, 2048},
-};
-
-static int preset_config(ModelConfig *c, const char *name) {
-    for (size_t i = 0; i < sizeof PRESETS / sizeof PRESETS[0]; i++) {
-        const Preset *p = &PRESETS[i];
-        if (strcmp(p->name, name) != 0) continue;
-        memset(c, 0, sizeof *c);
-        snprintf(c->model_type, sizeof c->model_type, "llama");
-        snprintf(c->architecture, sizeof c->architecture, "LlamaForCausalLM");
-        c->vocab_size = p->vocab;
-        c->hidden_size = p->dim;
-        c->n_layers = p->layers;
-        c->n_heads = p->heads;
-        c->n_kv_heads = p->kv_heads;
-        c->head_dim = p->dim / p->heads;
-        c->intermediate_size = p->ffn;
-        c->max_position = p->context;
-        c->rope_theta = 10000.0;
-        c->rms_eps = 1e-5;
-        c->bos_token_id = -1;
-        return 0;
-    }
-    return -1;
-}
 
 // Put tokenizer.json (+ tokenizer_config.json) into dir: copied from src (a
 // file or a directory), or trained on the built-in text. Checks the model's
@@ -205,8 +172,10 @@ int cmd_init(int argc, char **argv) {
     } else {
         if (config) {
             if (model_config_load(&cfg, config) != 0) return cli_fail(CMD, "%s", err_msg());
-        } else if (preset_config(&cfg, preset ? preset : "small") != 0) {
-            return cli_usage(CMD, "unknown preset '%s' (tiny, small, large)", preset);
+        } else {
+            const ModelPreset *p = model_preset(preset ? preset : "small");
+            if (!p) return cli_usage(CMD, "unknown preset '%s' (tiny, small, large)", preset);
+            model_config_llama(&cfg, p);
         }
         if (model_create(&m, &cfg, 0) != 0) return cli_fail(CMD, "%s", err_msg());
         model_init_random(&m, (uint64_t)seed, (float)std);
