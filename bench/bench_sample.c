@@ -11,6 +11,7 @@
 #include "base/sys.h"
 #include "gen/sampler.h"
 #include "model/model.h"
+#include "model/presets.h"
 
 // User + system CPU seconds of this process (all threads): under a loaded
 // machine it shows the work done, where wall time shows the waiting too.
@@ -23,12 +24,9 @@ static double cpu_seconds(void) {
 int main(int argc, char **argv) {
     int a[10] = {256, 4, 4, 512, 704, 8, 8, 32, 96, 5};
     for (int i = 1; i < argc && i <= 10; i++) a[i - 1] = atoi(argv[i]);
+    ModelPreset shape = {"bench", a[0], a[1], a[2], a[2], a[3], a[4], 4096};
     ModelConfig c;
-    memset(&c, 0, sizeof c);
-    snprintf(c.model_type, sizeof c.model_type, "llama");
-    c.hidden_size = a[0], c.n_layers = a[1], c.n_heads = a[2], c.n_kv_heads = a[2], c.vocab_size = a[3];
-    c.intermediate_size = a[4], c.head_dim = a[0] / a[2], c.max_position = 4096, c.rope_theta = 10000;
-    c.rms_eps = 1e-5, c.tie_embeddings = 0, c.bos_token_id = -1;   // as the PyTorch peer
+    model_config_llama(&c, &shape);   // untied, as the PyTorch peer
     int B = a[5], G = a[6], P = a[7], N = a[8], reps = a[9];
     Model m;
     if (model_create(&m, &c, 0) != 0) return fprintf(stderr, "%s\n", err_msg()), 1;

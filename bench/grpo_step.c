@@ -16,6 +16,7 @@
 #include "model/adamw.h"
 #include "model/forward.h"
 #include "model/model.h"
+#include "model/presets.h"
 #include "rl/loss.h"
 
 static int cmp_double(const void *a, const void *b) {
@@ -33,19 +34,10 @@ int main(int argc, char **argv) {
     int reps = argc > 2 ? atoi(argv[2]) : 5, warmup = 1;
     if (argc > 3) threads_set(atoi(argv[3]));
     int large = !strcmp(which, "large");
+    ModelPreset shape = *model_preset(large ? "large" : "small");
+    shape.context = 256;
     ModelConfig c;
-    memset(&c, 0, sizeof c);
-    snprintf(c.model_type, sizeof c.model_type, "llama");
-    c.hidden_size = large ? 512 : 256;
-    c.n_layers = large ? 8 : 4;
-    c.n_heads = c.n_kv_heads = large ? 8 : 4;
-    c.vocab_size = large ? 2048 : 512;
-    c.intermediate_size = large ? 1376 : 704;
-    c.head_dim = c.hidden_size / c.n_heads;
-    c.max_position = 256;
-    c.rope_theta = 10000;
-    c.rms_eps = 1e-5;
-    c.bos_token_id = -1;
+    model_config_llama(&c, &shape);
     enum { B = 8, G = 8, P = 32, N = 96, R = B * G, T = P + N };
     Model pol, ref;
     if (model_create(&pol, &c, 1) != 0 || model_create(&ref, &c, 0) != 0) return fprintf(stderr, "%s\n", err_msg()), 1;

@@ -8,6 +8,7 @@
 #include "base/fileio.h"
 #include "eval/eval.h"
 #include "model/io.h"
+#include "model/presets.h"
 #include "tok/template.h"
 #include "tok/tokenizer.h"
 #include "train/sft.h"
@@ -67,21 +68,9 @@ int main(void) {
         free(p);
     }
     ModelConfig mc;
-    memset(&mc, 0, sizeof mc);
-    snprintf(mc.model_type, sizeof mc.model_type, "llama");
-    snprintf(mc.architecture, sizeof mc.architecture, "LlamaForCausalLM");
-    mc.vocab_size = tok_vocab_size(tok);
-    mc.hidden_size = 32;
-    mc.n_layers = 1;
-    mc.n_heads = 2;
-    mc.n_kv_heads = 2;
-    mc.head_dim = 16;
-    mc.intermediate_size = 64;
-    mc.max_position = 256;
-    mc.rope_theta = 10000;
-    mc.rms_eps = 1e-5;
+    ModelPreset shape = {"test", 32, 1, 2, 2, tok_vocab_size(tok), 64, 256};
+    model_config_llama(&mc, &shape);
     mc.tie_embeddings = 1;
-    mc.bos_token_id = -1;
     mc.eos_token_ids[0] = eos;
     mc.n_eos = 1;
     Model m;

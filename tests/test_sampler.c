@@ -246,7 +246,7 @@ static double logp_diff(const Saved *a, const Saved *b) {
     return d;
 }
 
-// Decode (model/rowmm.c) sums every element in one order whatever the batch:
+// Decode (kernels/rowmm.c) sums every element in one order whatever the batch:
 // results must be bit-identical, not merely close.
 #define ROW_TOL 0.0
 

@@ -11,6 +11,7 @@
 #include "model/adamw.h"
 #include "model/forward.h"
 #include "model/model.h"
+#include "model/presets.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,12 +30,12 @@ static const char *USAGE =
     "bench/torch_grpo_peer.py does. Medians over --reps (default 3) after one warm-up.\n"
     "Ends with one line 'JSON {...}' for tools.\n";
 
+// The two reference configurations are the small and large presets.
 typedef struct {
-    const char *name;
-    int dim, layers, heads, vocab, ffn;
+    const char *name, *preset;
 } BenchConfig;
 
-static const BenchConfig CONFIGS[] = {{"a", 256, 4, 4, 512, 704}, {"b", 512, 8, 8, 2048, 1376}};
+static const BenchConfig CONFIGS[] = {{"a", "small"}, {"b", "large"}};
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -67,13 +68,10 @@ static double sgemm_peak(int n, int reps) {
 }
 
 static ModelConfig bench_model(const BenchConfig *b, int max_pos) {
+    ModelPreset p = *model_preset(b->preset);
+    p.context = max_pos;
     ModelConfig c;
-    memset(&c, 0, sizeof c);
-    snprintf(c.model_type, sizeof c.model_type, "llama");
-    snprintf(c.architecture, sizeof c.architecture, "LlamaForCausalLM");
-    c.vocab_size = b->vocab, c.hidden_size = b->dim, c.n_layers = b->layers, c.n_heads = b->heads;
-    c.n_kv_heads = b->heads, c.head_dim = b->dim / b->heads, c.intermediate_size = b->ffn;
-    c.max_position = max_pos, c.rope_theta = 10000, c.rms_eps = 1e-5, c.bos_token_id = -1;
+    model_config_llama(&c, &p);
     return c;
 }
 

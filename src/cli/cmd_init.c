@@ -7,6 +7,7 @@
 #include "base/err.h"
 #include "base/fileio.h"
 #include "model/io.h"
+#include "model/presets.h"
 #include "tok/tokenizer.h"
 
 #include <stdio.h>
@@ -35,73 +36,6 @@ static const char *USAGE =
     "  --dtype f32|bf16   weight file dtype (default f32)\n"
     "  --shard-mb N       split weights over files of at most N MiB with an index (default: one file)\n";
 
-// Built-in text for the default tokenizer: plain English about arithmetic and
-// reasoning, the register the RL tasks use. Its only job is to give the merges
-// something sensible to learn; a real tokenizer comes in with --tokenizer.
-static const char *CORPUS =
-    "Let me think about this step by step. First, I add the two numbers together, then I check "
-    "the result by subtracting one of them from the sum. If the answer matches, the solution is "
-    "correct; otherwise I made a mistake somewhere and must look again.\n"
-    "The question asks for the number of apples left after Maria gives three of them to her "
-    "brother and eats two more. She started with twelve apples, so twelve minus three minus two "
-    "leaves seven. The answer is 7.\n"
-    "<think> We need to reach the target using each number exactly once. Try multiplying the two "
-    "largest numbers first: that overshoots. Instead, subtract the smallest from the largest and "
-    "then multiply by the remaining one. That gives exactly the target. </think> "
-    "<answer> (25 - 5) * 4 </answer>\n"
-    "Wait, let me verify this calculation. Half of forty is twenty, and twenty plus fifteen is "
-    "thirty-five. Therefore the final answer is thirty-five, which we write as \\boxed{35}.\n"
-    "A train leaves the station at nine in the morning and travels at sixty kilometres per hour. "
-    "How far has it gone by noon? Three hours at sixty kilometres per hour is one hundred and "
-    "eighty kilometres.\n"
-    "To solve the equation 3x + 4 = 19, subtract four from both sides to get 3x = 15, and divide "
-    "both sides by three: x = 5. Checking: three times five is fifteen, plus four is nineteen.\n"
-    "The probability of rolling an even number on a fair six-sided die is three out of six, which "
-    "simplifies to one half. The expected value of a single roll is three and a half.\n"
-    "Alternatively, we could count the possibilities directly. There are four choices for the "
-    "first digit and three for the second, so there are twelve different two-digit numbers.\n"
-    "Hmm, that does not look right. Let me re-examine the problem statement: the rectangle has a "
-    "perimeter of thirty centimetres and a length of nine, so its width is six and its area is "
-    "fifty-four square centimetres.\n"
-    "def solve(numbers, target):\n    for a in numbers:\n        for b in numbers:\n"
-    "            if a + b == target:\n                return (a, b)\n    return None\n"
-    "In summary, careful reasoning means writing down what is known, deciding what is asked, "
-    "choosing a method, carrying it out, and verifying the answer before stating it clearly.\n";
-
-typedef struct {
-    const char *name;
-    int dim, layers, heads, kv_heads, vocab, ffn, context;
-} Preset;
-
-static const Preset PRESETS[] = {
-    {"tiny", 64, 2, 4, 2, 320, 176, 512},
-    {"small", 256, 4, 4, 4, 512, 704, 2048},
-    {"large", 512, 8, 8, 8, 2048, 1376, 2048},
-};
-
-static int preset_config(ModelConfig *c, const char *name) {
-    for (size_t i = 0; i < sizeof PRESETS / sizeof PRESETS[0]; i++) {
-        const Preset *p = &PRESETS[i];
-        if (strcmp(p->name, name) != 0) continue;
-        memset(c, 0, sizeof *c);
-        snprintf(c->model_type, sizeof c->model_type, "llama");
-        snprintf(c->architecture, sizeof c->architecture, "LlamaForCausalLM");
-        c->vocab_size = p->vocab;
-        c->hidden_size = p->dim;
-        c->n_layers = p->layers;
-        c->n_heads = p->heads;
-        c->n_kv_heads = p->kv_heads;
-        c->head_dim = p->dim / p->heads;
-        c->intermediate_size = p->ffn;
-        c->max_position = p->context;
-        c->rope_theta = 10000.0;
-        c->rms_eps = 1e-5;
-        c->bos_token_id = -1;
-        return 0;
-    }
-    return -1;
-}
-
 // Put tokenizer.json (+ tokenizer_config.json) into dir: copied from src (a
 // file or a directory), or trained on the built-in text. Checks the model's
 // vocabulary covers it, and when config has no eos takes the tokenizer's
@@ -126,11 +60,7 @@ static int add_tokenizer(ModelConfig *cfg, const char *dir, const char *src, int
         if (file_copy(from, out) != 0) return -1;
         if (path_exists(from_cfg) && file_copy(from_cfg, cfg_out) != 0) return -1;
     } else {
-        static const char *const specials[] = {"<|endoftext|>", "<|im_start|>", "<|im_end|>"};
-        if (cfg->vocab_size < 256 + 3)
-            return err_set("vocab_size %d is too small for the byte-level tokenizer (needs at least 259)",
-                           cfg->vocab_size);
-        if (tok_train_bpe(CORPUS, strlen(CORPUS), cfg->vocab_size, specials, 3, out) != 0) return -1;
+        if (tok_train_default(cfg->vocab_size, out) != 0) return -1;
     }
     Tokenizer *tok = tok_load(out);
     if (!tok) return -1;
@@ -205,8 +135,10 @@ int cmd_init(int argc, char **argv) {
     } else {
         if (config) {
             if (model_config_load(&cfg, config) != 0) return cli_fail(CMD, "%s", err_msg());
-        } else if (preset_config(&cfg, preset ? preset : "small") != 0) {
-            return cli_usage(CMD, "unknown preset '%s' (tiny, small, large)", preset);
+        } else {
+            const ModelPreset *p = model_preset(preset ? preset : "small");
+            if (!p) return cli_usage(CMD, "unknown preset '%s' (tiny, small, large)", preset);
+            model_config_llama(&cfg, p);
         }
         if (model_create(&m, &cfg, 0) != 0) return cli_fail(CMD, "%s", err_msg());
         model_init_random(&m, (uint64_t)seed, (float)std);

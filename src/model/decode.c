@@ -1,20 +1,19 @@
 // Incremental transformer forward over the KV cache (Llama / Qwen2 / Qwen3):
 // the training forward's math and its RMSNorm/RoPE/SwiGLU kernels, with a
-// row-independent matmul (model/rowmm.c) so a row's numbers never depend on
-// the batch; rows are (slot, position) pairs, not a padded batch. No gradients.
+// row-independent matmul (kernels/rowmm.c) and attention (kernels/decode_attn.c)
+// so a row's numbers never depend on the batch; rows are (slot, position)
+// pairs, not a padded batch. No gradients.
 #include "model/decode.h"
 
-#include <math.h>
 #include <string.h>
 
 #include "base/err.h"
 #include "base/sys.h"
+#include "kernels/decode_attn.h"
 #include "kernels/omp.h"
 #include "kernels/ops.h"
-#include "kernels/simd.h"
-#include "kernels/vexp.h"
+#include "kernels/rowmm.h"
 #include "model/io.h"
-#include "model/rowmm.h"
 
 #define DECODE_SPLIT_ROWS 8   // rows per thread from which threads split rows rather than matrices
 #define DECODE_GROUP_ROWS 8   // rows per attention unit (samples of one prompt share its prefix reads)
@@ -110,232 +109,24 @@ typedef struct {
     const int *slots, *pos, *prefix_slot, *prefix_len;
 } Rows;
 
-#ifdef __FMA__
-#define MADD(a, b, c) fmaf(a, b, c)
-#else
-#define MADD(a, b, c) ((a) * (b) + (c))
-#endif
-enum { HB = 64, NV = HB / VW };   // head-dim entries per output block, vectors per block
-// Queries that share one pass over a prompt's keys and values: QG × 2
-// accumulators, two key/value vectors and a broadcast fit the register file.
-#if VW == 16
-#define QG 8
-#else
-#define QG 4
-#endif
-_Static_assert(KV_BLOCK == VW, "score_blocks reads one key block as one vector");
-
-// Every score below is one FMA chain per (query, position) over the head
-// dimension i ascending, and every output one chain per (query, entry) over
-// positions t ascending, from zero: however queries are grouped or blocks
-// split, a number comes out the same.
-
-// Scores of NC ≤ 8 key blocks from block b0: blk[t] = q·k_t for the NC·KB
-// positions, keys stored (blocks, HD, KB); NC independent FMA chains over i
-// hide the latency.
-static inline __attribute__((always_inline)) void score_blocks(float *blk, const float *q, const float *K, int b0, int HD,
-                                                               const int NC) {
-    vf acc[8];
-    const float *kb = K + (size_t)b0 * HD * KV_BLOCK;
-#pragma GCC unroll 8
-    for (int j = 0; j < NC; j++) acc[j] = VZERO();
-    for (int i = 0; i < HD; i++) {
-        vf a = VBCAST(q + i);
-#pragma GCC unroll 8
-        for (int j = 0; j < NC; j++) acc[j] = VFMA(a, VLOAD(kb + ((size_t)j * HD + i) * KV_BLOCK), acc[j]);
-    }
-#pragma GCC unroll 8
-    for (int j = 0; j < NC; j++) VSTORE(blk + j * KV_BLOCK, acc[j]);
-}
-
-// s_t = scale · q·k_t for t ∈ [t_begin, t_end), a whole key block at a time
-// (cache rows are padded to whole blocks), up to 8 blocks per pass.
-static void scores(float *s, const float *q, const float *K, int t_begin, int t_end, int HD, float scale) {
-    float blk[8 * KV_BLOCK];
-    for (int b = t_begin / KV_BLOCK, c = b * KV_BLOCK; c < t_end;) {
-        int nc = (t_end - c + KV_BLOCK - 1) / KV_BLOCK;
-        nc = nc > 8 ? 8 : nc;
-        switch (nc) {
-        case 8: score_blocks(blk, q, K, b, HD, 8); break;
-        case 7: score_blocks(blk, q, K, b, HD, 7); break;
-        case 6: score_blocks(blk, q, K, b, HD, 6); break;
-        case 5: score_blocks(blk, q, K, b, HD, 5); break;
-        case 4: score_blocks(blk, q, K, b, HD, 4); break;
-        case 3: score_blocks(blk, q, K, b, HD, 3); break;
-        case 2: score_blocks(blk, q, K, b, HD, 2); break;
-        default: score_blocks(blk, q, K, b, HD, 1); break;
-        }
-        int lo = t_begin > c ? t_begin : c, hi = t_end < c + nc * KV_BLOCK ? t_end : c + nc * KV_BLOCK;
-        for (int t = lo; t < hi; t++) s[t] = blk[t - c] * scale;
-        b += nc;
-        c += nc * KV_BLOCK;
-    }
-}
-
-// The small product of a shared-prefix pass: for NQ ≤ QG rows x_m,
-//   out_m[0 .. NW·VW) = Σ_{k < K} x_m[k] · (y_k, y_k + y2),  y_k = y + k·ystride,
-// each y vector loaded once for all rows, one FMA chain per output over k
-// ascending. Scores: x queries, y key blocks; outputs: x weights, y values.
-static inline __attribute__((always_inline)) void shared_tile(float *const *out, const float *const *x, int K, const float *y,
-                                                              size_t ystride, size_t y2, const int NQ, const int NW) {
-    vf acc[QG][2];
-#pragma GCC unroll 8
-    for (int m = 0; m < NQ; m++) acc[m][0] = acc[m][1] = VZERO();
-    for (int k = 0; k < K; k++) {
-        const float *yk = y + (size_t)k * ystride;
-        vf y0 = VLOAD(yk), y1 = NW > 1 ? VLOAD(yk + y2) : VZERO();
-#pragma GCC unroll 8
-        for (int m = 0; m < NQ; m++) {
-            vf a = VBCAST(x[m] + k);
-            acc[m][0] = VFMA(a, y0, acc[m][0]);
-            if (NW > 1) acc[m][1] = VFMA(a, y1, acc[m][1]);
-        }
-    }
-#pragma GCC unroll 8
-    for (int m = 0; m < NQ; m++) {
-        VSTORE(out[m], acc[m][0]);
-        if (NW > 1) VSTORE(out[m] + VW, acc[m][1]);
-    }
-}
-
-// shared_tile for n ≤ QG rows and nw ≤ 2 vectors, chosen at run time.
-static void shared_pass(float *const *out, const float *const *x, int n, int K, const float *y, size_t ystride, size_t y2,
-                        int nw) {
-#define SHARED_CASE(NQ)                                                    \
-    case NQ:                                                               \
-        if (nw == 2) shared_tile(out, x, K, y, ystride, y2, NQ, 2);        \
-        else shared_tile(out, x, K, y, ystride, y2, NQ, 1);                \
-        break
-    switch (n) {
-#if QG > 4
-        SHARED_CASE(8);
-        SHARED_CASE(7);
-        SHARED_CASE(6);
-        SHARED_CASE(5);
-#endif
-        SHARED_CASE(4);
-        SHARED_CASE(3);
-        SHARED_CASE(2);
-        SHARED_CASE(1);
-    }
-#undef SHARED_CASE
-}
-
-// s_m[t] = scale · q_m·k_t for t ∈ [0, t_end) and n ≤ QG queries, two key
-// blocks (keys stored (blocks, HD, KB)) a pass.
-static void scores_shared(float *const *s, const float *const *q, int n, const float *K, int t_end, int HD, float scale) {
-    float blk[QG * 2 * KV_BLOCK], *bm[QG];
-    for (int m = 0; m < n; m++) bm[m] = blk + m * 2 * KV_BLOCK;
-    for (int c = 0; c < t_end; c += 2 * KV_BLOCK) {
-        int nb = t_end - c > KV_BLOCK ? 2 : 1, hi = t_end < c + nb * KV_BLOCK ? t_end : c + nb * KV_BLOCK;
-        shared_pass(bm, q, n, HD, K + (size_t)c * HD, KV_BLOCK, (size_t)HD * KV_BLOCK, nb);
-        for (int m = 0; m < n; m++)
-            for (int t = c; t < hi; t++) s[m][t] = bm[m][t - c] * scale;
-    }
-}
-
-// out (HD) = Σ_t a_t v_t over t ∈ [t0, t1), values stored (T, HD), added onto
-// the partial sums already in out when from_out (the chain carried on from
-// an earlier range), else from zero; HB outputs at a time in NV vector
-// registers, then VW at a time, then one.
-static void weighted_values(float *out, const float *a, const float *V, int t0, int t1, int HD, int from_out) {
-    int i0 = 0;
-    for (; i0 + HB <= HD; i0 += HB) {
-        vf acc[NV];
-#pragma GCC unroll 16
-        for (int j = 0; j < NV; j++) acc[j] = from_out ? VLOAD(out + i0 + j * VW) : VZERO();
-        for (int t = t0; t < t1; t++) {
-            const float *vr = V + (size_t)t * HD + i0;
-            vf w = VBCAST(a + t);
-#pragma GCC unroll 16
-            for (int j = 0; j < NV; j++) acc[j] = VFMA(w, VLOAD(vr + j * VW), acc[j]);
-        }
-#pragma GCC unroll 16
-        for (int j = 0; j < NV; j++) VSTORE(out + i0 + j * VW, acc[j]);
-    }
-    for (; i0 + VW <= HD; i0 += VW) {
-        vf acc = from_out ? VLOAD(out + i0) : VZERO();
-        for (int t = t0; t < t1; t++) acc = VFMA(VBCAST(a + t), VLOAD(V + (size_t)t * HD + i0), acc);
-        VSTORE(out + i0, acc);
-    }
-    for (int i = i0; i < HD; i++) {
-        float s = from_out ? out[i] : 0.0f;
-        for (int t = t0; t < t1; t++) s = MADD(a[t], V[(size_t)t * HD + i], s);
-        out[i] = s;
-    }
-}
-
-// out_m (HD) = Σ_{t < t1} a_m[t] v_t for n ≤ QG queries, values stored (T, HD).
-static void values_shared(float *const *out, const float *const *a, int n, const float *V, int t1, int HD) {
-    float *om[QG];
-    int i0 = 0;
-    while (i0 + VW <= HD) {
-        int nw = i0 + 2 * VW <= HD ? 2 : 1;
-        for (int m = 0; m < n; m++) om[m] = out[m] + i0;
-        shared_pass(om, a, n, t1, V + i0, (size_t)HD, VW, nw);
-        i0 += nw * VW;
-    }
-    for (int m = 0; m < n; m++)
-        for (int i = i0; i < HD; i++) {
-            float s = 0.0f;
-            for (int t = 0; t < t1; t++) s = MADD(a[m][t], V[(size_t)t * HD + i], s);
-            out[m][i] = s;
-        }
-}
-
 // Causal attention, for kv head h, of rows [r0, r0 + nr) that read the same
 // prompt prefix (its first prefix_len positions in the prefix slot: a prompt
 // shared by a group of samples) and the rest of their positions [0, pos]
-// from their own slots. Its GRP = NH/NKV query heads per row make nr·GRP
-// queries, which read the prefix's keys and values QG at a time, each vector
-// loaded once for all of them. S (nr·GRP, T):
-//   s_mt = q_m·k_t / √HD for t ∈ [0, pos];  a_m = softmax(s_m);  out_m = Σ_t a_mt v_t
+// from their own slots; S (nr·NH/NKV, T).
 static void attend_rows(Decoder *d, const KVCache *kv, int layer, const Rows *rw, int r0, int nr, int h, float *S) {
-    int NH = d->cfg.n_heads, NKV = d->cfg.n_kv_heads, HD = d->cfg.head_dim, GRP = NH / NKV, T = d->max_T;
-    int nq = nr * GRP, split = rw->prefix_slot ? rw->prefix_len[r0] : 0;
-    float scale = 1.0f / sqrtf((float)HD);
+    int NH = d->cfg.n_heads, NKV = d->cfg.n_kv_heads, HD = d->cfg.head_dim, GRP = NH / NKV;
+    int split = rw->prefix_slot ? rw->prefix_len[r0] : 0;
     const float *Kp = split ? kvcache_k(kv, layer, rw->prefix_slot[r0], h) : NULL;
     const float *Vp = split ? kvcache_v(kv, layer, rw->prefix_slot[r0], h) : NULL;
-#define QUERY(m) (d->q + ((size_t)(r0 + (m) / GRP) * NH + (size_t)h * GRP + (m) % GRP) * HD)
-#define OUTPUT(m) (d->att + ((size_t)(r0 + (m) / GRP) * NH + (size_t)h * GRP + (m) % GRP) * HD)
-    for (int m0 = 0; m0 < nq && split > 0; m0 += QG) {
-        int n = nq - m0 < QG ? nq - m0 : QG;
-        const float *q[QG];
-        float *s[QG];
-        for (int k = 0; k < n; k++) q[k] = QUERY(m0 + k), s[k] = S + (size_t)(m0 + k) * T;
-        if (n == 1) scores(s[0], q[0], Kp, 0, split, HD, scale);
-        else scores_shared(s, q, n, Kp, split, HD, scale);
+    const float *K[DECODE_GROUP_ROWS], *V[DECODE_GROUP_ROWS];
+    int len[DECODE_GROUP_ROWS];
+    for (int r = 0; r < nr; r++) {
+        K[r] = kvcache_k(kv, layer, rw->slots[r0 + r], h);
+        V[r] = kvcache_v(kv, layer, rw->slots[r0 + r], h);
+        len[r] = rw->pos[r0 + r] + 1;
     }
-    for (int m = 0; m < nq; m++) {
-        int r = r0 + m / GRP, P = rw->pos[r] + 1;
-        float *sm = S + (size_t)m * T, mx = -INFINITY, sum = 0.0f;
-        scores(sm, QUERY(m), kvcache_k(kv, layer, rw->slots[r], h), split, P, HD, scale);
-        OMP(simd reduction(max : mx))
-        for (int t = 0; t < P; t++) mx = sm[t] > mx ? sm[t] : mx;
-        OMP(simd reduction(+ : sum))
-        for (int t = 0; t < P; t++) {
-            sm[t] = vexp(sm[t] - mx);
-            sum += sm[t];
-        }
-        float inv = 1.0f / sum;
-        OMP(simd)
-        for (int t = 0; t < P; t++) sm[t] *= inv;
-    }
-    for (int m0 = 0; m0 < nq && split > 0; m0 += QG) {
-        int n = nq - m0 < QG ? nq - m0 : QG;
-        const float *a[QG];
-        float *o[QG];
-        for (int k = 0; k < n; k++) a[k] = S + (size_t)(m0 + k) * T, o[k] = OUTPUT(m0 + k);
-        if (n == 1) weighted_values(o[0], a[0], Vp, 0, split, HD, 0);
-        else values_shared(o, a, n, Vp, split, HD);
-    }
-    for (int m = 0; m < nq; m++) {
-        int r = r0 + m / GRP;
-        weighted_values(OUTPUT(m), S + (size_t)m * T, kvcache_v(kv, layer, rw->slots[r], h), split, rw->pos[r] + 1, HD,
-                        split > 0);
-    }
-#undef QUERY
-#undef OUTPUT
+    size_t off = ((size_t)r0 * NH + (size_t)h * GRP) * HD;
+    decode_attn(d->att + off, d->q + off, (size_t)NH * HD, Kp, Vp, split, K, V, len, nr, GRP, HD, d->max_T, S);
 }
 
 // Attention unit u of the rows [r0, r0 + n): kv head u % NKV of the rows in

@@ -10,7 +10,7 @@
 #include "model/kvcache.h"
 #include "model/model.h"
 
-// One layer's matmul weights packed as rowmm panels (model/rowmm.h).
+// One layer's matmul weights packed as rowmm panels (kernels/rowmm.h).
 typedef struct {
     float *wq, *wk, *wv, *wo, *w_gate, *w_up, *w_down;
 } PackedLayer;

@@ -9,9 +9,9 @@
 #include "base/arena.h"
 #include "model/model.h"
 
-#include "kernels/simd.h"
+#include "kernels/decode_attn.h"
 
-#define KV_BLOCK VW   // positions per key block: one vector
+#define KV_BLOCK DECODE_ATTN_BLOCK   // positions per key block: one vector
 
 // Letters: L layers, S slots (one per sequence), NKV key/value heads, T max
 // positions, HD head dim, KB = KV_BLOCK. Each (layer, slot, head) owns one

@@ -88,5 +88,10 @@ int tok_pad_id(const Tokenizer *tok);
 // special token, write failure).
 int tok_train_bpe(const char *corpus, size_t len, int vocab_size,
                   const char *const *special_tokens, int n_special, const char *out_path);
+// The default tokenizer of a new model: tok_train_bpe on a small built-in English
+// text about arithmetic and reasoning, vocab_size ids in all, with the special
+// tokens <|endoftext|> (eos), <|im_start|> and <|im_end|>. Returns 0, or -1 with
+// err_set() (vocab_size < 259, write failure).
+int tok_train_default(int vocab_size, const char *out_path);
 
 #endif

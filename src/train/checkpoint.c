@@ -3,11 +3,12 @@
 // moments, the trainer counters and, once it has moved, the reference model.
 // Written under step_N.tmp, fsynced, renamed; checkpoints/latest names the
 // newest complete one, so a run killed mid-write resumes from the previous.
+#include "train/checkpoint.h"
 #include "base/err.h"
 #include "base/fileio.h"
 #include "base/jsonl.h"
 #include "model/io.h"
-#include "train/trainer.h"
+#include "train/ppo.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -62,7 +63,7 @@ int checkpoint_save(Trainer *t) {
         snprintf(path, sizeof path, "%.2400s/ref", tmp);
         rc = model_save(&t->ref, path, ST_F32);
     }
-    if (rc == 0 && t->has_critic) rc = ppo_save(t, tmp);
+    if (rc == 0 && t->critic) rc = ppo_save(t, tmp);
     if (rc == 0) rc = write_state(t, tmp);
     if (rc == 0) rc = dir_sync(tmp);
     if (rc == 0) rc = remove_tree(fin);
@@ -123,7 +124,7 @@ int checkpoint_restore(Trainer *t, const char *ckpt) {
     t->samples_lines = sl;
     snprintf(path, sizeof path, "%s/optimizer.safetensors", ckpt);
     if (adamw_state_load(&t->opt, &t->policy, path) != 0) return -1;
-    if (t->has_critic && ppo_restore(t, ckpt) != 0) return -1;
+    if (t->critic && ppo_restore(t, ckpt) != 0) return -1;
     if (t->has_ref) {
         // The reference is the starting model until it first moves; after
         // that the checkpoint carries it.

@@ -10,6 +10,8 @@
 #include "report/html.h"
 #include "rl/loss.h"
 #include "tok/tokenizer.h"
+#include "train/checkpoint.h"
+#include "train/ppo.h"
 #include "train/trainer.h"
 
 #include <math.h>
@@ -257,13 +259,13 @@ static int train_on_batch(Trainer *t, int n, StepStats *s) {
     if (t->has_ref && forward_all(t, &t->ref, n, t->refp) != 0) return -1;
     // Old log-probs: with one update per rollout the ratio is exactly 1 (old is
     // the current forward's value); otherwise they are recomputed before any update.
-    int recompute_old = c->epochs > 1 || c->minibatches > 1 || t->has_critic;
+    int recompute_old = c->epochs > 1 || c->minibatches > 1 || t->critic;
     if (recompute_old && forward_all(t, &t->policy, n, t->old) != 0) return -1;
-    if (t->has_critic && ppo_advantages(t, t->row_reward, n) != 0) return -1;
+    if (t->critic && ppo_advantages(t, t->row_reward, n) != 0) return -1;
     s->t_ref = time_now() - t0;
     // With the KL in the token rewards, the loss has no KL term; the metric
     // still reports the KL of the sampling policy to the reference.
-    int kl_in_loss = t->has_ref && !(t->has_critic && c->kl_in_reward);
+    int kl_in_loss = t->has_ref && !(t->critic && c->kl_in_reward);
     if (t->has_ref && !kl_in_loss)
         for (size_t i = 0; i < (size_t)n * T; i++)
             if (t->mask[i]) {
@@ -310,7 +312,7 @@ static int train_on_batch(Trainer *t, int n, StepStats *s) {
             s->lr = adamw_lr(&t->opt.cfg, t->opt.step + 1);
             double gn = adamw_step(&t->opt, &t->policy, 1.0f);
             if (!isfinite(gn)) return err_set("step %ld: gradient norm is not finite; the update was refused", t->step + 1);
-            if (t->has_critic && ppo_critic_update(t, start, R, &s->vf_loss, &s->vf_clipfrac) != 0) return -1;
+            if (t->critic && ppo_critic_update(t, start, R, &s->vf_loss, &s->vf_clipfrac) != 0) return -1;
             s->t_opt += time_now() - t1;
             s->grad_norm += gn;
             if (ep == 0)
@@ -372,7 +374,7 @@ static cJSON *step_metrics(Trainer *t, const StepStats *s, double step_time) {
     cJSON_AddNumberToObject(m, "clip_ratio/high_mean", s->clip_high / (lt * passes));
     cJSON_AddNumberToObject(m, "policy_loss", s->policy_loss);
     cJSON_AddNumberToObject(m, "grad_norm", s->grad_norm);
-    if (t->has_critic) {
+    if (t->critic) {
         cJSON_AddNumberToObject(m, "critic/vf_loss", s->vf_loss);
         cJSON_AddNumberToObject(m, "critic/vf_clipfrac", s->vf_clipfrac);
     }
@@ -392,7 +394,7 @@ static cJSON *step_metrics(Trainer *t, const StepStats *s, double step_time) {
 // The advantage row i trains on: the group's, or with a critic the mean of
 // its per-token GAE advantages.
 static double row_advantage(const Trainer *t, int i, int P, int n) {
-    if (!t->has_critic) return t->row_adv[i];
+    if (!t->critic) return t->row_adv[i];
     double sum = 0;
     int cnt = 0;
     const float *adv = t->adv + (size_t)i * t->max_T + P - 1;

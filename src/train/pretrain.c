@@ -6,6 +6,7 @@
 #include "base/jsonl.h"
 #include "base/sys.h"
 #include "model/io.h"
+#include "model/presets.h"
 #include "tok/tokenizer.h"
 #include "train/corpus.h"
 #include "train/sft.h"
@@ -252,21 +253,9 @@ int pretrain_run(const PretrainConfig *c) {
     log_info("tokenizer: %d ids; corpus: %ld tokens (%.1f per document)", tok_vocab_size(tok), n_tokens,
              (double)n_tokens / d.n);
     ModelConfig mc;
-    memset(&mc, 0, sizeof mc);
-    snprintf(mc.model_type, sizeof mc.model_type, "llama");
-    snprintf(mc.architecture, sizeof mc.architecture, "LlamaForCausalLM");
-    mc.vocab_size = tok_vocab_size(tok);
-    mc.hidden_size = c->dim;
-    mc.n_layers = c->layers;
-    mc.n_heads = c->heads;
-    mc.n_kv_heads = c->kv_heads;
-    mc.head_dim = c->dim / c->heads;
-    mc.intermediate_size = c->ffn;
-    mc.max_position = c->context;
-    mc.rope_theta = 10000.0;
-    mc.rms_eps = 1e-5;
+    ModelPreset shape = {"pretrain", c->dim, c->layers, c->heads, c->kv_heads, tok_vocab_size(tok), c->ffn, c->context};
+    model_config_llama(&mc, &shape);
     mc.tie_embeddings = 1;
-    mc.bos_token_id = -1;
     mc.eos_token_ids[0] = eos;
     mc.n_eos = 1;
     if (c->init[0]) {

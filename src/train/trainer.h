@@ -1,5 +1,6 @@
-// The GRPO trainer's state, shared by the loop (grpo.c) and checkpoints
-// (checkpoint.c). Everything a resumed run needs is here.
+// The GRPO trainer's state, shared by the loop (grpo.c), checkpoints
+// (checkpoint.h) and the PPO critic (ppo.h). Everything a resumed run needs is
+// here.
 #ifndef AHA_TRAIN_TRAINER_H
 #define AHA_TRAIN_TRAINER_H
 
@@ -13,7 +14,9 @@
 #include "rollout/rollout.h"
 #include "train/grpo.h"
 
-typedef struct {
+typedef struct Critic Critic;   // train/ppo.h
+
+typedef struct Trainer {
     GrpoConfig cfg;
     char run_dir[1024];
     char tok_dir[1024];       // where tokenizer.json was read (copied into checkpoints)
@@ -25,12 +28,7 @@ typedef struct {
     ModelActs *acts;          // micro-batch rows x max_T
     AdamW opt;
     Lexicon *lexicon;         // Strategic Grams (HICRA and planning metrics)
-    // PPO critic (cfg.adv_estimator == gae): trunk + value head and their optimizer.
-    int has_critic;
-    Model critic;
-    AdamW critic_opt;
-    float *head_w, *head_gw, *head_m, *head_v;   // (C + 1): weights then bias
-    float *values, *values_old, *returns_, *rew_tok, *dvalues;   // (rows, max_T)
+    Critic *critic;           // PPO critic (cfg.adv_estimator == gae), else NULL
     ProblemSource problems;   // train split, or the dataset
     Rollout ro;               // B groups of G completions, scored; reused every step
     int *keep;                // (B) rollout slots kept for training, in the order they were kept
@@ -58,25 +56,5 @@ typedef struct {
     long metrics_lines, samples_lines;
     JsonlWriter metrics, samples;
 } Trainer;
-
-// PPO: critic set-up and teardown, GAE advantages over rows [0, n) (values
-// from the critic, rewards at each row's last token, KL in the reward when
-// asked, whitened over the batch), and one critic update on a minibatch.
-int ppo_open(Trainer *t);
-void ppo_close(Trainer *t);
-int ppo_advantages(Trainer *t, const float *row_reward, int n);
-int ppo_critic_update(Trainer *t, int start, int R, double *vf_loss, double *vf_clipfrac);
-int ppo_save(const Trainer *t, const char *dir);
-int ppo_restore(Trainer *t, const char *dir);
-
-// Write checkpoints/step_<step>/ (model, tokenizer, optimizer, trainer state,
-// reference weights when they moved) under a temporary name, fsynced, then
-// renamed, and point checkpoints/latest at it. Returns 0 or -1.
-int checkpoint_save(Trainer *t);
-// The directory of the latest complete checkpoint of a run ("" if none).
-int checkpoint_latest(const char *run_dir, char *out, size_t cap);
-// Restore optimizer, reference and progress counters from a checkpoint into a
-// trainer whose policy was loaded from the same directory. Returns 0 or -1.
-int checkpoint_restore(Trainer *t, const char *ckpt_dir);
 
 #endif

@@ -5,7 +5,7 @@
 #include "eval/eval.h"
 #include "report/html.h"
 #include "train/grpo.h"
-#include "train/trainer.h"
+#include "train/checkpoint.h"
 
 #include <stddef.h>
 #include <stdio.h>

@@ -4,8 +4,8 @@
 // the element's neighbours: a sampled sequence's numbers are the same alone or
 // in any batch. Weight panels are packed per call into caller scratch; no
 // allocation. Not for training shapes (decode has N ≤ a few hundred rows).
-#ifndef AHA_ROWMM_H
-#define AHA_ROWMM_H
+#ifndef AHA_KERNELS_ROWMM_H
+#define AHA_KERNELS_ROWMM_H
 
 #include <stddef.h>
 

@@ -3,7 +3,7 @@
 // floats, and runs register tiles of up to RB rows × PW columns:
 // acc[r][o] = fma(x[r][k], w[o][k], acc) for k ascending. Every tile size runs
 // the same chain per element, so (n, o) depends on x_n and w_o only.
-#include "model/rowmm.h"
+#include "kernels/rowmm.h"
 
 #include <string.h>
 
