@@ -494,7 +494,7 @@ int grpo_run(const GrpoConfig *cfg, const char *resume_dir) {
         strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&now));
         snprintf(t.run_dir, sizeof t.run_dir, "runs/grpo-%s", stamp);
     }
-    snprintf(t.cfg.out, sizeof t.cfg.out, "%s", t.run_dir);
+    memcpy(t.cfg.out, t.run_dir, strlen(t.run_dir) + 1);   // fits: checked above
     char path[1200];
     int created = !path_exists(t.run_dir), rc = mkdir_p(t.run_dir);
     if (rc == 0 && ckpt[0]) rc = checkpoint_restore(&t, ckpt);
