@@ -31,7 +31,7 @@ static int alloc_arrays(Trainer *t) {
     t->logp = calloc(n, sizeof(float));
     t->ent = calloc(n, sizeof(float));
     t->g = calloc(n, sizeof(float));
-    t->plan = calloc((size_t)t->cfg.sample.max_new_tokens, 1);
+    t->plan = calloc(rows * (size_t)t->cfg.sample.max_new_tokens, 1);
     t->tok_off = calloc((size_t)t->cfg.sample.max_new_tokens + 1, sizeof(int));
     t->raw = calloc((size_t)t->cfg.sample.max_new_tokens * 64 + 1, 1);
     t->gram_counts = calloc((size_t)(nl ? nl : 1), sizeof(double));
@@ -227,16 +227,17 @@ static int build_batch(Trainer *t, StepStats *s) {
             if (b && len <= 64) memcpy(t->raw + off, b, len), off += len;
         }
         t->tok_off[r->n] = (int)off;
-        hicra_mark(t->plan, t->raw, off, t->tok_off, r->n, t->lexicon, t->gram_counts);
+        uint8_t *plan = t->plan + (size_t)i * c->sample.max_new_tokens;
+        hicra_mark(plan, t->raw, off, t->tok_off, r->n, t->lexicon, t->gram_counts);
         // logp at position P - 1 + j predicts completion token j.
         int in_loss = !(c->overlong_filter && r->truncated);
         for (int j = 0; j < r->n; j++) {
             mask[P - 1 + j] = (uint8_t)in_loss;
             adv[P - 1 + j] = t->row_adv[i];
-            s->plan_tokens += t->plan[j];
+            s->plan_tokens += plan[j];
             s->loss_tokens += in_loss;
         }
-        if (c->hicra_alpha > 0) hicra_apply(adv + P - 1, t->plan, r->n, (float)c->hicra_alpha);
+        if (c->hicra_alpha > 0) hicra_apply(adv + P - 1, plan, r->n, (float)c->hicra_alpha);
         s->comp_tokens += r->n;
         s->reward_sum += r->reward;
         s->reward_sq += r->reward * r->reward;
@@ -404,6 +405,14 @@ static double row_advantage(const Trainer *t, int i, int P, int n) {
     return cnt ? sum / cnt : 0;
 }
 
+// The completion tokens of row i that HICRA marked as planning, as indices.
+static void add_planning(cJSON *o, const Trainer *t, int i, int n) {
+    const uint8_t *plan = t->plan + (size_t)i * t->cfg.sample.max_new_tokens;
+    cJSON *a = cJSON_AddArrayToObject(o, "planning");
+    for (int j = 0; j < n; j++)
+        if (plan[j]) cJSON_AddItemToArray(a, cJSON_CreateNumber(j));
+}
+
 static int log_samples(Trainer *t) {
     int n = t->n_kept * t->cfg.group_size, want = t->cfg.log_samples < n ? t->cfg.log_samples : n;
     for (int j = 0; j < want; j++) {
@@ -423,6 +432,12 @@ static int log_samples(Trainer *t) {
         cJSON_AddNumberToObject(o, "advantage", row_advantage(t, i, g->prompt_len, r->n));
         cJSON_AddNumberToObject(o, "tokens", r->n);
         cJSON_AddStringToObject(o, "finish", r->truncated ? "length" : "stop");
+        // What the loss saw, token by token: the ids, the advantage each one
+        // was trained with and (under HICRA) which ones were planning tokens.
+        cJSON_AddItemToObject(o, "ids", cJSON_CreateIntArray(r->ids, r->n));
+        const float *adv = t->adv + (size_t)i * t->max_T + g->prompt_len - 1;
+        cJSON_AddItemToObject(o, "token_advantages", cJSON_CreateFloatArray(adv, r->n));
+        if (t->cfg.hicra_alpha > 0) add_planning(o, t, i, r->n);
         int rc = jsonl_writer_put(&t->samples, o);
         cJSON_Delete(o);
         if (rc != 0) return -1;

@@ -45,7 +45,7 @@ typedef struct Trainer {
     int *ids, *lens;          // (rows, max_T), (rows)
     uint8_t *mask;
     float *adv, *old, *refp, *logp, *ent, *g;
-    uint8_t *plan;            // (max_new_tokens) planning marks of one completion
+    uint8_t *plan;            // (B*G, max_new_tokens) planning marks of each completion
     int *tok_off;             // (max_new_tokens + 1)
     char *raw;                // (max_new_tokens * 64) raw bytes of one completion
     double *gram_counts;      // (lexicon size)
