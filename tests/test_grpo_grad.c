@@ -10,6 +10,7 @@
 
 #include "base/rng.h"
 #include "model/forward.h"
+#include "rl/hicra.h"
 #include "rl/loss.h"
 #include "test.h"
 #include "test_grpo_grad_fixture.h"
@@ -34,6 +35,8 @@ static int run_case(FILE *f, const cJSON *j, const cJSON *cs, Model *m, ModelAct
     float *A = malloc(sizeof(float) * R), *adv = calloc((size_t)R * T, sizeof(float));
     float *logp = malloc(sizeof(float) * R * T), *g = malloc(sizeof(float) * R * T);
     uint8_t *mask = calloc((size_t)R * T, 1);
+    uint8_t *plan8 = malloc((size_t)R * T);
+    for (int i = 0; i < R * T; i++) plan8[i] = (uint8_t)plan[i];
     rl_advantages(A, rewards, B, G, (AdvScale)fixture_int(cs, "scale"), 1e-4f);
     double tokens = 0;
     for (int r = 0; r < R; r++) {
@@ -41,9 +44,11 @@ static int run_case(FILE *f, const cJSON *j, const cJSON *cs, Model *m, ModelAct
         for (int k = 0; k < clens[r]; k++) {
             int t = P - 1 + k;   // logp at t scores completion token k
             mask[r * T + t] = !(overlong && trunc[r]);
-            adv[r * T + t] = A[r] + (plan[r * T + t] ? alpha * fabsf(A[r]) : 0.0f);
+            adv[r * T + t] = A[r];
             tokens += mask[r * T + t];
         }
+        // The trainer's boost, as grpo.c applies it (the fixture's adv is PyTorch's own).
+        if (alpha > 0) hicra_apply(adv + r * T + P - 1, plan8 + r * T + P - 1, clens[r], alpha);
     }
     LossOpts o = {.eps_low = (float)fixture_num(cs, "eps_low"), .eps_high = (float)fixture_num(cs, "eps_high"),
                   .dual_clip = (float)fixture_num(cs, "dual"), .beta = (float)fixture_num(cs, "beta"),
@@ -60,7 +65,7 @@ static int run_case(FILE *f, const cJSON *j, const cJSON *cs, Model *m, ModelAct
     put(f, st.loss), put(f, st.policy_loss), put(f, st.kl_sum);
     put(f, st.clip_low), put(f, st.clip_high), put(f, st.clip_dual);
     fixture_write_grads(f, j, m);
-    free(ids), free(lens), free(plens), free(clens), free(trunc), free(plan), free(rewards), free(ref), free(old);
+    free(ids), free(lens), free(plens), free(clens), free(trunc), free(plan), free(plan8), free(rewards), free(ref), free(old);
     free(A), free(adv), free(logp), free(g), free(mask);
     return rc;
 }
