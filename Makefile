@@ -78,6 +78,12 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libaha.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(OPT) -Itests $(LDFLAGS) -o $@ $< $(BUILD)/libaha.a $(LDLIBS)
 
+# Tests of the command line (tests/test_cli_*.c) link the commands too, not main().
+CMD_OBJ := $(filter-out $(BUILD)/src/cli/main.o,$(CLI_OBJ))
+$(BUILD)/tests/test_cli_%: tests/test_cli_%.c $(CMD_OBJ) $(BUILD)/libaha.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(OPT) -Itests $(LDFLAGS) -o $@ $< $(CMD_OBJ) $(BUILD)/libaha.a $(LDLIBS)
+
 tests: aha $(TEST_BIN)
 
 # The tests run the C unit tests under ASan + UBSan, the reference tests

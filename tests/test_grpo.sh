@@ -149,7 +149,7 @@ done
 out=$($AHA grpo --model "$T/model" --task arithmetic --bogus 1 2>&1); rc=$?
 check "unknown flag: exit 2" '[ $rc -eq 2 ] && echo "$out" | grep -q "unknown option .--bogus"'
 out=$($AHA grpo --model "$T/model" --task arithmetic --eps-low 1.5 2>&1); rc=$?
-check "out of range: exit 2 naming the key" '[ $rc -eq 2 ] && echo "$out" | grep -q "eps_low"'
+check "out of range: exit 2 naming the flag" '[ $rc -eq 2 ] && echo "$out" | grep -q -- "--eps-low must be a number in \[0, 0.999\], got .1.5."'
 echo '{"model": "x", "lr": 0.1, "learning_rat": 3}' >"$T/bad.json"
 out=$($AHA grpo --config "$T/bad.json" 2>&1); rc=$?
 check "unknown config key: exit 1 naming file and key" '[ $rc -eq 1 ] && echo "$out" | grep -q "bad.json: unknown key \"learning_rat\""'

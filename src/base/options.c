@@ -35,9 +35,8 @@ static const OptDef *find_alias(const OptDef *defs, const char *flag, size_t bas
     return NULL;
 }
 
-const OptDef *opt_lookup(const OptDef *defs, const char *flag, size_t *off) {
-    const OptDef *d = find_alias(defs, flag, 0, off);
-    if (d) return d;
+// The entry a flag ("--max-new-tokens", or the key itself) names by its key, not an alias.
+static const OptDef *find_flag(const OptDef *defs, const char *flag, size_t *off) {
     if (!strncmp(flag, "--", 2)) flag += 2;
     char key[96];
     size_t n = strlen(flag);
@@ -46,17 +45,25 @@ const OptDef *opt_lookup(const OptDef *defs, const char *flag, size_t *off) {
     return find_key(defs, key, 0, off);
 }
 
+const OptDef *opt_lookup(const OptDef *defs, const char *flag, size_t *off) {
+    const OptDef *d = find_alias(defs, flag, 0, off);
+    return d ? d : find_flag(defs, flag, off);
+}
+
 const char *opt_choice_name(const OptChoice *c, int value) {
     for (; c && c->name; c++)
         if (c->value == value) return c->name;
     return "?";
 }
 
-// "a|b|c" into buf.
-static const char *choice_list(const OptChoice *c, char *buf, size_t cap) {
+// The names into buf: "a|b|c" for help, "a, b or c" (prose) for messages.
+static const char *choice_list(const OptChoice *c, int prose, char *buf, size_t cap) {
     size_t o = 0;
     buf[0] = 0;
-    for (int i = 0; c && c[i].name && o < cap; i++) o += (size_t)snprintf(buf + o, cap - o, "%s%s", i ? "|" : "", c[i].name);
+    for (int i = 0; c && c[i].name && o < cap; i++) {
+        const char *sep = !i ? "" : !prose ? "|" : c[i + 1].name ? ", " : " or ";
+        o += (size_t)snprintf(buf + o, cap - o, "%s%s", sep, c[i].name);
+    }
     return buf;
 }
 
@@ -64,7 +71,7 @@ int opt_choice_value(const OptChoice *c, const char *name, const char *what) {
     for (const OptChoice *p = c; p && p->name; p++)
         if (!strcmp(p->name, name)) return p->value;
     char list[512];
-    return err_set("%s must be one of %s, got '%s'", what, choice_list(c, list, sizeof list), name);
+    return err_set("%s must be %s, got '%s'", what, choice_list(c, 1, list, sizeof list), name);
 }
 
 static int parse_bool(const char *text, int *out) {
@@ -73,37 +80,36 @@ static int parse_bool(const char *text, int *out) {
     return -1;
 }
 
-// Set the field at cfg + off described by d from text.
-static int set_field(void *cfg, const OptDef *d, size_t off, const char *text, const char *where) {
+// Set the field at cfg + off described by d from text. what names the setting
+// in messages: the flag as given ("--lr"), or "FILE: key".
+static int set_field(void *cfg, const OptDef *d, size_t off, const char *text, const char *what) {
     char *field = (char *)cfg + off, *end;
     errno = 0;
     switch (d->type) {
     case OPT_INT: {
         long v = strtol(text, &end, 10);
         if (errno || end == text || *end || v < d->min || v > d->max)
-            return err_set("%s: %s must be an integer in [%.0f, %.0f], got '%s'", where, d->key, d->min, d->max, text);
+            return err_set("%s must be an integer in [%.0f, %.0f], got '%s'", what, d->min, d->max, text);
         *(int *)field = (int)v;
         return 0;
     }
     case OPT_DOUBLE: {
         double v = strtod(text, &end);
         if (errno || end == text || *end || !isfinite(v) || v < d->min || v > d->max)
-            return err_set("%s: %s must be a number in [%g, %g], got '%s'", where, d->key, d->min, d->max, text);
+            return err_set("%s must be a number in [%g, %g], got '%s'", what, d->min, d->max, text);
         *(double *)field = v;
         return 0;
     }
     case OPT_BOOL:
-        if (parse_bool(text, (int *)field) != 0) return err_set("%s: %s must be true or false, got '%s'", where, d->key, text);
+        if (parse_bool(text, (int *)field) != 0) return err_set("%s must be true or false, got '%s'", what, text);
         return 0;
     case OPT_STRING: {
         size_t n = strlen(text);
-        if (n >= d->size) return err_set("%s: %s is %zu bytes, longer than the %zu allowed", where, d->key, n, d->size - 1);
+        if (n >= d->size) return err_set("%s is %zu bytes, longer than the %zu allowed", what, n, d->size - 1);
         memcpy(field, text, n + 1);
         return 0;
     }
     case OPT_ENUM: {
-        char what[300];
-        snprintf(what, sizeof what, "%s: %s", where, d->key);
         int v = opt_choice_value(d->choices, text, what);
         if (v < 0) return -1;
         *(int *)field = v;
@@ -111,22 +117,29 @@ static int set_field(void *cfg, const OptDef *d, size_t off, const char *text, c
     }
     case OPT_LIST: {
         OptList *l = (OptList *)field;
-        if (l->n == OPT_LIST_MAX) return err_set("%s: %s takes at most %d values", where, d->key, OPT_LIST_MAX);
+        if (l->n == OPT_LIST_MAX) return err_set("%s takes at most %d values", what, OPT_LIST_MAX);
         if (strlen(text) >= OPT_LIST_LEN)
-            return err_set("%s: a %s value is longer than the %d bytes allowed", where, d->key, OPT_LIST_LEN - 1);
+            return err_set("%s: a value is longer than the %d bytes allowed", what, OPT_LIST_LEN - 1);
         snprintf(l->item[l->n++], OPT_LIST_LEN, "%s", text);
         return 0;
     }
     case OPT_GROUP: break;
     }
-    return err_set("%s: %s cannot be set", where, d->key);
+    return err_set("%s cannot be set", what);
+}
+
+// set_field for a value read from a source other than the command line: messages say "where: key".
+static int set_keyed(void *cfg, const OptDef *d, size_t off, const char *text, const char *where) {
+    char what[600];
+    snprintf(what, sizeof what, "%s: %s", where, d->key);
+    return set_field(cfg, d, off, text, what);
 }
 
 int opt_set(void *cfg, const OptDef *defs, const char *key, const char *text, const char *where) {
     size_t off;
     const OptDef *d = find_key(defs, key, 0, &off);
     if (!d) return err_set("%s: unknown key \"%s\"", where, key);
-    return set_field(cfg, d, off, text, where);
+    return set_keyed(cfg, d, off, text, where);
 }
 
 static size_t field_size(const OptDef *d) {
@@ -235,7 +248,7 @@ int opt_apply_json(void *cfg, const OptDef *defs, const cJSON *obj, const char *
             const cJSON *it;
             cJSON_ArrayForEach(it, v) {
                 if (!cJSON_IsString(it)) return err_set("%s: %s must be an array of strings", where, d->key);
-                if (set_field(cfg, d, off, it->valuestring, where) != 0) return -1;
+                if (set_keyed(cfg, d, off, it->valuestring, where) != 0) return -1;
             }
             continue;
         }
@@ -254,7 +267,7 @@ int opt_apply_json(void *cfg, const OptDef *defs, const cJSON *obj, const char *
         } else {
             return err_set("%s: %s has an unusable value", where, d->key);
         }
-        if (set_field(cfg, d, off, text, where) != 0) return -1;
+        if (set_keyed(cfg, d, off, text, where) != 0) return -1;
     }
     return 0;
 }
@@ -326,8 +339,9 @@ static void print_help(FILE *f, const OptDef *defs, const void *defaults, size_t
         }
         case OPT_GROUP: break;
         }
-        fprintf(f, "  %-28s %s (default %s", flag, d->help, def);
-        if (d->type == OPT_ENUM) fprintf(f, "; %s", choice_list(d->choices, list, sizeof list));
+        if (d->flags & OPT_REQUIRED) fprintf(f, "  %-28s %s (required", flag, d->help);
+        else fprintf(f, "  %-28s %s (default %s", flag, d->help, def);
+        if (d->type == OPT_ENUM) fprintf(f, "; %s", choice_list(d->choices, 0, list, sizeof list));
         else if (d->type == OPT_INT) fprintf(f, "; %.0f..%.0f", d->min, d->max);
         else if (d->type == OPT_DOUBLE) fprintf(f, "; %g..%g", d->min, d->max);
         else if (d->type == OPT_LIST) fprintf(f, "; repeatable");
@@ -344,6 +358,11 @@ static int key_count(const OptDef *defs, const char *key) {
     return n;
 }
 
+static int bool_key(const OptDef *defs, const char *key) {
+    const OptDef *d = find_key(defs, key, 0, NULL);
+    return d && d->type == OPT_BOOL;
+}
+
 static int check(const OptDef *all, const OptDef *defs, const void *defaults, size_t base) {
     for (const OptDef *d = defs; d->key; d++) {
         if (d->type == OPT_GROUP) {
@@ -352,9 +371,16 @@ static int check(const OptDef *all, const OptDef *defs, const void *defaults, si
             continue;
         }
         if (!d->help || !d->key[0]) return err_set("%s: every setting needs a key and a help line", d->key);
+        if (strspn(d->key, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(d->key))
+            return err_set("%s: a key is snake_case (its flag spells _ as -)", d->key);
         if (key_count(all, d->key) != 1) return err_set("%s: the key appears more than once", d->key);
-        if (d->alias && find_alias(all, d->alias, 0, NULL) != d) return err_set("%s: alias %s is taken", d->key, d->alias);
-        const char *field = defaults ? (const char *)defaults + base + d->offset : NULL;
+        if (d->alias && (d->alias[0] != '-' || find_alias(all, d->alias, 0, NULL) != d ||
+                         find_flag(all, d->alias, NULL)))
+            return err_set("%s: alias %s is taken or not a flag", d->key, d->alias);
+        if (!strncmp(d->key, "no_", 3) && bool_key(all, d->key + 3))
+            return err_set("%s: the key collides with --no-%s", d->key, d->key + 3);
+        // A required setting has no default: the command checks it was given.
+        const char *field = defaults && !(d->flags & OPT_REQUIRED) ? (const char *)defaults + base + d->offset : NULL;
         if ((d->type == OPT_INT || d->type == OPT_DOUBLE) && !(d->min <= d->max))
             return err_set("%s: range [%g, %g] is empty", d->key, d->min, d->max);
         if (d->type == OPT_INT && field && (*(const int *)field < d->min || *(const int *)field > d->max))
@@ -365,6 +391,8 @@ static int check(const OptDef *all, const OptDef *defs, const void *defaults, si
             return err_set("%s: the default does not fit", d->key);
         if (d->type == OPT_ENUM) {
             if (!d->choices || !d->choices[0].name) return err_set("%s: an enum needs choices", d->key);
+            for (const OptChoice *a = d->choices; a->name; a++)
+                if (!a->name[0]) return err_set("%s: a choice has an empty name", d->key);
             for (const OptChoice *a = d->choices; a->name; a++)
                 for (const OptChoice *b = a + 1; b->name; b++)
                     if (!strcmp(a->name, b->name) || a->value == b->value)

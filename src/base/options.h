@@ -38,6 +38,7 @@ typedef struct {
 enum {
     OPT_POSITIONAL = 1,   // also filled from a bare argument (in table order)
     OPT_ARGV_ONLY = 2,    // a command-line setting: never read from or written to JSON
+    OPT_REQUIRED = 4,     // has no default (help says "required"); the command checks it was given
 };
 
 typedef struct OptDef {
@@ -50,7 +51,7 @@ typedef struct OptDef {
     const char *help;
     const struct OptDef *group; // OPT_GROUP: the nested table
     const char *alias;     // another spelling of the flag ("-n"), or NULL
-    unsigned flags;        // OPT_POSITIONAL | OPT_ARGV_ONLY
+    unsigned flags;        // OPT_POSITIONAL | OPT_ARGV_ONLY | OPT_REQUIRED
 } OptDef;
 
 // A nested table entry: the struct member `field` of type T holds the settings of `table`.
@@ -92,8 +93,10 @@ void opt_print_help(FILE *f, const OptDef *defs, const void *defaults);
 const char *opt_choice_name(const OptChoice *choices, int value);
 // The value of a choice name, or -1 after err_set listing the names (what names the setting).
 int opt_choice_value(const OptChoice *choices, const char *name, const char *what);
-// Every table's own consistency: keys unique (groups included), enum names and
-// values unique, ranges ordered, defaults (may be NULL) inside them. Returns 0,
+// Every table's own consistency: keys snake_case and unique (groups included),
+// aliases flags that name nothing else, no key colliding with a switch's --no-
+// form, enum names non-empty and names and values unique, ranges ordered,
+// defaults (may be NULL) inside them (but for OPT_REQUIRED settings). Returns 0,
 // or -1 with err_set naming the key. Tests run it over every command's table.
 int opt_check_table(const OptDef *defs, const void *defaults);
 

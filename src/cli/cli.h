@@ -4,6 +4,8 @@
 #ifndef AHA_CLI_H
 #define AHA_CLI_H
 
+#include "cli/cli_opts.h"
+
 // The value after a flag: argv[*i + 1], advancing *i; prints a usage error and
 // returns NULL when the value is missing.
 const char *arg_value(const char *cmd, int argc, char **argv, int *i);
@@ -36,5 +38,20 @@ int cmd_corpus(int argc, char **argv);
 int cmd_pretrain(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_zero(int argc, char **argv);
+
+// Their flags (each parses through its table with cli_parse_options).
+extern const CliOptions version_cli, init_cli, bench_cli, reward_cli, logprobs_cli, toy_cli, grpo_cli, report_cli,
+    task_cli, strategic_grams_cli, tokenize_cli, detokenize_cli, train_tokenizer_cli, corpus_cli, pretrain_cli,
+    eval_cli, zero_cli;
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;          // its line in `aha --help`
+    const CliOptions *options;    // NULL: the command parses its flags by hand
+} Command;
+
+// Every command, in the order `aha --help` lists them; ends with name NULL.
+extern const Command cli_commands[];
 
 #endif

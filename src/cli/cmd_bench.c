@@ -12,14 +12,38 @@
 #include "model/forward.h"
 #include "model/model.h"
 #include "model/presets.h"
+#include "rollout/rollout.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char *CMD = "bench";
 
-static const char *USAGE =
+// Which configurations to run.
+enum { BENCH_A, BENCH_B, BENCH_ALL };
+static const OptChoice config_choices[] = {{"a", BENCH_A}, {"b", BENCH_B}, {"all", BENCH_ALL}, {NULL, 0}};
+
+typedef struct {
+    int config, reps, threads, train, gen;
+} BenchFlags;
+
+#define F(x) offsetof(BenchFlags, x)
+static const OptDef bench_options[] = {
+    {"config", OPT_ENUM, F(config), 0, 0, 0, config_choices, "which configurations to time", NULL, NULL, 0},
+    {"reps", OPT_INT, F(reps), 0, 1, 100, NULL, "timed repetitions (after one warm-up)", NULL, NULL, 0},
+    OPT_GROUP_ENTRY(BenchFlags, threads, threads_options),
+    {"train", OPT_BOOL, F(train), 0, 0, 1, NULL, "time training", NULL, NULL, 0},
+    {"gen", OPT_BOOL, F(gen), 0, 0, 1, NULL, "time generation", NULL, NULL, 0},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
+};
+#undef F
+
+static void bench_defaults(void *cfg) { *(BenchFlags *)cfg = (BenchFlags){BENCH_ALL, 3, 0, 1, 1}; }
+
+const CliOptions bench_cli = {
+    bench_options, sizeof(BenchFlags), bench_defaults,
     "usage: aha bench [--config a|b|all] [--reps N] [--threads N] [--no-train] [--no-gen]\n"
     "Times the engine on random llama-style models (untied, no biases, rope 10000):\n"
     "  (a) dim 256, 4 layers, 4 heads, vocab 512, ffn 704\n"
@@ -27,8 +51,9 @@ static const char *USAGE =
     "training: forward + backward on 16 rows x 256 tokens (and one AdamW step);\n"
     "generation: B 8 prompts x G 8 samples, prompt 32 tokens, 96 new tokens, temperature 1.\n"
     "GFLOP/s counts 6*(body + head matmul params) + 12*L*d*S per training token, as\n"
-    "bench/torch_grpo_peer.py does. Medians over --reps (default 3) after one warm-up.\n"
-    "Ends with one line 'JSON {...}' for tools.\n";
+    "bench/torch_grpo_peer.py does. Medians over --reps after one warm-up.\n"
+    "Ends with one line 'JSON {...}' for tools.\n",
+    NULL};
 
 // The two reference configurations are the small and large presets.
 typedef struct {
@@ -175,31 +200,10 @@ static int bench_gen(const Model *m, int reps, BenchResult *r) {
 }
 
 int cmd_bench(int argc, char **argv) {
-    const char *which = "all";
-    long reps = 3, threads = 0;
-    int do_train = 1, do_gen = 1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (arg_is_help(a)) {
-            fputs(USAGE, stdout);
-            return 0;
-        } else if (strcmp(a, "--no-train") == 0) {
-            do_train = 0;
-        } else if (strcmp(a, "--no-gen") == 0) {
-            do_gen = 0;
-        } else if (strcmp(a, "--config") == 0) {
-            if (!(which = arg_value(CMD, argc, argv, &i))) return 2;
-            if (strcmp(which, "a") && strcmp(which, "b") && strcmp(which, "all"))
-                return cli_usage(CMD, "--config must be a, b or all, got '%s'", which);
-        } else if (strcmp(a, "--reps") == 0) {
-            if (!(v = arg_value(CMD, argc, argv, &i)) || arg_long(CMD, a, v, 1, 100, &reps)) return 2;
-        } else if (strcmp(a, "--threads") == 0) {
-            if (!(v = arg_value(CMD, argc, argv, &i)) || arg_long(CMD, a, v, 1, 1024, &threads)) return 2;
-        } else {
-            return cli_usage(CMD, "unknown option '%s'", a);
-        }
-    }
-    if (threads > 0) threads_set((int)threads);
+    BenchFlags f;
+    int rc = cli_parse_options(CMD, argc, argv, &bench_cli, &f);
+    if (rc) return rc == 1 ? 0 : rc;
+    threads_set(f.threads);
     log_quiet(1);
     double peak = sgemm_peak(2048, 3);
 #ifdef AHA_BLAS
@@ -216,17 +220,17 @@ int cmd_bench(int argc, char **argv) {
     int first = 1;
     for (size_t k = 0; k < sizeof CONFIGS / sizeof CONFIGS[0]; k++) {
         const BenchConfig *b = &CONFIGS[k];
-        if (strcmp(which, "all") != 0 && strcmp(which, b->name) != 0) continue;
+        if (f.config != BENCH_ALL && strcmp(opt_choice_name(config_choices, f.config), b->name) != 0) continue;
         ModelConfig c = bench_model(b, 512);
         Model m;
-        if (model_create(&m, &c, do_train) != 0) return cli_fail(CMD, "%s", err_msg());
+        if (model_create(&m, &c, f.train) != 0) return cli_fail(CMD, "%s", err_msg());
         model_init_random(&m, 1, 0.02f);
         BenchResult r = {.params = m.n_params};
-        if (do_train && bench_train(&m, (int)reps, &r) != 0) {
+        if (f.train && bench_train(&m, f.reps, &r) != 0) {
             model_free(&m);
             return cli_fail(CMD, "training (%s): %s", b->name, err_msg());
         }
-        if (do_gen && bench_gen(&m, (int)reps, &r) != 0) {
+        if (f.gen && bench_gen(&m, f.reps, &r) != 0) {
             model_free(&m);
             return cli_fail(CMD, "generation (%s): %s", b->name, err_msg());
         }

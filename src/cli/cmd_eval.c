@@ -9,22 +9,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void eval_help(void) {
-    EvalConfig d;
-    eval_defaults(&d);
-    printf("usage: aha eval --model DIR (--task NAME | --dataset FILE.jsonl) [options]\n\n"
-           "Sample k completions per problem and score them with the task's verifier, as\n"
-           "the R1 paper evaluates: pass@1 = mean correctness over the k samples, cons@k =\n"
-           "majority vote over normalised final answers, pass@k unbiased, mean completion\n"
-           "length (overall and by difficulty) and R1's reflection words per 1k tokens.\n"
-           "Task problems come from the held-out test split unless --split train.\n\n");
-    opt_print_help(stdout, eval_options, &d);
-}
+static void defaults(void *cfg) { eval_defaults(cfg); }
+
+const CliOptions eval_cli = {
+    eval_options, sizeof(EvalConfig), defaults,
+    "usage: aha eval --model DIR (--task NAME | --dataset FILE.jsonl) [options]\n\n"
+    "Sample k completions per problem and score them with the task's verifier, as\n"
+    "the R1 paper evaluates: pass@1 = mean correctness over the k samples, cons@k =\n"
+    "majority vote over normalised final answers, pass@k unbiased, mean completion\n"
+    "length (overall and by difficulty) and R1's reflection words per 1k tokens.\n"
+    "Task problems come from the held-out test split unless --split train.\n",
+    NULL};
 
 int cmd_eval(int argc, char **argv) {
     EvalConfig c;
-    eval_defaults(&c);
-    int rc = cli_parse_options("eval", argc, argv, eval_options, &c, eval_help);
+    int rc = cli_parse_options("eval", argc, argv, &eval_cli, &c);
     if (rc) return rc == 1 ? 0 : rc;
     if (!c.model[0]) return cli_usage("eval", "--model DIR is required");
     if (!c.task[0] == !c.dataset[0]) return cli_usage("eval", "give exactly one of --task and --dataset");

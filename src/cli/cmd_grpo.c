@@ -30,20 +30,23 @@ static const OptDef args_options[] = {
 #undef F
 #undef S
 
-static void grpo_help(void) {
-    GrpoArgs d;
-    memset(&d, 0, sizeof d);
-    grpo_defaults(&d.c);
-    printf("usage: aha grpo --model DIR (--task NAME | --dataset FILE.jsonl) [options]\n"
-           "       aha grpo --resume RUN_DIR [options]\n\n"
-           "GRPO-family reinforcement learning with verifiable rewards. Each step samples\n"
-           "G completions for each of B prompts, scores them with the reward terms, turns\n"
-           "rewards into group-relative advantages and updates the policy.\n\n"
-           "Settings come from the defaults, then the resumed run's config.json, then\n"
-           "--preset, then --config FILE.json (keys as below with underscores), then flags.\n"
-           "Every effective setting is written to RUN_DIR/config.json.\n\n");
-    opt_print_help(stdout, args_options, &d);
+static void args_defaults(void *cfg) {
+    GrpoArgs *a = cfg;
+    memset(a, 0, sizeof *a);
+    grpo_defaults(&a->c);
 }
+
+const CliOptions grpo_cli = {
+    args_options, sizeof(GrpoArgs), args_defaults,
+    "usage: aha grpo --model DIR (--task NAME | --dataset FILE.jsonl) [options]\n"
+    "       aha grpo --resume RUN_DIR [options]\n\n"
+    "GRPO-family reinforcement learning with verifiable rewards. Each step samples\n"
+    "G completions for each of B prompts, scores them with the reward terms, turns\n"
+    "rewards into group-relative advantages and updates the policy.\n\n"
+    "Settings come from the defaults, then the resumed run's config.json, then\n"
+    "--preset, then --config FILE.json (keys as below with underscores), then flags.\n"
+    "Every effective setting is written to RUN_DIR/config.json.\n",
+    NULL};
 
 static int load_json_file(const char *path, cJSON **out) {
     char *text = file_read_all(path, NULL);
@@ -81,16 +84,14 @@ static int settings(GrpoArgs *a, const GrpoArgs *flags, const OptSeen *seen, int
 int cmd_grpo(int argc, char **argv) {
     for (int i = 1; i < argc; i++)
         if (arg_is_help(argv[i])) {
-            grpo_help();
+            cli_print_help(&grpo_cli);
             return 0;
         }
     static GrpoArgs flags, a;   // large (string settings): not on the stack
     OptSeen seen = {0};
-    memset(&flags, 0, sizeof flags);
-    grpo_defaults(&flags.c);
+    args_defaults(&flags);
     if (opt_parse_argv(&flags, args_options, argc, argv, &seen) != 0) return cli_usage("grpo", "%s", err_msg());
-    memset(&a, 0, sizeof a);
-    grpo_defaults(&a.c);
+    args_defaults(&a);
     int usage = 0;
     if (settings(&a, &flags, &seen, &usage) != 0)
         return usage ? cli_usage("grpo", "%s", err_msg()) : cli_fail("grpo", "%s", err_msg());

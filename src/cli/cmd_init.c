@@ -10,31 +10,67 @@
 #include "model/presets.h"
 #include "tok/tokenizer.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char *CMD = "init";
 
-static const char *USAGE =
+typedef struct {
+    char out[4096], preset[32], config[4096], from[4096], tokenizer[4096];
+    int seed, shard_mb, force, dtype;
+    double std;
+} InitFlags;
+
+// Weight file dtypes init writes.
+static const OptChoice dtype_choices[] = {{"f32", ST_F32}, {"bf16", ST_BF16}, {NULL, 0}};
+
+#define F(x) offsetof(InitFlags, x)
+#define S(x) F(x), sizeof(((InitFlags *)0)->x)
+static const OptDef init_options[] = {
+    {"out", OPT_STRING, S(out), 0, 0, NULL, "directory to create (refused if it already holds config.json, unless --force)",
+     NULL, NULL, OPT_REQUIRED},
+    {"preset", OPT_STRING, S(preset), 0, 0, NULL, "tiny, small or large (see above; small when no --config or --from)",
+     NULL, NULL, 0},
+    {"config", OPT_STRING, S(config), 0, 0, NULL, "a Hugging Face config.json (llama, qwen2 or qwen3) instead of a preset",
+     NULL, NULL, 0},
+    {"from", OPT_STRING, S(from), 0, 0, NULL, "load an existing model and write it to --out (convert dtype, reshard)",
+     NULL, NULL, 0},
+    {"seed", OPT_INT, F(seed), 0, 0, 2147483647, NULL, "random seed of the weights", NULL, NULL, 0},
+    {"std", OPT_DOUBLE, F(std), 0, 0, 10, NULL, "standard deviation of the weight matrices", NULL, NULL, 0},
+    {"tokenizer", OPT_STRING, S(tokenizer), 0, 0, NULL,
+     "copy this tokenizer.json (and tokenizer_config.json beside it); none: train one (see above)",
+     NULL, NULL, 0},
+    {"dtype", OPT_ENUM, F(dtype), 0, 0, 0, dtype_choices, "weight file dtype", NULL, NULL, 0},
+    {"shard_mb", OPT_INT, F(shard_mb), 0, 0, 1 << 30, NULL, "split weights over files of at most N MiB with an index (0: one file)",
+     NULL, NULL, 0},
+    {"force", OPT_BOOL, F(force), 0, 0, 1, NULL, "overwrite a model directory", NULL, NULL, 0},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
+};
+#undef F
+#undef S
+
+static void init_defaults(void *cfg) {
+    InitFlags *f = cfg;
+    memset(f, 0, sizeof *f);
+    f->std = 0.02;
+    f->dtype = ST_F32;
+}
+
+const CliOptions init_cli = {
+    init_options, sizeof(InitFlags), init_defaults,
     "usage: aha init --out DIR [--preset tiny|small|large | --config FILE.json | --from MODEL_DIR]\n"
     "                [--seed S] [--std X] [--tokenizer PATH] [--dtype f32|bf16] [--shard-mb N] [--force]\n"
     "Creates a Hugging Face model directory with random weights: normal(0, std) matrices,\n"
-    "RMSNorm weights 1, biases 0.\n"
-    "  --out DIR          directory to create (refused if it already holds config.json, unless --force)\n"
-    "  --preset NAME      llama-style, untied, rope_theta 10000, rms_norm_eps 1e-5 (default small):\n"
-    "                       tiny   dim 64,  2 layers, 4 heads (2 kv), vocab 320,  ffn 176,  context 512\n"
-    "                       small  dim 256, 4 layers, 4 heads,        vocab 512,  ffn 704,  context 2048\n"
-    "                       large  dim 512, 8 layers, 8 heads,        vocab 2048, ffn 1376, context 2048\n"
-    "  --config FILE      a Hugging Face config.json (llama, qwen2 or qwen3) instead of a preset\n"
-    "  --from DIR         load an existing model and write it to --out (convert dtype, reshard)\n"
-    "  --seed S           random seed (default 0)\n"
-    "  --std X            standard deviation of the weight matrices (default 0.02)\n"
-    "  --tokenizer PATH   copy this tokenizer.json (and tokenizer_config.json beside it); without\n"
-    "                     it a byte-level BPE is trained on a small built-in text, with special\n"
-    "                     tokens <|endoftext|> (eos), <|im_start|>, <|im_end|>\n"
-    "  --dtype f32|bf16   weight file dtype (default f32)\n"
-    "  --shard-mb N       split weights over files of at most N MiB with an index (default: one file)\n";
+    "RMSNorm weights 1, biases 0. Presets are llama-style, untied, rope_theta 10000,\n"
+    "rms_norm_eps 1e-5:\n"
+    "  tiny   dim 64,  2 layers, 4 heads (2 kv), vocab 320,  ffn 176,  context 512\n"
+    "  small  dim 256, 4 layers, 4 heads,        vocab 512,  ffn 704,  context 2048\n"
+    "  large  dim 512, 8 layers, 8 heads,        vocab 2048, ffn 1376, context 2048\n"
+    "Without --tokenizer a byte-level BPE is trained on a small built-in text, with\n"
+    "special tokens <|endoftext|> (eos), <|im_start|>, <|im_end|>.\n",
+    NULL};
 
 // Put tokenizer.json (+ tokenizer_config.json) into dir: copied from src (a
 // file or a directory), or trained on the built-in text. Checks the model's
@@ -81,50 +117,20 @@ static int add_tokenizer(ModelConfig *cfg, const char *dir, const char *src, int
     return rc;
 }
 
+// A string flag's value, or NULL when it was not given.
+static const char *given(const char *s) { return s[0] ? s : NULL; }
+
 int cmd_init(int argc, char **argv) {
-    const char *out = NULL, *preset = NULL, *config = NULL, *from = NULL, *tokenizer = NULL, *v;
-    long seed = 0, shard_mb = 0;
-    double std = 0.02;
-    int force = 0;
-    SafeDtype dtype = ST_F32;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (arg_is_help(a)) {
-            fputs(USAGE, stdout);
-            return 0;
-        }
-        if (strcmp(a, "--force") == 0) {
-            force = 1;
-            continue;
-        }
-        const char **slot = strcmp(a, "--out") == 0         ? &out
-                            : strcmp(a, "--preset") == 0    ? &preset
-                            : strcmp(a, "--config") == 0    ? &config
-                            : strcmp(a, "--from") == 0      ? &from
-                            : strcmp(a, "--tokenizer") == 0 ? &tokenizer
-                                                            : NULL;
-        int numeric = strcmp(a, "--seed") == 0 || strcmp(a, "--std") == 0 || strcmp(a, "--dtype") == 0 ||
-                      strcmp(a, "--shard-mb") == 0;
-        if (!slot && !numeric) return cli_usage(CMD, "unknown option '%s'", a);
-        if (!(v = arg_value(CMD, argc, argv, &i))) return 2;
-        if (slot) {
-            *slot = v;
-        } else if (strcmp(a, "--seed") == 0) {
-            if (arg_long(CMD, a, v, 0, 0x7fffffffffffffffL, &seed)) return 2;
-        } else if (strcmp(a, "--std") == 0) {
-            if (arg_double(CMD, a, v, 0, 10, &std)) return 2;
-        } else if (strcmp(a, "--shard-mb") == 0) {
-            if (arg_long(CMD, a, v, 1, 1L << 30, &shard_mb)) return 2;
-        } else if (strcmp(v, "f32") == 0 || strcmp(v, "bf16") == 0) {
-            dtype = v[0] == 'b' ? ST_BF16 : ST_F32;
-        } else {
-            return cli_usage(CMD, "--dtype must be f32 or bf16, got '%s'", v);
-        }
-    }
+    static InitFlags f;   // large (paths): not on the stack
+    int rc = cli_parse_options(CMD, argc, argv, &init_cli, &f);
+    if (rc) return rc == 1 ? 0 : rc;
+    const char *out = given(f.out), *preset = given(f.preset), *config = given(f.config), *from = given(f.from),
+               *tokenizer = given(f.tokenizer);
+    SafeDtype dtype = (SafeDtype)f.dtype;
     if (!out) return cli_usage(CMD, "--out DIR is required");
     if (!!preset + !!config + !!from > 1) return cli_usage(CMD, "give only one of --preset, --config, --from");
     char probe[4096];
-    if (path_join(probe, sizeof probe, out, "config.json") == 0 && path_exists(probe) && !force)
+    if (path_join(probe, sizeof probe, out, "config.json") == 0 && path_exists(probe) && !f.force)
         return cli_fail(CMD, "%s already holds a model (config.json); use --force to overwrite it", out);
 
     Model m;
@@ -141,9 +147,9 @@ int cmd_init(int argc, char **argv) {
             model_config_llama(&cfg, p);
         }
         if (model_create(&m, &cfg, 0) != 0) return cli_fail(CMD, "%s", err_msg());
-        model_init_random(&m, (uint64_t)seed, (float)std);
+        model_init_random(&m, (uint64_t)f.seed, (float)f.std);
     }
-    int rc = model_save_sharded(&m, out, dtype, (size_t)shard_mb << 20);
+    rc = model_save_sharded(&m, out, dtype, (size_t)f.shard_mb << 20);
     int changed = 0;
     if (rc == 0) {
         char src_tok[4096];

@@ -7,7 +7,9 @@
 #include "cli/cli.h"
 #include "model/forward.h"
 #include "model/io.h"
+#include "rollout/rollout.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,15 +17,31 @@
 // Rows computed together (one forward per batch of consecutive lines).
 #define LOGPROBS_BATCH 8
 
-static void logprobs_help(void) {
-    printf("usage: aha logprobs --model DIR --input FILE.jsonl [--threads N]\n\n"
-           "For each input line {\"ids\":[...]} prints one line {\"logp\":[...]} where\n"
-           "logp[i] = log p(ids[i+1] | ids[0..i]) at temperature 1 (n-1 numbers for n ids).\n"
-           "A plain interface to compare aha's model with any other implementation.\n\n"
-           "  --model    Hugging Face model directory (config.json + safetensors)\n"
-           "  --input    JSONL file, one object with an \"ids\" array per line ('-' = stdin)\n"
-           "  --threads  threads (default: OpenMP's default)\n");
-}
+typedef struct {
+    char model[4096], input[4096];
+    int threads;
+} LogprobsFlags;
+
+#define S(x) offsetof(LogprobsFlags, x), sizeof(((LogprobsFlags *)0)->x)
+static const OptDef logprobs_options[] = {
+    {"model", OPT_STRING, S(model), 0, 0, NULL, "Hugging Face model directory (config.json + safetensors)", NULL, NULL,
+     OPT_REQUIRED},
+    {"input", OPT_STRING, S(input), 0, 0, NULL, "JSONL file, one object with an \"ids\" array per line ('-' = stdin)",
+     NULL, NULL, OPT_REQUIRED},
+    OPT_GROUP_ENTRY(LogprobsFlags, threads, threads_options),
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
+};
+#undef S
+
+static void logprobs_defaults(void *cfg) { memset(cfg, 0, sizeof(LogprobsFlags)); }
+
+const CliOptions logprobs_cli = {
+    logprobs_options, sizeof(LogprobsFlags), logprobs_defaults,
+    "usage: aha logprobs --model DIR --input FILE.jsonl [--threads N]\n\n"
+    "For each input line {\"ids\":[...]} prints one line {\"logp\":[...]} where\n"
+    "logp[i] = log p(ids[i+1] | ids[0..i]) at temperature 1 (n-1 numbers for n ids).\n"
+    "A plain interface to compare aha's model with any other implementation.\n",
+    NULL};
 
 typedef struct {
     int *ids;    // (n)
@@ -124,31 +142,16 @@ done:
 }
 
 int cmd_logprobs(int argc, char **argv) {
-    const char *model = NULL, *input = NULL, *v;
-    long threads = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (arg_is_help(a)) {
-            logprobs_help();
-            return 0;
-        }
-        if (!strcmp(a, "--model")) {
-            if (!(model = arg_value("logprobs", argc, argv, &i))) return 2;
-        } else if (!strcmp(a, "--input")) {
-            if (!(input = arg_value("logprobs", argc, argv, &i))) return 2;
-        } else if (!strcmp(a, "--threads")) {
-            if (!(v = arg_value("logprobs", argc, argv, &i)) || arg_long("logprobs", a, v, 1, 1024, &threads) != 0) return 2;
-        } else {
-            return cli_usage("logprobs", "unknown option '%s'", a);
-        }
-    }
-    if (!model || !input) return cli_usage("logprobs", "--model and --input are required");
-    if (threads) threads_set((int)threads);
+    static LogprobsFlags f;   // large (paths): not on the stack
+    int rc = cli_parse_options("logprobs", argc, argv, &logprobs_cli, &f);
+    if (rc) return rc == 1 ? 0 : rc;
+    if (!f.model[0] || !f.input[0]) return cli_usage("logprobs", "--model and --input are required");
+    threads_set(f.threads);
     Model m;
-    if (model_load(&m, model, 0) != 0) return cli_fail("logprobs", "%s", err_msg());
+    if (model_load(&m, f.model, 0) != 0) return cli_fail("logprobs", "%s", err_msg());
     Seq *seqs = NULL;
-    int n = read_input(input, &m.cfg, &seqs);
-    int rc = n < 0 ? 1 : run(&m, seqs, n);
+    int n = read_input(f.input, &m.cfg, &seqs);
+    rc = n < 0 ? 1 : run(&m, seqs, n);
     for (int i = 0; i < n; i++) free(seqs[i].ids);
     free(seqs);
     model_free(&m);

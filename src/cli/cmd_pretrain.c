@@ -9,24 +9,23 @@
 #include <stdio.h>
 #include <string.h>
 
-static void pretrain_help(void) {
-    PretrainConfig d;
-    pretrain_defaults(&d);
-    printf("usage: aha pretrain --out DIR [options]\n\n"
-           "Pretrain a tiny base model from scratch: generate the corpus (train-split problems\n"
-           "in the R1-Zero template, solved in three styles: a hasty estimate, careful steps\n"
-           "(a running sum; columns for arithmetic), and estimate + \"wait, let me check\" +\n"
-           "careful steps), train a byte-level BPE\n"
-           "tokenizer on it, then train the model on every token (SFT loop, AdamW, warmup +\n"
-           "cosine). Writes config.json, model.safetensors, tokenizer.json, pretrain.json and\n"
-           "train_log.jsonl into DIR.\n\n");
-    opt_print_help(stdout, pretrain_options, &d);
-}
+static void pretrain_flag_defaults(void *cfg) { pretrain_defaults(cfg); }
+
+const CliOptions pretrain_cli = {
+    pretrain_options, sizeof(PretrainConfig), pretrain_flag_defaults,
+    "usage: aha pretrain --out DIR [options]\n\n"
+    "Pretrain a tiny base model from scratch: generate the corpus (train-split problems\n"
+    "in the R1-Zero template, solved in three styles: a hasty estimate, careful steps\n"
+    "(a running sum; columns for arithmetic), and estimate + \"wait, let me check\" +\n"
+    "careful steps), train a byte-level BPE\n"
+    "tokenizer on it, then train the model on every token (SFT loop, AdamW, warmup +\n"
+    "cosine). Writes config.json, model.safetensors, tokenizer.json, pretrain.json and\n"
+    "train_log.jsonl into DIR.\n",
+    NULL};
 
 int cmd_pretrain(int argc, char **argv) {
     PretrainConfig c;
-    pretrain_defaults(&c);
-    int rc = cli_parse_options("pretrain", argc, argv, pretrain_options, &c, pretrain_help);
+    int rc = cli_parse_options("pretrain", argc, argv, &pretrain_cli, &c);
     if (rc) return rc == 1 ? 0 : rc;
     if (!c.out[0]) return cli_usage("pretrain", "--out DIR is required");
     if (pretrain_run(&c) != 0) return cli_fail("pretrain", "%s", err_msg());
@@ -42,7 +41,8 @@ typedef struct {
 
 #define F(x) offsetof(CorpusFlags, x)
 static const OptDef corpus_options[] = {
-    {"out", OPT_STRING, F(out), sizeof(((CorpusFlags *)0)->out), 0, 0, NULL, "JSONL file to write", NULL, NULL, 0},
+    {"out", OPT_STRING, F(out), sizeof(((CorpusFlags *)0)->out), 0, 0, NULL, "JSONL file to write", NULL, NULL,
+     OPT_REQUIRED},
     {"task", OPT_STRING, F(task), sizeof(((CorpusFlags *)0)->task), 0, 0, NULL, "task (sum or arithmetic)", NULL, NULL, 0},
     {"docs", OPT_INT, F(docs), 0, 1, 100000000, NULL, "documents", NULL, NULL, 0},
     {"seed", OPT_INT, F(seed), 0, 0, 2147483647, NULL, "problem seed (train split)", NULL, NULL, 0},
@@ -56,28 +56,31 @@ static const OptDef corpus_options[] = {
 };
 #undef F
 
-static void corpus_help(void) {
-    printf("usage: aha corpus --out FILE.jsonl [options]\n\n"
-           "Write the pretraining corpus aha pretrain uses: one JSON object per line with\n"
-           "id, difficulty, style, prompt (R1-Zero template) and completion. Only train-split\n"
-           "problems appear.\n\n");
+// The flags start from the corpus module's defaults.
+static void corpus_flag_defaults(void *cfg) {
     CorpusConfig cc;
     corpus_defaults(&cc);
-    CorpusFlags d = {"", "", (int)cc.n_docs, (int)cc.seed, cc.style_p[0], cc.style_p[1], cc.style_p[2],
-                     cc.difficulty_p[0], cc.difficulty_p[1], cc.difficulty_p[2]};
-    snprintf(d.task, sizeof d.task, "%s", cc.task);
-    opt_print_help(stdout, corpus_options, &d);
+    CorpusFlags *f = cfg;
+    *f = (CorpusFlags){"", "", (int)cc.n_docs, (int)cc.seed, cc.style_p[0], cc.style_p[1], cc.style_p[2],
+                       cc.difficulty_p[0], cc.difficulty_p[1], cc.difficulty_p[2]};
+    snprintf(f->task, sizeof f->task, "%s", cc.task);
 }
 
+const CliOptions corpus_cli = {
+    corpus_options, sizeof(CorpusFlags), corpus_flag_defaults,
+    "usage: aha corpus --out FILE.jsonl [options]\n\n"
+    "Write the pretraining corpus aha pretrain uses: one JSON object per line with\n"
+    "id, difficulty, style, prompt (R1-Zero template) and completion. Only train-split\n"
+    "problems appear.\n",
+    NULL};
+
 int cmd_corpus(int argc, char **argv) {
-    CorpusConfig cc;
-    corpus_defaults(&cc);
-    CorpusFlags f = {"", "", (int)cc.n_docs, (int)cc.seed, cc.style_p[0], cc.style_p[1], cc.style_p[2],
-                     cc.difficulty_p[0], cc.difficulty_p[1], cc.difficulty_p[2]};
-    snprintf(f.task, sizeof f.task, "%s", cc.task);
-    int rc = cli_parse_options("corpus", argc, argv, corpus_options, &f, corpus_help);
+    CorpusFlags f;
+    int rc = cli_parse_options("corpus", argc, argv, &corpus_cli, &f);
     if (rc) return rc == 1 ? 0 : rc;
     if (!f.out[0]) return cli_usage("corpus", "--out FILE is required");
+    CorpusConfig cc;
+    corpus_defaults(&cc);
     snprintf(cc.task, sizeof cc.task, "%s", f.task);
     cc.n_docs = f.docs;
     cc.seed = (uint64_t)f.seed;

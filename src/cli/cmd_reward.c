@@ -6,23 +6,40 @@
 #include "base/jsonl.h"
 #include "reward/reward.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void help(void) {
+typedef struct {
+    OptList fn;
+} RewardFlags;
+
+static const OptDef reward_options[] = {
+    {"fn", OPT_LIST, offsetof(RewardFlags, fn), 0, 0, 0, NULL,
+     "a reward term NAME[:WEIGHT[:key=value,...]] (at least one; listed below)", NULL, NULL, 0},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
+};
+
+static void reward_defaults(void *cfg) { memset(cfg, 0, sizeof(RewardFlags)); }
+
+static void functions_help(void) {
     int n;
     const RewardEntry *e = reward_entries(&n);
-    printf("usage: aha reward --fn NAME[:WEIGHT[:key=value,...]] [--fn ...] < completions.jsonl\n\n"
-           "Reads one JSON object per line: {\"completion\": str, \"answer\": str|number,\n"
-           "\"tokens\": int, \"max_new_tokens\": int, \"prefilled_think\": bool,\n"
-           "\"finish\": \"stop\"|\"length\", plus task fields such as \"numbers\", \"target\", \"tests\"}.\n"
-           "Writes {\"reward\": total, \"<fn>\": component, ...} per line, in input order.\n\n"
-           "reward functions:\n");
+    printf("\nreward functions:\n");
     for (int i = 0; i < n; i++)
         printf("  %-11s %s%s%s%s\n", e[i].name, e[i].help, *e[i].keys ? " [options: " : "", e[i].keys,
                *e[i].keys ? "]" : "");
 }
+
+const CliOptions reward_cli = {
+    reward_options, sizeof(RewardFlags), reward_defaults,
+    "usage: aha reward --fn NAME[:WEIGHT[:key=value,...]] [--fn ...] < completions.jsonl\n\n"
+    "Reads one JSON object per line: {\"completion\": str, \"answer\": str|number,\n"
+    "\"tokens\": int, \"max_new_tokens\": int, \"prefilled_think\": bool,\n"
+    "\"finish\": \"stop\"|\"length\", plus task fields such as \"numbers\", \"target\", \"tests\"}.\n"
+    "Writes {\"reward\": total, \"<fn>\": component, ...} per line, in input order.\n",
+    functions_help};
 
 // One line of output: {"reward": total, name: component, ...}.
 static void print_line(const RewardSpec *spec, double total, const double *comp) {
@@ -45,19 +62,12 @@ static void print_line(const RewardSpec *spec, double total, const double *comp)
 }
 
 int cmd_reward(int argc, char **argv) {
+    RewardFlags f;
+    int rc = cli_parse_options("reward", argc, argv, &reward_cli, &f);
+    if (rc) return rc == 1 ? 0 : rc;
     RewardSpec spec = {0};
-    for (int i = 1; i < argc; i++) {
-        if (arg_is_help(argv[i])) {
-            help();
-            return 0;
-        } else if (strcmp(argv[i], "--fn") == 0) {
-            const char *v = arg_value("reward", argc, argv, &i);
-            if (!v) return 2;
-            if (reward_parse_spec(&spec, v)) return cli_usage("reward", "--fn %s: %s", v, err_msg());
-        } else {
-            return cli_usage("reward", "unknown option '%s'", argv[i]);
-        }
-    }
+    for (int i = 0; i < f.fn.n; i++)
+        if (reward_parse_spec(&spec, f.fn.item[i])) return cli_usage("reward", "--fn %s: %s", f.fn.item[i], err_msg());
     if (spec.n == 0) return cli_usage("reward", "give at least one --fn NAME[:WEIGHT]");
     JsonlReader r;
     if (jsonl_open(&r, "-")) return cli_fail("reward", "%s", err_msg());

@@ -4,63 +4,56 @@
 #include "base/err.h"
 #include "task/task.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void task_help(void) {
-    printf("usage: aha task NAME [--split train|test] [-n N] [--seed S] [--difficulty D] [--start I]\n"
-           "Prints N generated problems of task NAME as JSON Lines: id, task, split, difficulty,\n"
-           "prompt, answer (gold), reward (the verifier), plus numbers/target for countdown.\n"
-           "A problem is fixed by (seed, split, difficulty, index); train and test never share one.\n\n"
-           "  --split S        train (default) or test\n"
-           "  -n N             number of problems (default 10)\n"
-           "  --seed S         generator seed (default 0)\n"
-           "  --difficulty D   1..%d (default 1)\n"
-           "  --start I        index of the first problem (default 0)\n\ntasks:\n",
-           TASK_MAX_DIFFICULTY);
+typedef struct {
+    char name[64];
+    int split, count, seed, difficulty, start;
+} TaskFlags;
+
+#define F(x) offsetof(TaskFlags, x)
+static const OptDef task_options[] = {
+    {"name", OPT_STRING, F(name), sizeof(((TaskFlags *)0)->name), 0, 0, NULL,
+     "the task (also given bare: aha task NAME; listed below)", NULL, NULL, OPT_POSITIONAL | OPT_REQUIRED},
+    {"split", OPT_ENUM, F(split), 0, 0, 0, task_split_choices, "which split the problems come from", NULL, NULL, 0},
+    {"count", OPT_INT, F(count), 0, 0, 100000000, NULL, "number of problems", NULL, "-n", 0},
+    {"seed", OPT_INT, F(seed), 0, 0, 2147483647, NULL, "generator seed", NULL, NULL, 0},
+    {"difficulty", OPT_INT, F(difficulty), 0, 1, TASK_MAX_DIFFICULTY, NULL, "difficulty level", NULL, NULL, 0},
+    {"start", OPT_INT, F(start), 0, 0, 2147483647, NULL, "index of the first problem", NULL, NULL, 0},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
+};
+#undef F
+
+static void task_defaults(void *cfg) { *(TaskFlags *)cfg = (TaskFlags){"", TASK_SPLIT_TRAIN, 10, 0, 1, 0}; }
+
+static void task_list_help(void) {
     int n;
     const TaskDef *t = task_list(&n);
+    printf("\ntasks:\n");
     for (int i = 0; i < n; i++) printf("  %-12s (verifier: %s) %s\n", t[i].name, t[i].reward, t[i].help);
 }
 
+const CliOptions task_cli = {
+    task_options, sizeof(TaskFlags), task_defaults,
+    "usage: aha task NAME [--split train|test] [-n N] [--seed S] [--difficulty D] [--start I]\n"
+    "Prints N generated problems of task NAME as JSON Lines: id, task, split, difficulty,\n"
+    "prompt, answer (gold), reward (the verifier), plus numbers/target for countdown.\n"
+    "A problem is fixed by (seed, split, difficulty, index); train and test never share one.\n",
+    task_list_help};
+
 int cmd_task(int argc, char **argv) {
-    const char *name = NULL;
-    long n = 10, seed = 0, difficulty = 1, start = 0;
-    int split = TASK_SPLIT_TRAIN;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (arg_is_help(a)) {
-            task_help();
-            return 0;
-        } else if (strcmp(a, "--split") == 0) {
-            if (!(v = arg_value("task", argc, argv, &i))) return 2;
-            if ((split = task_split_parse(v)) < 0) return cli_usage("task", "%s", err_msg());
-        } else if (strcmp(a, "-n") == 0) {
-            if (!(v = arg_value("task", argc, argv, &i)) || arg_long("task", a, v, 0, 100000000L, &n)) return 2;
-        } else if (strcmp(a, "--seed") == 0) {
-            if (!(v = arg_value("task", argc, argv, &i)) || arg_long("task", a, v, 0, 0x7fffffffffffffffL, &seed))
-                return 2;
-        } else if (strcmp(a, "--difficulty") == 0) {
-            if (!(v = arg_value("task", argc, argv, &i)) ||
-                arg_long("task", a, v, 1, TASK_MAX_DIFFICULTY, &difficulty))
-                return 2;
-        } else if (strcmp(a, "--start") == 0) {
-            if (!(v = arg_value("task", argc, argv, &i)) || arg_long("task", a, v, 0, 1L << 52, &start)) return 2;
-        } else if (a[0] == '-') {
-            return cli_usage("task", "unknown flag '%s'", a);
-        } else if (name) {
-            return cli_usage("task", "one task name expected, got '%s' and '%s'", name, a);
-        } else {
-            name = a;
-        }
-    }
-    if (!name) return cli_usage("task", "which task? (aha task --help lists them)");
-    const TaskDef *t = task_find(name);
+    TaskFlags f;
+    int rc = cli_parse_options("task", argc, argv, &task_cli, &f);
+    if (rc) return rc == 1 ? 0 : rc;
+    if (!f.name[0]) return cli_usage("task", "which task? (aha task --help lists them)");
+    const TaskDef *t = task_find(f.name);
     if (!t) return cli_usage("task", "%s", err_msg());
-    for (long i = 0; i < n; i++) {
+    for (long i = 0; i < f.count; i++) {
         Problem p;
-        if (task_generate(t, (uint64_t)seed, split, (int)difficulty, start + i, &p) != 0)
+        if (task_generate(t, (uint64_t)f.seed, f.split, f.difficulty, (long)f.start + i, &p) != 0)
             return cli_fail("task", "%s", err_msg());
         cJSON *o = task_problem_json(&p);
         char *s = o ? cJSON_PrintUnformatted(o) : NULL;

@@ -9,6 +9,7 @@
 #include "tok/utf8.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,24 +58,50 @@ static void print_ids(const int *ids, int n) {
 typedef int (*RawFn)(const Tokenizer *tok, const char *text, size_t len);
 typedef int (*LineFn)(const Tokenizer *tok, const cJSON *v, const char *where);
 
+typedef struct {
+    char tokenizer[4096];
+    int jsonl;
+} TokFlags;
+
+#define F(x) offsetof(TokFlags, x)
+static const OptDef tok_options[] = {
+    {"tokenizer", OPT_STRING, F(tokenizer), sizeof(((TokFlags *)0)->tokenizer), 0, 0, NULL,
+     "tokenizer.json, or the directory holding it", NULL, NULL, OPT_REQUIRED},
+    {"jsonl", OPT_BOOL, F(jsonl), 0, 0, 1, NULL, "one JSON value per line in, one per line out", NULL, NULL, 0},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
+};
+#undef F
+
+static void tok_defaults(void *cfg) { memset(cfg, 0, sizeof(TokFlags)); }
+
+const CliOptions tokenize_cli = {
+    tok_options, sizeof(TokFlags), tok_defaults,
+    "usage: aha tokenize --tokenizer PATH [--jsonl]\n"
+    "Reads UTF-8 text on stdin (all of it, one string) and prints the JSON array of\n"
+    "token ids, as Hugging Face encode(text, add_special_tokens=False). Special and\n"
+    "added tokens written in the text become their ids. Invalid UTF-8 is read as\n"
+    "U+FFFD (one per maximal invalid sequence). With --jsonl, stdin has one JSON\n"
+    "string per line and one array is printed per line.\n",
+    NULL};
+
+const CliOptions detokenize_cli = {
+    tok_options, sizeof(TokFlags), tok_defaults,
+    "usage: aha detokenize --tokenizer PATH [--jsonl]\n"
+    "Reads a JSON array of token ids on stdin and prints the text (no newline added).\n"
+    "Byte sequences that are not valid UTF-8 (a cut-off character) print as U+FFFD.\n"
+    "With --jsonl: one array per line in, one JSON string per line out.\n",
+    NULL};
+
 // The common body of tokenize/detokenize: flags --tokenizer PATH and --jsonl, loading,
 // then stdin as one input or as JSON Lines, stopping at the first failure.
-static int run_tok_cmd(const char *cmd, int argc, char **argv, RawFn raw, LineFn line) {
-    const char *path = NULL;
-    int jsonl = 0, rc = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--tokenizer") == 0) {
-            if (!(path = arg_value(cmd, argc, argv, &i))) return 2;
-        } else if (strcmp(argv[i], "--jsonl") == 0) {
-            jsonl = 1;
-        } else {
-            return cli_usage(cmd, "unknown option '%s'", argv[i]);
-        }
-    }
-    if (!path) return cli_usage(cmd, "--tokenizer PATH is required");
-    Tokenizer *tok = tok_load(path);
+static int run_tok_cmd(const char *cmd, int argc, char **argv, const CliOptions *o, RawFn raw, LineFn line) {
+    static TokFlags f;   // large (a path): not on the stack
+    int rc = cli_parse_options(cmd, argc, argv, o, &f);
+    if (rc) return rc == 1 ? 0 : rc;
+    if (!f.tokenizer[0]) return cli_usage(cmd, "--tokenizer PATH is required");
+    Tokenizer *tok = tok_load(f.tokenizer);
     if (!tok) return cli_fail(cmd, "%s", err_msg());
-    if (!jsonl) {
+    if (!f.jsonl) {
         size_t len;
         char *text = read_stdin(&len);
         if (!text) rc = cli_fail(cmd, "cannot read stdin");
@@ -114,17 +141,7 @@ static int tokenize_line(const Tokenizer *tok, const cJSON *v, const char *where
 }
 
 int cmd_tokenize(int argc, char **argv) {
-    if (argc > 1 && arg_is_help(argv[1])) {
-        printf("usage: aha tokenize --tokenizer PATH [--jsonl]\n"
-               "Reads UTF-8 text on stdin (all of it, one string) and prints the JSON array of\n"
-               "token ids, as Hugging Face encode(text, add_special_tokens=False). Special and\n"
-               "added tokens written in the text become their ids. Invalid UTF-8 is read as\n"
-               "U+FFFD (one per maximal invalid sequence).\n"
-               "  --tokenizer PATH  tokenizer.json, or the directory holding it\n"
-               "  --jsonl           stdin has one JSON string per line; print one array per line\n");
-        return 0;
-    }
-    return run_tok_cmd("tokenize", argc, argv, tokenize_raw, tokenize_line);
+    return run_tok_cmd("tokenize", argc, argv, &tokenize_cli, tokenize_raw, tokenize_line);
 }
 
 // A JSON array of ids -> malloc'd int array.
@@ -177,61 +194,57 @@ static int detok_line(const Tokenizer *tok, const cJSON *v, const char *where) {
 }
 
 int cmd_detokenize(int argc, char **argv) {
-    if (argc > 1 && arg_is_help(argv[1])) {
-        printf("usage: aha detokenize --tokenizer PATH [--jsonl]\n"
-               "Reads a JSON array of token ids on stdin and prints the text (no newline added).\n"
-               "Byte sequences that are not valid UTF-8 (a cut-off character) print as U+FFFD.\n"
-               "  --tokenizer PATH  tokenizer.json, or the directory holding it\n"
-               "  --jsonl           one array per line in; one JSON string per line out\n");
-        return 0;
-    }
-    return run_tok_cmd("detokenize", argc, argv, detok_raw, detok_line);
+    return run_tok_cmd("detokenize", argc, argv, &detokenize_cli, detok_raw, detok_line);
 }
+
+typedef struct {
+    char corpus[4096], out[4096];
+    int vocab_size;
+    OptList special;
+} TrainFlags;
+
+#define F(x) offsetof(TrainFlags, x)
+#define S(x) F(x), sizeof(((TrainFlags *)0)->x)
+static const OptDef train_options[] = {
+    {"corpus", OPT_STRING, S(corpus), 0, 0, NULL, "training text (\"-\" reads stdin)", NULL, NULL, OPT_REQUIRED},
+    {"vocab_size", OPT_INT, F(vocab_size), 0, 256, 1 << 22, NULL, "target vocabulary size", NULL, NULL, OPT_REQUIRED},
+    {"special", OPT_LIST, F(special), 0, 0, 0, NULL, "a special token (the first is eos and pad)", NULL, NULL, 0},
+    {"out", OPT_STRING, S(out), 0, 0, NULL, "where to write", NULL, NULL, OPT_REQUIRED},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
+};
+#undef F
+#undef S
+
+static void train_defaults(void *cfg) { memset(cfg, 0, sizeof(TrainFlags)); }
+
+const CliOptions train_tokenizer_cli = {
+    train_options, sizeof(TrainFlags), train_defaults,
+    "usage: aha train-tokenizer --corpus FILE --vocab-size N --out PATH [--special TOKEN]...\n"
+    "Trains a byte-level BPE (Qwen-style pre-tokenizer regex) on a UTF-8 text file and\n"
+    "writes PATH (tokenizer.json; a directory gets PATH/tokenizer.json) and\n"
+    "tokenizer_config.json beside it. N counts the 256 byte tokens, the merges and the\n"
+    "special tokens; N = 256 + specials gives the pure byte-level tokenizer.\n",
+    NULL};
 
 int cmd_train_tokenizer(int argc, char **argv) {
     const char *cmd = "train-tokenizer";
-    if (argc > 1 && arg_is_help(argv[1])) {
-        printf("usage: aha train-tokenizer --corpus FILE --vocab-size N --out PATH [--special TOKEN]...\n"
-               "Trains a byte-level BPE (Qwen-style pre-tokenizer regex) on a UTF-8 text file and\n"
-               "writes PATH (tokenizer.json; a directory gets PATH/tokenizer.json) and\n"
-               "tokenizer_config.json beside it. N counts the 256 byte tokens, the merges and the\n"
-               "special tokens; N = 256 + specials gives the pure byte-level tokenizer.\n"
-               "  --corpus FILE    training text (\"-\" reads stdin)\n"
-               "  --vocab-size N   target vocabulary size\n"
-               "  --special TOKEN  a special token (repeatable; the first is eos and pad)\n"
-               "  --out PATH       where to write\n");
-        return 0;
-    }
-    const char *corpus = NULL, *out = NULL;
-    const char **special = calloc((size_t)argc, sizeof *special);
-    long vocab = -1;
-    int n_special = 0, rc = 0;
-    if (!special) return cli_fail(cmd, "out of memory");
-    for (int i = 1; i < argc && !rc; i++) {
-        const char *v = NULL;
-        if (strcmp(argv[i], "--corpus") == 0) rc = (corpus = arg_value(cmd, argc, argv, &i)) ? 0 : 2;
-        else if (strcmp(argv[i], "--out") == 0) rc = (out = arg_value(cmd, argc, argv, &i)) ? 0 : 2;
-        else if (strcmp(argv[i], "--special") == 0) rc = (special[n_special++] = arg_value(cmd, argc, argv, &i)) ? 0 : 2;
-        else if (strcmp(argv[i], "--vocab-size") == 0)
-            rc = !(v = arg_value(cmd, argc, argv, &i)) || arg_long(cmd, "--vocab-size", v, 256, 1 << 22, &vocab) ? 2 : 0;
-        else rc = cli_usage(cmd, "unknown option '%s'", argv[i]);
-    }
-    if (!rc && (!corpus || !out || vocab < 0))
-        rc = cli_usage(cmd, "--corpus, --vocab-size and --out are required");
-    char *text = NULL, path[4096];
+    static TrainFlags f;   // large (paths): not on the stack
+    int rc = cli_parse_options(cmd, argc, argv, &train_tokenizer_cli, &f);
+    if (rc) return rc == 1 ? 0 : rc;
+    if (!f.corpus[0] || !f.out[0] || !f.vocab_size) return cli_usage(cmd, "--corpus, --vocab-size and --out are required");
+    const char *corpus = f.corpus, *out = f.out, *special[OPT_LIST_MAX];
+    for (int i = 0; i < f.special.n; i++) special[i] = f.special.item[i];
+    char path[4096];
     size_t len = 0;
-    if (!rc) {
-        text = strcmp(corpus, "-") == 0 ? read_stdin(&len) : file_read_all(corpus, &len);
-        if (!text) rc = cli_fail(cmd, "%s", strcmp(corpus, "-") == 0 ? "cannot read stdin" : err_msg());
-    }
+    char *text = strcmp(corpus, "-") == 0 ? read_stdin(&len) : file_read_all(corpus, &len);
+    if (!text) rc = cli_fail(cmd, "%s", strcmp(corpus, "-") == 0 ? "cannot read stdin" : err_msg());
     if (!rc && path_is_dir(out) && path_join(path, sizeof path, out, "tokenizer.json"))
         rc = cli_fail(cmd, "%s: path too long", out);
     else if (!rc && !path_is_dir(out))
         snprintf(path, sizeof path, "%s", out);
-    if (!rc && tok_train_bpe(text, len, (int)vocab, special, n_special, path))
+    if (!rc && tok_train_bpe(text, len, f.vocab_size, special, f.special.n, path))
         rc = cli_fail(cmd, "%s", err_msg());
     if (!rc) fprintf(stderr, "aha train-tokenizer: wrote %s\n", path);
     free(text);
-    free(special);
     return rc;
 }

@@ -9,6 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+const OptDef threads_options[] = {
+    {"threads", OPT_INT, 0, 0, 0, 1024, NULL, "threads (0: all cores)", NULL, NULL, 0},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
+};
+
 #define F(x) offsetof(SampleSettings, x)
 #define S(x) F(x), sizeof(((SampleSettings *)0)->x)
 const OptDef sample_settings_options[] = {
@@ -22,7 +27,7 @@ const OptDef sample_settings_options[] = {
     {"max_new_tokens", OPT_INT, F(max_new_tokens), 0, 1, 1000000, NULL, "completion budget (max_completion_length)", NULL, NULL, 0},
     {"stop", OPT_LIST, F(stop), 0, 0, 0, NULL, "stop when the text ends with this string (EOS/end-of-turn ids always stop)", NULL, NULL, 0},
     {"seed", OPT_INT, F(seed), 0, 0, 2147483647, NULL, "random seed", NULL, NULL, 0},
-    {"threads", OPT_INT, F(threads), 0, 0, 1024, NULL, "threads (0: all cores)", NULL, NULL, 0},
+    OPT_GROUP_ENTRY(SampleSettings, threads, threads_options),
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };
 #undef F

@@ -33,6 +33,9 @@ typedef struct {
 } SampleSettings;
 
 extern const OptDef sample_settings_options[];
+// --threads N (0: all cores), on its own for commands that take it without the
+// other sampling settings: a group entry over an int field.
+extern const OptDef threads_options[];
 // Template r1zero, T 1, top-p 1, top-k 0, min-p 0, 128 new tokens, seed 1, all cores.
 void sample_settings_defaults(SampleSettings *s);
 

@@ -40,13 +40,11 @@ const TaskDef *task_find(const char *name) {
     return NULL;
 }
 
-int task_split_parse(const char *s) {
-    if (strcmp(s, "train") == 0) return TASK_SPLIT_TRAIN;
-    if (strcmp(s, "test") == 0) return TASK_SPLIT_TEST;
-    return err_set("unknown split '%s' (known: train, test)", s);
-}
+const OptChoice task_split_choices[] = {{"train", TASK_SPLIT_TRAIN}, {"test", TASK_SPLIT_TEST}, {NULL, 0}};
 
-const char *task_split_name(int split) { return split == TASK_SPLIT_TEST ? "test" : "train"; }
+int task_split_parse(const char *s) { return opt_choice_value(task_split_choices, s, "split"); }
+
+const char *task_split_name(int split) { return opt_choice_name(task_split_choices, split); }
 
 // splitmix64 finaliser: a bijective 64-bit mix.
 static uint64_t mix64(uint64_t z) {

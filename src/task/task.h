@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 #include <stdint.h>
 
+#include "base/options.h"
 #include "base/rng.h"
 
 enum { TASK_SPLIT_TRAIN = 0, TASK_SPLIT_TEST = 1 };
@@ -49,6 +50,8 @@ typedef struct TaskDef {
 const TaskDef *task_list(int *n);
 // The task called name, or NULL after err_set() listing the known names.
 const TaskDef *task_find(const char *name);
+// The split names: "train" TASK_SPLIT_TRAIN, "test" TASK_SPLIT_TEST.
+extern const OptChoice task_split_choices[];
 // "train" / "test" -> TASK_SPLIT_*, or -1 after err_set().
 int task_split_parse(const char *s);
 const char *task_split_name(int split);

@@ -117,7 +117,7 @@ static int trainer_open(Trainer *t, const GrpoConfig *cfg, const char *weights_d
     ac.warmup_steps = c->warmup_steps;
     ac.total_steps = (long)c->steps * c->epochs * c->minibatches;
     ac.min_lr_ratio = c->min_lr_ratio;
-    ac.schedule = c->lr_schedule == 1 ? LR_COSINE : c->warmup_steps > 0 ? LR_WARMUP : LR_CONSTANT;
+    ac.schedule = c->lr_schedule == LR_SCHEDULE_COSINE ? LR_COSINE : c->warmup_steps > 0 ? LR_WARMUP : LR_CONSTANT;
     if (adamw_init(&t->opt, &t->policy, &ac) != 0) return -1;
     if (c->beta > 0) {
         if (model_create(&t->ref, &t->policy.cfg, 0) != 0) return -1;

@@ -8,6 +8,9 @@
 #include "base/options.h"
 #include "rollout/rollout.h"
 
+// The learning rate after warmup: constant, or cosine down to min_lr_ratio.
+typedef enum { LR_SCHEDULE_CONSTANT, LR_SCHEDULE_COSINE } GrpoLrSchedule;
+
 typedef struct {
     // What to train and on what.
     char model[512];          // Hugging Face model directory (with tokenizer.json)
@@ -29,7 +32,7 @@ typedef struct {
     int overlong_filter;      // truncated completions leave the loss
     // Optimisation.
     double lr, weight_decay, adam_beta1, adam_beta2, adam_eps, max_grad_norm;
-    int lr_schedule;          // 0 constant, 1 cosine (after warmup_steps)
+    int lr_schedule;          // LR_SCHEDULE_* (after warmup_steps)
     int warmup_steps;
     double min_lr_ratio;
     int epochs;               // mu: passes over each rollout

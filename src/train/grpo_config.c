@@ -8,7 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static const OptChoice lr_schedule_choices[] = {{"constant", 0}, {"cosine", 1}, {NULL, 0}};
+static const OptChoice lr_schedule_choices[] = {
+    {"constant", LR_SCHEDULE_CONSTANT}, {"cosine", LR_SCHEDULE_COSINE}, {NULL, 0}};
 
 #define F(x) offsetof(GrpoConfig, x)
 #define S(x) F(x), sizeof(((GrpoConfig *)0)->x)
@@ -82,7 +83,7 @@ void grpo_defaults(GrpoConfig *c) {
     c->adam_beta2 = 0.99;
     c->adam_eps = 1e-8;
     c->max_grad_norm = 1.0;
-    c->lr_schedule = 0;
+    c->lr_schedule = LR_SCHEDULE_CONSTANT;
     c->min_lr_ratio = 0.1;
     c->epochs = 1;
     c->minibatches = 1;
