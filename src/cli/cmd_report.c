@@ -40,9 +40,7 @@ int cmd_report(int argc, char **argv) {
     char dir[4096];
     size_t n = strlen(run_dir);
     while (n > 1 && run_dir[n - 1] == '/') n--;   // "run/" names files "run/x", not "run//x"
-    if (n >= sizeof dir) return cli_fail("report", "%s: path too long", run_dir);
-    memcpy(dir, run_dir, n);
-    dir[n] = 0;
+    if (path_fmt(dir, sizeof dir, "%.*s", (int)n, run_dir) != 0) return cli_fail("report", "%s", err_msg());
     if (report_write(dir, out) != 0) return cli_fail("report", "%s", err_msg());
     if (out) printf("wrote %s\n", out);
     else printf("wrote %s/report.html\n", dir);

@@ -73,8 +73,7 @@ static int metrics_column(const Metrics *m, const char *key, double *out) {
 
 static int metrics_load(Metrics *m, const char *run_dir) {
     memset(m, 0, sizeof *m);
-    if (path_join(m->path, sizeof m->path, run_dir, "metrics.jsonl") != 0)
-        return err_set("%s: path too long", run_dir);
+    if (path_join(m->path, sizeof m->path, run_dir, "metrics.jsonl") != 0) return -1;
     JsonlReader r;
     if (jsonl_open(&r, m->path) != 0) return -1;
     int cap = 0, rc = 0;
@@ -288,7 +287,7 @@ static int write_headline(FILE *f, const Metrics *m) {
 // Parse path into *out (NULL when the file does not exist). Returns 0 or -1.
 static int json_file(const char *run_dir, const char *name, cJSON **out, char *path, size_t cap) {
     *out = NULL;
-    if (path_join(path, cap, run_dir, name) != 0) return err_set("%s: path too long", run_dir);
+    if (path_join(path, cap, run_dir, name) != 0) return -1;
     if (!path_exists(path)) return 0;
     char *text = file_read_all(path, NULL);
     if (!text) return -1;
@@ -636,24 +635,26 @@ static const char page_css[] =
     ".config .k{color:#6b7280}.config .v{font-family:ui-monospace,Menlo,Consolas,monospace;text-align:right;word-break:break-all}"
     "footer{color:#9ca3af;font-size:12px;margin-top:28px}";
 
-// The last path component of the run directory, for the title.
-static void run_name(char *out, size_t cap, const char *run_dir) {
+// The last path component of the run directory, for the title: a pointer
+// into run_dir and its length (*len), whole whatever its length.
+static const char *run_name(const char *run_dir, size_t *len) {
     size_t n = strlen(run_dir);
     while (n > 1 && run_dir[n - 1] == '/') n--;
     size_t a = n;
     while (a > 0 && run_dir[a - 1] != '/') a--;
-    snprintf(out, cap, "%.*s", (int)(n - a), run_dir + a);
+    *len = n - a;
+    return run_dir + a;
 }
 
 static int write_page(FILE *f, const char *run_dir, const Metrics *m, const Samples *s, const cJSON *cfg,
                       const cJSON *zero, const char *zero_path) {
-    char name[512];
-    run_name(name, sizeof name, run_dir);
+    size_t name_len;
+    const char *name = run_name(run_dir, &name_len);
     fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>aha run ");
-    html_escape_str(f, name);
+    html_escape(f, name, name_len);
     fprintf(f, "</title>\n<style>%s</style>\n</head>\n<body>\n<main>\n<header>\n<h1>aha run <code>", page_css);
-    html_escape_str(f, name);
+    html_escape(f, name, name_len);
     fprintf(f, "</code></h1>\n<p class=\"meta\">");
     if (m->n) fprintf(f, "%d steps logged (step %.0f to %.0f)", m->n, m->step[0], m->step[m->n - 1]);
     else fprintf(f, "no steps logged yet");
@@ -671,11 +672,10 @@ static int write_page(FILE *f, const char *run_dir, const Metrics *m, const Samp
 int report_write(const char *run_dir, const char *out_path) {
     char out[4200], samples_path[4200], cfg_path[4200], zero_path[4200];
     if (!out_path) {
-        if (path_join(out, sizeof out, run_dir, "report.html") != 0) return err_set("%s: path too long", run_dir);
+        if (path_join(out, sizeof out, run_dir, "report.html") != 0) return -1;
         out_path = out;
     }
-    if (path_join(samples_path, sizeof samples_path, run_dir, "samples.jsonl") != 0)
-        return err_set("%s: path too long", run_dir);
+    if (path_join(samples_path, sizeof samples_path, run_dir, "samples.jsonl") != 0) return -1;
     Metrics m;
     Samples s;
     cJSON *cfg = NULL, *zero = NULL;
