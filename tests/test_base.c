@@ -1,5 +1,6 @@
 // base/: Philox against its published known-answer vectors, keyed draws,
-// stream state, arena bounds, atomic file replace, JSONL errors.
+// stream state, arena bounds, atomic file replace, JSONL errors, paths that
+// fit exactly or are refused whole (never cut).
 #include "base/arena.h"
 #include "base/err.h"
 #include "base/fileio.h"
@@ -111,10 +112,33 @@ static void test_files(void) {
     CHECK(system(cmd) == 0);
 }
 
+// path_fmt, path_join, path_sibling: a path that fits is written whole; one
+// byte more is an error naming the whole path, and out is left empty.
+static void test_paths(void) {
+    char out[16];
+    CHECK(path_join(out, sizeof out, "runs/abc", "x.json") == 0 && strcmp(out, "runs/abc/x.json") == 0, "%s", out);
+    CHECK(path_join(out, sizeof out, "runs/abcd", "x.json") == -1 && out[0] == 0);
+    CHECK(strstr(err_msg(), "runs/abcd/x.json") && strstr(err_msg(), "16 bytes, at most 15"), "%s", err_msg());
+    CHECK(path_fmt(out, sizeof out, "%s.tmp.%d", "a/b", 12345) == 0 && strcmp(out, "a/b.tmp.12345") == 0);
+    CHECK(path_sibling(out, sizeof out, "m/tok.json", "cfg.json") == 0 && strcmp(out, "m/cfg.json") == 0, "%s", out);
+    CHECK(path_sibling(out, sizeof out, "tok.json", "cfg.json") == 0 && strcmp(out, "cfg.json") == 0, "%s", out);
+    CHECK(path_sibling(out, sizeof out, "/tok.json", "cfg.json") == 0 && strcmp(out, "/cfg.json") == 0, "%s", out);
+    CHECK(path_sibling(out, sizeof out, "models/aha/tok.json", "config.json") == -1 && out[0] == 0);
+    CHECK(strstr(err_msg(), "models/aha/config.json"), "%s", err_msg());
+    // A path longer than the error buffer still gives a message that starts
+    // with the verdict and names the path's beginning.
+    char big[5000], path[4096];
+    memset(big, 'd', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    CHECK(path_join(path, sizeof path, big, "f") == -1 && path[0] == 0);
+    CHECK(strncmp(err_msg(), "path too long (5001 bytes, at most 4095): ddd", 45) == 0, "%.80s", err_msg());
+}
+
 int main(void) {
     test_philox();
     test_streams();
     test_arena();
     test_files();
+    test_paths();
     return TEST_END();
 }

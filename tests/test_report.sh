@@ -69,6 +69,42 @@ grep -qE 'Not logged in this run:.*Planning-token fraction.*Semantic entropy' "$
 ! grep -qF 'id="zero"' "$B/report.html" || fail "zero table shown without zero.json"
 ! grep -qF 'data-key="rewards/format/mean"' "$B/report.html" || fail "a dropped key was drawn"
 
+# --- Samples are coloured by the verifier's "correct", not by reward: a wrong
+# answer paid by the format term alone is not green. Old logs without
+# "correct" fall back to reward > 0. A by-difficulty breakdown in zero.json is
+# a table with a row per difficulty and field, not a JSON string.
+D="$T/run-d"
+$CHECK make-run "$D"
+cat >"$D/samples.jsonl" <<'J'
+{"step": 1, "completion": "<answer>8</answer> WRONG-BUT-FORMATTED", "answer": "7", "reward": 0.1, "math": 0, "format": 1, "correct": false}
+{"step": 1, "completion": "<answer>7</answer> RIGHT", "answer": "7", "reward": 1.1, "math": 1, "format": 1, "correct": true}
+{"step": 1, "completion": "OLD-LOG-PAID", "answer": "7", "reward": 0.5}
+{"step": 2, "completion": "RIGHT-UNPAID", "answer": "7", "reward": 0, "correct": true}
+J
+cat >"$D/zero.json" <<'J'
+{"before": {"pass@1": 0.25, "k": 8, "by_difficulty": {"3": {"n": 10, "pass@1": 0.5, "mean_length": 30}, "4": {"n": 20, "pass@1": 0.125, "mean_length": 33}}},
+ "after": {"pass@1": 0.75, "k": 8, "by_difficulty": {"3": {"n": 10, "pass@1": 1, "mean_length": 60}, "4": {"n": 20, "pass@1": 0.625, "mean_length": 70}, "5": {"n": 4, "pass@1": 0.5}}}}
+J
+"$R" report "$D" >/dev/null
+"$PY" - "$D/report.html" <<'P' || fail "samples coloured wrongly (see above)"
+import re, sys
+page = open(sys.argv[1], encoding="utf-8").read()
+colour = {m.group(2).rsplit(">", 1)[-1].split()[-1]: m.group(1) for m in re.finditer(r'<div class="sample (\w+)">(.*?)</pre>', page, re.S)}
+want = {"WRONG-BUT-FORMATTED": "bad", "RIGHT": "good", "OLD-LOG-PAID": "good", "RIGHT-UNPAID": "good"}
+if colour != want:
+    sys.exit("FAIL: sample colours %s, expected %s" % (colour, want))
+P
+grep -qF '<b>wrong</b>' "$D/report.html" || fail "a wrong sample is not labelled wrong"
+grep -qF '<table class="breakdown" data-key="by_difficulty">' "$D/report.html" || fail "no by-difficulty table"
+for row in '<td>3</td><td>pass@1</td><td>0.5</td><td>1</td><td class="up">+0.5</td>' \
+           '<td>4</td><td>mean_length</td><td>33</td><td>70</td><td class="up">+37</td>' \
+           '<td>5</td><td>pass@1</td><td></td><td>0.5</td><td></td>' \
+           '<td>pass@1</td><td>0.25</td><td>0.75</td><td class="up">+0.5</td>'; do
+  grep -qF "$row" "$D/report.html" || fail "zero table lacks the row $row"
+done
+! grep -qF '&quot;pass@1&quot;' "$D/report.html" || fail "by-difficulty results shown as JSON text"
+! grep -qF '<td>by_difficulty</td>' "$D/report.html" || fail "by_difficulty has a row in the headline table"
+
 # --- Bad input: a clear message naming file:line, exit 1, the old report kept.
 C="$T/run-c"
 $CHECK make-run "$C"
@@ -102,4 +138,8 @@ expect_fail 2 "unknown option '--bogus'" "$AHA" report "$A" --bogus
 expect_fail 2 "missing RUN_DIR" "$AHA" report
 expect_fail 2 "--out" "$AHA" report "$A" --out
 expect_fail 1 "not a directory" "$AHA" report "$T/nowhere"
+# A path that does not fit is refused naming it (its start: the message is
+# bounded), never cut short to a path that names another file.
+long="$T/too-long$(printf '/%0200d' $(seq 1 21))/report.html"
+expect_fail 1 "^aha report: path too long \(${#long} bytes, at most 4095\): $T/too-long/0000" "$AHA" report "$A" --out "$long"
 echo "test_report: ok"

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <libgen.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -46,14 +47,13 @@ int dir_sync(const char *dir) {
 
 static int parent_sync(const char *path) {
     char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", path);
+    if (path_fmt(tmp, sizeof tmp, "%s", path) != 0) return -1;
     return dir_sync(dirname(tmp));
 }
 
 int atomic_open(AtomicFile *af, const char *path) {
-    if (snprintf(af->path, sizeof af->path, "%s", path) >= (int)sizeof af->path)
-        return err_set("%s: path too long", path);
-    snprintf(af->tmp, sizeof af->tmp, "%s.tmp.%d", path, (int)getpid());
+    if (path_fmt(af->path, sizeof af->path, "%s", path) || path_fmt(af->tmp, sizeof af->tmp, "%s.tmp.%d", path, (int)getpid()))
+        return -1;
     af->f = fopen(af->tmp, "wb");
     if (!af->f) return err_set("%s: %s", af->tmp, strerror(errno));
     return 0;
@@ -112,10 +112,32 @@ int path_exists(const char *path) { struct stat st; return stat(path, &st) == 0;
 
 int path_is_dir(const char *path) { struct stat st; return stat(path, &st) == 0 && S_ISDIR(st.st_mode); }
 
+int path_fmt(char *out, size_t cap, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out, cap, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n < cap) return 0;
+    if (cap) out[0] = 0;   // no caller can use a cut path by mistake
+    if (n < 0) return err_set("cannot format a path from '%s'", fmt);
+    char *whole = malloc((size_t)n + 1);
+    if (!whole) return err_set("path too long (%d bytes, at most %zu)", n, cap - 1);
+    va_start(ap, fmt);
+    vsnprintf(whole, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    err_set("path too long (%d bytes, at most %zu): %s", n, cap - 1, whole);
+    free(whole);
+    return -1;
+}
+
 int path_join(char *out, size_t cap, const char *a, const char *b) {
-    int n = snprintf(out, cap, "%s/%s", a, b);
-    if (n < 0 || (size_t)n >= cap) return err_set("path too long: %s/%s", a, b);
-    return 0;
+    return path_fmt(out, cap, "%s/%s", a, b);
+}
+
+int path_sibling(char *out, size_t cap, const char *path, const char *name) {
+    const char *slash = strrchr(path, '/');
+    if (!slash) return path_fmt(out, cap, "%s", name);
+    return path_fmt(out, cap, "%.*s/%s", (int)(slash - path), path, name);
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {

@@ -36,7 +36,14 @@ int remove_tree(const char *path);
 int file_copy(const char *from, const char *to);
 int path_exists(const char *path);
 int path_is_dir(const char *path);
-// out = a "/" b, NUL-terminated, or -1 if it does not fit.
+// The one way paths are built: out = the printf-formatted path, or -1 with an
+// error naming the whole path when it does not fit in cap bytes. A path is
+// never cut short (a cut path names another file).
+int path_fmt(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+// out = a "/" b, as path_fmt.
 int path_join(char *out, size_t cap, const char *a, const char *b);
+// out = name in the directory that holds the file path ("m/tokenizer.json" ->
+// "m/name", "tokenizer.json" -> "name"), as path_fmt.
+int path_sibling(char *out, size_t cap, const char *path, const char *name);
 
 #endif

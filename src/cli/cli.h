@@ -42,7 +42,7 @@ int cmd_zero(int argc, char **argv);
 // Their flags (each parses through its table with cli_parse_options).
 extern const CliOptions version_cli, init_cli, bench_cli, reward_cli, logprobs_cli, toy_cli, grpo_cli, report_cli,
     task_cli, strategic_grams_cli, tokenize_cli, detokenize_cli, train_tokenizer_cli, corpus_cli, pretrain_cli,
-    eval_cli, zero_cli;
+    eval_cli, zero_cli, sample_cli;
 
 typedef struct {
     const char *name;

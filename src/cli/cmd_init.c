@@ -79,17 +79,11 @@ const CliOptions init_cli = {
 static int add_tokenizer(ModelConfig *cfg, const char *dir, const char *src, int *changed) {
     char out[4096], cfg_out[4096], from[4096], from_cfg[4096];
     if (path_join(out, sizeof out, dir, "tokenizer.json") || path_join(cfg_out, sizeof cfg_out, dir, "tokenizer_config.json"))
-        return err_set("%s: path too long", dir);
+        return -1;
     if (src) {
-        if (path_is_dir(src)) {
-            if (path_join(from, sizeof from, src, "tokenizer.json")) return err_set("%s: path too long", src);
-        } else {
-            snprintf(from, sizeof from, "%s", src);
-        }
-        snprintf(from_cfg, sizeof from_cfg, "%s", from);
-        char *slash = strrchr(from_cfg, '/');
-        snprintf(slash ? slash + 1 : from_cfg, sizeof from_cfg - (size_t)(slash ? slash + 1 - from_cfg : 0),
-                 "tokenizer_config.json");
+        if (path_is_dir(src) ? path_join(from, sizeof from, src, "tokenizer.json") : path_fmt(from, sizeof from, "%s", src))
+            return -1;
+        if (path_sibling(from_cfg, sizeof from_cfg, from, "tokenizer_config.json")) return -1;
         Tokenizer *check = tok_load(from);
         if (!check) return -1;
         tok_free(check);
@@ -161,8 +155,7 @@ int cmd_init(int argc, char **argv) {
     }
     if (rc == 0 && changed) {
         char p[4096];
-        rc = path_join(p, sizeof p, out, "config.json") == 0 ? model_config_save_dtype(&m.cfg, p, dtype)
-                                                             : err_set("%s: path too long", out);
+        rc = path_join(p, sizeof p, out, "config.json") == 0 ? model_config_save_dtype(&m.cfg, p, dtype) : -1;
     }
     if (rc == 0)
         printf("%s: %s, %zu parameters, %d layers, dim %d, vocab %d, %s\n", out, m.cfg.model_type, m.n_params,

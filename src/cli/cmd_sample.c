@@ -39,7 +39,8 @@ static const OptDef sample_options[] = {
 
 // The settings meet grpo's and eval's; the defaults suit reading a model's raw
 // continuation: no template, seed 0, one sample.
-static void sample_defaults(SampleArgs *a) {
+static void sample_defaults(void *cfg) {
+    SampleArgs *a = cfg;
     memset(a, 0, sizeof *a);
     a->num_samples = 1;
     sample_settings_defaults(&a->sample);
@@ -47,20 +48,22 @@ static void sample_defaults(SampleArgs *a) {
     a->sample.seed = 0;
 }
 
-static void sample_help(void) {
-    SampleArgs d;
-    sample_defaults(&d);
-    printf("usage: aha sample --model DIR --prompt TEXT [options]\n\n"
-           "Samples completions of one prompt with the batched KV-cache sampler, through the\n"
-           "same path as grpo's rollouts and eval: template, the tokenizer's BOS, stop ids\n"
-           "(every EOS id of the tokenizer and config.json, and the template's end-of-turn\n"
-           "token), stop strings (up to %d, 1..%d bytes each).\n\n",
-           SAMPLER_MAX_STOPS, SAMPLER_MAX_STOP_LEN);
-    opt_print_help(stdout, sample_options, &d);
-    printf("\nlogp[t] is log softmax(z_t / T)[ids[t]] over the full vocabulary, before top-k/top-p/min-p\n"
+static void sample_more_help(void) {
+    printf("\nStop strings: up to %d, 1..%d bytes each.\n"
+           "logp[t] is log softmax(z_t / T)[ids[t]] over the full vocabulary, before top-k/top-p/min-p\n"
            "(at T = 1 when greedy). A completion ended by a stop id includes that id in ids; its text\n"
-           "leaves it out, as grpo's and eval's samples do.\n");
+           "leaves it out, as grpo's and eval's samples do.\n",
+           SAMPLER_MAX_STOPS, SAMPLER_MAX_STOP_LEN);
 }
+
+const CliOptions sample_cli = {
+    sample_options, sizeof(SampleArgs), sample_defaults,
+    "usage: aha sample --model DIR --prompt TEXT [options]\n\n"
+    "Samples completions of one prompt with the batched KV-cache sampler, through the\n"
+    "same path as grpo's rollouts and eval: template, the tokenizer's BOS, stop ids\n"
+    "(every EOS id of the tokenizer and config.json, and the template's end-of-turn\n"
+    "token), stop strings.\n",
+    sample_more_help};
 
 // Print one completion; returns 0, or -1 after err_set.
 static int print_row(const RolloutRow *row, int g, int json) {
@@ -110,9 +113,8 @@ static int sample_prompt(const SampleArgs *a, const Model *m, const Tokenizer *t
 
 int cmd_sample(int argc, char **argv) {
     const char *cmd = "sample";
-    SampleArgs a;
-    sample_defaults(&a);
-    int rc = cli_parse_options(cmd, argc, argv, sample_options, &a, sample_help);
+    static SampleArgs a;   // large (the prompt): not on the stack
+    int rc = cli_parse_options(cmd, argc, argv, &sample_cli, &a);
     if (rc) return rc == 1 ? 0 : rc;
     if (!a.model[0] || !a.prompt[0]) return cli_usage(cmd, "--model and --prompt are required");
     threads_set(a.sample.threads);

@@ -238,10 +238,8 @@ int cmd_train_tokenizer(int argc, char **argv) {
     size_t len = 0;
     char *text = strcmp(corpus, "-") == 0 ? read_stdin(&len) : file_read_all(corpus, &len);
     if (!text) rc = cli_fail(cmd, "%s", strcmp(corpus, "-") == 0 ? "cannot read stdin" : err_msg());
-    if (!rc && path_is_dir(out) && path_join(path, sizeof path, out, "tokenizer.json"))
-        rc = cli_fail(cmd, "%s: path too long", out);
-    else if (!rc && !path_is_dir(out))
-        snprintf(path, sizeof path, "%s", out);
+    if (!rc && (path_is_dir(out) ? path_join(path, sizeof path, out, "tokenizer.json") : path_fmt(path, sizeof path, "%s", out)))
+        rc = cli_fail(cmd, "%s", err_msg());
     if (!rc && tok_train_bpe(text, len, f.vocab_size, special, f.special.n, path))
         rc = cli_fail(cmd, "%s", err_msg());
     if (!rc) fprintf(stderr, "aha train-tokenizer: wrote %s\n", path);

@@ -7,7 +7,7 @@ const Command cli_commands[] = {
     {"init", cmd_init, "create a model directory with random weights (or convert one)", &init_cli},
     {"bench", cmd_bench, "time training and generation on the reference configurations", &bench_cli},
     {"logprobs", cmd_logprobs, "log-probs of token sequences under a model (JSONL in, JSONL out)", &logprobs_cli},
-    {"sample", cmd_sample, "sample completions of a prompt (batched KV-cache sampler)", NULL},
+    {"sample", cmd_sample, "sample completions of a prompt (batched KV-cache sampler)", &sample_cli},
     {"reward", cmd_reward, "score JSONL completions with weighted reward functions", &reward_cli},
     {"grpo", cmd_grpo, "GRPO-family RL with verifiable rewards (presets r1zero, dapo, drgrpo, gspo, hicra, ppo)",
      &grpo_cli},

@@ -172,9 +172,9 @@ int model_config_parse(ModelConfig *cfg, const char *json, const char *label) {
 int model_config_load(ModelConfig *cfg, const char *path) {
     char file[4096];
     if (path_is_dir(path)) {
-        if (path_join(file, sizeof file, path, "config.json") != 0) return err_set("%s: path too long", path);
+        if (path_join(file, sizeof file, path, "config.json") != 0) return -1;
     } else {
-        snprintf(file, sizeof file, "%s", path);
+        if (path_fmt(file, sizeof file, "%s", path) != 0) return -1;
     }
     char *text = file_read_all(file, NULL);
     if (!text) return -1;

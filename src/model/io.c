@@ -39,7 +39,7 @@ static int shards_open(Shards *s, const char *dir, cJSON **map) {
     char path[4096];
     memset(s, 0, sizeof *s);
     *map = NULL;
-    if (path_join(path, sizeof path, dir, SINGLE_NAME) != 0) return err_set("%s: path too long", dir);
+    if (path_join(path, sizeof path, dir, SINGLE_NAME) != 0) return -1;
     if (path_exists(path)) {
         s->files = calloc(1, sizeof *s->files);
         s->names = calloc(1, sizeof *s->names);
@@ -49,7 +49,7 @@ static int shards_open(Shards *s, const char *dir, cJSON **map) {
         s->n = 1;
         return 0;
     }
-    if (path_join(path, sizeof path, dir, INDEX_NAME) != 0) return err_set("%s: path too long", dir);
+    if (path_join(path, sizeof path, dir, INDEX_NAME) != 0) return -1;
     if (!path_exists(path))
         return err_set("%s: no %s or %s: not a Hugging Face model directory", dir, SINGLE_NAME, INDEX_NAME);
     char *text = file_read_all(path, NULL);
@@ -72,7 +72,7 @@ static int shards_open(Shards *s, const char *dir, cJSON **map) {
             return err_set("%s: weight_map[\"%s\"] must be a file name in the model directory", path, e->string);
         if (shard_index(s, f) >= 0) continue;
         char fp[4096];
-        if (path_join(fp, sizeof fp, dir, f) != 0) return err_set("%s: path too long", dir);
+        if (path_join(fp, sizeof fp, dir, f) != 0) return -1;
         if (safetensors_open(&s->files[s->n], fp) != 0) return -1;
         snprintf(s->names[s->n++], sizeof s->names[0], "%s", f);
     }
@@ -201,8 +201,7 @@ static int write_index(const char *dir, const Model *m, const SafeItem *items, c
     cJSON_Delete(root);
     if (!text) return err_set("out of memory");
     char p[4096];
-    int rc = path_join(p, sizeof p, dir, INDEX_NAME) == 0 ? file_write_atomic(p, text, strlen(text))
-                                                          : err_set("%s: path too long", dir);
+    int rc = path_join(p, sizeof p, dir, INDEX_NAME) == 0 ? file_write_atomic(p, text, strlen(text)) : -1;
     free(text);
     return rc;
 }
@@ -237,17 +236,14 @@ int model_save_sharded(const Model *m, const char *dir, SafeDtype dtype, size_t 
     char p[4096], name[64];
     int rc = 0;
     if (n_shards == 1) {
-        rc = path_join(p, sizeof p, dir, SINGLE_NAME) == 0 ? safetensors_write(p, items, m->n_tensors, dtype, NULL)
-                                                           : err_set("%s: path too long", dir);
+        rc = path_join(p, sizeof p, dir, SINGLE_NAME) == 0 ? safetensors_write(p, items, m->n_tensors, dtype, NULL) : -1;
         if (rc == 0) remove_sharded(dir);
     } else {
         for (int sh = 0, first = 0; sh < n_shards && rc == 0; sh++) {
             int last = first;
             while (last < m->n_tensors && shard_of[last] == sh) last++;
             snprintf(name, sizeof name, "model-%05d-of-%05d.safetensors", sh + 1, n_shards);
-            rc = path_join(p, sizeof p, dir, name) == 0
-                     ? safetensors_write(p, items + first, last - first, dtype, NULL)
-                     : err_set("%s: path too long", dir);
+            rc = path_join(p, sizeof p, dir, name) == 0 ? safetensors_write(p, items + first, last - first, dtype, NULL) : -1;
             first = last;
         }
         if (rc == 0) rc = write_index(dir, m, items, shard_of, n_shards, total);
@@ -256,8 +252,7 @@ int model_save_sharded(const Model *m, const char *dir, SafeDtype dtype, size_t 
     free(items);
     free(shard_of);
     if (rc == 0) {
-        rc = path_join(p, sizeof p, dir, "config.json") == 0 ? model_config_save_dtype(&m->cfg, p, dtype)
-                                                             : err_set("%s: path too long", dir);
+        rc = path_join(p, sizeof p, dir, "config.json") == 0 ? model_config_save_dtype(&m->cfg, p, dtype) : -1;
     }
     return rc;
 }

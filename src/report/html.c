@@ -73,8 +73,7 @@ static int metrics_column(const Metrics *m, const char *key, double *out) {
 
 static int metrics_load(Metrics *m, const char *run_dir) {
     memset(m, 0, sizeof *m);
-    if (path_join(m->path, sizeof m->path, run_dir, "metrics.jsonl") != 0)
-        return err_set("%s: path too long", run_dir);
+    if (path_join(m->path, sizeof m->path, run_dir, "metrics.jsonl") != 0) return -1;
     JsonlReader r;
     if (jsonl_open(&r, m->path) != 0) return -1;
     int cap = 0, rc = 0;
@@ -288,7 +287,7 @@ static int write_headline(FILE *f, const Metrics *m) {
 // Parse path into *out (NULL when the file does not exist). Returns 0 or -1.
 static int json_file(const char *run_dir, const char *name, cJSON **out, char *path, size_t cap) {
     *out = NULL;
-    if (path_join(path, cap, run_dir, name) != 0) return err_set("%s: path too long", run_dir);
+    if (path_join(path, cap, run_dir, name) != 0) return -1;
     if (!path_exists(path)) return 0;
     char *text = file_read_all(path, NULL);
     if (!text) return -1;
@@ -332,6 +331,78 @@ static void write_config(FILE *f, const cJSON *cfg) {
     fprintf(f, "</div>\n</section>\n");
 }
 
+static int owns(const cJSON *o, const cJSON *it) {
+    for (const cJSON *p = o ? o->child : NULL; p; p = p->next)
+        if (p == it) return 1;
+    return 0;
+}
+
+// The keys of before, then those only after has (either object may be NULL):
+// start with it = NULL; NULL once every key was given.
+static const cJSON *union_next(const cJSON *before, const cJSON *after, const cJSON *it) {
+    if (!it || owns(before, it)) {
+        it = it ? it->next : before ? before->child : NULL;
+        if (it) return it;
+        it = after ? after->child : NULL;
+    } else {
+        it = it->next;
+    }
+    while (it && cJSON_GetObjectItemCaseSensitive(before, it->string)) it = it->next;
+    return it;
+}
+
+// One row of a before/after table: the label cells, both values, the change.
+static void write_compare_row(FILE *f, const char *group, const char *name, const cJSON *b, const cJSON *a) {
+    fprintf(f, "<tr>");
+    if (group) {
+        fprintf(f, "<td>");
+        html_escape_str(f, group);
+        fprintf(f, "</td>");
+    }
+    fprintf(f, "<td>");
+    html_escape_str(f, name);
+    fprintf(f, "</td><td>");
+    if (b) write_value(f, b);
+    fprintf(f, "</td><td>");
+    if (a) write_value(f, a);
+    fprintf(f, "</td>");
+    if (cJSON_IsNumber(a) && cJSON_IsNumber(b)) write_change(f, b->valuedouble, a->valuedouble);
+    else fprintf(f, "<td></td>");
+    fprintf(f, "</tr>\n");
+}
+
+// A breakdown such as "by_difficulty": {"3": {"n": .., "pass@1": ..}, ...}
+// as a table with a row per group and field, never as a JSON string.
+static void write_breakdown(FILE *f, const char *key, const cJSON *before, const cJSON *after) {
+    const char *group = strncmp(key, "by_", 3) == 0 ? key + 3 : key;
+    fprintf(f, "<table class=\"breakdown\" data-key=\"");
+    html_escape_str(f, key);
+    fprintf(f, "\">\n<tr><th>");
+    html_escape_str(f, group);
+    fprintf(f, "</th><th></th><th>before</th><th>after</th><th>change</th></tr>\n");
+    if (!cJSON_IsObject(before)) before = NULL;
+    if (!cJSON_IsObject(after)) after = NULL;
+    for (const cJSON *g = union_next(before, after, NULL); g; g = union_next(before, after, g)) {
+        const cJSON *b = cJSON_GetObjectItemCaseSensitive(before, g->string);
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(after, g->string);
+        if (!cJSON_IsObject(b) && !cJSON_IsObject(a)) {
+            write_compare_row(f, g->string, "", b, a);
+            continue;
+        }
+        if (!cJSON_IsObject(b)) b = NULL;
+        if (!cJSON_IsObject(a)) a = NULL;
+        for (const cJSON *it = union_next(b, a, NULL); it; it = union_next(b, a, it))
+            write_compare_row(f, g->string, it->string, cJSON_GetObjectItemCaseSensitive(b, it->string),
+                              cJSON_GetObjectItemCaseSensitive(a, it->string));
+    }
+    fprintf(f, "</table>\n");
+}
+
+static int is_breakdown(const cJSON *before, const cJSON *after, const char *key) {
+    return cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(before, key)) ||
+           cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(after, key));
+}
+
 static int write_zero(FILE *f, const cJSON *z, const char *path) {
     const cJSON *before = cJSON_GetObjectItemCaseSensitive(z, "before");
     const cJSON *after = cJSON_GetObjectItemCaseSensitive(z, "after");
@@ -339,24 +410,16 @@ static int write_zero(FILE *f, const cJSON *z, const char *path) {
         return err_set("%s: expected {\"before\": {...}, \"after\": {...}}", path);
     fprintf(f, "<section id=\"zero\">\n<h2>Held-out evaluation, before and after training</h2>\n<table>\n"
                "<tr><th></th><th>before</th><th>after</th><th>change</th></tr>\n");
-    // Rows: the keys of "before", then those only "after" has.
-    for (int pass = 0; pass < 2; pass++)
-        for (const cJSON *it = (pass ? after : before)->child; it; it = it->next) {
-            const cJSON *b = cJSON_GetObjectItemCaseSensitive(before, it->string);
-            const cJSON *a = cJSON_GetObjectItemCaseSensitive(after, it->string);
-            if (pass == 1 && b) continue;
-            fprintf(f, "<tr><td>");
-            html_escape_str(f, it->string);
-            fprintf(f, "</td><td>");
-            if (b) write_value(f, b);
-            fprintf(f, "</td><td>");
-            if (a) write_value(f, a);
-            fprintf(f, "</td>");
-            if (cJSON_IsNumber(a) && cJSON_IsNumber(b)) write_change(f, b->valuedouble, a->valuedouble);
-            else fprintf(f, "<td></td>");
-            fprintf(f, "</tr>\n");
-        }
-    fprintf(f, "</table>\n</section>\n");
+    for (const cJSON *it = union_next(before, after, NULL); it; it = union_next(before, after, it))
+        if (!is_breakdown(before, after, it->string))
+            write_compare_row(f, NULL, it->string, cJSON_GetObjectItemCaseSensitive(before, it->string),
+                              cJSON_GetObjectItemCaseSensitive(after, it->string));
+    fprintf(f, "</table>\n");
+    for (const cJSON *it = union_next(before, after, NULL); it; it = union_next(before, after, it))
+        if (is_breakdown(before, after, it->string))
+            write_breakdown(f, it->string, cJSON_GetObjectItemCaseSensitive(before, it->string),
+                            cJSON_GetObjectItemCaseSensitive(after, it->string));
+    fprintf(f, "</section>\n");
     return 0;
 }
 
@@ -464,6 +527,16 @@ static int is_sample_fact(const char *key) {
     return 1;
 }
 
+// Green for a right answer. Logs older than the "correct" field fall back to
+// reward > 0, which also paints a wrong answer green when a shaping term
+// (format, say) paid for it.
+static int sample_correct(const cJSON *o) {
+    const cJSON *correct = cJSON_GetObjectItemCaseSensitive(o, "correct");
+    if (cJSON_IsBool(correct)) return cJSON_IsTrue(correct);
+    const cJSON *reward = cJSON_GetObjectItemCaseSensitive(o, "reward");
+    return cJSON_IsNumber(reward) && reward->valuedouble > 0;
+}
+
 static void write_sample(FILE *f, const cJSON *o) {
     const cJSON *reward = cJSON_GetObjectItemCaseSensitive(o, "reward");
     const cJSON *adv = cJSON_GetObjectItemCaseSensitive(o, "advantage");
@@ -472,8 +545,9 @@ static void write_sample(FILE *f, const cJSON *o) {
     const cJSON *answer = cJSON_GetObjectItemCaseSensitive(o, "answer");
     const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(o, "prompt");
     const cJSON *completion = cJSON_GetObjectItemCaseSensitive(o, "completion");
-    int good = cJSON_IsNumber(reward) && reward->valuedouble > 0;
-    fprintf(f, "<div class=\"sample %s\">\n<div class=\"facts\">", good ? "good" : "bad");
+    const cJSON *correct = cJSON_GetObjectItemCaseSensitive(o, "correct");
+    fprintf(f, "<div class=\"sample %s\">\n<div class=\"facts\">", sample_correct(o) ? "good" : "bad");
+    if (cJSON_IsBool(correct)) fprintf(f, "<b>%s</b> \u00b7 ", cJSON_IsTrue(correct) ? "correct" : "wrong");
     if (cJSON_IsNumber(reward)) fprintf(f, "<b>reward %.3g</b>", reward->valuedouble);
     for (const cJSON *it = o->child; it; it = it->next)
         if (cJSON_IsNumber(it) && is_sample_fact(it->string)) {
@@ -561,24 +635,26 @@ static const char page_css[] =
     ".config .k{color:#6b7280}.config .v{font-family:ui-monospace,Menlo,Consolas,monospace;text-align:right;word-break:break-all}"
     "footer{color:#9ca3af;font-size:12px;margin-top:28px}";
 
-// The last path component of the run directory, for the title.
-static void run_name(char *out, size_t cap, const char *run_dir) {
+// The last path component of the run directory, for the title: a pointer
+// into run_dir and its length (*len), whole whatever its length.
+static const char *run_name(const char *run_dir, size_t *len) {
     size_t n = strlen(run_dir);
     while (n > 1 && run_dir[n - 1] == '/') n--;
     size_t a = n;
     while (a > 0 && run_dir[a - 1] != '/') a--;
-    snprintf(out, cap, "%.*s", (int)(n - a), run_dir + a);
+    *len = n - a;
+    return run_dir + a;
 }
 
 static int write_page(FILE *f, const char *run_dir, const Metrics *m, const Samples *s, const cJSON *cfg,
                       const cJSON *zero, const char *zero_path) {
-    char name[512];
-    run_name(name, sizeof name, run_dir);
+    size_t name_len;
+    const char *name = run_name(run_dir, &name_len);
     fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>aha run ");
-    html_escape_str(f, name);
+    html_escape(f, name, name_len);
     fprintf(f, "</title>\n<style>%s</style>\n</head>\n<body>\n<main>\n<header>\n<h1>aha run <code>", page_css);
-    html_escape_str(f, name);
+    html_escape(f, name, name_len);
     fprintf(f, "</code></h1>\n<p class=\"meta\">");
     if (m->n) fprintf(f, "%d steps logged (step %.0f to %.0f)", m->n, m->step[0], m->step[m->n - 1]);
     else fprintf(f, "no steps logged yet");
@@ -596,11 +672,10 @@ static int write_page(FILE *f, const char *run_dir, const Metrics *m, const Samp
 int report_write(const char *run_dir, const char *out_path) {
     char out[4200], samples_path[4200], cfg_path[4200], zero_path[4200];
     if (!out_path) {
-        if (path_join(out, sizeof out, run_dir, "report.html") != 0) return err_set("%s: path too long", run_dir);
+        if (path_join(out, sizeof out, run_dir, "report.html") != 0) return -1;
         out_path = out;
     }
-    if (path_join(samples_path, sizeof samples_path, run_dir, "samples.jsonl") != 0)
-        return err_set("%s: path too long", run_dir);
+    if (path_join(samples_path, sizeof samples_path, run_dir, "samples.jsonl") != 0) return -1;
     Metrics m;
     Samples s;
     cJSON *cfg = NULL, *zero = NULL;

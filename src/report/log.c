@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 int jsonl_writer_open(JsonlWriter *w, const char *path, int truncate) {
-    snprintf(w->path, sizeof w->path, "%s", path);
+    if (path_fmt(w->path, sizeof w->path, "%s", path) != 0) return -1;
     w->f = fopen(path, truncate ? "w" : "a");
     if (!w->f) return err_set("%s: %s", path, strerror(errno));
     return 0;

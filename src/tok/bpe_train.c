@@ -354,11 +354,8 @@ static int write_tokenizer(const Trainer *t, const char *const *special, int n_s
 
 static int write_config(const char *const *special, int n_special, const char *path) {
     char cfg[4200];
-    const char *slash = strrchr(path, '/');
-    if (slash) snprintf(cfg, sizeof cfg, "%.*s/tokenizer_config.json", (int)(slash - path), path);
-    else snprintf(cfg, sizeof cfg, "tokenizer_config.json");
     AtomicFile af;
-    if (atomic_open(&af, cfg)) return -1;
+    if (path_sibling(cfg, sizeof cfg, path, "tokenizer_config.json") || atomic_open(&af, cfg)) return -1;
     fputs("{\n  \"tokenizer_class\": \"PreTrainedTokenizerFast\",\n  \"bos_token\": null,\n", af.f);
     const char *keys[] = {"eos_token", "pad_token"};
     for (int k = 0; k < 2; k++) {

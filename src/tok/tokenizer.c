@@ -489,16 +489,11 @@ Tokenizer *tok_load(const char *path) {
     char json_path[4096], cfg_path[4096];
     if (path_is_dir(path)) {
         if (path_join(json_path, sizeof json_path, path, "tokenizer.json") ||
-            path_join(cfg_path, sizeof cfg_path, path, "tokenizer_config.json")) {
-            err_set("%s: path too long", path);
+            path_join(cfg_path, sizeof cfg_path, path, "tokenizer_config.json"))
             return NULL;
-        }
-    } else {
-        snprintf(json_path, sizeof json_path, "%s", path);
-        const char *slash = strrchr(path, '/');
-        int dir_len = slash ? (int)(slash - path) : 0;
-        if (slash) snprintf(cfg_path, sizeof cfg_path, "%.*s/tokenizer_config.json", dir_len, path);
-        else snprintf(cfg_path, sizeof cfg_path, "tokenizer_config.json");
+    } else if (path_fmt(json_path, sizeof json_path, "%s", path) ||
+               path_sibling(cfg_path, sizeof cfg_path, path, "tokenizer_config.json")) {
+        return NULL;
     }
     size_t len, clen = 0;
     char *json = file_read_all(json_path, &len);

@@ -47,21 +47,19 @@ static int write_state(const Trainer *t, const char *dir) {
 }
 
 int checkpoint_save(Trainer *t) {
-    char dir[2048], tmp[2400], fin[2300], path[2500], name[64];
-    if (path_join(dir, sizeof dir, t->run_dir, "checkpoints") != 0 || mkdir_p(dir) != 0) return -1;
+    char dir[4096], tmp[4096], fin[4096], path[4096], name[64];
     snprintf(name, sizeof name, "step_%ld", t->step);
-    snprintf(fin, sizeof fin, "%.2048s/%.60s", dir, name);
-    snprintf(tmp, sizeof tmp, "%.2300s.tmp", fin);
-    if (remove_tree(tmp) != 0) return -1;
+    if (path_join(dir, sizeof dir, t->run_dir, "checkpoints") != 0 || mkdir_p(dir) != 0 ||
+        path_join(fin, sizeof fin, dir, name) != 0 || path_fmt(tmp, sizeof tmp, "%s.tmp", fin) != 0 ||
+        remove_tree(tmp) != 0)
+        return -1;
     int rc = model_save(&t->policy, tmp, ST_F32);
     if (rc == 0) rc = copy_tokenizer(t->tok_dir, tmp);
-    if (rc == 0) {
-        snprintf(path, sizeof path, "%.2400s/optimizer.safetensors", tmp);
-        rc = adamw_state_save(&t->opt, &t->policy, path);
-    }
+    if (rc == 0) rc = path_join(path, sizeof path, tmp, "optimizer.safetensors");
+    if (rc == 0) rc = adamw_state_save(&t->opt, &t->policy, path);
     if (rc == 0 && t->has_ref && t->ref_moved) {
-        snprintf(path, sizeof path, "%.2400s/ref", tmp);
-        rc = model_save(&t->ref, path, ST_F32);
+        rc = path_join(path, sizeof path, tmp, "ref");
+        if (rc == 0) rc = model_save(&t->ref, path, ST_F32);
     }
     if (rc == 0 && t->critic) rc = ppo_save(t, tmp);
     if (rc == 0) rc = write_state(t, tmp);
@@ -69,8 +67,8 @@ int checkpoint_save(Trainer *t) {
     if (rc == 0) rc = remove_tree(fin);
     if (rc == 0 && rename(tmp, fin) != 0) rc = err_set("%s: rename: %s", fin, strerror(errno));
     if (rc == 0) rc = dir_sync(dir);
+    if (rc == 0) rc = path_join(path, sizeof path, dir, "latest");
     if (rc == 0) {
-        snprintf(path, sizeof path, "%.2048s/latest", dir);
         char text[80];
         int n = snprintf(text, sizeof text, "%s\n", name);
         rc = file_write_atomic(path, text, (size_t)n);
@@ -79,21 +77,21 @@ int checkpoint_save(Trainer *t) {
 }
 
 int checkpoint_latest(const char *run_dir, char *out, size_t cap) {
-    char path[2048];
+    char path[4096];
     out[0] = 0;
-    snprintf(path, sizeof path, "%s/checkpoints/latest", run_dir);
+    if (path_fmt(path, sizeof path, "%s/checkpoints/latest", run_dir) != 0) return -1;
     if (!path_exists(path)) return path_is_dir(run_dir) ? 0 : err_set("%s: no such run directory", run_dir);
     char *name = file_read_all(path, NULL);
     if (!name) return -1;
     name[strcspn(name, "\r\n")] = 0;
     int bad = strncmp(name, "step_", 5) != 0 || strchr(name, '/');
-    int n = snprintf(out, cap, "%s/checkpoints/%s", run_dir, name);
+    int rc = bad ? err_set("%s: does not name a checkpoint", path)
+                 : path_fmt(out, cap, "%s/checkpoints/%s", run_dir, name);
     free(name);
-    if (bad || n < 0 || (size_t)n >= cap) {
+    if (rc != 0 || path_join(path, sizeof path, out, "trainer_state.json") != 0) {
         out[0] = 0;
-        return err_set("%s: does not name a checkpoint", path);
+        return -1;
     }
-    snprintf(path, sizeof path, "%s/trainer_state.json", out);
     if (!path_exists(path)) {
         out[0] = 0;
         return err_set("%s: missing; the checkpoint is incomplete", path);
@@ -102,8 +100,8 @@ int checkpoint_latest(const char *run_dir, char *out, size_t cap) {
 }
 
 int checkpoint_restore(Trainer *t, const char *ckpt) {
-    char path[2048];
-    snprintf(path, sizeof path, "%s/trainer_state.json", ckpt);
+    char path[4096];
+    if (path_join(path, sizeof path, ckpt, "trainer_state.json") != 0) return -1;
     char *text = file_read_all(path, NULL);
     if (!text) return -1;
     cJSON *o = cJSON_Parse(text);
@@ -122,15 +120,15 @@ int checkpoint_restore(Trainer *t, const char *ckpt) {
     t->num_tokens = tokens;
     t->metrics_lines = ml;
     t->samples_lines = sl;
-    snprintf(path, sizeof path, "%s/optimizer.safetensors", ckpt);
-    if (adamw_state_load(&t->opt, &t->policy, path) != 0) return -1;
+    if (path_join(path, sizeof path, ckpt, "optimizer.safetensors") != 0 ||
+        adamw_state_load(&t->opt, &t->policy, path) != 0)
+        return -1;
     if (t->critic && ppo_restore(t, ckpt) != 0) return -1;
     if (t->has_ref) {
         // The reference is the starting model until it first moves; after
         // that the checkpoint carries it.
         Model ref;
-        if (moved) snprintf(path, sizeof path, "%s/ref", ckpt);
-        else snprintf(path, sizeof path, "%s", t->cfg.model);
+        if (moved ? path_join(path, sizeof path, ckpt, "ref") : path_fmt(path, sizeof path, "%s", t->cfg.model)) return -1;
         if (model_load(&ref, path, 0) != 0) return err_wrap("reference model");
         if (ref.n_params != t->ref.n_params) {
             model_free(&ref);

@@ -73,8 +73,7 @@ static int trainer_open(Trainer *t, const GrpoConfig *cfg, const char *weights_d
     threads_set(c->sample.threads);
     if (model_load(&t->policy, weights_dir, 1) != 0) return err_wrap("model %s", weights_dir);
     if (!(t->tok = tok_load(weights_dir))) return -1;
-    if (strlen(weights_dir) >= sizeof t->tok_dir) return err_set("%s: the path is too long", weights_dir);
-    snprintf(t->tok_dir, sizeof t->tok_dir, "%s", weights_dir);
+    if (path_fmt(t->tok_dir, sizeof t->tok_dir, "%s", weights_dir) != 0) return -1;
     if (problems_open(&t->problems, c->task, c->dataset, TASK_SPLIT_TRAIN, (uint64_t)c->sample.seed, c->difficulty, 1) != 0)
         return -1;
     const char *verifier = problems_verifier(&t->problems);
@@ -514,13 +513,13 @@ int grpo_run(const GrpoConfig *cfg, const char *resume_dir) {
     int created = !path_exists(t.run_dir), rc = mkdir_p(t.run_dir);
     if (rc == 0 && ckpt[0]) rc = checkpoint_restore(&t, ckpt);
     if (rc == 0) rc = write_config(&t);
+    if (rc == 0) rc = path_join(path, sizeof path, t.run_dir, "metrics.jsonl");
     if (rc == 0) {
-        path_join(path, sizeof path, t.run_dir, "metrics.jsonl");
         rc = jsonl_truncate_lines(path, t.metrics_lines);
         if (rc == 0) rc = jsonl_writer_open(&t.metrics, path, t.step == 0);
     }
+    if (rc == 0) rc = path_join(path, sizeof path, t.run_dir, "samples.jsonl");
     if (rc == 0) {
-        path_join(path, sizeof path, t.run_dir, "samples.jsonl");
         rc = jsonl_truncate_lines(path, t.samples_lines);
         if (rc == 0) rc = jsonl_writer_open(&t.samples, path, t.step == 0);
     }

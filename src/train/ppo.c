@@ -120,39 +120,36 @@ int ppo_critic_update(Trainer *t, int start, int R, double *vf_loss, double *vf_
 // its two moments in the transformers score.* layout.
 int ppo_save(const Trainer *t, const char *dir) {
     const Critic *cr = t->critic;
-    char path[2600];
+    char crit[4096], path[4096];
     int C = t->policy.cfg.hidden_size;
-    snprintf(path, sizeof path, "%.2400s/critic", dir);
-    if (model_save(&cr->model, path, ST_F32) != 0) return -1;
+    if (path_join(crit, sizeof crit, dir, "critic") != 0 || model_save(&cr->model, crit, ST_F32) != 0) return -1;
     static const char *const names[3] = {"value_head.safetensors", "value_head_m.safetensors", "value_head_v.safetensors"};
     const float *arr[3] = {cr->head_w, cr->head_m, cr->head_v};
-    for (int i = 0; i < 3; i++) {
-        snprintf(path, sizeof path, "%.2400s/critic/%s", dir, names[i]);
-        if (value_head_save(path, arr[i], arr[i][C], C) != 0) return -1;
-    }
-    snprintf(path, sizeof path, "%.2400s/critic/optimizer.safetensors", dir);
+    for (int i = 0; i < 3; i++)
+        if (path_join(path, sizeof path, crit, names[i]) != 0 || value_head_save(path, arr[i], arr[i][C], C) != 0)
+            return -1;
+    if (path_join(path, sizeof path, crit, "optimizer.safetensors") != 0) return -1;
     return adamw_state_save(&cr->opt, &cr->model, path);
 }
 
 int ppo_restore(Trainer *t, const char *dir) {
     Critic *cr = t->critic;
-    char path[2600];
+    char crit[4096], path[4096];
     int C = t->policy.cfg.hidden_size;
     Model m;
-    snprintf(path, sizeof path, "%.2400s/critic", dir);
-    if (model_load(&m, path, 0) != 0) return err_wrap("critic");
+    if (path_join(crit, sizeof crit, dir, "critic") != 0) return -1;
+    if (model_load(&m, crit, 0) != 0) return err_wrap("critic");
     if (m.n_params != cr->model.n_params) {
         model_free(&m);
-        return err_set("%s: critic does not match the policy's shape", path);
+        return err_set("%s: critic does not match the policy's shape", crit);
     }
     memcpy(cr->model.params, m.params, sizeof(float) * m.n_params);
     model_free(&m);
     static const char *const names[3] = {"value_head.safetensors", "value_head_m.safetensors", "value_head_v.safetensors"};
     float *arr[3] = {cr->head_w, cr->head_m, cr->head_v};
-    for (int i = 0; i < 3; i++) {
-        snprintf(path, sizeof path, "%.2400s/critic/%s", dir, names[i]);
-        if (value_head_load(path, arr[i], &arr[i][C], C) != 0) return -1;
-    }
-    snprintf(path, sizeof path, "%.2400s/critic/optimizer.safetensors", dir);
+    for (int i = 0; i < 3; i++)
+        if (path_join(path, sizeof path, crit, names[i]) != 0 || value_head_load(path, arr[i], &arr[i][C], C) != 0)
+            return -1;
+    if (path_join(path, sizeof path, crit, "optimizer.safetensors") != 0) return -1;
     return adamw_state_load(&cr->opt, &cr->model, path);
 }

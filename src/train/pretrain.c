@@ -162,11 +162,11 @@ static int write_summary(const PretrainConfig *c, const char *dir, size_t n_para
     cJSON_AddNumberToObject(o, "first_loss", res->first_loss);
     cJSON_AddNumberToObject(o, "final_loss", res->last_loss);
     cJSON_AddNumberToObject(o, "seconds", res->seconds);
-    char *text = cJSON_Print(o), path[1200];
+    char *text = cJSON_Print(o), path[4096];
     cJSON_Delete(o);
     if (!text) return err_set("out of memory");
-    snprintf(path, sizeof path, "%s/pretrain.json", dir);
-    int rc = file_write_atomic(path, text, strlen(text));
+    int rc = path_join(path, sizeof path, dir, "pretrain.json");
+    if (rc == 0) rc = file_write_atomic(path, text, strlen(text));
     free(text);
     return rc;
 }
@@ -176,11 +176,13 @@ int pretrain_run(const PretrainConfig *c) {
     if (c->dim % c->heads || c->heads % c->kv_heads) return err_set("heads must divide dim and kv_heads must divide heads");
     threads_set(c->threads);
     if (mkdir_p(c->out) != 0) return -1;
-    char corpus[1200], tokpath[1200], logpath[1200];
-    snprintf(tokpath, sizeof tokpath, "%s/tokenizer.json", c->out);
-    snprintf(logpath, sizeof logpath, "%s/train_log.jsonl", c->out);
+    char corpus[4096], tokpath[4096], logpath[4096];
+    if (path_join(tokpath, sizeof tokpath, c->out, "tokenizer.json") != 0 ||
+        path_join(logpath, sizeof logpath, c->out, "train_log.jsonl") != 0 ||
+        path_join(corpus, sizeof corpus, c->out, "corpus.jsonl") != 0)
+        return -1;
     if (c->corpus[0]) {
-        snprintf(corpus, sizeof corpus, "%s", c->corpus);
+        if (path_fmt(corpus, sizeof corpus, "%s", c->corpus) != 0) return -1;
     } else {
         CorpusConfig cc;
         corpus_defaults(&cc);
@@ -193,7 +195,6 @@ int pretrain_run(const PretrainConfig *c) {
         cc.difficulty_p[0] = c->p_d1;
         cc.difficulty_p[1] = c->p_d2;
         cc.difficulty_p[2] = c->p_d3;
-        snprintf(corpus, sizeof corpus, "%s/corpus.jsonl", c->out);
         CorpusStats st;
         if (corpus_write(&cc, corpus, &st) != 0) return -1;
         log_info("corpus: %ld documents (hasty %ld, careful %ld, check %ld), %ld bytes", st.docs,
@@ -216,13 +217,11 @@ int pretrain_run(const PretrainConfig *c) {
     static const char *const specials[] = {"<|endoftext|>"};
     if (c->init[0]) {
         // Continue: the tokenizer files travel with the model.
-        char from[1200];
-        snprintf(from, sizeof from, "%s/tokenizer.json", c->init);
-        if (file_copy(from, tokpath) != 0) goto done;
-        snprintf(from, sizeof from, "%s/tokenizer_config.json", c->init);
-        snprintf(logpath, sizeof logpath, "%s/tokenizer_config.json", c->out);
-        if (file_copy(from, logpath) != 0) goto done;
-        snprintf(logpath, sizeof logpath, "%s/train_log.jsonl", c->out);
+        char from[4096], to[4096];
+        if (path_join(from, sizeof from, c->init, "tokenizer.json") != 0 || file_copy(from, tokpath) != 0 ||
+            path_join(from, sizeof from, c->init, "tokenizer_config.json") != 0 ||
+            path_join(to, sizeof to, c->out, "tokenizer_config.json") != 0 || file_copy(from, to) != 0)
+            goto done;
     } else if (tok_train_bpe(text, tlen, c->vocab, specials, 1, tokpath) != 0) {
         goto done;
     }

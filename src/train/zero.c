@@ -52,7 +52,7 @@ void zero_defaults(ZeroConfig *c) {
 static int evaluate(const ZeroConfig *c, const char *model, const char *run_dir, const char *name, EvalResult *r) {
     EvalConfig e;
     eval_defaults(&e);
-    snprintf(e.model, sizeof e.model, "%s", model);
+    if (path_fmt(e.model, sizeof e.model, "%s", model) != 0) return -1;
     snprintf(e.task, sizeof e.task, "%s", c->task);
     e.difficulty = c->difficulty;
     e.problems = c->eval_problems;
@@ -93,7 +93,7 @@ static int write_zero_json(const char *run_dir, const EvalResult *before, const 
 int zero_run(const ZeroConfig *c) {
     char run_dir[sizeof c->out], ckpt[1200];
     if (c->out[0]) {
-        snprintf(run_dir, sizeof run_dir, "%s", c->out);
+        if (path_fmt(run_dir, sizeof run_dir, "%s", c->out) != 0) return -1;
     } else {
         char stamp[32];
         time_t now = time(NULL);
@@ -104,9 +104,9 @@ int zero_run(const ZeroConfig *c) {
     GrpoConfig g;
     grpo_defaults(&g);
     if (grpo_apply_preset(&g, "r1zero") != 0) return -1;
-    snprintf(g.model, sizeof g.model, "%s", c->model);
+    if (path_fmt(g.model, sizeof g.model, "%s", c->model) != 0 || path_fmt(g.out, sizeof g.out, "%s", run_dir) != 0)
+        return -1;
     snprintf(g.task, sizeof g.task, "%s", c->task);
-    snprintf(g.out, sizeof g.out, "%s", run_dir);
     g.difficulty = c->difficulty;
     g.steps = c->steps;
     g.save_every = c->steps > 1 ? (c->steps + 1) / 2 : 0;
