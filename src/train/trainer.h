@@ -73,7 +73,9 @@ typedef struct Trainer {
 // The loop's pieces, for grpo_run and for programs that drive it step by step.
 // trainer_open loads weights_dir and sizes every buffer (it opens no run
 // directory and no logs); trainer_step runs one step (rollout, advantages,
-// updates) into t->stats and, after the first, allocates nothing;
+// updates) into t->stats and allocates nothing itself once the buffers sized
+// by use (prompt and completion text, the tokenizer's word cache) have grown
+// to the run's prompts, in practice from the second step on;
 // trainer_log_step writes that step's metrics and samples lines (the writers
 // must be open) and a progress line into line. Return 0 or -1 after err_set;
 // trainer_close frees whatever trainer_open got, also after a failure.
