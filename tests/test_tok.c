@@ -117,9 +117,47 @@ static void test_tiny(void) {
     size_t len;
     char *text = tok_decode(tok, ids, 7, &len);
     CHECK(text && strcmp(text, "hello<|end|>\xEF\xBF\xBD<x>\xEF\xBF\xBD") == 0, "decode: %s", text ? text : err_msg());
+    // Appending to a reused buffer gives the same text after what is there, and
+    // stops growing the buffer once it is big enough.
+    char *buf = NULL;
+    size_t blen = 0, bcap = 0;
+    int ok = 1;
+    for (int round = 0; round < 3; round++) {
+        blen = 0;
+        ok &= tok_decode_append(tok, ids, 7, &buf, &blen, &bcap) == 0;
+        size_t first = blen, cap_before = bcap;
+        ok &= tok_decode_append(tok, ids, 3, &buf, &blen, &bcap) == 0;
+        ok &= blen == first + 12 && memcmp(buf, text, first) == 0 && strcmp(buf + first, "hello<|end|>") == 0;
+        if (round > 0) ok &= bcap == cap_before;
+    }
+    CHECK(ok, "decode append: %s", buf ? buf : err_msg());
     free(text);
+    // Lenient: an id the tokenizer lacks reads as U+FFFD, the rest as tok_decode.
+    int odd[] = {258, 999, id_of_byte(0xE4), -3, id_of_byte('o')};
+    blen = 0;
+    CHECK(tok_decode_lenient_append(tok, odd, 5, &buf, &blen, &bcap) == 0 &&
+              strcmp(buf, "hell\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBDo") == 0 && blen == strlen(buf),
+          "lenient append: %s", buf);
+    char *copy = tok_decode_lenient(tok, odd, 5, &len);
+    CHECK(copy && len == blen && memcmp(copy, buf, len) == 0, "lenient copy equals append");
+    free(copy);
+    free(buf);
     int bad[] = {1, 263};
     CHECK(!tok_decode(tok, bad, 2, NULL) && strstr(err_msg(), "ids[1]"), "decode refuses id 263: %s", err_msg());
+    // One encoder reused: the ids of tok_encode, text after text.
+    TokEncoder *e = tok_encoder_create(tok);
+    const char *texts[] = {"hello world", "a<|end|>b<x>   c", "", "\xFF\xC0", "ooo", "hello world"};
+    ok = e != NULL;
+    for (size_t i = 0; ok && i < sizeof texts / sizeof texts[0]; i++) {
+        const int *got;
+        int *want_ids, n_got, n_want;
+        ok &= tok_encoder_run(e, texts[i], strlen(texts[i]), &got, &n_got) == 0 &&
+              tok_encode(tok, texts[i], strlen(texts[i]), &want_ids, &n_want) == 0;
+        ok &= n_got == n_want && (n_got == 0 || memcmp(got, want_ids, sizeof(int) * (size_t)n_got) == 0);
+        free(want_ids);
+    }
+    CHECK(ok, "reused encoder equals tok_encode: %s", err_msg());
+    tok_encoder_free(e);
     size_t bl;
     const char *raw = tok_token_bytes(tok, 259, &bl);
     CHECK(raw && bl == 2 && memcmp(raw, " w", 2) == 0, "token bytes");
@@ -216,6 +254,27 @@ static void test_sanitize(void) {
         else CHECK(r == 1 && ol == strlen(c[i].want) && memcmp(o, c[i].want, ol) == 0, "sanitize %zu", i);
         free(o);
     }
+    // In place, in a buffer of 3 * len + 1 bytes, the same text as the copy, on
+    // random bytes biased towards UTF-8 lead and continuation bytes.
+    uint64_t x = 88172645463325252ull;
+    int bad = 0;
+    for (int t = 0; t < 2000; t++) {
+        unsigned char in[32];
+        char buf[3 * sizeof in + 1], *o;
+        size_t n = (size_t)(t % 32) + 1, ol;
+        for (size_t i = 0; i < n; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            static const unsigned char pick[] = {'a', 0x80, 0xBF, 0xC3, 0xE4, 0xED, 0xF0, 0xF4, 0xFF, 0x9F};
+            in[i] = x % 3 ? pick[(x >> 8) % sizeof pick] : (unsigned char)(x >> 16);
+        }
+        memcpy(buf, in, n);
+        size_t m = utf8_sanitize_in_place(buf, n);
+        int r = utf8_sanitize((const char *)in, n, &o, &ol);
+        if (r == 0) bad += m != n || memcmp(buf, in, n) != 0 || utf8_valid_prefix(buf, n) != n;
+        else bad += m != ol || memcmp(buf, o, ol) != 0 || buf[m] != 0 || utf8_valid_prefix(buf, m) != m;
+        free(o);
+    }
+    CHECK(bad == 0, "in-place sanitize differs from the copy on %d of 2000 strings", bad);
 }
 
 static void test_train(void) {
@@ -280,6 +339,23 @@ static void test_templates(void) {
     CHECK(template_render("raw", "x", NULL, 0, &s) == 0 && strcmp(s, "x") == 0, "raw");
     free(s);
     CHECK(template_render("nope", "x", NULL, 0, &s) < 0 && strstr(err_msg(), "r1zero, chatml, raw"), "unknown");
+    // Into a reused buffer: the same text; a shorter one needs no new room, a
+    // longer one grows it.
+    char *buf = NULL;
+    size_t cap = 0;
+    CHECK(template_render_into("chatml", "2+2?", "Be brief.", 1, &buf, &cap) == 0 &&
+              template_render("chatml", "2+2?", "Be brief.", 1, &s) == 0 && strcmp(buf, s) == 0, "render into");
+    free(s);
+    size_t first = cap;
+    CHECK(template_render_into("raw", "x", NULL, 0, &buf, &cap) == 0 && strcmp(buf, "x") == 0 && cap == first,
+          "a shorter render reuses the buffer");
+    char longer[600];
+    memset(longer, 'q', sizeof longer - 1);
+    longer[sizeof longer - 1] = 0;
+    CHECK(template_render_into("raw", longer, NULL, 0, &buf, &cap) == 0 && strcmp(buf, longer) == 0 && cap > first,
+          "a longer render grows it");
+    CHECK(template_render_into("nope", "x", NULL, 0, &buf, &cap) < 0, "unknown name into a buffer");
+    free(buf);
     // r1zero against REFERENCE.md's text (when the shared folder is beside the checkout).
     CHECK(template_render("r1zero", "What is 2+3", NULL, 1, &s) == 0, "r1zero");
     size_t len;

@@ -147,17 +147,21 @@ int reward_parse_spec(RewardSpec *spec, const char *text) {
 
 int reward_score_batch(const RewardSpec *spec, const RewardInput *in, int n, double *total,
                        double *components) {
-    int K = spec->n;
-    double *r = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));  // (n) one term's rewards
+    double *r = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
     if (!r) return err_set("out of memory scoring %d completions", n);
+    int rc = reward_score_batch_into(spec, in, n, total, components, r);
+    free(r);
+    return rc;
+}
+
+int reward_score_batch_into(const RewardSpec *spec, const RewardInput *in, int n, double *total,
+                            double *components, double *r) {
+    int K = spec->n;
     for (int i = 0; i < n; i++) total[i] = 0.0;
     for (int k = 0; k < K; k++) {
         const RewardTerm *t = &spec->terms[k];
         if (t->entry->batch) {
-            if (t->entry->batch(in, n, &t->params, r)) {
-                free(r);
-                return err_wrap("reward %s", t->entry->name);
-            }
+            if (t->entry->batch(in, n, &t->params, r)) return err_wrap("reward %s", t->entry->name);
         } else {
 #pragma omp parallel for schedule(dynamic, 16)
             for (int i = 0; i < n; i++) r[i] = t->entry->fn(&in[i], &t->params);
@@ -166,7 +170,6 @@ int reward_score_batch(const RewardSpec *spec, const RewardInput *in, int n, dou
             if (isnan(r[i])) {
                 // Re-run serially so the message recorded is this thread's.
                 t->entry->fn ? (void)t->entry->fn(&in[i], &t->params) : (void)0;
-                free(r);
                 return n > 1 ? err_wrap("reward %s, input %d", t->entry->name, i)
                              : err_wrap("reward %s", t->entry->name);
             }
@@ -174,7 +177,6 @@ int reward_score_batch(const RewardSpec *spec, const RewardInput *in, int n, dou
             if (components) components[(size_t)i * (size_t)K + (size_t)k] = r[i];
         }
     }
-    free(r);
     return 0;
 }
 

@@ -89,6 +89,9 @@ int reward_parse_spec(RewardSpec *spec, const char *text);
 // Returns 0, or -1 after err_set() naming the term and the input index.
 int reward_score_batch(const RewardSpec *spec, const RewardInput *in, int n, double *total,
                        double *components);
+// The same with the caller's scratch for one term's rewards: scratch is (n).
+int reward_score_batch_into(const RewardSpec *spec, const RewardInput *in, int n, double *total,
+                            double *components, double *scratch);
 
 // Fills `in` from a JSON object {"completion": str, "answer": str|number (optional),
 // "tokens": int (optional), "max_new_tokens": int (optional), "prefilled_think": bool

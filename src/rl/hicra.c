@@ -164,39 +164,48 @@ void lexicon_free(Lexicon *lx) {
 int lexicon_size(const Lexicon *lx) { return lx->n; }
 const char *lexicon_gram(const Lexicon *lx, int i) { return lx->grams[i]; }
 
-// Word spans of text: starts/ends (cap entries). Returns the number found.
 typedef struct { size_t start, end; } Span;
 
-static int word_spans(const char *text, size_t len, Span **out) {
-    int n = 0, cap = 0;
-    Span *s = NULL;
-    for (size_t i = 0; i < len;) {
-        while (i < len && !is_word_char((unsigned char)text[i])) i++;
-        if (i >= len) break;
-        size_t b = i;
-        while (i < len && is_word_char((unsigned char)text[i])) i++;
-        if (n == cap) {
-            cap = cap ? 2 * cap : 64;
-            Span *t = realloc(s, sizeof *s * (size_t)cap);
-            if (!t) { free(s); *out = NULL; return err_set("out of memory"); }
-            s = t;
-        }
-        s[n].start = b;
-        s[n].end = i;
-        n++;
-    }
-    *out = s;
-    return n;
+// A window on the words of a text: a word and the HICRA_MAX_N - 1 after it,
+// enough for every gram that starts there, so no list of all words is kept.
+typedef struct {
+    const char *text;
+    size_t len, at;           // at: where the search for the next word resumes
+    Span sp[HICRA_MAX_N];     // word w + k at sp[(w + k) % HICRA_MAX_N]
+    int w, have;              // the window's first word, and how many it holds
+} Words;
+
+static int next_word(Words *ws, Span *s) {
+    size_t i = ws->at;
+    while (i < ws->len && !is_word_char((unsigned char)ws->text[i])) i++;
+    s->start = i;
+    while (i < ws->len && is_word_char((unsigned char)ws->text[i])) i++;
+    s->end = ws->at = i;
+    return s->end > s->start;
 }
 
-// The gram of words [w, w+n) as a normalised string; 0 if it does not fit.
-static int gram_at(const char *text, const Span *sp, int w, int n, char *out, size_t cap) {
+// Move the window to the next word (to the first on the first call); 0 when
+// no word is left.
+static int words_next(Words *ws) {
+    if (ws->have) ws->w++, ws->have--;
+    while (ws->have < HICRA_MAX_N && next_word(ws, &ws->sp[(ws->w + ws->have) % HICRA_MAX_N])) ws->have++;
+    return ws->have > 0;
+}
+
+// Word k of the window.
+static const Span *word(const Words *ws, int k) { return &ws->sp[(ws->w + k) % HICRA_MAX_N]; }
+
+// The gram of the window's first n words as a normalised string; 0 if there
+// are fewer words or it does not fit.
+static int gram_at(const Words *ws, int n, char *out, size_t cap) {
+    if (n > ws->have) return 0;
     size_t o = 0;
     for (int k = 0; k < n; k++) {
-        size_t l = sp[w + k].end - sp[w + k].start;
+        const Span *sp = word(ws, k);
+        size_t l = sp->end - sp->start;
         if (o + l + 2 > cap) return 0;
         if (k) out[o++] = ' ';
-        for (size_t j = 0; j < l; j++) out[o++] = (char)tolower((unsigned char)text[sp[w + k].start + j]);
+        for (size_t j = 0; j < l; j++) out[o++] = (char)tolower((unsigned char)ws->text[sp->start + j]);
     }
     out[o] = 0;
     return 1;
@@ -205,27 +214,24 @@ static int gram_at(const char *text, const Span *sp, int w, int n, char *out, si
 int hicra_mark(uint8_t *planning, const char *text, size_t len, const int *tok_off, int n_tokens,
                const Lexicon *lx, double *counts) {
     if (planning) memset(planning, 0, (size_t)n_tokens);
-    Span *sp;
-    int nw = word_spans(text, len, &sp);
-    if (nw < 0) return -1;
+    Words ws = {.text = text, .len = len};
     int found = 0, tok = 0;
     char gram[256];
-    for (int w = 0; w < nw; w++) {
+    while (words_next(&ws)) {
         for (int n = HICRA_MAX_N; n >= HICRA_MIN_N; n--) {
-            if (w + n > nw || !gram_at(text, sp, w, n, gram, sizeof gram)) continue;
+            if (!gram_at(&ws, n, gram, sizeof gram)) continue;
             int k = lx_find(lx, gram);
             if (k < 0) continue;
             found++;
             if (counts) counts[k] += 1;
             if (!planning) continue;
-            // Mark tokens overlapping [sp[w].start, sp[w+n-1].end). Tokens are
-            // in order, so the scan position only moves forward.
-            size_t b = sp[w].start, e = sp[w + n - 1].end;
+            // Mark tokens overlapping [start of word 0, end of word n - 1).
+            // Tokens are in order, so the scan position only moves forward.
+            size_t b = word(&ws, 0)->start, e = word(&ws, n - 1)->end;
             while (tok < n_tokens && (size_t)tok_off[tok + 1] <= b) tok++;
             for (int t = tok; t < n_tokens && (size_t)tok_off[t] < e; t++) planning[t] = 1;
         }
     }
-    free(sp);
     return found;
 }
 
@@ -257,18 +263,16 @@ Lexicon *lexicon_extract(const char *const *texts, int n_texts, int min_docs, do
     if (!all || !out) goto oom;
     char gram[256];
     for (int d = 0; d < n_texts; d++) {
-        Span *sp;
-        int nw = word_spans(texts[d], strlen(texts[d]), &sp);
-        if (nw < 0) goto fail;
-        for (int w = 0; w < nw; w++)
-            for (int n = HICRA_MIN_N; n <= HICRA_MAX_N && w + n <= nw; n++) {
-                if (!gram_at(texts[d], sp, w, n, gram, sizeof gram)) continue;
+        Words ws = {.text = texts[d], .len = strlen(texts[d])};
+        while (words_next(&ws))
+            for (int n = HICRA_MIN_N; n <= ws.have; n++) {
+                if (!gram_at(&ws, n, gram, sizeof gram)) continue;
                 int before = all->n;
                 int k = lx_add(all, gram, 0);
-                if (k < 0) { free(sp); goto fail; }
+                if (k < 0) goto fail;
                 if (all->cap > ld_cap) {
                     int *ld = realloc(last_doc, sizeof *ld * (size_t)all->cap);
-                    if (!ld) { free(sp); goto oom; }
+                    if (!ld) goto oom;
                     last_doc = ld;
                     ld_cap = all->cap;
                 }
@@ -278,7 +282,6 @@ Lexicon *lexicon_extract(const char *const *texts, int n_texts, int min_docs, do
                     all->docs[k] += 1;
                 }
             }
-        free(sp);
     }
     int n_ok = 0;
     order = malloc(sizeof *order * (size_t)(all->n ? all->n : 1));

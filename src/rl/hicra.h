@@ -31,7 +31,7 @@ const char *lexicon_gram(const Lexicon *lx, int i);
 // tok_off (n_tokens + 1) holds each token's starting byte offset in text and
 // the end offset last. planning (n_tokens) gets 1 or 0. Returns the number of
 // gram occurrences found. If counts is not NULL, counts[i] is incremented for
-// every occurrence of gram i (for semantic entropy).
+// every occurrence of gram i (for semantic entropy). Allocates nothing.
 int hicra_mark(uint8_t *planning, const char *text, size_t len, const int *tok_off, int n_tokens,
                const Lexicon *lx, double *counts);
 

@@ -78,7 +78,7 @@ static int stops_init(Rollout *r) {
 
 // Byte sizes of the arrays carved from one allocation.
 typedef struct {
-    size_t groups, rows, prompt_ids, ids, logp, pids, plens, pidx, out, in, total, comp, all;
+    size_t groups, rows, prompt_ids, ids, logp, pids, plens, pidx, out, in, total, comp, term, all;
 } Layout;
 
 static size_t align(size_t n) { return (n + 63) & ~(size_t)63; }
@@ -98,7 +98,9 @@ static Layout layout(int max_groups, int G, int max_prompt_len, int max_new) {
     l.in = align(R * sizeof(RewardInput));
     l.total = align(R * sizeof(double));
     l.comp = align(R * (REWARD_MAX_TERMS + 1) * sizeof(double));
-    l.all = l.groups + l.rows + l.prompt_ids + l.ids + l.logp + l.pids + l.plens + l.pidx + l.out + l.in + l.total + l.comp;
+    l.term = align(R * sizeof(double));
+    l.all = l.groups + l.rows + l.prompt_ids + l.ids + l.logp + l.pids + l.plens + l.pidx + l.out + l.in + l.total +
+            l.comp + l.term;
     return l;
 }
 
@@ -160,7 +162,8 @@ int rollout_open(Rollout *r, const Model *m, const Tokenizer *tok, const SampleS
     r->out = (Completion *)p, p += l.out;
     r->in = (RewardInput *)p, p += l.in;
     r->total = (double *)p, p += l.total;
-    r->comp = (double *)p;
+    r->comp = (double *)p, p += l.comp;
+    r->term = (double *)p;
     size_t max_new = (size_t)s->max_new_tokens;
     for (int k = 0; k < max_groups; k++) r->groups[k].prompt_ids = prompt_ids + (size_t)k * max_prompt_len;
     for (size_t i = 0; i < (size_t)max_groups * G; i++) {
@@ -171,6 +174,7 @@ int rollout_open(Rollout *r, const Model *m, const Tokenizer *tok, const SampleS
         // Room for a typical completion; a longer one grows its buffer once.
         if (reserve(&row->text, &row->text_cap, 4 * max_new + 64) != 0) return -1;
     }
+    if (!(r->enc = tok_encoder_create(tok))) return -1;
     if (!(r->sampler = sampler_create(&m->cfg, max_groups * G, (int)max_len))) return -1;
     return 0;
 }
@@ -179,67 +183,57 @@ void rollout_close(Rollout *r) {
     for (int k = 0; r->groups && k < r->max_groups; k++) free(r->groups[k].prompt_text);
     for (size_t i = 0; r->rows && i < (size_t)r->max_groups * r->G; i++) free(r->rows[i].text);
     if (r->sampler) sampler_free(r->sampler);
+    tok_encoder_free(r->enc);
     free(r->mem);
     memset(r, 0, sizeof *r);
 }
 
-// Render p with the template and tokenize it: *text (malloc'd) and *ids
-// (malloc'd, n tokens, without BOS). Returns 0 or -1 after err_set.
-static int encode_prompt(const Tokenizer *tok, const SampleSettings *s, const PromptProblem *p, char **text, int **ids,
-                         int *n) {
-    *ids = NULL;
-    if (template_render(s->template_name, p->question, s->system[0] ? s->system : NULL, s->prefill_think, text) != 0)
+// Render p with the template into *text (capacity *cap) and tokenize it with
+// e: *ids (n tokens, without BOS) point into e. Returns 0 or -1 after err_set.
+static int encode_prompt(TokEncoder *e, const SampleSettings *s, const PromptProblem *p, char **text, size_t *cap,
+                         const int **ids, int *n) {
+    if (template_render_into(s->template_name, p->question, s->system[0] ? s->system : NULL, s->prefill_think, text,
+                             cap) != 0)
         return -1;
-    if (tok_encode(tok, *text, strlen(*text), ids, n) == 0) return 0;
-    free(*text);
-    *text = NULL;
-    return -1;
+    return tok_encoder_run(e, *text, strlen(*text), ids, n);
 }
 
 int rollout_prompt_tokens(const Tokenizer *tok, const SampleSettings *s, const PromptProblem *p) {
-    char *text;
-    int *ids, n;
-    if (encode_prompt(tok, s, p, &text, &ids, &n) != 0) return -1;
+    TokEncoder *e = tok_encoder_create(tok);
+    char *text = NULL;
+    size_t cap = 0;
+    const int *ids;
+    int n, rc = e ? encode_prompt(e, s, p, &text, &cap, &ids, &n) : -1;
     free(text);
-    free(ids);
-    return n + (tok_bos_id(tok) >= 0);
+    tok_encoder_free(e);
+    return rc == 0 ? n + (tok_bos_id(tok) >= 0) : -1;
 }
 
 int rollout_prepare(Rollout *r, int k) {
     AHA_ASSERT(k >= 0 && k < r->max_groups);
     RolloutGroup *g = &r->groups[k];
     const PromptProblem *p = &g->problem;
-    char *text;
-    int *ids, n;
-    if (encode_prompt(r->tok, &r->set, p, &text, &ids, &n) != 0) return err_wrap("problem %s", p->id);
-    size_t len = strlen(text);
-    int rc = reserve(&g->prompt_text, &g->prompt_cap, len);
-    if (rc == 0) memcpy(g->prompt_text, text, len + 1);
-    free(text);
+    const int *ids;
+    int n;
+    if (encode_prompt(r->enc, &r->set, p, &g->prompt_text, &g->prompt_cap, &ids, &n) != 0)
+        return err_wrap("problem %s", p->id);
     int bos = r->bos >= 0, total = n + bos;
-    if (rc == 0 && total > r->max_prompt_len)
-        rc = err_set("problem %s: the prompt has %d tokens, more than the %d allowed (max_prompt_tokens)", p->id,
-                     total, r->max_prompt_len);
-    if (rc == 0 && total < 1) rc = err_set("problem %s: the prompt encodes to no tokens and the tokenizer has no BOS", p->id);
-    if (rc == 0) {
-        if (bos) g->prompt_ids[0] = r->bos;
-        if (n) memcpy(g->prompt_ids + bos, ids, sizeof(int) * (size_t)n);
-        g->prompt_len = total;
-    }
-    free(ids);
-    return rc;
+    if (total > r->max_prompt_len)
+        return err_set("problem %s: the prompt has %d tokens, more than the %d allowed (max_prompt_tokens)", p->id,
+                       total, r->max_prompt_len);
+    if (total < 1) return err_set("problem %s: the prompt encodes to no tokens and the tokenizer has no BOS", p->id);
+    if (bos) g->prompt_ids[0] = r->bos;
+    if (n) memcpy(g->prompt_ids + bos, ids, sizeof(int) * (size_t)n);
+    g->prompt_len = total;
+    return 0;
 }
 
-// Decode a completion for reading, leaving out the stop id that ended it.
+// Decode a completion for reading, leaving out the stop id that ended it, into
+// the row's own buffer.
 static int row_text(Rollout *r, RolloutRow *row) {
-    int n = row->n - (row->stop_id >= 0);
-    size_t len;
-    char *t = tok_decode_lenient(r->tok, row->ids, n, &len);
-    if (!t) return -1;
-    int rc = reserve(&row->text, &row->text_cap, len);
-    if (rc == 0) memcpy(row->text, t, len + 1), row->text_len = len;
-    free(t);
-    return rc;
+    row->text_len = 0;
+    return tok_decode_lenient_append(r->tok, row->ids, row->n - (row->stop_id >= 0), &row->text, &row->text_len,
+                                     &row->text_cap);
 }
 
 static int is_stop_id(const Rollout *r, int id) {
@@ -297,14 +291,14 @@ int rollout_sample(Rollout *r, const int *slots, int n, uint32_t step) {
                                  .finish = row->truncated ? REWARD_FINISH_LENGTH : REWARD_FINISH_STOP};
     }
     int nt = r->rewards.n;
-    if (nt > 0 && reward_score_batch(&r->rewards, r->in, rows_n, r->total, r->comp) != 0) return -1;
+    if (nt > 0 && reward_score_batch_into(&r->rewards, r->in, rows_n, r->total, r->comp, r->term) != 0) return -1;
     for (int i = 0; i < rows_n; i++) {
         RolloutRow *row = &r->rows[(size_t)slots[i / G] * G + i % G];
         row->reward = nt > 0 ? r->total[i] : 0;
         for (int k = 0; k < nt; k++) row->components[k] = r->comp[(size_t)i * nt + k];
     }
     // Correctness: the verifier's own term, or the verifier scored on its own.
-    if (r->verify.n > 0 && reward_score_batch(&r->verify, r->in, rows_n, r->total, NULL) != 0) return -1;
+    if (r->verify.n > 0 && reward_score_batch_into(&r->verify, r->in, rows_n, r->total, NULL, r->term) != 0) return -1;
     for (int i = 0; i < rows_n; i++) {
         RolloutRow *row = &r->rows[(size_t)slots[i / G] * G + i % G];
         double v = r->verifier_term >= 0 ? row->components[r->verifier_term] : r->verify.n > 0 ? r->total[i] : 0;

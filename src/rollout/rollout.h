@@ -73,6 +73,7 @@ typedef struct {
     int bos;                  // prepended to every prompt, or -1
     int max_groups, G, max_prompt_len;
     Sampler *sampler;
+    TokEncoder *enc;          // tokenizes the prompts
     RolloutGroup *groups;     // (max_groups)
     RolloutRow *rows;         // (max_groups * G): rows g of group k at k*G + g
     // Scratch for one sampling call, sized for max_groups.
@@ -82,6 +83,7 @@ typedef struct {
     Completion *out;          // (max_groups * G)
     RewardInput *in;          // (max_groups * G)
     double *total, *comp;     // (max_groups * G), (max_groups * G, REWARD_MAX_TERMS + 1)
+    double *term;             // (max_groups * G) one reward term's scores
     void *mem;                // the one allocation behind the arrays above
     // Totals since open.
     long tokens;              // completion tokens sampled

@@ -192,15 +192,15 @@ static int bpe_large(const Tokenizer *tok, int *sym, int n) {
 // ---- the shared word cache
 #define CACHE_MAX_WORD 128
 
-typedef struct {
+struct TokEncoder {
     const Tokenizer *tok;
     IdBuf out;
     int *sym;            // scratch for one word's symbols
     size_t sym_cap;
     pcre2_match_data *md;
     pcre2_match_context *mctx;
-    pcre2_jit_stack *jstack;
-} Enc;
+    pcre2_jit_stack *jstack;   // made on the first regex that needs a bigger stack
+};
 
 static int grow(void **p, size_t *cap, size_t need, size_t elem) {
     if (need <= *cap) return 0;
@@ -222,7 +222,7 @@ static CacheSlot *cache_find(CacheShard *c, const char *w, size_t n, uint64_t h)
 }
 
 // Append the cached ids of word w; returns 1 if found, 0 if not, -1 on failure.
-static int cache_get(Enc *e, const char *w, size_t n, uint64_t h) {
+static int cache_get(TokEncoder *e, const char *w, size_t n, uint64_t h) {
     CacheShard *c = (CacheShard *)&e->tok->cache[h & (TOK_CACHE_SHARDS - 1)];
     int r = 0;
     pthread_mutex_lock(&c->mu);
@@ -256,7 +256,7 @@ static void cache_put(const Tokenizer *tok, const char *w, size_t n, uint64_t h,
 }
 
 // Encode one pre-tokenized word (raw bytes) and append its ids.
-static int encode_word(Enc *e, const char *w, size_t n) {
+static int encode_word(TokEncoder *e, const char *w, size_t n) {
     const Tokenizer *tok = e->tok;
     if (n == 1) return ids_push(&e->out, &tok->byte_id[(unsigned char)w[0]], 1);
     uint64_t h = 0;
@@ -285,7 +285,7 @@ static int encode_word(Enc *e, const char *w, size_t n) {
 
 // ---- pre-tokenization: regex stage `stage` splits s into matches and the gaps between
 // them (Hugging Face "Isolated"), each handed to the next stage; after the last, BPE.
-static int split_stage(Enc *e, int stage, const char *s, size_t n) {
+static int split_stage(TokEncoder *e, int stage, const char *s, size_t n) {
     if (n == 0) return 0;
     if (stage == e->tok->n_split) return encode_word(e, s, n);
     const pcre2_code *re = e->tok->split[stage];
@@ -325,7 +325,7 @@ static int split_stage(Enc *e, int stage, const char *s, size_t n) {
 }
 
 // A section of text between added tokens: normalize, then pre-tokenize and merge.
-static int encode_section(Enc *e, const char *s, size_t n) {
+static int encode_section(TokEncoder *e, const char *s, size_t n) {
     if (n == 0) return 0;
     char *norm = NULL;
     size_t nn = 0;
@@ -374,7 +374,7 @@ static size_t js_space_run(const char *s, size_t n, int dir) {
     return n - i;
 }
 
-static int encode_valid(Enc *e, const char *s, size_t n) {
+static int encode_valid(TokEncoder *e, const char *s, size_t n) {
     const Tokenizer *tok = e->tok;
     size_t start = 0, i = 0;
     int strip_next = 0;   // the previous added token strips white space on its right
@@ -396,37 +396,54 @@ static int encode_valid(Enc *e, const char *s, size_t n) {
     return encode_section(e, sec, sl);
 }
 
-int tok_encode(const Tokenizer *tok, const char *text, size_t len, int **ids, int *n) {
+TokEncoder *tok_encoder_create(const Tokenizer *tok) {
+    TokEncoder *e = calloc(1, sizeof *e);
+    if (!e) goto oom;
+    e->tok = tok;
+    if (tok->n_split) {
+        e->md = pcre2_match_data_create(4, NULL);
+        e->mctx = pcre2_match_context_create(NULL);
+        if (!e->md || !e->mctx) goto oom;
+    }
+    return e;
+oom:
+    tok_encoder_free(e);
+    err_set("encode: out of memory");
+    return NULL;
+}
+
+void tok_encoder_free(TokEncoder *e) {
+    if (!e) return;
+    free(e->out.v);
+    free(e->sym);
+    if (e->md) pcre2_match_data_free(e->md);
+    if (e->mctx) pcre2_match_context_free(e->mctx);
+    if (e->jstack) pcre2_jit_stack_free(e->jstack);
+    free(e);
+}
+
+int tok_encoder_run(TokEncoder *e, const char *text, size_t len, const int **ids, int *n) {
     *ids = NULL, *n = 0;
-    Enc e = {.tok = tok};
+    e->out.n = 0;
     char *clean = NULL;
     size_t cl;
-    int rc = -1;
     int r = utf8_sanitize(text, len, &clean, &cl);
-    if (r < 0) goto oom;
+    if (r < 0) return err_set("encode: out of memory");
     if (r > 0) text = clean, len = cl;
-    if (tok->n_split) {
-        e.md = pcre2_match_data_create(4, NULL);
-        e.mctx = pcre2_match_context_create(NULL);
-        if (!e.md || !e.mctx) goto oom;
-    }
-    if (encode_valid(&e, text, len)) goto done;
-    if (e.out.n > (size_t)0x7FFFFFFF) {
-        err_set("encode: more than 2^31 tokens");
-        goto done;
-    }
-    *ids = e.out.v, *n = (int)e.out.n;
-    e.out.v = NULL;
-    rc = 0;
-    goto done;
-oom:
-    err_set("encode: out of memory");
-done:
+    r = encode_valid(e, text, len);
     free(clean);
-    free(e.out.v);
-    free(e.sym);
-    if (e.md) pcre2_match_data_free(e.md);
-    if (e.mctx) pcre2_match_context_free(e.mctx);
-    if (e.jstack) pcre2_jit_stack_free(e.jstack);
+    if (r != 0) return -1;
+    if (e->out.n > (size_t)0x7FFFFFFF) return err_set("encode: more than 2^31 tokens");
+    *ids = e->out.v, *n = (int)e->out.n;
+    return 0;
+}
+
+int tok_encode(const Tokenizer *tok, const char *text, size_t len, int **ids, int *n) {
+    *ids = NULL, *n = 0;
+    TokEncoder *e = tok_encoder_create(tok);
+    const int *v;
+    int rc = e ? tok_encoder_run(e, text, len, &v, n) : -1;
+    if (rc == 0) *ids = e->out.v, e->out.v = NULL;   // the caller takes the encoder's buffer
+    tok_encoder_free(e);
     return rc;
 }

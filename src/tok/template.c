@@ -17,13 +17,18 @@ static const char R1ZERO_PREAMBLE[] =
 
 const char *template_names(void) { return "r1zero, chatml, raw"; }
 
-// Concatenate up to 8 NUL-terminated pieces (NULL pieces are skipped) into *out.
-static int concat(char **out, const char *const *parts, int n) {
+// Concatenate up to 8 NUL-terminated pieces (NULL pieces are skipped) into
+// *buf, growing it (capacity *cap) when they do not fit.
+static int concat(char **buf, size_t *cap, const char *const *parts, int n) {
     size_t total = 1;
     for (int i = 0; i < n; i++)
         if (parts[i]) total += strlen(parts[i]);
-    char *s = malloc(total);
-    if (!s) return err_set("template: out of memory");
+    if (total > *cap) {
+        char *s = realloc(*buf, total);
+        if (!s) return err_set("template: out of memory");
+        *buf = s, *cap = total;
+    }
+    char *s = *buf;
     size_t at = 0;
     for (int i = 0; i < n; i++) {
         if (!parts[i]) continue;
@@ -32,20 +37,28 @@ static int concat(char **out, const char *const *parts, int n) {
         at += l;
     }
     s[at] = 0;
-    *out = s;
     return 0;
 }
 
 int template_render(const char *name, const char *prompt, const char *system,
                     int prefill_think, char **out) {
+    size_t cap = 0;
     *out = NULL;
+    if (template_render_into(name, prompt, system, prefill_think, out, &cap) == 0) return 0;
+    free(*out);
+    *out = NULL;
+    return -1;
+}
+
+int template_render_into(const char *name, const char *prompt, const char *system, int prefill_think, char **buf,
+                         size_t *cap) {
     if (!name) return err_set("template: no name given (valid: %s)", template_names());
     if (!prompt) prompt = "";
     int has_sys = system && system[0];
     if (strcmp(name, "r1zero") == 0) {
         const char *parts[] = {has_sys ? system : R1ZERO_PREAMBLE, " User: ", prompt,
                                ". Assistant:", prefill_think ? " <think>" : NULL};
-        return concat(out, parts, 5);
+        return concat(buf, cap, parts, 5);
     }
     if (strcmp(name, "chatml") == 0) {
         const char *parts[] = {has_sys ? "<|im_start|>system\n" : NULL,
@@ -54,12 +67,12 @@ int template_render(const char *name, const char *prompt, const char *system,
                                "<|im_start|>user\n", prompt,
                                "<|im_end|>\n<|im_start|>assistant\n",
                                prefill_think ? "<think>\n" : NULL};
-        return concat(out, parts, 7);
+        return concat(buf, cap, parts, 7);
     }
     if (strcmp(name, "raw") == 0) {
         const char *parts[] = {has_sys ? system : NULL, has_sys ? "\n" : NULL, prompt,
                                prefill_think ? "<think>" : NULL};
-        return concat(out, parts, 4);
+        return concat(buf, cap, parts, 4);
     }
     return err_set("unknown template '%s' (valid: %s)", name, template_names());
 }

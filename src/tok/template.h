@@ -3,6 +3,8 @@
 #ifndef AHA_TOK_TEMPLATE_H
 #define AHA_TOK_TEMPLATE_H
 
+#include <stddef.h>
+
 // Templates:
 //   r1zero  DeepSeek-R1-Zero's "A conversation between User and Assistant. ... User:
 //           {prompt}. Assistant:" (text as in REFERENCE.md); a system prompt replaces the
@@ -16,6 +18,10 @@
 // the valid names.
 int template_render(const char *name, const char *prompt, const char *system,
                     int prefill_think, char **out);
+// The same into the caller's buffer *buf (capacity *cap), realloc'd only when the text
+// does not fit; the buffer stays the caller's to free, also after an error.
+int template_render_into(const char *name, const char *prompt, const char *system, int prefill_think, char **buf,
+                         size_t *cap);
 
 // The valid names, comma-separated ("r1zero, chatml, raw").
 const char *template_names(void);

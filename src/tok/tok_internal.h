@@ -94,4 +94,8 @@ static inline const MergeSlot *tok_merge_find(const Tokenizer *tok, int a, int b
 // malloc'd pattern or NULL.
 char *tok_pattern_rewrite(const char *pattern);
 
+// Append s[0..l) to *b (n bytes used of *cap), growing it by doubling with
+// room for a NUL after. Returns 0 or -1 when out of memory.
+int tok_buf_put(char **b, size_t *n, size_t *cap, const char *s, size_t l);
+
 #endif

@@ -510,7 +510,7 @@ Tokenizer *tok_load(const char *path) {
 }
 
 // ---- decoding
-static int buf_put(char **b, size_t *n, size_t *cap, const char *s, size_t l) {
+int tok_buf_put(char **b, size_t *n, size_t *cap, const char *s, size_t l) {
     if (*n + l + 1 > *cap) {
         size_t c = *cap ? *cap * 2 : 256;
         while (*n + l + 1 > c) c *= 2;
@@ -523,16 +523,15 @@ static int buf_put(char **b, size_t *n, size_t *cap, const char *s, size_t l) {
     return 0;
 }
 
-// Make out[from..n) valid UTF-8 in place (growing the buffer when replacements do).
+// Make out[from..n) valid UTF-8 in place, first growing the buffer to the
+// room replacements may need.
 static int sanitize_tail(char **b, size_t *n, size_t *cap, size_t from) {
-    char *fixed;
-    size_t fl;
-    int r = utf8_sanitize(*b + from, *n - from, &fixed, &fl);
-    if (r <= 0) return r;
-    *n = from;
-    r = buf_put(b, n, cap, fixed, fl);
-    free(fixed);
-    return r;
+    size_t tail = *n - from;
+    if (utf8_valid_prefix(*b + from, tail) == tail) return 0;
+    size_t room = *n + 2 * tail;
+    if (tok_buf_put(b, &room, cap, "", 0)) return -1;
+    *n = from + utf8_sanitize_in_place(*b + from, tail);
+    return 0;
 }
 
 // transformers' clean_up_tokenization: drop the space before these English pieces.
@@ -554,29 +553,33 @@ static size_t cleanup_spaces(char *s, size_t n) {
     return n;
 }
 
-char *tok_decode(const Tokenizer *tok, const int *ids, int n, size_t *len) {
-    char *b = NULL;
-    size_t bn = 0, cap = 0, run = 0;   // run: where the current byte-level run began
+int tok_decode_append(const Tokenizer *tok, const int *ids, int n, char **buf, size_t *len, size_t *cap) {
+    size_t start = *len, run = start;   // run: where the current byte-level run began
     for (int i = 0; i < n; i++) {
         int id = ids[i];
-        if (id < 0 || id >= tok->n_ids || !tok->raw[id]) {
-            free(b);
-            err_set("decode: ids[%d] = %d is not a token id (vocabulary size %d)", i, id, tok->n_ids);
-            return NULL;
-        }
-        if (tok->kind[id] && sanitize_tail(&b, &bn, &cap, run)) goto oom;
-        if (buf_put(&b, &bn, &cap, tok->raw[id], tok->raw_len[id])) goto oom;
-        if (tok->kind[id]) run = bn;
+        if (id < 0 || id >= tok->n_ids || !tok->raw[id])
+            return err_set("decode: ids[%d] = %d is not a token id (vocabulary size %d)", i, id, tok->n_ids);
+        if (tok->kind[id] && sanitize_tail(buf, len, cap, run)) goto oom;
+        if (tok_buf_put(buf, len, cap, tok->raw[id], tok->raw_len[id])) goto oom;
+        if (tok->kind[id]) run = *len;
     }
-    if (sanitize_tail(&b, &bn, &cap, run) || buf_put(&b, &bn, &cap, "", 0)) goto oom;
-    if (tok->cleanup) bn = cleanup_spaces(b, bn);
-    b[bn] = 0;
+    if (sanitize_tail(buf, len, cap, run) || tok_buf_put(buf, len, cap, "", 0)) goto oom;
+    if (tok->cleanup) *len = start + cleanup_spaces(*buf + start, *len - start);
+    (*buf)[*len] = 0;
+    return 0;
+oom:
+    return err_set("decode: out of memory");
+}
+
+char *tok_decode(const Tokenizer *tok, const int *ids, int n, size_t *len) {
+    char *b = NULL;
+    size_t bn = 0, cap = 0;
+    if (tok_decode_append(tok, ids, n, &b, &bn, &cap) != 0) {
+        free(b);
+        return NULL;
+    }
     if (len) *len = bn;
     return b;
-oom:
-    free(b);
-    err_set("decode: out of memory");
-    return NULL;
 }
 
 // ---- accessors

@@ -38,6 +38,16 @@ void tok_free(Tokenizer *tok);
 // On success stores a malloc'd array (caller frees; may be NULL when *n == 0) in *ids and
 // its length in *n and returns 0; returns -1 with err_set() on allocation failure.
 int tok_encode(const Tokenizer *tok, const char *text, size_t len, int **ids, int *n);
+// A reusable encoder for one thread: its scratch (regex match data, the word's
+// symbols, the ids it returns) is kept between calls, so encoding text after
+// text stops allocating once its buffers are big enough (new words still enter
+// the tokenizer's shared cache; invalid UTF-8 or non-NFC text gets a fixed copy).
+// create returns NULL after err_set; run encodes as tok_encode does into *ids,
+// which points into the encoder until its next run.
+typedef struct TokEncoder TokEncoder;
+TokEncoder *tok_encoder_create(const Tokenizer *tok);
+int tok_encoder_run(TokEncoder *e, const char *text, size_t len, const int **ids, int *n);
+void tok_encoder_free(TokEncoder *e);
 
 // Decode ids to text. Added tokens contribute their content verbatim; the runs of
 // byte-level tokens between them are turned back into bytes and each run is made valid
@@ -54,6 +64,12 @@ char *tok_decode(const Tokenizer *tok, const int *ids, int n, size_t *len);
 // random model's) reads as U+FFFD instead of failing. NULL only when out of
 // memory.
 char *tok_decode_lenient(const Tokenizer *tok, const int *ids, int n, size_t *len);
+// The same two, appending to the caller's buffer: *buf (capacity *cap, realloc'd
+// when it must grow, so a reused buffer stops allocating once it is big enough)
+// gets the text at *len, *len grows by its length and the text is NUL-terminated.
+// Return 0, or -1 after err_set (the buffer stays the caller's to free).
+int tok_decode_append(const Tokenizer *tok, const int *ids, int n, char **buf, size_t *len, size_t *cap);
+int tok_decode_lenient_append(const Tokenizer *tok, const int *ids, int n, char **buf, size_t *len, size_t *cap);
 // The raw bytes of one token (added tokens: their content), for streaming output where
 // a multi-byte character may span tokens. Borrowed pointer, NULL if id is out of range.
 const char *tok_token_bytes(const Tokenizer *tok, int id, size_t *len);

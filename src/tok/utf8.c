@@ -92,9 +92,8 @@ static long seq_at(const unsigned char *s, size_t len, size_t i) {
     return (long)(j - i);
 }
 
-int utf8_sanitize(const char *s, size_t len, char **out, size_t *out_len) {
+size_t utf8_valid_prefix(const char *s, size_t len) {
     const unsigned char *u = (const unsigned char *)s;
-    *out = NULL;
     size_t i = 0;
     while (i < len) {
         if (u[i] < 0x80) { i++; continue; }
@@ -102,26 +101,51 @@ int utf8_sanitize(const char *s, size_t len, char **out, size_t *out_len) {
         if (l < 0) break;
         i += (size_t)l;
     }
-    if (i == len) return 0;
-    // Worst case every byte becomes 3 bytes of U+FFFD.
-    char *o = malloc(len * 3 + 1);
-    if (!o) return -1;
-    memcpy(o, s, i);
-    size_t w = i;
+    return i;
+}
+
+// Write u[0..len) to o with each maximal invalid subsequence as U+FFFD;
+// returns the bytes written (at most 3 * len). o may lie below u in one buffer
+// when o + 2 * len <= u: the writes never pass the bytes still to be read.
+static size_t replace_invalid(char *o, const unsigned char *u, size_t len) {
+    size_t w = 0, i = 0;
     while (i < len) {
         long l = seq_at(u, len, i);
         if (l > 0) {
-            memcpy(o + w, s + i, (size_t)l);
+            memmove(o + w, u + i, (size_t)l);
             w += (size_t)l, i += (size_t)l;
         } else {
             w += (size_t)utf8_put(0xFFFD, o + w);
             i += (size_t)(-l);
         }
     }
+    return w;
+}
+
+int utf8_sanitize(const char *s, size_t len, char **out, size_t *out_len) {
+    *out = NULL;
+    size_t i = utf8_valid_prefix(s, len);
+    if (i == len) return 0;
+    // Worst case every byte becomes 3 bytes of U+FFFD.
+    char *o = malloc(len * 3 + 1);
+    if (!o) return -1;
+    memcpy(o, s, i);
+    size_t w = i + replace_invalid(o + i, (const unsigned char *)s + i, len - i);
     o[w] = 0;
     *out = o;
     *out_len = w;
     return 1;
+}
+
+size_t utf8_sanitize_in_place(char *s, size_t len) {
+    size_t i = utf8_valid_prefix(s, len), tail = len - i;
+    if (tail == 0) return len;
+    // The invalid tail moves to the end of the room and is rewritten from there.
+    unsigned char *from = (unsigned char *)s + i + 2 * tail;
+    memmove(from, s + i, tail);
+    size_t w = i + replace_invalid(s + i, from, tail);
+    s[w] = 0;
+    return w;
 }
 
 int utf8_json_write(FILE *f, const char *s, size_t n) {

@@ -25,6 +25,11 @@ int utf8_put(uint32_t cp, char *out);
 // when s is already valid; else stores a malloc'd copy (NUL-terminated) in *out and its
 // length in *out_len and returns 1; -1 on allocation failure.
 int utf8_sanitize(const char *s, size_t len, char **out, size_t *out_len);
+// The same in s's own buffer, which must hold 3 * len + 1 bytes; returns the new
+// length (len when s was valid) and NUL-terminates when it changed anything.
+size_t utf8_sanitize_in_place(char *s, size_t len);
+// Bytes of s[0..len) before its first invalid UTF-8 sequence.
+size_t utf8_valid_prefix(const char *s, size_t len);
 
 // ECMAScript WhiteSpace or LineTerminator (what String.prototype.trim removes).
 int utf8_is_js_space(uint32_t cp);

@@ -48,7 +48,7 @@ static int alloc_arrays(Trainer *t) {
     return 0;
 }
 
-static void trainer_close(Trainer *t) {
+void trainer_close(Trainer *t) {
     jsonl_writer_close(&t->metrics);
     jsonl_writer_close(&t->samples);
     free(t->ids); free(t->lens); free(t->mask); free(t->adv); free(t->old); free(t->refp);
@@ -66,7 +66,7 @@ static void trainer_close(Trainer *t) {
     memset(t, 0, sizeof *t);
 }
 
-static int trainer_open(Trainer *t, const GrpoConfig *cfg, const char *weights_dir) {
+int trainer_open(Trainer *t, const GrpoConfig *cfg, const char *weights_dir) {
     memset(t, 0, sizeof *t);
     t->cfg = *cfg;
     const GrpoConfig *c = &t->cfg;
@@ -137,17 +137,6 @@ static int forward_all(Trainer *t, Model *m, int n, float *out) {
     }
     return 0;
 }
-
-// Step statistics gathered while building the batch and training.
-typedef struct {
-    double reward_sum, reward_sq, comp_sum[REWARD_MAX_TERMS], correct, len_sum, truncated, reflections;
-    int len_min, len_max;
-    double plan_tokens, comp_tokens, loss_tokens;
-    double policy_loss, kl_sum, clip_low, clip_high, ent_sum, grad_norm, lr;
-    double t_ref, t_train, t_opt, train_tokens;
-    double vf_loss, vf_clipfrac;
-    double t_sample, t_reward, rollout_tokens;   // this step's share of the rollout totals
-} StepStats;
 
 // Row i of the training batch (kept groups in the order they were kept).
 static const RolloutRow *batch_row(const Trainer *t, int i, const RolloutGroup **group) {
@@ -343,7 +332,7 @@ static void update_reference(Trainer *t) {
     }
 }
 
-static cJSON *step_metrics(Trainer *t, const StepStats *s, double step_time) {
+static cJSON *step_metrics(const Trainer *t, const StepStats *s) {
     int n = t->n_kept * t->cfg.group_size;
     double dn = n ? n : 1, lt = s->loss_tokens > 0 ? s->loss_tokens : 1, ct = s->comp_tokens > 0 ? s->comp_tokens : 1;
     double mean = s->reward_sum / dn, var = n > 1 ? (s->reward_sq - dn * mean * mean) / (dn - 1) : 0;
@@ -387,7 +376,7 @@ static cJSON *step_metrics(Trainer *t, const StepStats *s, double step_time) {
     cJSON_AddNumberToObject(m, "time/reference", s->t_ref);
     cJSON_AddNumberToObject(m, "time/train", s->t_train);
     cJSON_AddNumberToObject(m, "time/optimizer", s->t_opt);
-    cJSON_AddNumberToObject(m, "step_time", step_time);
+    cJSON_AddNumberToObject(m, "step_time", s->step_time);
     return m;
 }
 
@@ -445,33 +434,37 @@ static int log_samples(Trainer *t) {
     return 0;
 }
 
-static int trainer_step(Trainer *t, char *line, size_t cap) {
+int trainer_step(Trainer *t) {
     double t0 = time_now();
-    StepStats s;
-    memset(&s, 0, sizeof s);
+    StepStats *s = &t->stats;
+    memset(s, 0, sizeof *s);
     double ts = t->ro.t_sample, tr = t->ro.t_reward;
     long tokens = t->ro.tokens;
     if (collect_groups(t) != 0) return -1;
-    s.t_sample = t->ro.t_sample - ts;
-    s.t_reward = t->ro.t_reward - tr;
-    s.rollout_tokens = (double)(t->ro.tokens - tokens);
-    int n = t->n_kept * t->cfg.group_size, rc = build_batch(t, &s);
-    if (rc == 0 && n > 0) rc = train_on_batch(t, n, &s);
-    if (rc == 0) {
-        t->step++;
-        t->num_tokens += (long)s.train_tokens;
-        update_reference(t);
-        cJSON *m = step_metrics(t, &s, time_now() - t0);
-        rc = jsonl_writer_put(&t->metrics, m);
-        if (rc == 0) t->metrics_lines++;
-        if (rc == 0) rc = log_samples(t);
-        snprintf(line, cap, "reward %.3f acc %.3f len %.0f refl/1k %.1f kl %.2g ent %.2f %.1fs",
-                 cJSON_GetObjectItem(m, "reward")->valuedouble, cJSON_GetObjectItem(m, "accuracy")->valuedouble,
-                 cJSON_GetObjectItem(m, "completions/mean_length")->valuedouble,
-                 cJSON_GetObjectItem(m, "reflection_per_1k")->valuedouble, cJSON_GetObjectItem(m, "kl")->valuedouble,
-                 cJSON_GetObjectItem(m, "entropy")->valuedouble, cJSON_GetObjectItem(m, "step_time")->valuedouble);
-        cJSON_Delete(m);
-    }
+    s->t_sample = t->ro.t_sample - ts;
+    s->t_reward = t->ro.t_reward - tr;
+    s->rollout_tokens = (double)(t->ro.tokens - tokens);
+    int n = t->n_kept * t->cfg.group_size, rc = build_batch(t, s);
+    if (rc == 0 && n > 0) rc = train_on_batch(t, n, s);
+    if (rc != 0) return -1;
+    t->step++;
+    t->num_tokens += (long)s->train_tokens;
+    update_reference(t);
+    s->step_time = time_now() - t0;
+    return 0;
+}
+
+int trainer_log_step(Trainer *t, char *line, size_t cap) {
+    cJSON *m = step_metrics(t, &t->stats);
+    int rc = jsonl_writer_put(&t->metrics, m);
+    if (rc == 0) t->metrics_lines++;
+    if (rc == 0) rc = log_samples(t);
+    snprintf(line, cap, "reward %.3f acc %.3f len %.0f refl/1k %.1f kl %.2g ent %.2f %.1fs",
+             cJSON_GetObjectItem(m, "reward")->valuedouble, cJSON_GetObjectItem(m, "accuracy")->valuedouble,
+             cJSON_GetObjectItem(m, "completions/mean_length")->valuedouble,
+             cJSON_GetObjectItem(m, "reflection_per_1k")->valuedouble, cJSON_GetObjectItem(m, "kl")->valuedouble,
+             cJSON_GetObjectItem(m, "entropy")->valuedouble, cJSON_GetObjectItem(m, "step_time")->valuedouble);
+    cJSON_Delete(m);
     return rc;
 }
 
@@ -532,7 +525,8 @@ int grpo_run(const GrpoConfig *cfg, const char *resume_dir) {
         progress_init(&p, stderr, "grpo", t.step, t.cfg.steps);
         char line[256];
         while (rc == 0 && t.step < t.cfg.steps) {
-            rc = trainer_step(&t, line, sizeof line);
+            rc = trainer_step(&t);
+            if (rc == 0) rc = trainer_log_step(&t, line, sizeof line);
             if (rc == 0) progress_update(&p, t.step, line);
             int save = t.cfg.save_every > 0 && t.step % t.cfg.save_every == 0;
             if (rc == 0 && (save || t.step == t.cfg.steps)) rc = checkpoint_save(&t);

@@ -16,6 +16,18 @@
 
 typedef struct Critic Critic;   // train/ppo.h
 
+// One step's statistics, gathered while building the batch and training.
+typedef struct {
+    double reward_sum, reward_sq, comp_sum[REWARD_MAX_TERMS], correct, len_sum, truncated, reflections;
+    int len_min, len_max;
+    double plan_tokens, comp_tokens, loss_tokens;
+    double policy_loss, kl_sum, clip_low, clip_high, ent_sum, grad_norm, lr;
+    double t_ref, t_train, t_opt, train_tokens;
+    double vf_loss, vf_clipfrac;
+    double t_sample, t_reward, rollout_tokens;   // this step's share of the rollout totals
+    double step_time;
+} StepStats;
+
 typedef struct Trainer {
     GrpoConfig cfg;
     char run_dir[1024];
@@ -55,6 +67,21 @@ typedef struct Trainer {
     long num_tokens;          // tokens trained on so far (TRL num_tokens)
     long metrics_lines, samples_lines;
     JsonlWriter metrics, samples;
+    StepStats stats;          // of the last step
 } Trainer;
+
+// The loop's pieces, for grpo_run and for programs that drive it step by step.
+// trainer_open loads weights_dir and sizes every buffer (it opens no run
+// directory and no logs); trainer_step runs one step (rollout, advantages,
+// updates) into t->stats and allocates nothing itself once the buffers sized
+// by use (prompt and completion text, the tokenizer's word cache) have grown
+// to the run's prompts, in practice from the second step on;
+// trainer_log_step writes that step's metrics and samples lines (the writers
+// must be open) and a progress line into line. Return 0 or -1 after err_set;
+// trainer_close frees whatever trainer_open got, also after a failure.
+int trainer_open(Trainer *t, const GrpoConfig *cfg, const char *weights_dir);
+int trainer_step(Trainer *t);
+int trainer_log_step(Trainer *t, char *line, size_t cap);
+void trainer_close(Trainer *t);
 
 #endif
