@@ -2,7 +2,9 @@
 // 10 GB allocation, writes outside its directory, a network connection (with the
 // network namespace and with the seccomp fallback), 1 GB of output. Each must
 // score 0 within its limit plus a margin and leave no process behind (checked
-// in /proc); controls show the same probes succeed when a guard is lifted.
+// in /proc); controls show the same probes succeed when a guard is lifted. An
+// honest program that opens /dev/null, /dev/zero, /dev/random or /dev/urandom
+// passes, while /dev holds nothing else and cannot be written.
 #include "reward/code.h"
 #include "reward/sandbox.h"
 #include "base/err.h"
@@ -150,6 +152,25 @@ static void test_passing_and_partial(void) {
           "the work directory is writable");
     CHECK(score(&l, "import os; print(len(os.listdir('.')))", "", "0", &dt) == 1.0,
           "the work directory starts empty");
+
+    // The devices honest programs open work; nothing else of the host's /dev is there to open.
+    const char *devices = "import os, random, sys\n"
+                          "open(os.devnull, 'w').write('x'); assert open('/dev/null').read() == ''\n"
+                          "assert open('/dev/zero', 'rb').read(4) == bytes(4)\n"
+                          "assert len(open('/dev/urandom', 'rb').read(8)) == 8\n"
+                          "assert len(open('/dev/random', 'rb').read(8)) == 8\n"
+                          "open('/dev/null', 'wb').write(b'y'); open('/dev/zero', 'wb').write(b'y')\n"
+                          "random.SystemRandom().random(); os.urandom(4)\n"
+                          "print(open('/dev/stdin').read().strip())";
+    CHECK(score(&l, devices, "7\n", "7", &dt) == 1.0, "null, zero, random and urandom open in the sandbox");
+    if (geteuid() == 0) {
+        const char *listing = "import os; print(' '.join(sorted(os.listdir('/dev'))))";
+        CHECK(score(&l, listing, "", "fd null random stderr stdin stdout urandom zero", &dt) == 1.0,
+              "/dev holds only the sandbox's devices");
+        hostile("create a file in /dev", &l, "open('/dev/x', 'w').write('x')\nprint('written')", "", "written");
+        hostile("a host disk in /dev", &l, "import os\nprint(os.path.exists('/dev/sda') or os.path.exists('/dev/vda') or "
+                "os.path.exists('/dev/mem') or os.path.exists('/dev/shm'))", "", "True");
+    }
 
     // Three tests, the program gets two right.
     const char *completion = "```python\nn=int(input())\nprint(n*n if n < 3 else 0)\n```";
