@@ -39,8 +39,9 @@ typedef struct {
 } PromptProblem;
 
 // Open a task (train or test split) or a dataset; exactly one of task and
-// dataset is non-empty (dataset must outlive ps: problem ids quote it). Returns 0, or -1 after err_set (unknown task, bad
-// difficulty, unreadable dataset naming file:line).
+// dataset is non-empty (dataset must outlive ps: problem ids quote it).
+// Returns 0, or -1 after err_set (unknown task, bad difficulty, unreadable
+// dataset naming file:line).
 int problems_open(ProblemSource *ps, const char *task, const char *dataset, int split, uint64_t seed, int difficulty,
                   int shuffle);
 void problems_close(ProblemSource *ps);

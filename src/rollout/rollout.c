@@ -211,12 +211,12 @@ int rollout_check_prompts(ProblemSource *ps, const Tokenizer *tok, const SampleS
     for (int i = 0; rc == 0 && i < n; i++) {
         problems_row(ps, i, p);
         int len = rollout_prompt_tokens(tok, s, p);
+        keep[i] = len >= 0 && len <= max_len;
         if (len < 0) rc = err_wrap("%s", p->id);
-        else if (len > max_len && !skip)
+        else if (!keep[i] && !skip)
             rc = err_set("%s: the prompt has %d tokens, more than the %d allowed (%s); shorten or drop the row, or "
                          "pass --skip-long-prompts",
                          p->id, len, max_len, limit);
-        else keep[i] = len <= max_len;
     }
     if (rc == 0) *skipped = dataset_retain(&ps->ds, keep);
     if (rc == 0 && ps->ds.n == 0)
