@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void test_philox(void) {
@@ -107,6 +108,12 @@ static void test_files(void) {
     cJSON_Delete(v);
     CHECK(jsonl_next(&r, &v) == -1 && strstr(err_msg(), ":4:"), "%s", err_msg());
     jsonl_close(&r);
+    // A FIFO (or any non-regular file) is refused at once, not read until a writer comes.
+    snprintf(path, sizeof path, "%s/fifo", dir);
+    CHECK(mkfifo(path, 0600) == 0);
+    CHECK(file_read_all(path, NULL) == NULL && strstr(err_msg(), "fifo: not a regular file"), "%s", err_msg());
+    CHECK(jsonl_open(&r, path) == -1 && strstr(err_msg(), "fifo: not a regular file"), "%s", err_msg());
+    CHECK(file_open_regular(dir, NULL) == -1 && strstr(err_msg(), "not a regular file"), "a directory: %s", err_msg());
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     CHECK(system(cmd) == 0);

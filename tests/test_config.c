@@ -119,6 +119,13 @@ static void test_refusals(void) {
               strstr(err_msg(), "vocab_size"),
           "%s", err_msg());
     CHECK(model_config_load(&c, "/nonexistent/dir/config.json") == -1 && strstr(err_msg(), "/nonexistent"));
+    // Sizes whose products overflow are refused at parse time, naming the file and the fields.
+    expect_bad("\"num_attention_heads\":40000,\"num_key_value_heads\":40000,\"head_dim\":100000",
+               "num_attention_heads (40000) x head_dim (100000) is too large");
+    expect_bad("\"vocab_size\":2000000000,\"hidden_size\":2000000000,\"head_dim\":8",
+               "vocab_size 2000000000, hidden_size 2000000000");
+    expect_bad("\"num_hidden_layers\":256,\"hidden_size\":2147483646,\"intermediate_size\":2147483647,\"head_dim\":8",
+               "more than 1099511627776 parameters");
 }
 
 // Llama 3.2 1B's rope: values computed with transformers' llama3 formula

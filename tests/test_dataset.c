@@ -60,6 +60,14 @@ static void test_files(void) {
     CHECK(ds.n == 2 && ds.items[1].line == 4, "line %ld", ds.n == 2 ? ds.items[1].line : -1);
     dataset_free(&ds);
 
+    // Retain keeps the marked rows in file order and frees the rest.
+    CHECK(dataset_load(&ds, "tests/data/math.jsonl", DATASET_AUTO, 0) == 0, "%s", err_msg());
+    const unsigned char keep[4] = {0, 1, 0, 1};
+    CHECK(ds.n == 4 && dataset_retain(&ds, keep) == 2 && ds.n == 2, "n %d", ds.n);
+    check_answer(&ds, 0, "Compute", "4");
+    check_answer(&ds, 1, "Give the value", "17");
+    dataset_free(&ds);
+
     CHECK(dataset_load(&ds, "tests/data/does-not-exist.jsonl", DATASET_AUTO, 0) == -1 &&
               strstr(err_msg(), "does-not-exist"), "%s", err_msg());
     CHECK(dataset_shape_parse("math") == DATASET_MATH && dataset_shape_parse("csv") == -1, "shape names");

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char tmpdir[256];
@@ -153,6 +154,16 @@ static void test_malformed(void) {
                "\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}",
                12, 0, "twice");
     expect_bad("{\"__metadata__\":{\"a\":1}}", 0, 0, "strings");
+    // A NUL inside a name is refused at parse time, naming the name, not reported as a missing tensor later.
+    expect_bad("{\"model.embed\\u0000_tokens.weight\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}",
+               8, 0, "\"model.embed\\u0000_tokens.weight\" holds a NUL");
+    CHECK(safetensors_parse(&f, (const uint8_t *)"\x10\0\0\0\0\0\0\0{\"a\\\\u0000\":{}} ", 24, "x") == -1 &&
+              !strstr(err_msg(), "NUL"),
+          "an escaped backslash before u0000 is no NUL: %s", err_msg());
+    // A FIFO is refused at once instead of blocking the open until a writer comes.
+    CHECK(mkfifo(tmp("fifo.safetensors"), 0600) == 0);
+    CHECK(safetensors_open(&f, tmp("fifo.safetensors")) == -1 && strstr(err_msg(), "fifo.safetensors: not a regular file"),
+          "%s", err_msg());
     CHECK(safetensors_open(&f, tmp("does-not-exist")) == -1 && strstr(err_msg(), "does-not-exist"));
     // A file cut short on disk: the same check through open().
     CHECK(file_write_atomic(tmp("cut.safetensors"), buf, n - 3) == 0);

@@ -2,7 +2,9 @@
 // 10 GB allocation, writes outside its directory, a network connection (with the
 // network namespace and with the seccomp fallback), 1 GB of output. Each must
 // score 0 within its limit plus a margin and leave no process behind (checked
-// in /proc); controls show the same probes succeed when a guard is lifted.
+// in /proc); controls show the same probes succeed when a guard is lifted. An
+// honest program that opens /dev/null, /dev/zero, /dev/random or /dev/urandom
+// passes, while /dev holds nothing else and cannot be written.
 #include "reward/code.h"
 #include "reward/sandbox.h"
 #include "base/err.h"
@@ -24,7 +26,9 @@
 
 #define WALL 2.0      // seconds per run in these tests
 #define MARGIN 0.6    // allowed on top of WALL (start-up, reaping, a loaded machine)
-#define MARK "AHA_SBX_MARK"
+// Carried by every hostile program: "AHA_SBX_MARK_<our pid>", so that another
+// run of this test on the same machine is not mistaken for our leftovers.
+static char mark[64];
 
 static SandboxLimits test_limits(void) {
     SandboxLimits l;
@@ -38,7 +42,7 @@ static SandboxLimits test_limits(void) {
     return l;
 }
 
-// Processes whose command line contains MARK (every hostile program carries it),
+// Processes whose command line contains mark (every hostile program carries it),
 // plus processes whose parent is this test (we are a subreaper, so orphans of
 // the sandbox would land here).
 static int leftovers(void) {
@@ -58,7 +62,7 @@ static int leftovers(void) {
             for (size_t k = 0; k < n; k++)
                 if (!buf[k]) buf[k] = ' ';
             buf[n] = 0;
-            if (strstr(buf, MARK)) found++;
+            if (strstr(buf, mark)) found++;
         }
         snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
         f = fopen(path, "rb");
@@ -79,8 +83,8 @@ static int leftovers(void) {
 // Score one program on one test through the code reward's batch path.
 static double score(const SandboxLimits *l, const char *program, const char *input,
                     const char *output, double *elapsed) {
-    char *completion = malloc(strlen(program) + 64);
-    sprintf(completion, "Here:\n```python\n# " MARK "\n%s\n```\n", program);
+    char *completion = malloc(strlen(program) + 128);
+    sprintf(completion, "Here:\n```python\n# %s\n%s\n```\n", mark, program);
     cJSON *task = cJSON_CreateObject();
     cJSON *tests = cJSON_AddArrayToObject(task, "tests");
     cJSON *t = cJSON_CreateObject();
@@ -151,6 +155,25 @@ static void test_passing_and_partial(void) {
     CHECK(score(&l, "import os; print(len(os.listdir('.')))", "", "0", &dt) == 1.0,
           "the work directory starts empty");
 
+    // The devices honest programs open work; nothing else of the host's /dev is there to open.
+    const char *devices = "import os, random, sys\n"
+                          "open(os.devnull, 'w').write('x'); assert open('/dev/null').read() == ''\n"
+                          "assert open('/dev/zero', 'rb').read(4) == bytes(4)\n"
+                          "assert len(open('/dev/urandom', 'rb').read(8)) == 8\n"
+                          "assert len(open('/dev/random', 'rb').read(8)) == 8\n"
+                          "open('/dev/null', 'wb').write(b'y'); open('/dev/zero', 'wb').write(b'y')\n"
+                          "random.SystemRandom().random(); os.urandom(4)\n"
+                          "print(open('/dev/stdin').read().strip())";
+    CHECK(score(&l, devices, "7\n", "7", &dt) == 1.0, "null, zero, random and urandom open in the sandbox");
+    if (geteuid() == 0) {
+        const char *listing = "import os; print(' '.join(sorted(os.listdir('/dev'))))";
+        CHECK(score(&l, listing, "", "fd null random stderr stdin stdout urandom zero", &dt) == 1.0,
+              "/dev holds only the sandbox's devices");
+        hostile("create a file in /dev", &l, "open('/dev/x', 'w').write('x')\nprint('written')", "", "written");
+        hostile("a host disk in /dev", &l, "import os\nprint(os.path.exists('/dev/sda') or os.path.exists('/dev/vda') or "
+                "os.path.exists('/dev/mem') or os.path.exists('/dev/shm'))", "", "True");
+    }
+
     // Three tests, the program gets two right.
     const char *completion = "```python\nn=int(input())\nprint(n*n if n < 3 else 0)\n```";
     cJSON *task = cJSON_Parse("{\"tests\":[{\"input\":\"1\",\"output\":\"1\"},"
@@ -219,9 +242,12 @@ static void test_hostile(void) {
     // The process count really is bounded although we are root: children that
     // stay alive are counted; the program reports how many forks succeeded.
     SandboxResult r;
-    const char *count = "# " MARK "\nimport os, time\nn = 0\nfor i in range(200):\n    try:\n"
-                        "        if os.fork() == 0:\n            time.sleep(1000)\n        n += 1\n"
-                        "    except OSError: break\nprint(n)";
+    char count[512];
+    snprintf(count, sizeof count,
+             "# %s\nimport os, time\nn = 0\nfor i in range(200):\n    try:\n"
+             "        if os.fork() == 0:\n            time.sleep(1000)\n        n += 1\n"
+             "    except OSError: break\nprint(n)",
+             mark);
     CHECK(sandbox_run(&l, count, "", &r) == 0, "%s", err_msg());
     long forks = strtol(r.out, NULL, 10);
     CHECK(sandbox_ok(&r) && forks >= 1 && forks < l.max_procs, "forks %ld with max_procs %d (status %d, iso %u)",
@@ -300,6 +326,7 @@ static void test_caller_unaffected(const struct rlimit *before) {
 }
 
 int main(void) {
+    snprintf(mark, sizeof mark, "AHA_SBX_MARK_%d", (int)getpid());
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     struct rlimit before;
     getrlimit(RLIMIT_AS, &before);

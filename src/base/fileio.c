@@ -13,16 +13,31 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-char *file_read_all(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) { err_set("%s: %s", path, strerror(errno)); return NULL; }
+int file_open_regular(const char *path, size_t *size) {
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return err_set("%s: %s", path, strerror(errno));
     struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        err_set("%s: not a regular file", path);
-        fclose(f);
-        return NULL;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return err_set("%s: not a regular file", path);
     }
-    size_t n = (size_t)st.st_size;
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+        int e = errno;
+        close(fd);
+        return err_set("%s: %s", path, strerror(e));
+    }
+    if (size) *size = (size_t)st.st_size;
+    return fd;
+}
+
+char *file_read_all(const char *path, size_t *len) {
+    size_t n;
+    int fd = file_open_regular(path, &n);
+    if (fd < 0) return NULL;
+    FILE *f = fdopen(fd, "rb");
+    if (!f) { err_set("%s: %s", path, strerror(errno)); close(fd); return NULL; }
     char *buf = malloc(n + 1);
     if (!buf) { err_set("%s: out of memory (%zu bytes)", path, n); fclose(f); return NULL; }
     if (n && fread(buf, 1, n, f) != n) {

@@ -7,6 +7,12 @@
 #include <stddef.h>
 #include <stdio.h>
 
+// Open path for reading, refusing anything but a regular file before a read
+// could block on it (a FIFO, a device, a socket, a directory). Returns the
+// descriptor (close-on-exec, blocking) with the file's size in *size (may be
+// NULL), or -1 after err_set naming the path. Every loader opens through this.
+int file_open_regular(const char *path, size_t *size);
+
 // Read a whole file. Returns a malloc'd buffer with a NUL after the last byte
 // (caller frees) and stores the length in *len (may be NULL); NULL on error.
 char *file_read_all(const char *path, size_t *len);

@@ -1,11 +1,13 @@
 // JSONL reader and typed field access.
 #include "base/jsonl.h"
 #include "base/err.h"
+#include "base/fileio.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int jsonl_open(JsonlReader *r, const char *path) {
     memset(r, 0, sizeof *r);
@@ -14,8 +16,12 @@ int jsonl_open(JsonlReader *r, const char *path) {
         r->name = "<stdin>";
         return 0;
     }
-    r->f = fopen(path, "rb");
-    if (!r->f) return err_set("%s: %s", path, strerror(errno));
+    int fd = file_open_regular(path, NULL);
+    if (fd < 0) return -1;
+    if (!(r->f = fdopen(fd, "rb"))) {
+        close(fd);
+        return err_set("%s: %s", path, strerror(errno));
+    }
     r->name = path;
     r->owns = 1;
     return 0;

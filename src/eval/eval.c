@@ -23,6 +23,7 @@ const OptDef eval_options[] = {
     {"split", OPT_STRING, S(split), 0, 0, NULL, "train or test (task problems)", NULL, NULL, 0},
     {"difficulty", OPT_INT, F(difficulty), 0, 0, TASK_MAX_DIFFICULTY, NULL, "task difficulty, 0 cycles 1..5", NULL, NULL, 0},
     {"problems", OPT_INT, F(problems), 0, 0, 1000000, NULL, "problems to evaluate (dataset: 0 = all)", NULL, NULL, 0},
+    {"skip_long_prompts", OPT_BOOL, F(skip_long_prompts), 0, 0, 1, NULL, "drop and count dataset rows too long for the model's context instead of refusing the dataset", NULL, NULL, 0},
     {"k", OPT_INT, F(k), 0, 1, 1024, NULL, "samples per problem", NULL, NULL, 0},
     OPT_GROUP_ENTRY(EvalConfig, sample, sample_settings_options),
     {"batch", OPT_INT, F(batch), 0, 1, 4096, NULL, "problems sampled together", NULL, NULL, 0},
@@ -100,11 +101,24 @@ static int score_batch(const EvalConfig *c, const Rollout *ro, int B, char **ans
     return 0;
 }
 
-// Problems: the task's split, or the first n rows of the dataset in file order.
-static int open_problems(const EvalConfig *c, ProblemSource *ps, int *n) {
+// Problems: the task's split, or the first n rows of the dataset in file order
+// once rows too long for the model's context are refused (or, when asked,
+// dropped and counted in *skipped).
+static int open_problems(const EvalConfig *c, const Model *m, const Tokenizer *tok, ProblemSource *ps, int *n,
+                         long *skipped) {
     int split = TASK_SPLIT_TEST;
     if (c->task[0] && (split = task_split_parse(c->split)) < 0) return -1;
     if (problems_open(ps, c->task, c->dataset, split, (uint64_t)c->sample.seed, c->difficulty, 0) != 0) return -1;
+    int room = m->cfg.max_position - c->sample.max_new_tokens;
+    char limit[128];
+    snprintf(limit, sizeof limit, "max_position_embeddings %d less max_new_tokens %d", m->cfg.max_position,
+             c->sample.max_new_tokens);
+    // No room at all is rollout_open's message, with the fix.
+    if (room >= 1 && rollout_check_prompts(ps, tok, &c->sample, room, limit, c->skip_long_prompts, skipped) != 0)
+        return -1;
+    if (*skipped)
+        fprintf(stderr, "eval: skipped %ld rows of %s whose prompts exceed %s (%ld kept)\n", *skipped, c->dataset,
+                limit, problems_count(ps));
     long count = problems_count(ps);
     *n = c->problems;
     if (count >= 0 && (*n == 0 || *n > count)) *n = (int)count;
@@ -130,7 +144,7 @@ int eval_run(const EvalConfig *c, EvalResult *r) {
     memset(&terms, 0, sizeof terms);
     if (model_load(&m, c->model, 0) != 0) return err_wrap("model %s", c->model);
     if (!(tok = tok_load(c->model))) goto done;
-    if (open_problems(c, &ps, &n) != 0) goto done;
+    if (open_problems(c, &m, tok, &ps, &n, &r->skipped_long_prompts) != 0) goto done;
     // The verifier decides correctness; format is reported beside it (term 1).
     const char *verifier = problems_verifier(&ps);
     if (reward_parse_spec(&terms, verifier) != 0 || reward_parse_spec(&terms, "format") != 0) goto done;
@@ -204,6 +218,7 @@ cJSON *eval_result_json(const EvalResult *r) {
     cJSON_AddNumberToObject(o, "pass@k", r->passk);
     cJSON_AddNumberToObject(o, "k", r->k);
     cJSON_AddNumberToObject(o, "n_problems", r->n_problems);
+    cJSON_AddNumberToObject(o, "skipped_long_prompts", (double)r->skipped_long_prompts);
     cJSON_AddNumberToObject(o, "mean_length", r->mean_length);
     cJSON_AddNumberToObject(o, "reflection_per_1k", r->reflection_per_1k);
     cJSON_AddNumberToObject(o, "format_rate", r->format_rate);

@@ -20,6 +20,7 @@ typedef struct {
     char split[8];          // train | test (task only)
     int difficulty;         // 0: cycle 1..5 over problems
     int problems;           // n problems (dataset: the first n; 0 = all of it)
+    int skip_long_prompts;  // dataset rows too long for the context are dropped (and counted), not an error
     int k;                  // samples per problem
     SampleSettings sample;  // template, T, top-p, max_new_tokens, seed (problems and sampling key), threads
     int batch;              // problems per sampler call
@@ -33,6 +34,7 @@ void eval_defaults(EvalConfig *c);
 
 typedef struct {
     int k, n_problems;
+    long skipped_long_prompts;   // dataset rows dropped as too long (skip_long_prompts)
     double pass1;            // mean over problems of (correct samples / k)
     double cons;             // fraction of problems whose majority answer is correct
     double passk;            // mean unbiased pass@k (with n = k samples this is "any correct")
@@ -50,7 +52,7 @@ typedef struct {
 // Load the model and evaluate it. Returns 0 or -1 (err_set).
 int eval_run(const EvalConfig *c, EvalResult *r);
 
-// {"pass@1", "cons@k", "pass@k", "k", "n_problems", "mean_length",
+// {"pass@1", "cons@k", "pass@k", "k", "n_problems", "skipped_long_prompts", "mean_length",
 //  "reflection_per_1k", "format_rate", "truncated", "tokens",
 //  "by_difficulty": {"2": {"n", "pass@1", "mean_length"}, ...}}. NULL when out of memory.
 cJSON *eval_result_json(const EvalResult *r);

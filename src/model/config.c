@@ -156,7 +156,8 @@ static int parse(ModelConfig *c, const cJSON *o, const char *label) {
     if (json_get_string(o, "hidden_act", &act, 0) != 0) return err_wrap("%s", label);
     if (strcmp(act, "silu") != 0)
         return err_set("%s: field \"hidden_act\" is \"%s\"; aha implements silu (SwiGLU) only", label, act);
-    if (model_config_check(c) != 0) return err_wrap("%s", label);
+    // The layout also checks that the sizes fit together (parameter count, no overflow).
+    if (model_layout(c, NULL, 0, NULL) < 0) return err_wrap("%s", label);
     return 0;
 }
 

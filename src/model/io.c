@@ -154,7 +154,7 @@ int model_load(Model *m, const char *dir, int with_grads) {
     Shards s;
     cJSON *map = NULL;
     int rc = shards_open(&s, dir, &map);
-    if (rc == 0) rc = model_create(m, &cfg, with_grads);
+    if (rc == 0 && (rc = model_create(m, &cfg, with_grads)) != 0) err_wrap("%s/config.json", dir);
     if (rc == 0) {
         rc = load_weights(m, &s, map, dir);
         if (rc != 0) model_free(m);

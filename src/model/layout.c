@@ -4,6 +4,7 @@
 #include "base/err.h"
 #include "base/rng.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,9 @@ int model_config_check(const ModelConfig *c) {
     if (!(c->rope_theta > 0)) return err_set("config: rope_theta must be positive");
     if (!(c->rms_eps > 0)) return err_set("config: rms_norm_eps must be positive");
     if (c->max_position <= 0) return err_set("config: max_position_embeddings must be positive");
+    // The layout and the kernels size a query row as an int.
+    if ((long long)c->n_heads * c->head_dim > INT_MAX)
+        return err_set("config: num_attention_heads (%d) x head_dim (%d) is too large", c->n_heads, c->head_dim);
     return 0;
 }
 
@@ -31,12 +35,18 @@ typedef struct {
     ParamTensor *out;
     int cap, n;
     size_t off;
+    char overflow[96];      // the first tensor whose size or offset would not fit, or ""
     WeightView *w;
     float *base;
 } Walk;
 
 static void add(Walk *k, float **slot, const char *name, int rows, int cols, int is_norm) {
-    size_t numel = (size_t)rows * (size_t)(cols ? cols : 1);
+    size_t numel, end;
+    if (__builtin_mul_overflow((size_t)rows, (size_t)(cols ? cols : 1), &numel) ||
+        __builtin_add_overflow(k->off, numel, &end) || end > AHA_MAX_PARAMS) {
+        if (!k->overflow[0]) snprintf(k->overflow, sizeof k->overflow, "%s", name);
+        return;
+    }
     if (k->out && k->n < k->cap) {
         ParamTensor *t = &k->out[k->n];
         snprintf(t->name, sizeof t->name, "%s", name);
@@ -88,6 +98,11 @@ int model_layout(const ModelConfig *cfg, ParamTensor *tensors, int cap, size_t *
     if (model_config_check(cfg) != 0) return -1;
     Walk k = {.out = tensors, .cap = cap};
     walk(&k, cfg);
+    if (k.overflow[0])
+        return err_set("config: the model would have more than %llu parameters (at tensor \"%s\"); vocab_size %d, "
+                       "hidden_size %d, intermediate_size %d, num_hidden_layers %d are too large together",
+                       (unsigned long long)AHA_MAX_PARAMS, k.overflow, cfg->vocab_size, cfg->hidden_size,
+                       cfg->intermediate_size, cfg->n_layers);
     if (n_params) *n_params = k.off;
     return k.n;
 }
@@ -117,7 +132,9 @@ int model_create(Model *m, const ModelConfig *cfg, int with_grads) {
     if (arena_init(&m->arena, bytes * (with_grads ? 2 : 1)) != 0) {
         free(m->tensors);
         m->tensors = NULL;
-        return err_wrap("model with %zu parameters", m->n_params);
+        return err_wrap("model with %zu parameters (vocab_size %d, hidden_size %d, intermediate_size %d, "
+                        "num_hidden_layers %d)",
+                        m->n_params, cfg->vocab_size, cfg->hidden_size, cfg->intermediate_size, cfg->n_layers);
     }
     m->params = arena_alloc(&m->arena, m->n_params * sizeof(float));
     model_view(&m->w, cfg, m->params);

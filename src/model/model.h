@@ -11,6 +11,9 @@
 #include "base/arena.h"
 
 #define AHA_MAX_LAYERS 256
+// Most parameters a config may imply (2^40, 4 TiB of float32): the bound that
+// keeps every byte count derived from it (weights, grads, optimizer) in size_t.
+#define AHA_MAX_PARAMS ((size_t)1 << 40)
 
 // Dimension letters used across aha: B prompts, G group size, R rows (B*G or a
 // minibatch), T length, C hidden, V vocab, L layers, NH query heads, NKV

@@ -8,12 +8,10 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 static const struct {
@@ -192,6 +190,24 @@ static int parse_header(SafeFile *f, cJSON *root) {
     return rc;
 }
 
+// The offset of the first header string holding a "\u0000" escape, or -1.
+// cJSON keeps such a string only up to the NUL, so "a\u0000b" would become
+// "a" and surface later as a missing tensor instead of a bad header.
+static long nul_string(const char *s, size_t n) {
+    long start = -1;
+    for (size_t i = 0; i < n; i++) {
+        if (start < 0) {
+            if (s[i] == '"') start = (long)i;
+        } else if (s[i] == '\\') {
+            if (i + 5 < n && s[i + 1] == 'u' && memcmp(s + i + 2, "0000", 4) == 0) return start;
+            i++;
+        } else if (s[i] == '"') {
+            start = -1;
+        }
+    }
+    return -1;
+}
+
 int safetensors_parse(SafeFile *f, const uint8_t *bytes, size_t size, const char *label) {
     memset(f, 0, sizeof *f);
     snprintf(f->label, sizeof f->label, "%s", label);
@@ -207,6 +223,14 @@ int safetensors_parse(SafeFile *f, const uint8_t *bytes, size_t size, const char
     }
     f->data = bytes + 8 + hlen;
     f->data_size = size - 8 - (size_t)hlen;
+    const char *text = (const char *)bytes + 8;
+    long bad = nul_string(text, (size_t)hlen);
+    if (bad >= 0) {
+        const char *q = memchr(text + bad + 1, '"', (size_t)hlen - (size_t)bad - 1);
+        int len = q ? (int)(q - text - bad - 1) : 0;
+        return err_set("%s: header string \"%.*s\" holds a NUL character (\\u0000); names must not", f->label,
+                       len < 120 ? len : 120, text + bad + 1);
+    }
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts((const char *)bytes + 8, (size_t)hlen, &end, 0);
     if (!root) return fail(f, NULL, "header is not valid JSON", NULL);
@@ -228,14 +252,9 @@ int safetensors_parse(SafeFile *f, const uint8_t *bytes, size_t size, const char
 
 int safetensors_open(SafeFile *f, const char *path) {
     memset(f, 0, sizeof *f);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return err_set("%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return err_set("%s: not a regular file", path);
-    }
-    size_t size = (size_t)st.st_size;
+    size_t size;
+    int fd = file_open_regular(path, &size);
+    if (fd < 0) return -1;
     void *map = NULL;
     if (size > 0) {
         map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);

@@ -170,6 +170,7 @@ int reward_score_batch_into(const RewardSpec *spec, const RewardInput *in, int n
             if (isnan(r[i])) {
                 // Re-run serially so the message recorded is this thread's.
                 t->entry->fn ? (void)t->entry->fn(&in[i], &t->params) : (void)0;
+                if (in[i].source) return err_wrap("reward %s, problem %s", t->entry->name, in[i].source);
                 return n > 1 ? err_wrap("reward %s, input %d", t->entry->name, i)
                              : err_wrap("reward %s", t->entry->name);
             }

@@ -26,6 +26,7 @@ typedef struct {
     long max_new_tokens;      // generation limit; <= 0 when unknown
     int prefilled_think;      // 1: the prompt ended with "<think>", the completion starts inside it
     RewardFinish finish;
+    const char *source;       // where the input comes from ("FILE:LINE", a problem id), for messages; may be NULL
 } RewardInput;
 
 // Options of one reward term, from the spec text "name:weight:key=value,key=value".
@@ -86,7 +87,7 @@ int reward_parse_spec(RewardSpec *spec, const char *text);
 
 // Scores n inputs with every term. total is (n): sum_k weight_k * r_k;
 // components is (n, spec->n), row-major, unweighted r_k (may be NULL).
-// Returns 0, or -1 after err_set() naming the term and the input index.
+// Returns 0, or -1 after err_set() naming the term and the input's source (or index).
 int reward_score_batch(const RewardSpec *spec, const RewardInput *in, int n, double *total,
                        double *components);
 // The same with the caller's scratch for one term's rewards: scratch is (n).

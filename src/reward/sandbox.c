@@ -1,7 +1,7 @@
 // Sandboxed runs of Python programs. Each run is one clone(): the child gets a
 // new process group and, when we are root, new PID/mount/network namespaces, a
-// private tmpfs as its working directory, an unprivileged uid of its own and
-// rlimits, then execs python3 -I -c PROGRAM. A single poll loop in the caller's
+// private tmpfs as its working directory, a /dev of null, zero, random and
+// urandom only, an unprivileged uid of its own and rlimits, then execs python3 -I -c PROGRAM. A single poll loop in the caller's
 // thread feeds stdout pipes, enforces deadlines and reaps; it never leaves a
 // process behind (killing a PID namespace's init kills every process in it).
 #include "reward/sandbox.h"
@@ -39,6 +39,12 @@
 #endif
 #ifndef SYS_mount_setattr
 #define SYS_mount_setattr 442
+#endif
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#endif
+#ifndef SYS_move_mount
+#define SYS_move_mount 429
 #endif
 #ifndef SYS_close_range
 #define SYS_close_range 436
@@ -155,13 +161,51 @@ static void set_limit(const ChildPlan *p, unsigned iso, int res, rlim_t soft, rl
     if (setrlimit(res, &rl) != 0) child_fail(p, iso, STAGE_RLIMIT);
 }
 
+// The devices honest programs open (os.devnull, os.urandom's fallback,
+// random.SystemRandom, dd-style reads of zeros).
+static const char *const DEVICES[] = {"/dev/null", "/dev/zero", "/dev/random", "/dev/urandom"};
+static const char *const DEV_LINKS[][2] = {
+    {"/proc/self/fd", "/dev/fd"}, {"/proc/self/fd/0", "/dev/stdin"},
+    {"/proc/self/fd/1", "/dev/stdout"}, {"/proc/self/fd/2", "/dev/stderr"},
+};
+#define N_DEVICES (sizeof DEVICES / sizeof DEVICES[0])
+
+// /dev becomes a private read-only tmpfs holding DEVICES only: a bind mount of
+// each host node (the only mounts without nodev; writes to a device node do
+// not need a writable mount) and the /dev/fd links. Nothing else of the host's
+// /dev is reachable. Called with "/" already read-only, nosuid and nodev.
+static int child_devices(void) {
+    int fd[N_DEVICES];
+    struct mount_attr dev = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
+                             .attr_clr = MOUNT_ATTR_NODEV};
+    for (size_t i = 0; i < N_DEVICES; i++) {
+        fd[i] = (int)syscall(SYS_open_tree, AT_FDCWD, DEVICES[i], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+        if (fd[i] < 0 || syscall(SYS_mount_setattr, fd[i], "", AT_EMPTY_PATH, &dev, sizeof dev) != 0) return -1;
+    }
+    if (mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,nr_inodes=16,mode=0755") != 0)
+        return -1;
+    for (size_t i = 0; i < N_DEVICES; i++) {
+        int t = open(DEVICES[i], O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
+        if (t < 0) return -1;
+        close(t);
+        if (syscall(SYS_move_mount, fd[i], "", AT_FDCWD, DEVICES[i], MOVE_MOUNT_F_EMPTY_PATH) != 0) return -1;
+        close(fd[i]);
+    }
+    for (size_t i = 0; i < sizeof DEV_LINKS / sizeof DEV_LINKS[0]; i++)
+        if (symlink(DEV_LINKS[i][0], DEV_LINKS[i][1]) != 0) return -1;
+    struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
+    return (int)syscall(SYS_mount_setattr, AT_FDCWD, "/dev", 0, &ro, sizeof ro);
+}
+
 // Mount namespace: nothing of ours propagates out; every mount read-only and
-// nosuid; the work dir a small private tmpfs owned by the sandbox uid; /proc
-// showing only this PID namespace.
+// nosuid, nodev but for the few devices of child_devices; the work dir a
+// small private tmpfs owned by the sandbox uid; /proc showing only this PID
+// namespace.
 static int child_mounts(const ChildPlan *p) {
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) return -1;
     struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV};
     if (syscall(SYS_mount_setattr, AT_FDCWD, "/", AT_RECURSIVE, &ro, sizeof ro) != 0) return -1;
+    if (child_devices() != 0) return -1;
     if (mount("tmpfs", p->dir, "tmpfs", MS_NOSUID | MS_NODEV, p->tmpfs_opts) != 0) return -1;
     if (p->ns & SANDBOX_ISO_PIDNS) mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
     return 0;

@@ -17,6 +17,7 @@ int problems_open(ProblemSource *ps, const char *task, const char *dataset, int 
     if (!task[0] == !dataset[0]) return err_set("give exactly one of task and dataset");
     if (dataset[0]) {
         ps->use_dataset = 1;
+        ps->dataset = dataset;
         if (dataset_load(&ps->ds, dataset, DATASET_AUTO, 0) != 0) return -1;
         if (shuffle && !(ps->perm = malloc(sizeof *ps->perm * (size_t)ps->ds.n))) return err_set("out of memory");
         return 0;
@@ -37,10 +38,10 @@ const char *problems_verifier(const ProblemSource *ps) { return ps->task ? ps->t
 
 long problems_count(const ProblemSource *ps) { return ps->use_dataset ? ps->ds.n : -1; }
 
-// Item `index` of the dataset: in file order, or each pass in its own seeded order.
-static const DatasetItem *dataset_item(ProblemSource *ps, long index) {
+// Row `index` of the dataset: in file order, or each pass in its own seeded order.
+static int dataset_row(ProblemSource *ps, long index) {
     long n = ps->ds.n, epoch = index / n;
-    if (!ps->shuffle) return &ps->ds.items[index % n];
+    if (!ps->shuffle) return (int)(index % n);
     if (epoch != ps->perm_epoch) {
         Rng r;
         rng_init(&r, ps->seed * 0x9E3779B97F4A7C15ull + (uint64_t)epoch);
@@ -53,20 +54,27 @@ static const DatasetItem *dataset_item(ProblemSource *ps, long index) {
         }
         ps->perm_epoch = epoch;
     }
-    return &ps->ds.items[ps->perm[index % n]];
+    return ps->perm[index % n];
+}
+
+void problems_row(const ProblemSource *ps, int i, PromptProblem *p) {
+    const DatasetItem *it = &ps->ds.items[i];
+    memset(p, 0, offsetof(PromptProblem, gen));
+    p->index = i;
+    p->question = it->prompt;
+    p->answer = it->answer;
+    p->task = it->json;
+    snprintf(p->id, sizeof p->id, "%s:%ld", ps->dataset, it->line);
 }
 
 int problems_get(ProblemSource *ps, long index, PromptProblem *p) {
-    memset(p, 0, offsetof(PromptProblem, gen));
-    p->index = index;
     if (ps->use_dataset) {
-        const DatasetItem *it = dataset_item(ps, index);
-        p->question = it->prompt;
-        p->answer = it->answer;
-        p->task = it->json;
-        snprintf(p->id, sizeof p->id, "line %ld", it->line);
+        problems_row(ps, dataset_row(ps, index), p);
+        p->index = index;
         return 0;
     }
+    memset(p, 0, offsetof(PromptProblem, gen));
+    p->index = index;
     int d = ps->difficulty ? ps->difficulty : 1 + (int)(index % TASK_MAX_DIFFICULTY);
     if (task_generate(ps->task, ps->seed, ps->split, d, index, &p->gen) != 0) return -1;
     p->difficulty = d;

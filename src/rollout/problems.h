@@ -14,6 +14,7 @@
 
 typedef struct {
     const TaskDef *task;     // NULL with a dataset
+    const char *dataset;     // the dataset's path (the caller's string), for FILE:LINE
     Dataset ds;
     int use_dataset;
     int split;               // TASK_SPLIT_* (task problems)
@@ -29,7 +30,7 @@ typedef struct {
 typedef struct {
     long index;              // problem number (the sampler's random key)
     int difficulty;          // 1..5 for task problems, 0 for dataset rows
-    char id[64];             // task problem id, or "line N" of the dataset
+    char id[576];            // task problem id, or "FILE:LINE" of the dataset row
     const char *question;    // the text before the template
     const char *answer;      // gold answer, or NULL when there is none
     const cJSON *task;       // dataset row fields for the verifier ("numbers", "tests"), or NULL
@@ -38,8 +39,9 @@ typedef struct {
 } PromptProblem;
 
 // Open a task (train or test split) or a dataset; exactly one of task and
-// dataset is non-empty. Returns 0, or -1 after err_set (unknown task, bad
-// difficulty, unreadable dataset naming file:line).
+// dataset is non-empty (dataset must outlive ps: problem ids quote it).
+// Returns 0, or -1 after err_set (unknown task, bad difficulty, unreadable
+// dataset naming file:line).
 int problems_open(ProblemSource *ps, const char *task, const char *dataset, int split, uint64_t seed, int difficulty,
                   int shuffle);
 void problems_close(ProblemSource *ps);
@@ -50,5 +52,7 @@ const char *problems_verifier(const ProblemSource *ps);
 long problems_count(const ProblemSource *ps);
 // Problem number index into *p. Returns 0, or -1 after err_set.
 int problems_get(ProblemSource *ps, long index, PromptProblem *p);
+// Dataset row i (file order, before any shuffle) into *p.
+void problems_row(const ProblemSource *ps, int i, PromptProblem *p);
 
 #endif

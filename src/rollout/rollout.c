@@ -209,6 +209,32 @@ int rollout_prompt_tokens(const Tokenizer *tok, const SampleSettings *s, const P
     return rc == 0 ? n + (tok_bos_id(tok) >= 0) : -1;
 }
 
+int rollout_check_prompts(ProblemSource *ps, const Tokenizer *tok, const SampleSettings *s, int max_len,
+                          const char *limit, int skip, long *skipped) {
+    *skipped = 0;
+    if (!ps->use_dataset) return 0;
+    int n = ps->ds.n, rc = 0;
+    unsigned char *keep = malloc((size_t)n);
+    PromptProblem *p = malloc(sizeof *p);
+    if (!keep || !p) rc = err_set("%s: out of memory", ps->dataset);
+    for (int i = 0; rc == 0 && i < n; i++) {
+        problems_row(ps, i, p);
+        int len = rollout_prompt_tokens(tok, s, p);
+        keep[i] = len >= 0 && len <= max_len;
+        if (len < 0) rc = err_wrap("%s", p->id);
+        else if (!keep[i] && !skip)
+            rc = err_set("%s: the prompt has %d tokens, more than the %d allowed (%s); shorten or drop the row, or "
+                         "pass --skip-long-prompts",
+                         p->id, len, max_len, limit);
+    }
+    if (rc == 0) *skipped = dataset_retain(&ps->ds, keep);
+    if (rc == 0 && ps->ds.n == 0)
+        rc = err_set("%s: every prompt is longer than the %d tokens allowed (%s)", ps->dataset, max_len, limit);
+    free(keep);
+    free(p);
+    return rc;
+}
+
 int rollout_prepare(Rollout *r, int k) {
     AHA_ASSERT(k >= 0 && k < r->max_groups);
     RolloutGroup *g = &r->groups[k];
@@ -288,7 +314,8 @@ int rollout_sample(Rollout *r, const int *slots, int n, uint32_t step) {
         r->in[i] = (RewardInput){.completion = row->text, .completion_len = row->text_len, .answer = g->problem.answer,
                                  .task = g->problem.task, .problem = g->problem.generated, .completion_tokens = o->n,
                                  .max_new_tokens = s->max_new_tokens, .prefilled_think = s->prefill_think,
-                                 .finish = row->truncated ? REWARD_FINISH_LENGTH : REWARD_FINISH_STOP};
+                                 .finish = row->truncated ? REWARD_FINISH_LENGTH : REWARD_FINISH_STOP,
+                                 .source = g->problem.id};
     }
     int nt = r->rewards.n;
     if (nt > 0 && reward_score_batch_into(&r->rewards, r->in, rows_n, r->total, r->comp, r->term) != 0) return -1;

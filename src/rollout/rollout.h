@@ -106,6 +106,14 @@ int rollout_prepare(Rollout *r, int k);
 // The tokens p's prompt takes under settings s (BOS included), to size a
 // rollout before opening it. Returns the count, or -1 after err_set.
 int rollout_prompt_tokens(const Tokenizer *tok, const SampleSettings *s, const PromptProblem *p);
+// Measure every dataset row's prompt under settings s against max_len tokens
+// (`limit` names where the bound comes from, for messages) when the source is
+// opened, so no step can meet an over-long row later. An over-long row is an
+// error naming FILE:LINE, its token count and the limit; with skip it is
+// dropped and counted in *skipped. Task problems are generated on demand and
+// checked as they are prepared. Returns 0, or -1 after err_set.
+int rollout_check_prompts(ProblemSource *ps, const Tokenizer *tok, const SampleSettings *s, int max_len,
+                          const char *limit, int skip, long *skipped);
 // Sample G completions for each of the n prepared groups slots[0..n) (the RL
 // step is part of the random key), decode and score them. Returns 0 or -1.
 int rollout_sample(Rollout *r, const int *slots, int n, uint32_t step);

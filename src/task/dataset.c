@@ -161,6 +161,17 @@ void dataset_free(Dataset *ds) {
     memset(ds, 0, sizeof *ds);
 }
 
+int dataset_retain(Dataset *ds, const unsigned char *keep) {
+    int n = 0;
+    for (int i = 0; i < ds->n; i++) {
+        if (keep[i]) ds->items[n++] = ds->items[i];
+        else item_free(&ds->items[i]);
+    }
+    int dropped = ds->n - n;
+    ds->n = n;
+    return dropped;
+}
+
 int dataset_read(Dataset *ds, JsonlReader *r, DatasetShape shape, int skip_bad) {
     ds->shape = shape;
     for (;;) {

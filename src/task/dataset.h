@@ -43,6 +43,9 @@ int dataset_load(Dataset *ds, const char *path, DatasetShape shape, int skip_bad
 // The same from an open reader (the fuzz target reads from memory).
 int dataset_read(Dataset *ds, JsonlReader *r, DatasetShape shape, int skip_bad);
 void dataset_free(Dataset *ds);
+// Keep the items whose keep[i] is non-zero, in file order, and free the rest.
+// Returns how many were dropped.
+int dataset_retain(Dataset *ds, const unsigned char *keep);
 
 // The shape a line looks like (GSM8K, MATH or generic), or DATASET_AUTO when none.
 DatasetShape dataset_detect(const cJSON *obj);

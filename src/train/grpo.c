@@ -98,6 +98,13 @@ int trainer_open(Trainer *t, const GrpoConfig *cfg, const char *weights_dir) {
                            c->sample.max_new_tokens, t->policy.cfg.max_position, t->policy.cfg.max_position);
         t->cfg.max_prompt_tokens = room < 512 ? room : 512;
     }
+    long skipped;
+    if (rollout_check_prompts(&t->problems, t->tok, &c->sample, c->max_prompt_tokens, "max_prompt_tokens",
+                              c->skip_long_prompts, &skipped) != 0)
+        return -1;
+    if (skipped)
+        fprintf(stderr, "grpo: skipped %ld rows of %s whose prompts exceed max_prompt_tokens %d (%ld kept)\n", skipped,
+                c->dataset, c->max_prompt_tokens, problems_count(&t->problems));
     t->max_T = c->max_prompt_tokens + c->sample.max_new_tokens;
     if (rollout_open(&t->ro, &t->policy, t->tok, &c->sample, c->prompts_per_step, c->group_size, c->max_prompt_tokens,
                      &rewards, verifier) != 0)

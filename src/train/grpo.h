@@ -26,6 +26,7 @@ typedef struct {
     int prompts_per_step;     // B
     int group_size;           // G
     int max_prompt_tokens;    // longer prompts are an error; 0: derived from the model
+    int skip_long_prompts;    // dataset rows over max_prompt_tokens are dropped (and counted), not an error
     OptList reward;           // "name[:weight[:k=v,...]]"; none: the verifier of the problems + format:0.1
     int dynamic_sampling;     // drop zero-variance groups and refill
     int max_sampling_rounds;  // extra rounds allowed for the refill
