@@ -4,6 +4,8 @@
 #include "base/err.h"
 #include "base/rng.h"
 
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,9 @@ int model_config_check(const ModelConfig *c) {
     if (!(c->rope_theta > 0)) return err_set("config: rope_theta must be positive");
     if (!(c->rms_eps > 0)) return err_set("config: rms_norm_eps must be positive");
     if (c->max_position <= 0) return err_set("config: max_position_embeddings must be positive");
+    // Attention widths are ints in the kernels.
+    if ((long long)c->n_heads * c->head_dim > INT_MAX)
+        return err_set("config: num_attention_heads x head_dim (%d x %d) is too large", c->n_heads, c->head_dim);
     return 0;
 }
 
@@ -31,6 +36,7 @@ typedef struct {
     ParamTensor *out;
     int cap, n;
     size_t off;
+    int overflow;   // off wrapped around: the config's sizes are absurd
     WeightView *w;
     float *base;
 } Walk;
@@ -49,6 +55,7 @@ static void add(Walk *k, float **slot, const char *name, int rows, int cols, int
     }
     if (k->w && slot) *slot = k->base + k->off;
     k->n++;
+    if (numel > SIZE_MAX - k->off) k->overflow = 1;
     k->off += numel;
 }
 
@@ -88,6 +95,11 @@ int model_layout(const ModelConfig *cfg, ParamTensor *tensors, int cap, size_t *
     if (model_config_check(cfg) != 0) return -1;
     Walk k = {.out = tensors, .cap = cap};
     walk(&k, cfg);
+    // Parameters and gradients, in bytes, must fit a size_t.
+    if (k.overflow || k.off > SIZE_MAX / (2 * sizeof(float)))
+        return err_set("config: vocab_size %d, hidden_size %d, intermediate_size %d and num_hidden_layers %d give "
+                       "more parameters than memory can address", cfg->vocab_size, cfg->hidden_size,
+                       cfg->intermediate_size, cfg->n_layers);
     if (n_params) *n_params = k.off;
     return k.n;
 }
