@@ -15,6 +15,8 @@ check() { if ! eval "$2"; then echo "FAIL: $1"; fail=1; fi; }
 T=$TEST_TMP/hostile
 mkdir -p "$T"
 AHA_ABS="$(cd "$(dirname "$AHA")" && pwd)/$(basename "$AHA")"   # for commands run from another directory
+# Refusals of hostile input also run under ASan + UBSan when that build exists.
+DBG=${AHA_DEBUG:-$AHA}; [ -x "$DBG" ] || DBG=$AHA
 . tests/grpo_setup.sh
 # Every file of a run directory with its checksum, timings stripped from the
 # metrics (a run that must change nothing is compared before and after).
@@ -50,7 +52,7 @@ for bad in "step -5" "step 99999999" "metrics_lines -3" "metrics_lines 0" "next_
   key=${bad%% *}
   set_state "$R" 4 "$key" "${bad#* }"
   before=$(cd "$R" && md5sum checkpoints/step_{1,2,3}/* 2>/dev/null; head -3 metrics.jsonl; head -12 samples.jsonl)
-  out=$($AHA grpo --resume "$R" --strict 2>&1); rc=$?
+  out=$($DBG grpo --resume "$R" --strict 2>&1); rc=$?
   check "$bad: --strict refuses naming the field" '[ $rc -eq 1 ] && echo "$out" | grep -q "trainer_state.json" && echo "$out" | grep -q "\"$key\""'
   check "$bad: --strict changes nothing" '[ -d "$R/checkpoints/step_4" ] && grep -qx step_4 "$R/checkpoints/latest"'
   out=$($AHA grpo --resume "$R" --steps 6 2>&1); rc=$?
@@ -67,7 +69,7 @@ $PYTHON - "$T/flip/checkpoints/step_4/model.safetensors" <<'P'
 import sys
 p = sys.argv[1]; b = bytearray(open(p, "rb").read()); b[-3] ^= 0x01; open(p, "wb").write(b)
 P
-out=$($AHA grpo --resume "$T/flip" --strict 2>&1); rc=$?
+out=$($DBG grpo --resume "$T/flip" --strict 2>&1); rc=$?
 check "flipped byte: --strict refuses naming the file" '[ $rc -eq 1 ] && echo "$out" | grep -q "step_4/model.safetensors: checksum mismatch"'
 out=$($AHA grpo --resume "$T/flip" --steps 6 2>&1); rc=$?
 check "flipped byte: warns, resumes from step_3, ends bit-identical" '[ $rc -eq 0 ] && echo "$out" | grep -q "checksum mismatch" && echo "$out" | grep -q "at step 3" && same_as_ref "$T/flip"'
@@ -76,14 +78,14 @@ check "flipped byte: warns, resumes from step_3, ends bit-identical" '[ $rc -eq 
 fresh alldmg
 for s in 1 2 3 4; do set_state "$T/alldmg" $s step 0; done
 snap0=$(snap "$T/alldmg")
-out=$($AHA grpo --resume "$T/alldmg" 2>&1); rc=$?
+out=$($DBG grpo --resume "$T/alldmg" 2>&1); rc=$?
 check "no intact checkpoint: refused, nothing changed" '[ $rc -eq 1 ] && echo "$out" | grep -q "no intact checkpoint" && [ "$snap0" = "$(snap "$T/alldmg")" ]'
 
 # A deleted latest: no silent restart; --restart starts over on purpose.
 fresh nolatest
 rm "$T/nolatest/checkpoints/latest"
 snap0=$(snap "$T/nolatest")
-out=$($AHA grpo --resume "$T/nolatest" 2>&1); rc=$?
+out=$($DBG grpo --resume "$T/nolatest" 2>&1); rc=$?
 check "deleted latest: refused naming it and --restart" '[ $rc -eq 1 ] && echo "$out" | grep -q "checkpoints/latest: missing" && echo "$out" | grep -q -- "--restart"'
 check "deleted latest: nothing changed" '[ "$snap0" = "$(snap "$T/nolatest")" ]'
 out=$($AHA grpo --resume "$T/nolatest" --restart --steps 6 --save-every 1 2>&1); rc=$?
@@ -93,11 +95,11 @@ check "--restart starts over and ends as the uninterrupted run" '[ $rc -eq 0 ] &
 fresh short
 head -2 "$T/base/metrics.jsonl" >"$T/short/metrics.jsonl"
 snap0=$(snap "$T/short")
-out=$($AHA grpo --resume "$T/short" --steps 6 2>&1); rc=$?
+out=$($DBG grpo --resume "$T/short" --steps 6 2>&1); rc=$?
 check "short metrics.jsonl: refused naming it" '[ $rc -eq 1 ] && echo "$out" | grep -q "metrics.jsonl: holds 2 complete lines" && [ "$snap0" = "$(snap "$T/short")" ]'
 fresh samples0
 for s in 3 4; do set_state "$T/samples0" $s samples_lines 0; done
-out=$($AHA grpo --resume "$T/samples0" --steps 6 2>&1); rc=$?
+out=$($DBG grpo --resume "$T/samples0" --steps 6 2>&1); rc=$?
 check "samples_lines 0: refused naming samples.jsonl" '[ $rc -eq 1 ] && echo "$out" | grep -q "samples.jsonl:1: a line of step 1" && cmp -s "$T/base/samples.jsonl" "$T/samples0/samples.jsonl"'
 fresh past
 out=$($AHA grpo --resume "$T/past" --steps 2 2>&1); rc=$?
@@ -150,18 +152,18 @@ $PYTHON - "$T/nanmodel/model.safetensors" <<'P'
 import sys
 p = sys.argv[1]; b = bytearray(open(p, "rb").read()); b[-4:] = b"\x00\x00\xc0\x7f"; open(p, "wb").write(b)
 P
-out=$($AHA grpo "${COMMON[@]/#$T\/model/$T/nanmodel}" --steps 1 --out "$T/nan" 2>&1); rc=$?
+out=$($DBG grpo "${COMMON[@]/#$T\/model/$T/nanmodel}" --steps 1 --out "$T/nan" 2>&1); rc=$?
 check "NaN weight: refused naming tensor and file" '[ $rc -eq 1 ] && echo "$out" | grep -q "nanmodel/model.safetensors: tensor \".*\" holds NaN at element"'
 check "NaN weight: no run directory left" '[ ! -e "$T/nan" ]'
 # Sizes whose products overflow: an error naming the fields, no crash.
 echo '{"model_type": "llama", "vocab_size": 320, "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 65536,
        "num_key_value_heads": 1, "head_dim": 65536, "intermediate_size": 176, "max_position_embeddings": 512}' >"$T/wide.json"
-out=$($AHA init --config "$T/wide.json" --out "$T/wide" 2>&1); rc=$?
+out=$($DBG init --config "$T/wide.json" --out "$T/wide" 2>&1); rc=$?
 check "heads x head_dim overflow: refused naming the fields" '[ $rc -eq 1 ] && echo "$out" | grep -q "num_attention_heads x head_dim"'
 echo '{"model_type": "llama", "vocab_size": 1073741824, "hidden_size": 1073741824, "num_hidden_layers": 2,
        "num_attention_heads": 4, "num_key_value_heads": 4, "head_dim": 64, "intermediate_size": 176,
        "max_position_embeddings": 512}' >"$T/huge.json"
-out=$($AHA init --config "$T/huge.json" --out "$T/huge" 2>&1); rc=$?
+out=$($DBG init --config "$T/huge.json" --out "$T/huge" 2>&1); rc=$?
 check "parameter count overflow: refused naming the sizes" '[ $rc -eq 1 ] && echo "$out" | grep -q "vocab_size 1073741824, hidden_size 1073741824"'
 
 # Read-only run directory and a full disk: need a mount (a user namespace
