@@ -124,6 +124,13 @@ rm -rf "$T/cwd"
 check "config.json keeps the model's absolute path" 'grep -q "\"model\":	\"$T/model\"" "$T/cwd/config.json"'
 (cd / && "$AHA_ABS" grpo --resume "$T/cwd" --steps 6 >>"$T/cwd.log" 2>&1)
 check "resume from another directory" '[ $? -eq 0 ] && same_as_ref "$T/cwd"'
+# A config.json of an older aha, with the model path relative and no checkpoint yet.
+rm -rf "$T/oldcfg"; cp -a "$T/base" "$T/oldcfg"; rm -r "$T/oldcfg/checkpoints"
+sed -i "s#\"model\":	\"$T/model\"#\"model\":	\"model\"#" "$T/oldcfg/config.json"
+out=$(cd / && "$AHA_ABS" grpo --resume "$T/oldcfg" --steps 1 2>&1); rc=$?
+check "relative model, other directory: named as such" '[ $rc -eq 1 ] && echo "$out" | grep -q "\"model\" setting \"model\", relative to the working directory"'
+(cd "$T" && "$AHA_ABS" grpo --resume oldcfg --steps 1 >"$T/oldcfg.log" 2>&1)
+check "relative model, its directory: runs, and config.json is absolute from then on" '[ $? -eq 0 ] && grep -q "\"model\":	\"$T/model\"" "$T/oldcfg/config.json"'
 # The reference is the starting model until step 3: a resume from step_2 needs it.
 rm -rf "$T/nomodel"; cp -a "$T/base" "$T/nomodel"; rm -r "$T/nomodel/checkpoints/step_"{3,4}; echo step_2 >"$T/nomodel/checkpoints/latest"
 head -2 "$T/base/metrics.jsonl" >"$T/nomodel/metrics.jsonl"

@@ -83,7 +83,11 @@ static int trainer_open(Trainer *t, const GrpoConfig *cfg, const char *weights_d
     make_absolute(t->cfg.hicra_lexicon, sizeof t->cfg.hicra_lexicon);
     const GrpoConfig *c = &t->cfg;
     threads_set(c->sample.threads);
-    if (model_load(&t->policy, weights_dir, 1) != 0) return err_wrap("model %s", weights_dir);
+    if (model_load(&t->policy, weights_dir, 1) != 0)
+        return weights_dir == cfg->model && weights_dir[0] != '/'
+                   ? err_wrap("the starting model (\"model\" setting \"%s\", relative to the working directory)",
+                              weights_dir)
+                   : err_wrap("model %s", weights_dir);
     if (!(t->tok = tok_load(weights_dir))) return -1;
     if (strlen(weights_dir) >= sizeof t->tok_dir) return err_set("%s: the path is too long", weights_dir);
     memcpy(t->tok_dir, weights_dir, strlen(weights_dir) + 1);   // fits: checked above
