@@ -295,30 +295,6 @@ int checkpoint_save(Trainer *t) {
 
 // ---------------------------------------------------------------- find
 
-int checkpoint_latest(const char *run_dir, char *out, size_t cap) {
-    char path[2048];
-    out[0] = 0;
-    snprintf(path, sizeof path, "%s/checkpoints/latest", run_dir);
-    if (!path_exists(path)) return path_is_dir(run_dir) ? 0 : err_set("%s: no such run directory", run_dir);
-    char *name = file_read_all(path, NULL);
-    if (!name) return -1;
-    name[strcspn(name, "\r\n")] = 0;
-    long step;
-    int bad = !parse_step_name(name, &step);
-    int n = snprintf(out, cap, "%s/checkpoints/%s", run_dir, name);
-    free(name);
-    if (bad || n < 0 || (size_t)n >= cap) {
-        out[0] = 0;
-        return err_set("%s: does not name a checkpoint", path);
-    }
-    snprintf(path, sizeof path, "%s/" STATE_FILE, out);
-    if (!path_exists(path)) {
-        out[0] = 0;
-        return err_set("%s: missing; the checkpoint is incomplete", path);
-    }
-    return 0;
-}
-
 // The step checkpoints/latest names, or -1 (with err_msg saying why) when it
 // names none.
 static long read_latest(const char *ckdir) {
@@ -332,6 +308,27 @@ static long read_latest(const char *ckdir) {
     if (!ok) err_set("%s: \"%.40s\" does not name a checkpoint", path, name);
     free(name);
     return ok ? step : -1;
+}
+
+int checkpoint_latest(const char *run_dir, char *out, size_t cap) {
+    char ckdir[2048], path[2100];
+    out[0] = 0;
+    if (path_join(ckdir, sizeof ckdir, run_dir, "checkpoints") != 0) return -1;
+    snprintf(path, sizeof path, "%s/latest", ckdir);
+    if (!path_exists(path)) return path_is_dir(run_dir) ? 0 : err_set("%s: no such run directory", run_dir);
+    long step = read_latest(ckdir);
+    if (step < 0) return -1;
+    int n = snprintf(out, cap, "%s/step_%ld", ckdir, step);
+    if (n < 0 || (size_t)n >= cap) {
+        out[0] = 0;
+        return err_set("%s/step_%ld: path too long", ckdir, step);
+    }
+    snprintf(path, sizeof path, "%.2000s/" STATE_FILE, out);
+    if (!path_exists(path)) {
+        out[0] = 0;
+        return err_set("%s: missing; the checkpoint is incomplete", path);
+    }
+    return 0;
 }
 
 // Move a damaged checkpoint out of the way (step_N.damaged, replacing an
