@@ -1,7 +1,9 @@
 // base/: Philox against its published known-answer vectors, keyed draws,
 // stream state, arena bounds, atomic file replace, JSONL errors, paths that
-// fit exactly or are refused whole (never cut).
+// fit exactly or are refused whole (never cut), CRC-32C against the RFC 3720
+// vectors.
 #include "base/arena.h"
+#include "base/crc32c.h"
 #include "base/err.h"
 #include "base/fileio.h"
 #include "base/jsonl.h"
@@ -141,7 +143,32 @@ static void test_paths(void) {
     CHECK(strncmp(err_msg(), "path too long (5001 bytes, at most 4095): ddd", 45) == 0, "%.80s", err_msg());
 }
 
+static void test_crc32c(void) {
+    // RFC 3720 B.4 and the customary check value.
+    unsigned char zeros[32] = {0}, ones[32], inc[32], dec[32];
+    for (int i = 0; i < 32; i++) ones[i] = 0xff, inc[i] = (unsigned char)i, dec[i] = (unsigned char)(31 - i);
+    CHECK(crc32c_update(0, "123456789", 9) == 0xe3069283u);
+    CHECK(crc32c_update(0, zeros, 32) == 0x8a9136aau, "%08x", crc32c_update(0, zeros, 32));
+    CHECK(crc32c_update(0, ones, 32) == 0x62a8ab43u, "%08x", crc32c_update(0, ones, 32));
+    CHECK(crc32c_update(0, inc, 32) == 0x46dd794eu, "%08x", crc32c_update(0, inc, 32));
+    CHECK(crc32c_update(0, dec, 32) == 0x113fdb5cu, "%08x", crc32c_update(0, dec, 32));
+    CHECK(crc32c_update(0, "", 0) == 0);
+    // Continuing a CRC over a split equals one pass, at every split point.
+    for (int k = 0; k <= 32; k++) CHECK(crc32c_update(crc32c_update(0, inc, (size_t)k), inc + k, 32 - (size_t)k) == 0x46dd794eu);
+    char path[] = "/tmp/aha_crc_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0 && write(fd, "123456789", 9) == 9);
+    close(fd);
+    uint32_t crc = 0;
+    uint64_t size = 0;
+    CHECK(crc32c_file(path, &crc, &size) == 0 && crc == 0xe3069283u && size == 9);
+    unlink(path);
+    CHECK(crc32c_file(path, &crc, &size) != 0 && strstr(err_msg(), path));
+    CHECK(crc32c_file("/tmp", &crc, &size) != 0 && strstr(err_msg(), "not a regular file"));
+}
+
 int main(void) {
+    test_crc32c();
     test_philox();
     test_streams();
     test_arena();

@@ -30,6 +30,13 @@ int err_wrap(const char *fmt, ...) {
 const char *err_msg(void) { return err_buf; }
 void err_clear(void) { err_buf[0] = 0; }
 
+void err_keep(ErrKept *k) { memcpy(k->msg, err_buf, sizeof k->msg); }
+
+int err_restore(const ErrKept *k) {
+    memcpy(err_buf, k->msg, sizeof err_buf);
+    return -1;
+}
+
 void log_quiet(int quiet) { log_silent = quiet; }
 
 void log_info(const char *fmt, ...) {

@@ -16,6 +16,15 @@ int err_wrap(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *err_msg(void);
 void err_clear(void);
 
+// Cleanup after a failure may fail too, and must not replace the message of
+// the failure: err_keep copies the current message, err_restore sets it back
+// (and returns -1).
+typedef struct {
+    char msg[1024];
+} ErrKept;
+void err_keep(ErrKept *k);
+int err_restore(const ErrKept *k);
+
 // Informational line to stderr, unless logging was silenced with log_quiet(1).
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_quiet(int quiet);

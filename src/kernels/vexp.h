@@ -26,10 +26,11 @@ static inline float vexp(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    int32_t bits;
+    // n + bias: t's bits minus those of the shifter. Unsigned, so that a NaN
+    // (whose bits are no such integer) wraps instead of overflowing a shift.
+    uint32_t bits;
     memcpy(&bits, &t, sizeof bits);
-    int32_t e = (bits - 0x4B400000) + 127;   // n + bias: t's bits minus those of the shifter
-    e <<= 23;
+    uint32_t e = (bits - 0x4B400000u + 127u) << 23;
     float scale;
     memcpy(&scale, &e, sizeof scale);
     float y = p * scale;

@@ -6,6 +6,7 @@
 #include "base/fileio.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +107,16 @@ static int ends_with(const char *s, const char *suffix) {
     return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
+// A NaN or infinity in the weights would surface steps later as "logit 0 is
+// nan"; refused at load, naming the tensor, the element and the file.
+static int check_finite(const SafeFile *f, const ParamTensor *pt, const float *p) {
+    for (size_t j = 0; j < pt->numel; j++)
+        if (!isfinite(p[j]))
+            return err_set("%s: tensor \"%s\" holds %s at element %zu: the weights are damaged", f->label, pt->name,
+                           isnan(p[j]) ? "NaN" : "an infinity", j);
+    return 0;
+}
+
 static int load_weights(Model *m, Shards *s, const cJSON *map, const char *dir) {
     const cJSON *wm = map ? cJSON_GetObjectItemCaseSensitive(map, "weight_map") : NULL;
     for (int i = 0; i < m->n_tensors; i++) {
@@ -126,6 +137,7 @@ static int load_weights(Model *m, Shards *s, const cJSON *map, const char *dir) 
         }
         if (!same_shape(st, pt)) return shape_error(f, st, pt);
         if (safetensors_read_f32(f, st, m->params + pt->offset) != 0) return -1;
+        if (check_finite(f, pt, m->params + pt->offset) != 0) return -1;
         f->tensors[st - f->tensors].used = 1;
     }
     // Whatever is left must be something transformers itself would ignore.

@@ -28,20 +28,49 @@ void jsonl_writer_close(JsonlWriter *w) {
     w->f = NULL;
 }
 
-int jsonl_truncate_lines(const char *path, long n_lines) {
-    if (!path_exists(path)) return 0;
+// The "step" of the JSON object in line[0..len) (line line_no of path).
+static int line_step(const char *path, long line_no, const char *line, size_t len, long *step) {
+    cJSON *o = cJSON_ParseWithLength(line, len);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "step");
+    int ok = cJSON_IsNumber(v);
+    if (ok) *step = (long)v->valuedouble;
+    cJSON_Delete(o);
+    return ok ? 0 : err_set("%s:%ld: not a log line with a \"step\"", path, line_no);
+}
+
+int jsonl_rewind(const char *path, long n_lines, long step, int exact) {
+    if (!path_exists(path))
+        return n_lines == 0 ? 0 : err_set("%s: missing, but the checkpoint of step %ld counts %ld lines in it", path, step, n_lines);
     size_t len;
     char *text = file_read_all(path, &len);
     if (!text) return -1;
-    size_t keep = 0;
+    size_t keep = 0, last = 0;   // end of the first n_lines lines; start of the last of them
     long lines = 0;
     while (keep < len && lines < n_lines) {
         char *nl = memchr(text + keep, '\n', len - keep);
-        if (!nl) break;   // a partial last line is dropped
+        if (!nl) break;   // a partial last line does not count
+        last = keep;
         keep = (size_t)(nl - text) + 1;
         lines++;
     }
-    int rc = file_write_atomic(path, text, keep);
+    long s = 0;
+    int rc = 0;
+    if (lines < n_lines)
+        rc = err_set("%s: holds %ld complete lines, but the checkpoint of step %ld counts %ld: the log was cut short "
+                     "or edited (restore it, or pass --restart to start the run over)", path, lines, step, n_lines);
+    else if (n_lines > 0) {
+        rc = line_step(path, lines, text + last, keep - last, &s);
+        if (rc == 0 && (exact ? s != step : s > step))
+            rc = err_set("%s:%ld: a line of step %ld, but the checkpoint of step %ld ends the log there", path, lines, s,
+                         step);
+    }
+    // The line after them must come from a step the checkpoint never saw (a
+    // line that is not even JSON is debris of a killed write: dropped).
+    char *nl = rc == 0 ? memchr(text + keep, '\n', len - keep) : NULL;
+    if (nl && line_step(path, lines + 1, text + keep, (size_t)(nl - text) - keep, &s) == 0 && s <= step)
+        rc = err_set("%s:%ld: a line of step %ld beyond the %ld lines the checkpoint of step %ld counts: the "
+                     "checkpoint's line count is wrong", path, lines + 1, s, n_lines, step);
+    if (rc == 0 && keep < len) rc = file_write_atomic(path, text, keep);
     free(text);
     return rc;
 }

@@ -16,9 +16,13 @@ int jsonl_writer_open(JsonlWriter *w, const char *path, int truncate);
 // Write one object as one line and flush it. Returns 0 or -1.
 int jsonl_writer_put(JsonlWriter *w, const cJSON *obj);
 void jsonl_writer_close(JsonlWriter *w);
-// Keep only the first n_lines lines of a JSONL file (resume drops lines written
-// after the checkpoint it resumes from). Returns 0 or -1.
-int jsonl_truncate_lines(const char *path, long n_lines);
+// Cut a run log back to what a checkpoint of `step` counted: its first n_lines
+// lines, which must all be there, the last of them from step `step` (exact) or
+// from a step at most `step`, and the line after them, if any, from a later
+// step. Only the lines after them are dropped (steps the checkpoint never saw,
+// a partial line). Returns 0, or -1 naming path (and line) when the log does
+// not match the checkpoint.
+int jsonl_rewind(const char *path, long n_lines, long step, int exact);
 
 typedef struct {
     FILE *out;

@@ -1,5 +1,9 @@
-// Checkpoints of a GRPO run: saving checkpoints/step_N/, finding the latest
-// complete one, and restoring a trainer from it for a bit-exact resume.
+// Checkpoints of a GRPO run: saving checkpoints/step_N/, finding the newest
+// intact one, and restoring a trainer from it for a bit-exact resume. A
+// checkpoint's trainer_state.json holds the counters of the run and a CRC-32C
+// and size for every other file of the checkpoint; nothing in it is trusted
+// before it is checked against the directory's name, the files and the run's
+// settings.
 #ifndef AHA_TRAIN_CHECKPOINT_H
 #define AHA_TRAIN_CHECKPOINT_H
 
@@ -7,14 +11,28 @@
 
 #include "train/trainer.h"
 
-// Write checkpoints/step_<step>/ (model, tokenizer, optimizer, trainer state,
-// reference weights when they moved, the critic under PPO) under a temporary
-// name, fsynced, then renamed, and point checkpoints/latest at it. Returns 0 or -1.
+// Write checkpoints/step_<step>/ (model, tokenizer, optimizer, trainer state
+// with checksums, reference weights when they moved, the critic under PPO)
+// under a temporary name, fsynced, then renamed, and point checkpoints/latest
+// at it; then, with save_total_limit N, remove all but the newest N of the
+// checkpoints up to this step. Returns 0 or -1.
 int checkpoint_save(Trainer *t);
-// The directory of the latest complete checkpoint of a run ("" if none).
+// The directory checkpoints/latest names ("" if the run has none); no checks
+// beyond its trainer_state.json existing. Returns 0 or -1.
 int checkpoint_latest(const char *run_dir, char *out, size_t cap);
-// Restore optimizer, reference and progress counters from a checkpoint into a
-// trainer whose policy was loaded from the same directory. Returns 0 or -1.
+// The checkpoint a resume of run_dir under settings cfg starts from: the one
+// checkpoints/latest names when its state and checksums hold; else (unless
+// cfg->strict) the newest intact older one, with a warning naming what was
+// wrong, the damaged ones moved aside to step_N.damaged and latest rewritten.
+// out is "" when the run has no checkpoint at all. Refuses (-1) when latest is
+// missing although checkpoints exist, or when no checkpoint is intact.
+int checkpoint_find(const char *run_dir, const GrpoConfig *cfg, char *out, size_t cap);
+// Restore optimizer, reference and progress counters from a checkpoint that
+// checkpoint_find chose into a trainer whose policy was loaded from it.
+// Returns 0 or -1.
 int checkpoint_restore(Trainer *t, const char *ckpt_dir);
+// Remove what killed writers leave behind in a run directory and its
+// checkpoints/ ("<file>.tmp.<pid>", "step_N.tmp/"). Returns 0 or -1.
+int checkpoint_remove_temps(const char *run_dir);
 
 #endif

@@ -14,6 +14,7 @@
 #include "train/ppo.h"
 #include "train/trainer.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,12 +67,27 @@ void trainer_close(Trainer *t) {
     memset(t, 0, sizeof *t);
 }
 
+// The absolute form of a path setting, so that config.json names the same
+// file whatever directory a resume starts from. A path that does not resolve
+// is kept as given (its loader names it).
+static void make_absolute(char *path, size_t cap) {
+    char abs[PATH_MAX];
+    if (path[0] && realpath(path, abs) && strlen(abs) < cap) memcpy(path, abs, strlen(abs) + 1);
+}
+
 int trainer_open(Trainer *t, const GrpoConfig *cfg, const char *weights_dir) {
     memset(t, 0, sizeof *t);
     t->cfg = *cfg;
+    make_absolute(t->cfg.model, sizeof t->cfg.model);
+    make_absolute(t->cfg.dataset, sizeof t->cfg.dataset);
+    make_absolute(t->cfg.hicra_lexicon, sizeof t->cfg.hicra_lexicon);
     const GrpoConfig *c = &t->cfg;
     threads_set(c->sample.threads);
-    if (model_load(&t->policy, weights_dir, 1) != 0) return err_wrap("model %s", weights_dir);
+    if (model_load(&t->policy, weights_dir, 1) != 0)
+        return weights_dir == cfg->model && weights_dir[0] != '/'
+                   ? err_wrap("the starting model (\"model\" setting \"%s\", relative to the working directory)",
+                              weights_dir)
+                   : err_wrap("model %s", weights_dir);
     if (!(t->tok = tok_load(weights_dir))) return -1;
     if (path_fmt(t->tok_dir, sizeof t->tok_dir, "%s", weights_dir) != 0) return -1;
     if (problems_open(&t->problems, c->task, c->dataset, TASK_SPLIT_TRAIN, (uint64_t)c->sample.seed, c->difficulty, 1) != 0)
@@ -476,7 +492,7 @@ int trainer_log_step(Trainer *t, char *line, size_t cap) {
 }
 
 static int write_config(const Trainer *t) {
-    char path[1200];
+    char path[4096];
     if (path_join(path, sizeof path, t->run_dir, "config.json") != 0) return -1;
     cJSON *o = opt_to_json(&t->cfg, grpo_options);
     char *s = cJSON_Print(o);
@@ -486,12 +502,65 @@ static int write_config(const Trainer *t) {
     return rc;
 }
 
+// --restart: the run starts over, so its checkpoints and logs go first.
+static int clear_run(const char *run_dir) {
+    static const char *const names[] = {"checkpoints", "metrics.jsonl", "samples.jsonl", "report.html"};
+    char path[4096];
+    for (int i = 0; i < 4; i++)
+        if (path_join(path, sizeof path, run_dir, names[i]) != 0 || remove_tree(path) != 0) return -1;
+    log_info("grpo: --restart: removed the checkpoints and logs of %s", run_dir);
+    return 0;
+}
+
+// Open metrics.jsonl and samples.jsonl for appending after the lines the
+// trainer's checkpoint counted (both logs are checked against it first, so a
+// refusal changes neither); a run at step 0 starts them anew.
+static int open_logs(Trainer *t) {
+    char metrics[4096], samples[4096];
+    if (path_join(metrics, sizeof metrics, t->run_dir, "metrics.jsonl") != 0 ||
+        path_join(samples, sizeof samples, t->run_dir, "samples.jsonl") != 0)
+        return -1;
+    if (jsonl_rewind(metrics, t->metrics_lines, t->step, 1) != 0 ||
+        jsonl_rewind(samples, t->samples_lines, t->step, 0) != 0)
+        return -1;
+    if (jsonl_writer_open(&t->metrics, metrics, t->step == 0) != 0) return -1;
+    return jsonl_writer_open(&t->samples, samples, t->step == 0);
+}
+
+// Enter the run directory: start over when asked, else restore the
+// checkpoint (if any) and cut the logs back to it; then clear what killed
+// writers left and record the settings.
+static int enter_run(Trainer *t, const char *ckpt) {
+    if (t->cfg.restart && clear_run(t->run_dir) != 0) return -1;
+    if (ckpt[0] && checkpoint_restore(t, ckpt) != 0) return -1;
+    if (t->step > t->cfg.steps)
+        return err_set("%s: the run is at step %ld, past steps %d; pass --steps %ld or more to continue it", ckpt,
+                       t->step, t->cfg.steps, t->step);
+    if (open_logs(t) != 0) return -1;
+    if (checkpoint_remove_temps(t->run_dir) != 0) return -1;
+    return write_config(t);
+}
+
+static void train_loop(Trainer *t, int *rc) {
+    Progress p;
+    progress_init(&p, stderr, "grpo", t->step, t->cfg.steps);
+    char line[256];
+    while (*rc == 0 && t->step < t->cfg.steps) {
+        *rc = trainer_step(t);
+        if (*rc == 0) *rc = trainer_log_step(t, line, sizeof line);
+        if (*rc == 0) progress_update(&p, t->step, line);
+        int save = t->cfg.save_every > 0 && t->step % t->cfg.save_every == 0;
+        if (*rc == 0 && (save || t->step == t->cfg.steps)) *rc = checkpoint_save(t);
+    }
+    progress_end(&p);
+}
+
 int grpo_run(const GrpoConfig *cfg, const char *resume_dir) {
     Trainer t;
-    char ckpt[1200] = "";
-    // A run stopped before its first checkpoint starts again from step 0.
-    if (resume_dir && checkpoint_latest(resume_dir, ckpt, sizeof ckpt) != 0) return -1;
+    char ckpt[4096] = "";
     if (grpo_check(cfg) != 0) return -1;
+    if (resume_dir && !cfg->restart && checkpoint_find(resume_dir, cfg, ckpt, sizeof ckpt) != 0) return -1;
+    if (resume_dir && !cfg->restart && !ckpt[0]) log_info("grpo: %s has no checkpoint yet: starting at step 0", resume_dir);
     if (trainer_open(&t, cfg, ckpt[0] ? ckpt : cfg->model) != 0) {
         trainer_close(&t);
         return -1;
@@ -509,50 +578,29 @@ int grpo_run(const GrpoConfig *cfg, const char *resume_dir) {
         snprintf(t.run_dir, sizeof t.run_dir, "runs/grpo-%s", stamp);
     }
     memcpy(t.cfg.out, t.run_dir, strlen(t.run_dir) + 1);   // fits: checked above
-    char path[1200];
     int created = !path_exists(t.run_dir), rc = mkdir_p(t.run_dir);
-    if (rc == 0 && ckpt[0]) rc = checkpoint_restore(&t, ckpt);
-    if (rc == 0) rc = write_config(&t);
-    if (rc == 0) rc = path_join(path, sizeof path, t.run_dir, "metrics.jsonl");
-    if (rc == 0) {
-        rc = jsonl_truncate_lines(path, t.metrics_lines);
-        if (rc == 0) rc = jsonl_writer_open(&t.metrics, path, t.step == 0);
-    }
-    if (rc == 0) rc = path_join(path, sizeof path, t.run_dir, "samples.jsonl");
-    if (rc == 0) {
-        rc = jsonl_truncate_lines(path, t.samples_lines);
-        if (rc == 0) rc = jsonl_writer_open(&t.samples, path, t.step == 0);
-    }
-    if (rc == 0 && resume_dir)
-        log_info("grpo: resuming %s at step %ld", t.run_dir, t.step);
+    if (rc == 0) rc = enter_run(&t, ckpt);
+    int entered = rc == 0;
+    if (rc == 0 && ckpt[0]) log_info("grpo: resuming %s at step %ld", t.run_dir, t.step);
     if (rc == 0) {
         log_info("grpo: %s, %d prompts x %d samples per step, %zu parameters, run %s", t.cfg.model,
                  t.cfg.prompts_per_step, t.cfg.group_size, t.policy.n_params, t.run_dir);
-        Progress p;
-        progress_init(&p, stderr, "grpo", t.step, t.cfg.steps);
-        char line[256];
-        while (rc == 0 && t.step < t.cfg.steps) {
-            rc = trainer_step(&t);
-            if (rc == 0) rc = trainer_log_step(&t, line, sizeof line);
-            if (rc == 0) progress_update(&p, t.step, line);
-            int save = t.cfg.save_every > 0 && t.step % t.cfg.save_every == 0;
-            if (rc == 0 && (save || t.step == t.cfg.steps)) rc = checkpoint_save(&t);
-        }
-        progress_end(&p);
+        train_loop(&t, &rc);
     }
-    // The report is rebuilt from the logs, so a run that stopped early has one too.
-    if (t.metrics_lines > 0) {
+    // The first failure is the one reported: cleanup below may fail too (a
+    // full disk, a read-only directory) and must not replace its message.
+    ErrKept first;
+    err_keep(&first);
+    // The report is rebuilt from the logs, so a run that stopped early has one
+    // too (a refused resume changes nothing).
+    if (entered && t.metrics_lines > 0) {
         jsonl_writer_close(&t.metrics);
         jsonl_writer_close(&t.samples);
         if (report_write(t.run_dir, NULL) != 0) log_info("grpo: report.html not written: %s", err_msg());
     }
     // A run refused before its first step leaves no half-made directory behind.
-    if (rc != 0 && created && t.step == 0) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s", err_msg());
-        remove_tree(t.run_dir);
-        err_set("%s", msg);
-    }
+    if (rc != 0 && created && t.step == 0) remove_tree(t.run_dir);
+    if (rc != 0) err_restore(&first);
     trainer_close(&t);
     return rc;
 }

@@ -20,6 +20,10 @@ typedef struct {
     char out[512];            // run directory
     int steps;
     int save_every;           // 0: only at the end
+    int save_total_limit;     // keep the newest N checkpoints (0: all)
+    // How a run directory is entered (command line only, never in config.json).
+    int restart;              // start over at step 0, deleting the run's checkpoints and logs
+    int strict;               // a damaged latest checkpoint is an error, not a fallback to the previous one
     // Rollout: template, temperature, top-k/p, min-p, max_new_tokens, stop,
     // seed and threads, as every sampling command reads them.
     SampleSettings sample;
@@ -72,7 +76,9 @@ const char *grpo_preset_names(void);
 int grpo_check(const GrpoConfig *c);
 
 // Train: a new run into cfg->out (or runs/grpo-<time>), or, with resume_dir,
-// continue that run from its latest complete checkpoint. Returns 0 or -1.
+// continue that run from its latest complete checkpoint (checked against its
+// checksums and the run's logs; see checkpoint.h). Returns 0 or -1, and the
+// message is that of the first failure.
 int grpo_run(const GrpoConfig *cfg, const char *resume_dir);
 
 #endif
