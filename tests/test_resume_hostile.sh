@@ -166,7 +166,7 @@ check "NaN weight: no run directory left" '[ ! -e "$T/nan" ]'
 echo '{"model_type": "llama", "vocab_size": 320, "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 65536,
        "num_key_value_heads": 1, "head_dim": 65536, "intermediate_size": 176, "max_position_embeddings": 512}' >"$T/wide.json"
 out=$($DBG init --config "$T/wide.json" --out "$T/wide" 2>&1); rc=$?
-check "heads x head_dim overflow: refused naming the fields" '[ $rc -eq 1 ] && echo "$out" | grep -q "num_attention_heads x head_dim"'
+check "heads x head_dim overflow: refused naming the fields" '[ $rc -eq 1 ] && echo "$out" | grep -q "num_attention_heads (65536) x head_dim (65536) is too large"'
 echo '{"model_type": "llama", "vocab_size": 1073741824, "hidden_size": 1073741824, "num_hidden_layers": 2,
        "num_attention_heads": 4, "num_key_value_heads": 4, "head_dim": 64, "intermediate_size": 176,
        "max_position_embeddings": 512}' >"$T/huge.json"
