@@ -74,6 +74,18 @@ int opt_choice_value(const OptChoice *c, const char *name, const char *what) {
     return err_set("%s must be %s, got '%s'", what, choice_list(c, 1, list, sizeof list), name);
 }
 
+int opt_find_named(const void *table, int n, size_t stride, const char *name, const char *what) {
+    const char *base = table;
+    for (int i = 0; i < n; i++)
+        if (!strcmp(*(const char *const *)(base + (size_t)i * stride), name)) return i;
+    char known[512] = "";
+    for (int i = 0; i < n; i++) {
+        if (i) strncat(known, ", ", sizeof known - strlen(known) - 1);
+        strncat(known, *(const char *const *)(base + (size_t)i * stride), sizeof known - strlen(known) - 1);
+    }
+    return err_set("unknown %s '%s' (known: %s)", what, name, known);
+}
+
 static int parse_bool(const char *text, int *out) {
     if (!strcmp(text, "true") || !strcmp(text, "1")) return *out = 1, 0;
     if (!strcmp(text, "false") || !strcmp(text, "0")) return *out = 0, 0;

@@ -93,6 +93,10 @@ void opt_print_help(FILE *f, const OptDef *defs, const void *defaults);
 const char *opt_choice_name(const OptChoice *choices, int value);
 // The value of a choice name, or -1 after err_set listing the names (what names the setting).
 int opt_choice_value(const OptChoice *choices, const char *name, const char *what);
+// The index of the entry called name in a table of n structs of stride bytes
+// whose first member is `const char *name` (the reward and task tables); -1
+// after err_set("unknown WHAT 'name' (known: a, b, ...)").
+int opt_find_named(const void *table, int n, size_t stride, const char *name, const char *what);
 // Every table's own consistency: keys snake_case and unique (groups included),
 // aliases flags that name nothing else, no key colliding with a switch's --no-
 // form, enum names non-empty and names and values unique, ranges ordered,

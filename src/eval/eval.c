@@ -34,18 +34,12 @@ const OptDef eval_options[] = {
 #undef F
 #undef S
 
-void eval_defaults(EvalConfig *c) {
-    memset(c, 0, sizeof *c);
-    snprintf(c->split, sizeof c->split, "test");
-    sample_settings_defaults(&c->sample);
-    c->sample.temperature = 0.6;
-    c->sample.top_p = 0.95;
-    c->sample.max_new_tokens = 96;
-    c->sample.seed = 1234;
-    c->problems = 50;
-    c->k = 8;
-    c->batch = 8;
-}
+// R1's evaluation sampling: T 0.6, top-p 0.95.
+static const EvalConfig eval_default = {
+    .split = "test", .problems = 50, .k = 8, .batch = 8,
+    .sample = {.template_name = "r1zero", .temperature = 0.6, .top_p = 0.95, .max_new_tokens = 96, .seed = 1234}};
+
+void eval_defaults(EvalConfig *c) { *c = eval_default; }
 
 // The normalised final answer of a completion (malloc'd), or NULL when it has none.
 static char *final_answer(const char *text, size_t len, int prefilled) {

@@ -4,6 +4,7 @@
 #include "reward/math_answer.h"
 #include "base/err.h"
 #include "base/jsonl.h"
+#include "base/options.h"
 
 #include <errno.h>
 #include <math.h>
@@ -45,15 +46,8 @@ const RewardEntry *reward_entries(int *n) {
 }
 
 const RewardEntry *reward_find(const char *name) {
-    for (int i = 0; i < N_ENTRIES; i++)
-        if (strcmp(ENTRIES[i].name, name) == 0) return &ENTRIES[i];
-    char known[256] = "";
-    for (int i = 0; i < N_ENTRIES; i++) {
-        if (i) strncat(known, ", ", sizeof known - strlen(known) - 1);
-        strncat(known, ENTRIES[i].name, sizeof known - strlen(known) - 1);
-    }
-    err_set("unknown reward '%s' (known: %s)", name, known);
-    return NULL;
+    int i = opt_find_named(ENTRIES, N_ENTRIES, sizeof ENTRIES[0], name, "reward");
+    return i < 0 ? NULL : &ENTRIES[i];
 }
 
 const char *reward_param_string(const RewardParams *p, const char *key, const char *def) {

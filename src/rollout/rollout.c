@@ -33,14 +33,7 @@ const OptDef sample_settings_options[] = {
 #undef F
 #undef S
 
-void sample_settings_defaults(SampleSettings *s) {
-    memset(s, 0, sizeof *s);
-    snprintf(s->template_name, sizeof s->template_name, "r1zero");
-    s->temperature = 1.0;
-    s->top_p = 1.0;
-    s->max_new_tokens = 128;
-    s->seed = 1;
-}
+void sample_settings_defaults(SampleSettings *s) { *s = (SampleSettings)SAMPLE_SETTINGS_DEFAULT; }
 
 static const char *token_bytes(const void *ctx, int id, size_t *len) { return tok_token_bytes(ctx, id, len); }
 

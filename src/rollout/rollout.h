@@ -36,7 +36,9 @@ extern const OptDef sample_settings_options[];
 // --threads N (0: all cores), on its own for commands that take it without the
 // other sampling settings: a group entry over an int field.
 extern const OptDef threads_options[];
-// Template r1zero, T 1, top-p 1, top-k 0, min-p 0, 128 new tokens, seed 1, all cores.
+// Template r1zero, T 1, top-p 1, top-k 0, min-p 0, 128 new tokens, seed 1, all
+// cores: an initializer, so that settings structs holding one can be constants.
+#define SAMPLE_SETTINGS_DEFAULT {.template_name = "r1zero", .temperature = 1.0, .top_p = 1.0, .max_new_tokens = 128, .seed = 1}
 void sample_settings_defaults(SampleSettings *s);
 
 // A group: one prompt and its G completions.

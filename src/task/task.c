@@ -29,15 +29,8 @@ const TaskDef *task_list(int *n) {
 const TaskDef *task_find(const char *name) {
     int n;
     const TaskDef *t = task_list(&n);
-    for (int i = 0; i < n; i++)
-        if (strcmp(t[i].name, name) == 0) return &t[i];
-    char known[256] = "";
-    for (int i = 0; i < n; i++) {
-        if (i) strncat(known, ", ", sizeof known - strlen(known) - 1);
-        strncat(known, t[i].name, sizeof known - strlen(known) - 1);
-    }
-    err_set("unknown task '%s' (known: %s)", name, known);
-    return NULL;
+    int i = opt_find_named(t, n, sizeof t[0], name, "task");
+    return i < 0 ? NULL : &t[i];
 }
 
 const OptChoice task_split_choices[] = {{"train", TASK_SPLIT_TRAIN}, {"test", TASK_SPLIT_TEST}, {NULL, 0}};

@@ -16,19 +16,12 @@
 
 const char *const corpus_style_names[CORPUS_N_STYLES] = {"hasty", "careful", "check"};
 
-void corpus_defaults(CorpusConfig *c) {
-    memset(c, 0, sizeof *c);
-    snprintf(c->task, sizeof c->task, "sum");
-    snprintf(c->template_name, sizeof c->template_name, "r1zero");
-    c->seed = 7;
-    c->n_docs = 20000;
-    c->style_p[CORPUS_HASTY] = 0.75;
-    c->style_p[CORPUS_CAREFUL] = 0.07;
-    c->style_p[CORPUS_CHECK] = 0.18;
-    c->difficulty_p[0] = 0.25;
-    c->difficulty_p[1] = 0.5;
-    c->difficulty_p[2] = 0.25;
-}
+static const CorpusConfig corpus_default = {
+    .task = "sum", .template_name = "r1zero", .seed = 7, .n_docs = 20000,
+    .style_p = {[CORPUS_HASTY] = 0.75, [CORPUS_CAREFUL] = 0.07, [CORPUS_CHECK] = 0.18},
+    .difficulty_p = {0.25, 0.5, 0.25}};
+
+void corpus_defaults(CorpusConfig *c) { *c = corpus_default; }
 
 // A growing text buffer that remembers overflow instead of failing each call.
 typedef struct {

@@ -129,17 +129,11 @@ int trainer_open(Trainer *t, const GrpoConfig *cfg, const char *weights_dir) {
     t->mb_rows = rows / c->minibatches;
     t->micro_rows = c->micro_batch_rows > 0 && c->micro_batch_rows < t->mb_rows ? c->micro_batch_rows : t->mb_rows;
     if (!(t->acts = model_acts_create(&t->policy, t->micro_rows, t->max_T))) return -1;
-    AdamWConfig ac = adamw_defaults();
-    ac.lr = c->lr;
-    ac.beta1 = c->adam_beta1;
-    ac.beta2 = c->adam_beta2;
-    ac.eps = c->adam_eps;
-    ac.weight_decay = c->weight_decay;
-    ac.clip_norm = c->max_grad_norm;
-    ac.warmup_steps = c->warmup_steps;
-    ac.total_steps = (long)c->steps * c->epochs * c->minibatches;
-    ac.min_lr_ratio = c->min_lr_ratio;
-    ac.schedule = c->lr_schedule == LR_SCHEDULE_COSINE ? LR_COSINE : c->warmup_steps > 0 ? LR_WARMUP : LR_CONSTANT;
+    AdamWConfig ac = {
+        .lr = c->lr, .beta1 = c->adam_beta1, .beta2 = c->adam_beta2, .eps = c->adam_eps,
+        .weight_decay = c->weight_decay, .clip_norm = c->max_grad_norm, .warmup_steps = c->warmup_steps,
+        .total_steps = (long)c->steps * c->epochs * c->minibatches, .min_lr_ratio = c->min_lr_ratio,
+        .schedule = c->lr_schedule == LR_SCHEDULE_COSINE ? LR_COSINE : c->warmup_steps > 0 ? LR_WARMUP : LR_CONSTANT};
     if (adamw_init(&t->opt, &t->policy, &ac) != 0) return -1;
     if (c->beta > 0) {
         if (model_create(&t->ref, &t->policy.cfg, 0) != 0) return -1;

@@ -78,37 +78,16 @@ const OptDef grpo_options[] = {
 #undef F
 #undef S
 
-void grpo_defaults(GrpoConfig *c) {
-    memset(c, 0, sizeof *c);
-    sample_settings_defaults(&c->sample);
-    c->steps = 100;
-    c->prompts_per_step = 8;
-    c->group_size = 8;
-    c->max_sampling_rounds = 3;
-    c->lr = 1e-5;
-    c->weight_decay = 0.0;
-    c->adam_beta1 = 0.9;
-    c->adam_beta2 = 0.99;
-    c->adam_eps = 1e-8;
-    c->max_grad_norm = 1.0;
-    c->lr_schedule = LR_SCHEDULE_CONSTANT;
-    c->min_lr_ratio = 0.1;
-    c->epochs = 1;
-    c->minibatches = 1;
-    c->adv_scale = ADV_SCALE_GROUP;
-    c->adv_eps = 1e-4;
-    c->loss_agg = LOSS_AGG_SEQ_MEAN_TOKEN_MEAN;
-    c->eps_low = 0.2;
-    c->eps_high = 0.2;
-    c->beta = 0.001;
-    c->kl = KL_K3;
-    c->ref_reset_every = 400;
-    c->log_samples = 4;
-    c->gamma = 1.0;
-    c->lam = 0.95;
-    c->critic_lr = 1e-5;
-    c->value_clip = 0.2;
-}
+// Every setting not named here is 0 / off / "".
+static const GrpoConfig grpo_default = {
+    .sample = SAMPLE_SETTINGS_DEFAULT, .steps = 100, .prompts_per_step = 8, .group_size = 8, .max_sampling_rounds = 3,
+    .lr = 1e-5, .weight_decay = 0.0, .adam_beta1 = 0.9, .adam_beta2 = 0.99, .adam_eps = 1e-8, .max_grad_norm = 1.0,
+    .lr_schedule = LR_SCHEDULE_CONSTANT, .min_lr_ratio = 0.1, .epochs = 1, .minibatches = 1,
+    .adv_scale = ADV_SCALE_GROUP, .adv_eps = 1e-4, .loss_agg = LOSS_AGG_SEQ_MEAN_TOKEN_MEAN, .eps_low = 0.2,
+    .eps_high = 0.2, .beta = 0.001, .kl = KL_K3, .ref_reset_every = 400, .log_samples = 4,
+    .gamma = 1.0, .lam = 0.95, .critic_lr = 1e-5, .value_clip = 0.2};
+
+void grpo_defaults(GrpoConfig *c) { *c = grpo_default; }
 
 // Presets are settings in text, applied through the option table so they
 // obey the same checks as a config file.

@@ -54,34 +54,22 @@ const OptDef pretrain_options[] = {
 #undef F
 #undef S
 
+// The aha-tiny recipe; the corpus settings are corpus_defaults'.
+static const PretrainConfig pretrain_default = {
+    .vocab = 512, .dim = 128, .layers = 4, .heads = 4, .kv_heads = 4, .ffn = 384, .context = 256,
+    .steps = 1500, .batch = 32, .lr = 3e-3, .min_lr_ratio = 0.05, .weight_decay = 0.01, .warmup = 50, .seed = 1,
+    .bf16 = 1};
+
 void pretrain_defaults(PretrainConfig *c) {
-    memset(c, 0, sizeof *c);
+    *c = pretrain_default;
     CorpusConfig cc;
     corpus_defaults(&cc);
     snprintf(c->task, sizeof c->task, "%s", cc.task);
     c->docs = (int)cc.n_docs;
     c->corpus_seed = (int)cc.seed;
-    c->p_hasty = cc.style_p[CORPUS_HASTY];
-    c->p_careful = cc.style_p[CORPUS_CAREFUL];
+    c->p_hasty = cc.style_p[CORPUS_HASTY], c->p_careful = cc.style_p[CORPUS_CAREFUL];
     c->p_check = cc.style_p[CORPUS_CHECK];
-    c->p_d1 = cc.difficulty_p[0];
-    c->p_d2 = cc.difficulty_p[1];
-    c->p_d3 = cc.difficulty_p[2];
-    c->vocab = 512;
-    c->dim = 128;
-    c->layers = 4;
-    c->heads = 4;
-    c->kv_heads = 4;
-    c->ffn = 384;
-    c->context = 256;
-    c->steps = 1500;
-    c->batch = 32;
-    c->lr = 3e-3;
-    c->min_lr_ratio = 0.05;
-    c->weight_decay = 0.01;
-    c->warmup = 50;
-    c->seed = 1;
-    c->bf16 = 1;
+    c->p_d1 = cc.difficulty_p[0], c->p_d2 = cc.difficulty_p[1], c->p_d3 = cc.difficulty_p[2];
 }
 
 // The corpus documents as (prompt, completion) text pairs.
@@ -272,16 +260,9 @@ int pretrain_run(const PretrainConfig *c) {
              c->init[0] ? ", continued from " : "", c->init);
     SftConfig sc;
     sft_defaults(&sc);
-    sc.steps = c->steps;
-    sc.batch_rows = c->batch;
-    sc.lr = c->lr;
-    sc.min_lr_ratio = c->min_lr_ratio;
-    sc.weight_decay = c->weight_decay;
-    sc.warmup_steps = c->warmup;
-    sc.seed = (uint64_t)c->seed;
-    sc.prompt_loss = 1;
-    sc.log_path = logpath;
-    sc.progress = stderr;
+    sc.steps = c->steps, sc.batch_rows = c->batch, sc.lr = c->lr, sc.min_lr_ratio = c->min_lr_ratio;
+    sc.weight_decay = c->weight_decay, sc.warmup_steps = c->warmup, sc.seed = (uint64_t)c->seed;
+    sc.prompt_loss = 1, sc.log_path = logpath, sc.progress = stderr;
     SftResult res;
     if (sft_train(&m, ex, d.n, &sc, &res) != 0) goto done;
     if (model_save(&m, c->out, c->bf16 ? ST_BF16 : ST_F32) != 0) goto done;

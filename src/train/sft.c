@@ -13,20 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-void sft_defaults(SftConfig *c) {
-    memset(c, 0, sizeof *c);
-    c->steps = 1000;
-    c->batch_rows = 32;
-    c->lr = 3e-3;
-    c->min_lr_ratio = 0.1;
-    c->weight_decay = 0.01;
-    c->clip_norm = 1.0;
-    c->beta2 = 0.99;
-    c->warmup_steps = 50;
-    c->seed = 1;
-    c->prompt_loss = 1;
-    c->log_every = 10;
-}
+static const SftConfig sft_default = {
+    .steps = 1000, .batch_rows = 32, .lr = 3e-3, .min_lr_ratio = 0.1, .weight_decay = 0.01, .clip_norm = 1.0,
+    .beta2 = 0.99, .warmup_steps = 50, .seed = 1, .prompt_loss = 1, .log_every = 10};
+
+void sft_defaults(SftConfig *c) { *c = sft_default; }
 
 static void shuffle(int *order, int n, uint64_t seed, long epoch) {
     Rng r;
@@ -64,14 +55,9 @@ int sft_train(Model *m, const SftExample *ex, int n, const SftConfig *c, SftResu
         if (acts) err_set("sft: out of memory for %d rows x %d tokens", R, T);
         goto done;
     }
-    AdamWConfig ac = adamw_defaults();
-    ac.lr = c->lr;
-    ac.beta2 = c->beta2;
-    ac.weight_decay = c->weight_decay;
-    ac.clip_norm = c->clip_norm;
-    ac.schedule = LR_COSINE;
-    ac.warmup_steps = c->warmup_steps;
-    ac.total_steps = c->steps;
+    AdamWConfig ac = adamw_defaults();   // beta1 and eps
+    ac.lr = c->lr, ac.beta2 = c->beta2, ac.weight_decay = c->weight_decay, ac.clip_norm = c->clip_norm;
+    ac.schedule = LR_COSINE, ac.warmup_steps = c->warmup_steps, ac.total_steps = c->steps;
     ac.min_lr_ratio = c->min_lr_ratio;
     if (adamw_init(&opt, m, &ac) != 0) goto done;
     opt_ok = 1;

@@ -33,19 +33,12 @@ const OptDef zero_options[] = {
 #undef F
 #undef S
 
+static const ZeroConfig zero_default = {
+    .model = "models/aha-tiny", .task = "sum", .difficulty = 2, .steps = 80, .prompts_per_step = 8, .group_size = 8,
+    .lr = 1.5e-4, .beta = 0.001, .eval_problems = 50, .eval_k = 8, .sample = SAMPLE_SETTINGS_DEFAULT};
+
 void zero_defaults(ZeroConfig *c) {
-    memset(c, 0, sizeof *c);
-    snprintf(c->model, sizeof c->model, "models/aha-tiny");
-    snprintf(c->task, sizeof c->task, "sum");
-    c->difficulty = 2;
-    c->steps = 80;
-    c->prompts_per_step = 8;
-    c->group_size = 8;
-    c->lr = 1.5e-4;
-    c->beta = 0.001;
-    c->eval_problems = 50;
-    c->eval_k = 8;
-    sample_settings_defaults(&c->sample);
+    *c = zero_default;
     c->sample.max_new_tokens = 80;
 }
 
