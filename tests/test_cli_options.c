@@ -59,7 +59,7 @@ static void test_command_tables(void) {
         CHECK(c->options != NULL, "%s has no options table", c->name);
         if (!c->options) continue;
         void *d = calloc(1, c->options->size);
-        c->options->defaults(d);
+        if (c->options->defaults) c->options->defaults(d);
         check_table(c->name, c->options->defs, d);
         free(d);
         n++;
@@ -148,7 +148,7 @@ static char *help_of(const Command *c, int *rc) {
     fflush(stdout);
     int saved = dup(1);
     dup2(fileno(tmp), 1);
-    *rc = c->run(2, argv);
+    *rc = cli_run(c, 2, argv);
     fflush(stdout);
     dup2(saved, 1);
     close(saved);

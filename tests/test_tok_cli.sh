@@ -19,7 +19,7 @@ for c in tokenize detokenize train-tokenizer; do
   expect "$c --help" 0 "usage: aha $c" "$AHA" $c --help
   expect "$c unknown flag" 2 "unknown option '--bogus'" "$AHA" $c --bogus
 done
-expect "tokenize needs --tokenizer" 2 "--tokenizer PATH is required" "$AHA" tokenize
+expect "tokenize needs --tokenizer" 2 "--tokenizer is required" "$AHA" tokenize
 expect "missing file" 1 "$T/none/tokenizer.json" "$AHA_DEBUG" tokenize --tokenizer "$T/none/tokenizer.json" </dev/null
 echo '{"model": {"type": "Unigram", "vocab": []}}' >"$T/unigram.json"
 expect "unknown model type" 1 "model.type 'Unigram' is not supported" "$AHA_DEBUG" tokenize --tokenizer "$T/unigram.json" </dev/null

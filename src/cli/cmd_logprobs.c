@@ -33,15 +33,12 @@ static const OptDef logprobs_options[] = {
 };
 #undef S
 
-static void logprobs_defaults(void *cfg) { memset(cfg, 0, sizeof(LogprobsFlags)); }
-
 const CliOptions logprobs_cli = {
-    logprobs_options, sizeof(LogprobsFlags), logprobs_defaults,
-    "usage: aha logprobs --model DIR --input FILE.jsonl [--threads N]\n\n"
-    "For each input line {\"ids\":[...]} prints one line {\"logp\":[...]} where\n"
-    "logp[i] = log p(ids[i+1] | ids[0..i]) at temperature 1 (n-1 numbers for n ids).\n"
-    "A plain interface to compare aha's model with any other implementation.\n",
-    NULL};
+    .defs = logprobs_options,
+    .size = sizeof(LogprobsFlags),
+    .usage = "aha logprobs --model DIR --input FILE.jsonl [--threads N]",
+    .about = "For each input line {\"ids\":[...]} prints one line {\"logp\":[...]} where logp[i] = log p(ids[i+1] | ids[0..i]) at temperature 1 (n-1 numbers for n ids). A plain interface to compare aha's model with any other implementation.",
+};
 
 typedef struct {
     int *ids;    // (n)
@@ -141,17 +138,14 @@ done:
     return rc;
 }
 
-int cmd_logprobs(int argc, char **argv) {
-    static LogprobsFlags f;   // large (paths): not on the stack
-    int rc = cli_parse_options("logprobs", argc, argv, &logprobs_cli, &f);
-    if (rc) return rc == 1 ? 0 : rc;
-    if (!f.model[0] || !f.input[0]) return cli_usage("logprobs", "--model and --input are required");
-    threads_set(f.threads);
+int cmd_logprobs(void *cfg) {
+    const LogprobsFlags *f = cfg;
+    threads_set(f->threads);
     Model m;
-    if (model_load(&m, f.model, 0) != 0) return cli_fail("logprobs", "%s", err_msg());
+    if (model_load(&m, f->model, 0) != 0) return cli_fail("logprobs", "%s", err_msg());
     Seq *seqs = NULL;
-    int n = read_input(f.input, &m.cfg, &seqs);
-    rc = n < 0 ? 1 : run(&m, seqs, n);
+    int n = read_input(f->input, &m.cfg, &seqs);
+    int rc = n < 0 ? 1 : run(&m, seqs, n);
     for (int i = 0; i < n; i++) free(seqs[i].ids);
     free(seqs);
     model_free(&m);
