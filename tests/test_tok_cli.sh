@@ -44,7 +44,7 @@ lines=$(printf '"the cat"\n"sat"\n' | "$AHA" tokenize --tokenizer "$T" --jsonl |
 checks=$((checks + 1)); [ "$lines" = 2 ] || { fails=$((fails + 1)); echo "FAIL jsonl gave $lines lines"; }
 expect "jsonl not a string" 1 "<stdin>:2: expected a JSON string" bash -c "printf '\"a\"\n[1]\n' | '$AHA_DEBUG' tokenize --tokenizer '$T' --jsonl"
 expect "detok bad id" 1 "ids[1] = 999999" bash -c "echo '[1, 999999]' | '$AHA_DEBUG' detokenize --tokenizer '$T'"
-expect "detok not ints" 1 "element 0 is not an integer" bash -c "echo '[\"a\"]' | '$AHA_DEBUG' detokenize --tokenizer '$T'"
+expect "detok not ints" 1 "ids[0] is not a token id" bash -c "echo '[\"a\"]' | '$AHA_DEBUG' detokenize --tokenizer '$T'"
 expect "detok jsonl line" 1 "<stdin>:2" bash -c "printf '[1]\n[-5]\n' | '$AHA_DEBUG' detokenize --tokenizer '$T' --jsonl"
 echo "$((checks - fails)) passed, $fails failed"
 [ "$fails" -eq 0 ]

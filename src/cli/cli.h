@@ -19,6 +19,10 @@ int arg_is_help(const char *a);
 int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 // A usage error: the message, then "see 'aha CMD --help'". Returns 2.
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+// The token ids of a JSON array into *ids (malloc'd, *n of them): integers in
+// [0, vocab), or any non-negative int when vocab <= 0. Returns 0, or -1 after
+// err_set naming where and the element.
+int cli_json_ids(const cJSON *arr, int vocab, const char *where, int **ids, int *n);
 
 // Commands (src/cli/cmd_<name>.c): each takes its parsed settings struct.
 int cmd_version(void *cfg);

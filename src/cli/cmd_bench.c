@@ -43,17 +43,14 @@ static const OptDef bench_options[] = {
 static void bench_defaults(void *cfg) { *(BenchFlags *)cfg = (BenchFlags){BENCH_ALL, 3, 0, 1, 1}; }
 
 const CliOptions bench_cli = {
-    .defs = bench_options,
-    .size = sizeof(BenchFlags),
-    .defaults = bench_defaults,
-    .usage = "aha bench [--config a|b|all] [--reps N] [--threads N] [--no-train] [--no-gen]",
-    .about = "Times the engine on random llama-style models (untied, no biases, rope 10000):\n"
-             "  (a) dim 256, 4 layers, 4 heads, vocab 512, ffn 704\n"
-             "  (b) dim 512, 8 layers, 8 heads, vocab 2048, ffn 1376\n"
-             "training: forward + backward on 16 rows x 256 tokens (and one AdamW step);\n"
-             "generation: B 8 prompts x G 8 samples, prompt 32 tokens, 96 new tokens, temperature 1.\n"
-             "GFLOP/s counts 6*(body + head matmul params) + 12*L*d*S per training token, as bench/torch_grpo_peer.py does. Medians over --reps after one warm-up. Ends with one line 'JSON {...}' for tools.",
-};
+    bench_options, sizeof(BenchFlags), bench_defaults,
+    "aha bench [--config a|b|all] [--reps N] [--threads N] [--no-train] [--no-gen]",
+    "Times the engine on random llama-style models (untied, no biases, rope 10000):\n"
+    "  (a) dim 256, 4 layers, 4 heads, vocab 512, ffn 704\n"
+    "  (b) dim 512, 8 layers, 8 heads, vocab 2048, ffn 1376\n"
+    "training: forward + backward on 16 rows x 256 tokens (and one AdamW step);\n"
+    "generation: B 8 prompts x G 8 samples, prompt 32 tokens, 96 new tokens, temperature 1.\n"
+    "GFLOP/s counts 6*(body + head matmul params) + 12*L*d*S per training token, as bench/torch_grpo_peer.py does. Medians over --reps after one warm-up. Ends with one line 'JSON {...}' for tools.", NULL, 0};
 
 // The two reference configurations are the small and large presets.
 typedef struct {

@@ -37,12 +37,9 @@ static void grams_defaults(void *cfg) {
 }
 
 const CliOptions strategic_grams_cli = {
-    .defs = grams_options,
-    .size = sizeof(GramsFlags),
-    .defaults = grams_defaults,
-    .usage = "aha strategic-grams --input FILE.jsonl [--out FILE] [--min-reward R] [--min-docs N] [--top F]",
-    .about = "Extracts Strategic Grams (HICRA): 3-5-word n-grams of successful completions, ranked by how many completions contain them; the top fraction is kept. Input lines are objects with \"completion\" and \"reward\" (samples.jsonl works).",
-};
+    grams_options, sizeof(GramsFlags), grams_defaults,
+    "aha strategic-grams --input FILE.jsonl [--out FILE] [--min-reward R] [--min-docs N] [--top F]",
+    "Extracts Strategic Grams (HICRA): 3-5-word n-grams of successful completions, ranked by how many completions contain them; the top fraction is kept. Input lines are objects with \"completion\" and \"reward\" (samples.jsonl works).", NULL, 0};
 
 int cmd_strategic_grams(void *cfg) {
     const GramsFlags *f = cfg;

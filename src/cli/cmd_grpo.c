@@ -35,15 +35,11 @@ static const OptDef args_options[] = {
 static void args_defaults(void *cfg) { grpo_defaults(&((GrpoArgs *)cfg)->c); }
 
 const CliOptions grpo_cli = {
-    .defs = args_options,
-    .size = sizeof(GrpoArgs),
-    .defaults = args_defaults,
-    .usage = "aha grpo --model DIR (--task NAME | --dataset FILE.jsonl) [options]\n"
-             "       aha grpo --resume RUN_DIR [options]",
-    .about = "GRPO-family reinforcement learning with verifiable rewards. Each step samples G completions for each of B prompts, scores them with the reward terms, turns rewards into group-relative advantages and updates the policy.\n\n"
-             "Settings come from the defaults, then the resumed run's config.json, then --preset, then --config FILE.json (keys as below with underscores), then flags. Every effective setting is written to RUN_DIR/config.json.",
-    .seen = offsetof(GrpoArgs, seen),
-};
+    args_options, sizeof(GrpoArgs), args_defaults,
+    "aha grpo --model DIR (--task NAME | --dataset FILE.jsonl) [options]\n"
+    "       aha grpo --resume RUN_DIR [options]",
+    "GRPO-family reinforcement learning with verifiable rewards. Each step samples G completions for each of B prompts, scores them with the reward terms, turns rewards into group-relative advantages and updates the policy.\n\n"
+    "Settings come from the defaults, then the resumed run's config.json, then --preset, then --config FILE.json (keys as below with underscores), then flags. Every effective setting is written to RUN_DIR/config.json.", NULL, offsetof(GrpoArgs, seen)};
 
 static int load_json_file(const char *path, cJSON **out) {
     char *text = file_read_all(path, NULL);

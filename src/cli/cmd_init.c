@@ -58,17 +58,14 @@ static void init_defaults(void *cfg) {
 }
 
 const CliOptions init_cli = {
-    .defs = init_options,
-    .size = sizeof(InitFlags),
-    .defaults = init_defaults,
-    .usage = "aha init --out DIR [--preset tiny|small|large | --config FILE.json | --from MODEL_DIR]\n"
-             "                [--seed S] [--std X] [--tokenizer PATH] [--dtype f32|bf16] [--shard-mb N] [--force]",
-    .about = "Creates a Hugging Face model directory with random weights: normal(0, std) matrices, RMSNorm weights 1, biases 0. Presets are llama-style, untied, rope_theta 10000, rms_norm_eps 1e-5:\n"
-             "  tiny   dim 64,  2 layers, 4 heads (2 kv), vocab 320,  ffn 176,  context 512\n"
-             "  small  dim 256, 4 layers, 4 heads,        vocab 512,  ffn 704,  context 2048\n"
-             "  large  dim 512, 8 layers, 8 heads,        vocab 2048, ffn 1376, context 2048\n"
-             "Without --tokenizer a byte-level BPE is trained on a small built-in text, with special tokens <|endoftext|> (eos), <|im_start|>, <|im_end|>.",
-};
+    init_options, sizeof(InitFlags), init_defaults,
+    "aha init --out DIR [--preset tiny|small|large | --config FILE.json | --from MODEL_DIR]\n"
+    "                [--seed S] [--std X] [--tokenizer PATH] [--dtype f32|bf16] [--shard-mb N] [--force]",
+    "Creates a Hugging Face model directory with random weights: normal(0, std) matrices, RMSNorm weights 1, biases 0. Presets are llama-style, untied, rope_theta 10000, rms_norm_eps 1e-5:\n"
+    "  tiny   dim 64,  2 layers, 4 heads (2 kv), vocab 320,  ffn 176,  context 512\n"
+    "  small  dim 256, 4 layers, 4 heads,        vocab 512,  ffn 704,  context 2048\n"
+    "  large  dim 512, 8 layers, 8 heads,        vocab 2048, ffn 1376, context 2048\n"
+    "Without --tokenizer a byte-level BPE is trained on a small built-in text, with special tokens <|endoftext|> (eos), <|im_start|>, <|im_end|>.", NULL, 0};
 
 // Put tokenizer.json (+ tokenizer_config.json) into dir: copied from src (a
 // file or a directory), or trained on the built-in text. Checks the model's

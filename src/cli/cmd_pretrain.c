@@ -12,12 +12,8 @@
 static void pretrain_flag_defaults(void *cfg) { pretrain_defaults(cfg); }
 
 const CliOptions pretrain_cli = {
-    .defs = pretrain_options,
-    .size = sizeof(PretrainConfig),
-    .defaults = pretrain_flag_defaults,
-    .usage = "aha pretrain --out DIR [options]",
-    .about = "Pretrain a tiny base model from scratch: generate the corpus (train-split problems in the R1-Zero template, solved in three styles: a hasty estimate, careful steps (a running sum; columns for arithmetic), and estimate + \"wait, let me check\" + careful steps), train a byte-level BPE tokenizer on it, then train the model on every token (SFT loop, AdamW, warmup + cosine). Writes config.json, model.safetensors, tokenizer.json, pretrain.json and train_log.jsonl into DIR.",
-};
+    pretrain_options, sizeof(PretrainConfig), pretrain_flag_defaults, "aha pretrain --out DIR [options]",
+    "Pretrain a tiny base model from scratch: generate the corpus (train-split problems in the R1-Zero template, solved in three styles: a hasty estimate, careful steps (a running sum; columns for arithmetic), and estimate + \"wait, let me check\" + careful steps), train a byte-level BPE tokenizer on it, then train the model on every token (SFT loop, AdamW, warmup + cosine). Writes config.json, model.safetensors, tokenizer.json, pretrain.json and train_log.jsonl into DIR.", NULL, 0};
 
 int cmd_pretrain(void *cfg) {
     const PretrainConfig *c = cfg;
@@ -61,12 +57,8 @@ static void corpus_flag_defaults(void *cfg) {
 }
 
 const CliOptions corpus_cli = {
-    .defs = corpus_options,
-    .size = sizeof(CorpusFlags),
-    .defaults = corpus_flag_defaults,
-    .usage = "aha corpus --out FILE.jsonl [options]",
-    .about = "Write the pretraining corpus aha pretrain uses: one JSON object per line with id, difficulty, style, prompt (R1-Zero template) and completion. Only train-split problems appear.",
-};
+    corpus_options, sizeof(CorpusFlags), corpus_flag_defaults, "aha corpus --out FILE.jsonl [options]",
+    "Write the pretraining corpus aha pretrain uses: one JSON object per line with id, difficulty, style, prompt (R1-Zero template) and completion. Only train-split problems appear.", NULL, 0};
 
 int cmd_corpus(void *cfg) {
     const CorpusFlags *f = cfg;

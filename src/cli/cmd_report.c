@@ -24,11 +24,8 @@ static const OptDef report_options[] = {
 #undef S
 
 const CliOptions report_cli = {
-    .defs = report_options,
-    .size = sizeof(ReportFlags),
-    .usage = "aha report RUN_DIR [--out FILE]",
-    .about = "Rebuilds RUN_DIR/report.html from metrics.jsonl and samples.jsonl (and config.json and zero.json when present): one self-contained page with charts over steps (reward, accuracy, completion length, reflection words, KL, token and semantic entropy, clip ratio, ...) and sample completions early and late.",
-};
+    report_options, sizeof(ReportFlags), NULL, "aha report RUN_DIR [--out FILE]",
+    "Rebuilds RUN_DIR/report.html from metrics.jsonl and samples.jsonl (and config.json and zero.json when present): one self-contained page with charts over steps (reward, accuracy, completion length, reflection words, KL, token and semantic entropy, clip ratio, ...) and sample completions early and late.", NULL, 0};
 
 int cmd_report(void *cfg) {
     ReportFlags *f = cfg;

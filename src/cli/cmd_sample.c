@@ -57,13 +57,8 @@ static void sample_more_help(void) {
 }
 
 const CliOptions sample_cli = {
-    .defs = sample_options,
-    .size = sizeof(SampleArgs),
-    .defaults = sample_defaults,
-    .usage = "aha sample --model DIR --prompt TEXT [options]",
-    .about = "Samples completions of one prompt with the batched KV-cache sampler, through the same path as grpo's rollouts and eval: template, the tokenizer's BOS, stop ids (every EOS id of the tokenizer and config.json, and the template's end-of-turn token), stop strings.",
-    .more_help = sample_more_help,
-};
+    sample_options, sizeof(SampleArgs), sample_defaults, "aha sample --model DIR --prompt TEXT [options]",
+    "Samples completions of one prompt with the batched KV-cache sampler, through the same path as grpo's rollouts and eval: template, the tokenizer's BOS, stop ids (every EOS id of the tokenizer and config.json, and the template's end-of-turn token), stop strings.", sample_more_help, 0};
 
 // Print one completion; returns 0, or -1 after err_set.
 static int print_row(const RolloutRow *row, int g, int json) {

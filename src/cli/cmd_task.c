@@ -37,14 +37,10 @@ static void task_list_help(void) {
 }
 
 const CliOptions task_cli = {
-    .defs = task_options,
-    .size = sizeof(TaskFlags),
-    .defaults = task_defaults,
-    .usage = "aha task NAME [--split train|test] [-n N] [--seed S] [--difficulty D] [--start I]",
-    .about = "Prints N generated problems of task NAME as JSON Lines: id, task, split, difficulty, prompt, answer (gold), reward (the verifier), plus numbers/target for countdown.\n"
-             "A problem is fixed by (seed, split, difficulty, index); train and test never share one.",
-    .more_help = task_list_help,
-};
+    task_options, sizeof(TaskFlags), task_defaults,
+    "aha task NAME [--split train|test] [-n N] [--seed S] [--difficulty D] [--start I]",
+    "Prints N generated problems of task NAME as JSON Lines: id, task, split, difficulty, prompt, answer (gold), reward (the verifier), plus numbers/target for countdown.\n"
+    "A problem is fixed by (seed, split, difficulty, index); train and test never share one.", task_list_help, 0};
 
 int cmd_task(void *cfg) {
     const TaskFlags *f = cfg;

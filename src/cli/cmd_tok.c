@@ -8,7 +8,6 @@
 #include "tok/tokenizer.h"
 #include "tok/utf8.h"
 
-#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,18 +72,12 @@ static const OptDef tok_options[] = {
 #undef F
 
 const CliOptions tokenize_cli = {
-    .defs = tok_options,
-    .size = sizeof(TokFlags),
-    .usage = "aha tokenize --tokenizer PATH [--jsonl]",
-    .about = "Reads UTF-8 text on stdin (all of it, one string) and prints the JSON array of token ids, as Hugging Face encode(text, add_special_tokens=False). Special and added tokens written in the text become their ids. Invalid UTF-8 is read as U+FFFD (one per maximal invalid sequence). With --jsonl, stdin has one JSON string per line and one array is printed per line.",
-};
+    tok_options, sizeof(TokFlags), NULL, "aha tokenize --tokenizer PATH [--jsonl]",
+    "Reads UTF-8 text on stdin (all of it, one string) and prints the JSON array of token ids, as Hugging Face encode(text, add_special_tokens=False). Special and added tokens written in the text become their ids. Invalid UTF-8 is read as U+FFFD (one per maximal invalid sequence). With --jsonl, stdin has one JSON string per line and one array is printed per line.", NULL, 0};
 
 const CliOptions detokenize_cli = {
-    .defs = tok_options,
-    .size = sizeof(TokFlags),
-    .usage = "aha detokenize --tokenizer PATH [--jsonl]",
-    .about = "Reads a JSON array of token ids on stdin and prints the text (no newline added). Byte sequences that are not valid UTF-8 (a cut-off character) print as U+FFFD. With --jsonl: one array per line in, one JSON string per line out.",
-};
+    tok_options, sizeof(TokFlags), NULL, "aha detokenize --tokenizer PATH [--jsonl]",
+    "Reads a JSON array of token ids on stdin and prints the text (no newline added). Byte sequences that are not valid UTF-8 (a cut-off character) print as U+FFFD. With --jsonl: one array per line in, one JSON string per line out.", NULL, 0};
 
 // The common body of tokenize/detokenize: loading the tokenizer, then stdin as
 // one input or as JSON Lines, stopping at the first failure.
@@ -133,29 +126,11 @@ static int tokenize_line(const Tokenizer *tok, const cJSON *v, const char *where
 
 int cmd_tokenize(void *cfg) { return run_tok_cmd("tokenize", cfg, tokenize_raw, tokenize_line); }
 
-// A JSON array of ids -> malloc'd int array.
-static int ids_from_json(const cJSON *v, int **ids, int *n, const char *where) {
-    if (!cJSON_IsArray(v)) return err_set("%s: expected a JSON array of token ids", where);
-    int k = cJSON_GetArraySize(v), i = 0;
-    *ids = malloc(((size_t)k + 1) * sizeof **ids);
-    if (!*ids) return err_set("%s: out of memory", where);
-    const cJSON *it;
-    cJSON_ArrayForEach(it, v) {
-        // Range first: casting a double outside int's range is undefined.
-        if (!cJSON_IsNumber(it) || !(fabs(it->valuedouble) < 2147483648.0) || it->valuedouble != floor(it->valuedouble)) {
-            free(*ids);
-            return err_set("%s: element %d is not an integer token id", where, i);
-        }
-        (*ids)[i++] = (int)it->valuedouble;
-    }
-    *n = k;
-    return 0;
-}
-
-// Decode one array value; prints the text raw or as a JSON string line.
+// Decode one array value; prints the text raw or as a JSON string line. Ids
+// past the vocabulary are left to tok_decode, which names the id.
 static int detok_one(const Tokenizer *tok, const cJSON *v, int jsonl, const char *where) {
     int *ids = NULL, n = 0;
-    if (ids_from_json(v, &ids, &n, where)) return -1;
+    if (cli_json_ids(v, 0, where, &ids, &n)) return -1;
     size_t len;
     char *text = tok_decode(tok, ids, n, &len);
     free(ids);
@@ -203,11 +178,9 @@ static const OptDef train_options[] = {
 #undef S
 
 const CliOptions train_tokenizer_cli = {
-    .defs = train_options,
-    .size = sizeof(TrainFlags),
-    .usage = "aha train-tokenizer --corpus FILE --vocab-size N --out PATH [--special TOKEN]...",
-    .about = "Trains a byte-level BPE (Qwen-style pre-tokenizer regex) on a UTF-8 text file and writes PATH (tokenizer.json; a directory gets PATH/tokenizer.json) and tokenizer_config.json beside it. N counts the 256 byte tokens, the merges and the special tokens; N = 256 + specials gives the pure byte-level tokenizer.",
-};
+    train_options, sizeof(TrainFlags), NULL,
+    "aha train-tokenizer --corpus FILE --vocab-size N --out PATH [--special TOKEN]...",
+    "Trains a byte-level BPE (Qwen-style pre-tokenizer regex) on a UTF-8 text file and writes PATH (tokenizer.json; a directory gets PATH/tokenizer.json) and tokenizer_config.json beside it. N counts the 256 byte tokens, the merges and the special tokens; N = 256 + specials gives the pure byte-level tokenizer.", NULL, 0};
 
 int cmd_train_tokenizer(void *cfg) {
     const char *cmd = "train-tokenizer";

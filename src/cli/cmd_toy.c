@@ -44,12 +44,9 @@ static void toy_flag_defaults(void *cfg) {
 }
 
 const CliOptions toy_cli = {
-    .defs = toy_options,
-    .size = sizeof(ToyFlags),
-    .defaults = toy_flag_defaults,
-    .usage = "aha toy [--rates R1,R2,...] [--group G] [--lr LR] [--steps N] [--seed S] [--every N]",
-    .about = "The smallest GRPO: a softmax policy over strategies with hidden success rates. Each step samples G strategies, scores each with a coin flip at its rate, gives each sample its group-relative advantage (r - mean) / std and moves the policy along A * grad log pi. Watch it forget the strategies that do not pay.",
-};
+    toy_options, sizeof(ToyFlags), toy_flag_defaults,
+    "aha toy [--rates R1,R2,...] [--group G] [--lr LR] [--steps N] [--seed S] [--every N]",
+    "The smallest GRPO: a softmax policy over strategies with hidden success rates. Each step samples G strategies, scores each with a coin flip at its rate, gives each sample its group-relative advantage (r - mean) / std and moves the policy along A * grad log pi. Watch it forget the strategies that do not pay.", NULL, 0};
 
 // "0.2,0.5,..." into o->rate and o->k. Returns 0, or -1 after err_set.
 static int parse_rates(ToyOpts *o, const char *s) {

@@ -14,11 +14,8 @@ static const OptDef version_options[] = {
 };
 
 const CliOptions version_cli = {
-    .defs = version_options,
-    .size = sizeof(VersionFlags),
-    .usage = "aha version",
-    .about = "Prints the version and the build's optional features.",
-};
+    version_options, sizeof(VersionFlags), NULL, "aha version",
+    "Prints the version and the build's optional features.", NULL, 0};
 
 int cmd_version(void *cfg) {
     (void)cfg;
