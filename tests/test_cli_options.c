@@ -17,6 +17,7 @@
 #include "train/pretrain.h"
 #include "train/zero.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -59,7 +60,7 @@ static void test_command_tables(void) {
         CHECK(c->options != NULL, "%s has no options table", c->name);
         if (!c->options) continue;
         void *d = calloc(1, c->options->size);
-        c->options->defaults(d);
+        if (c->options->defaults) c->options->defaults(d);
         check_table(c->name, c->options->defs, d);
         free(d);
         n++;
@@ -141,23 +142,39 @@ static void test_enums(void) {
 
 // ---- --help names every flag
 
+// Output to fd (1 or 2) goes to a temporary file from capture_begin until
+// capture_end, which returns what was written (malloc'd).
+typedef struct {
+    int fd, saved;
+    FILE *tmp;
+} Capture;
+
+static Capture capture_begin(int fd) {
+    Capture c = {fd, -1, tmpfile()};
+    fflush(fd == 1 ? stdout : stderr);
+    c.saved = dup(fd);
+    dup2(fileno(c.tmp), fd);
+    return c;
+}
+
+static char *capture_end(Capture c) {
+    fflush(c.fd == 1 ? stdout : stderr);
+    dup2(c.saved, c.fd);
+    close(c.saved);
+    long n = ftell(c.tmp);
+    char *text = calloc(1, (size_t)(n > 0 ? n : 0) + 1);
+    rewind(c.tmp);
+    if (n > 0 && fread(text, 1, (size_t)n, c.tmp) != (size_t)n) text[0] = 0;
+    fclose(c.tmp);
+    return text;
+}
+
 // What `aha NAME --help` prints on stdout (malloc'd), and its exit status.
 static char *help_of(const Command *c, int *rc) {
     char *argv[] = {(char *)c->name, "--help", NULL};
-    FILE *tmp = tmpfile();
-    fflush(stdout);
-    int saved = dup(1);
-    dup2(fileno(tmp), 1);
-    *rc = c->run(2, argv);
-    fflush(stdout);
-    dup2(saved, 1);
-    close(saved);
-    long n = ftell(tmp);
-    char *text = calloc(1, (size_t)(n > 0 ? n : 0) + 1);
-    rewind(tmp);
-    if (n > 0 && fread(text, 1, (size_t)n, tmp) != (size_t)n) text[0] = 0;
-    fclose(tmp);
-    return text;
+    Capture cap = capture_begin(1);
+    *rc = cli_run(c, 2, argv);
+    return capture_end(cap);
 }
 
 // flag appears in text as a whole flag ("--top" does not count inside "--top-p").
@@ -188,6 +205,36 @@ static void check_flags(const char *cmd, const char *help, const OptDef *defs) {
     }
 }
 
+// text with every run of white space made one space, in place.
+static char *squeeze(char *text) {
+    char *w = text;
+    for (const char *r = text; *r; r++)
+        if (!isspace((unsigned char)*r)) *w++ = *r;
+        else if (w > text && w[-1] != ' ') *w++ = ' ';
+    if (w > text && w[-1] == ' ') w--;
+    *w = 0;
+    return text;
+}
+
+// The about text between the usage and "options:" is wrapped at 80 columns
+// (list lines, starting with two spaces, stay as written) and keeps every word.
+static void check_about(const char *cmd, const char *help, const char *about) {
+    const char *start = strstr(help, "\n\n"), *end = strstr(help, "\noptions:\n");
+    CHECK(start && end && start < end, "aha %s --help: no about text before the options", cmd);
+    if (!start || !end || start > end) return;
+    for (const char *line = start + 2; line < end;) {
+        const char *nl = strchr(line, '\n');
+        CHECK(nl - line <= 80 || !strncmp(line, "  ", 2), "aha %s --help: a line of %d columns: %.*s", cmd,
+              (int)(nl - line), (int)(nl - line), line);
+        line = nl + 1;
+    }
+    char *printed = strndup(start + 2, (size_t)(end - start - 2)), *given = strdup(about);
+    CHECK(!strcmp(squeeze(printed), squeeze(given)), "aha %s --help: the about text changed:\n%s\n%s", cmd, printed,
+          given);
+    free(printed);
+    free(given);
+}
+
 static void test_help(void) {
     for (const Command *c = cli_commands; c->name; c++) {
         int rc;
@@ -195,7 +242,8 @@ static void test_help(void) {
         snprintf(usage, sizeof usage, "usage: aha %s", c->name);
         CHECK(rc == 0, "aha %s --help exits %d", c->name, rc);
         CHECK(strstr(help, usage) != NULL, "aha %s --help has no usage line", c->name);
-        if (c->options) check_flags(c->name, help, c->options->defs);
+        check_flags(c->name, help, c->options->defs);
+        check_about(c->name, help, c->options->about);
         free(help);
     }
     CHECK(!has_flag("--top-p x", "--top") && has_flag("a --top\n", "--top") && has_flag("--top", "--top"));
@@ -303,6 +351,52 @@ static void test_parse(void) {
           "%s", err_msg());
 }
 
+// ---- the engine refuses a missing OPT_REQUIRED setting, and zeroes the rest
+
+static const OptDef inner_required[] = {{"inner", OPT_INT, 0, 0, 0, 9, NULL, "inner", NULL, NULL, OPT_REQUIRED}, END};
+static const OptDef required[] = {N_(NULL, OPT_REQUIRED),
+                                  {"s", OPT_STRING, offsetof(T, s), sizeof(((T *)0)->s), 0, 0, NULL, "s", NULL, NULL,
+                                   OPT_POSITIONAL | OPT_REQUIRED},
+                                  ON, X_(0, 1), OPT_GROUP_ENTRY(T, inner, inner_required), END};
+static const CliOptions required_cli = {required, sizeof(T), NULL, "cmd", "about", NULL, 0};
+
+// cli_parse_options on the words of line; *err receives stderr (malloc'd).
+static int cli_parse(T *t, const char *line, char **err) {
+    char buf[256], *argv[16] = {"cmd"};
+    int argc = 1;
+    snprintf(buf, sizeof buf, "%s", line);
+    for (char *save = NULL, *a = strtok_r(buf, " ", &save); a && argc < 15; a = strtok_r(NULL, " ", &save))
+        argv[argc++] = a;
+    memset(t, 0x5a, sizeof *t);   // the parse must zero what the flags leave
+    Capture cap = capture_begin(2);
+    int rc = cli_parse_options("cmd", argc, argv, &required_cli, t);
+    *err = capture_end(cap);
+    return rc;
+}
+
+static void expect_usage(const char *line, const char *needle) {
+    T t;
+    char *err;
+    int rc = cli_parse(&t, line, &err);
+    CHECK(rc == 2 && strstr(err, needle) && strstr(err, "see 'aha cmd --help'"), "'%s': rc %d, %s", line, rc, err);
+    free(err);
+}
+
+static void test_required(void) {
+    expect_usage("", "aha cmd: --n is required");
+    expect_usage("--inner 1 ab", "aha cmd: --n is required");
+    expect_usage("--n 2 --inner 1", "aha cmd: missing S (or --s)");
+    expect_usage("--n 2 --inner 1 --s=", "aha cmd: missing S (or --s)");   // an empty string is not given
+    expect_usage("--n 2 ab", "aha cmd: --inner is required");               // in a group too
+    T t;
+    char *err;
+    int rc = cli_parse(&t, "--n 2 ab --inner 0", &err);
+    CHECK(rc == 0 && !*err, "all given: rc %d, %s", rc, err);
+    CHECK(t.n == 2 && !strcmp(t.s, "ab") && t.inner == 0 && t.on == 0 && t.pick == 0 && t.x == 0,
+          "no defaults function: the settings not given are zero");
+    free(err);
+}
+
 int main(void) {
     test_library_tables();
     test_command_tables();
@@ -310,5 +404,6 @@ int main(void) {
     test_help();
     test_check_refuses();
     test_parse();
+    test_required();
     return TEST_END();
 }

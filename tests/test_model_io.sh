@@ -32,7 +32,7 @@ expect() {
 expect 0 -- "$AHA_DEBUG" init --preset tiny --out "$T/base" --seed 5
 expect 0 -- "$AHA_DEBUG" init --help
 expect 2 "unknown option '--bogus'" -- "$AHA_DEBUG" init --out "$T/x" --bogus
-expect 2 "--out DIR is required" -- "$AHA_DEBUG" init --preset tiny
+expect 2 "--out is required" -- "$AHA_DEBUG" init --preset tiny
 expect 2 "unknown preset 'huge'" -- "$AHA_DEBUG" init --preset huge --out "$T/x"
 expect 2 "--dtype must be f32 or bf16" -- "$AHA_DEBUG" init --preset tiny --dtype f8 --out "$T/x"
 expect 1 "already holds a model" -- "$AHA_DEBUG" init --preset tiny --out "$T/base"

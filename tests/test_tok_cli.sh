@@ -19,7 +19,7 @@ for c in tokenize detokenize train-tokenizer; do
   expect "$c --help" 0 "usage: aha $c" "$AHA" $c --help
   expect "$c unknown flag" 2 "unknown option '--bogus'" "$AHA" $c --bogus
 done
-expect "tokenize needs --tokenizer" 2 "--tokenizer PATH is required" "$AHA" tokenize
+expect "tokenize needs --tokenizer" 2 "--tokenizer is required" "$AHA" tokenize
 expect "missing file" 1 "$T/none/tokenizer.json" "$AHA_DEBUG" tokenize --tokenizer "$T/none/tokenizer.json" </dev/null
 echo '{"model": {"type": "Unigram", "vocab": []}}' >"$T/unigram.json"
 expect "unknown model type" 1 "model.type 'Unigram' is not supported" "$AHA_DEBUG" tokenize --tokenizer "$T/unigram.json" </dev/null
@@ -44,7 +44,7 @@ lines=$(printf '"the cat"\n"sat"\n' | "$AHA" tokenize --tokenizer "$T" --jsonl |
 checks=$((checks + 1)); [ "$lines" = 2 ] || { fails=$((fails + 1)); echo "FAIL jsonl gave $lines lines"; }
 expect "jsonl not a string" 1 "<stdin>:2: expected a JSON string" bash -c "printf '\"a\"\n[1]\n' | '$AHA_DEBUG' tokenize --tokenizer '$T' --jsonl"
 expect "detok bad id" 1 "ids[1] = 999999" bash -c "echo '[1, 999999]' | '$AHA_DEBUG' detokenize --tokenizer '$T'"
-expect "detok not ints" 1 "element 0 is not an integer" bash -c "echo '[\"a\"]' | '$AHA_DEBUG' detokenize --tokenizer '$T'"
+expect "detok not ints" 1 "ids[0] is not a token id" bash -c "echo '[\"a\"]' | '$AHA_DEBUG' detokenize --tokenizer '$T'"
 expect "detok jsonl line" 1 "<stdin>:2" bash -c "printf '[1]\n[-5]\n' | '$AHA_DEBUG' detokenize --tokenizer '$T' --jsonl"
 echo "$((checks - fails)) passed, $fails failed"
 [ "$fails" -eq 0 ]

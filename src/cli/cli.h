@@ -1,6 +1,7 @@
 // Command-line edge: argument parsing helpers and the command entry points.
-// Commands parse flags and call into the modules; they hold no logic of their
-// own. Each returns the process exit status (0 ok, 1 failure, 2 usage error).
+// The dispatcher parses each command's flags through its table; the command
+// gets the settings and calls into the modules, holding no logic of its own.
+// Each returns the process exit status (0 ok, 1 failure, 2 usage error).
 #ifndef AHA_CLI_H
 #define AHA_CLI_H
 
@@ -18,40 +19,49 @@ int arg_is_help(const char *a);
 int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 // A usage error: the message, then "see 'aha CMD --help'". Returns 2.
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+// The token ids of a JSON array into *ids (malloc'd, *n of them): integers in
+// [0, vocab), or any non-negative int when vocab <= 0. Returns 0, or -1 after
+// err_set naming where and the element.
+int cli_json_ids(const cJSON *arr, int vocab, const char *where, int **ids, int *n);
 
-// Commands (src/cli/cmd_<name>.c).
-int cmd_version(int argc, char **argv);
-int cmd_init(int argc, char **argv);
-int cmd_bench(int argc, char **argv);
-int cmd_reward(int argc, char **argv);
-int cmd_logprobs(int argc, char **argv);
-int cmd_sample(int argc, char **argv);
-int cmd_toy(int argc, char **argv);
-int cmd_grpo(int argc, char **argv);
-int cmd_report(int argc, char **argv);
-int cmd_task(int argc, char **argv);
-int cmd_strategic_grams(int argc, char **argv);
-int cmd_tokenize(int argc, char **argv);
-int cmd_detokenize(int argc, char **argv);
-int cmd_train_tokenizer(int argc, char **argv);
-int cmd_corpus(int argc, char **argv);
-int cmd_pretrain(int argc, char **argv);
-int cmd_eval(int argc, char **argv);
-int cmd_zero(int argc, char **argv);
+// Commands (src/cli/cmd_<name>.c): each takes its parsed settings struct.
+int cmd_version(void *cfg);
+int cmd_init(void *cfg);
+int cmd_bench(void *cfg);
+int cmd_reward(void *cfg);
+int cmd_logprobs(void *cfg);
+int cmd_sample(void *cfg);
+int cmd_toy(void *cfg);
+int cmd_grpo(void *cfg);
+int cmd_report(void *cfg);
+int cmd_task(void *cfg);
+int cmd_strategic_grams(void *cfg);
+int cmd_tokenize(void *cfg);
+int cmd_detokenize(void *cfg);
+int cmd_train_tokenizer(void *cfg);
+int cmd_corpus(void *cfg);
+int cmd_pretrain(void *cfg);
+int cmd_eval(void *cfg);
+int cmd_zero(void *cfg);
 
-// Their flags (each parses through its table with cli_parse_options).
+// Their flags: the tables the dispatcher parses with.
 extern const CliOptions version_cli, init_cli, bench_cli, reward_cli, logprobs_cli, toy_cli, grpo_cli, report_cli,
     task_cli, strategic_grams_cli, tokenize_cli, detokenize_cli, train_tokenizer_cli, corpus_cli, pretrain_cli,
     eval_cli, zero_cli, sample_cli;
 
 typedef struct {
     const char *name;
-    int (*run)(int argc, char **argv);
+    int (*run)(void *cfg);        // cfg: the settings options describes, parsed
     const char *summary;          // its line in `aha --help`
-    const CliOptions *options;    // NULL: the command parses its flags by hand
+    const CliOptions *options;
 } Command;
 
 // Every command, in the order `aha --help` lists them; ends with name NULL.
 extern const Command cli_commands[];
+
+// Run c on argv[1..argc): its settings on the heap (they can be large), the
+// defaults, the flags (--help and usage errors answered here), then c->run.
+// Returns the exit status.
+int cli_run(const Command *c, int argc, char **argv);
 
 #endif

@@ -13,16 +13,22 @@
 typedef struct {
     const OptDef *defs;
     size_t size;                   // of the settings struct defs describes
-    void (*defaults)(void *cfg);   // fills one with the defaults (a parse starts from them)
-    const char *usage;             // --help text above the options
-    void (*more_help)(void);       // --help text below them (NULL: none)
+    void (*defaults)(void *cfg);   // sets the defaults on a zeroed struct (NULL: all zero)
+    const char *usage;             // after "usage: ": the command line(s), printed as written
+    // What the command does: one line of text per paragraph, paragraphs apart
+    // by "\n\n". Lines are wrapped at 80 columns when printed, but for lines
+    // starting with two spaces (list items), printed as written.
+    const char *about;
+    void (*more_help)(void);       // --help text below the options (NULL: none)
+    size_t seen;   // where the settings struct keeps an OptSeen of the flags given (0: it keeps none)
 } CliOptions;
 
-// The --help text: usage, one line per option with its default, then more_help.
+// The --help text: usage, about, one line per option with its default, then more_help.
 void cli_print_help(const CliOptions *o);
-// Fill cfg (o->size bytes) with the defaults and apply argv[1..argc). Returns
-// 0; 1 when --help was printed; 2 after a usage message (unknown flag,
-// missing or bad value).
+// Zero cfg (o->size bytes), set the defaults and apply argv[1..argc). Every
+// OPT_REQUIRED setting must be given (a string one not empty). Returns 0; 1
+// when --help was printed; 2 after a usage message (unknown flag, missing or
+// bad value, a required setting not given).
 int cli_parse_options(const char *cmd, int argc, char **argv, const CliOptions *o, void *cfg);
 
 #endif

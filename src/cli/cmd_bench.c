@@ -44,16 +44,13 @@ static void bench_defaults(void *cfg) { *(BenchFlags *)cfg = (BenchFlags){BENCH_
 
 const CliOptions bench_cli = {
     bench_options, sizeof(BenchFlags), bench_defaults,
-    "usage: aha bench [--config a|b|all] [--reps N] [--threads N] [--no-train] [--no-gen]\n"
+    "aha bench [--config a|b|all] [--reps N] [--threads N] [--no-train] [--no-gen]",
     "Times the engine on random llama-style models (untied, no biases, rope 10000):\n"
     "  (a) dim 256, 4 layers, 4 heads, vocab 512, ffn 704\n"
     "  (b) dim 512, 8 layers, 8 heads, vocab 2048, ffn 1376\n"
     "training: forward + backward on 16 rows x 256 tokens (and one AdamW step);\n"
     "generation: B 8 prompts x G 8 samples, prompt 32 tokens, 96 new tokens, temperature 1.\n"
-    "GFLOP/s counts 6*(body + head matmul params) + 12*L*d*S per training token, as\n"
-    "bench/torch_grpo_peer.py does. Medians over --reps after one warm-up.\n"
-    "Ends with one line 'JSON {...}' for tools.\n",
-    NULL};
+    "GFLOP/s counts 6*(body + head matmul params) + 12*L*d*S per training token, as bench/torch_grpo_peer.py does. Medians over --reps after one warm-up. Ends with one line 'JSON {...}' for tools.", NULL, 0};
 
 // The two reference configurations are the small and large presets.
 typedef struct {
@@ -199,11 +196,9 @@ static int bench_gen(const Model *m, int reps, BenchResult *r) {
     return rc;
 }
 
-int cmd_bench(int argc, char **argv) {
-    BenchFlags f;
-    int rc = cli_parse_options(CMD, argc, argv, &bench_cli, &f);
-    if (rc) return rc == 1 ? 0 : rc;
-    threads_set(f.threads);
+int cmd_bench(void *cfg) {
+    const BenchFlags *f = cfg;
+    threads_set(f->threads);
     log_quiet(1);
     double peak = sgemm_peak(2048, 3);
 #ifdef AHA_BLAS
@@ -220,17 +215,17 @@ int cmd_bench(int argc, char **argv) {
     int first = 1;
     for (size_t k = 0; k < sizeof CONFIGS / sizeof CONFIGS[0]; k++) {
         const BenchConfig *b = &CONFIGS[k];
-        if (f.config != BENCH_ALL && strcmp(opt_choice_name(config_choices, f.config), b->name) != 0) continue;
+        if (f->config != BENCH_ALL && strcmp(opt_choice_name(config_choices, f->config), b->name) != 0) continue;
         ModelConfig c = bench_model(b, 512);
         Model m;
-        if (model_create(&m, &c, f.train) != 0) return cli_fail(CMD, "%s", err_msg());
+        if (model_create(&m, &c, f->train) != 0) return cli_fail(CMD, "%s", err_msg());
         model_init_random(&m, 1, 0.02f);
         BenchResult r = {.params = m.n_params};
-        if (f.train && bench_train(&m, f.reps, &r) != 0) {
+        if (f->train && bench_train(&m, f->reps, &r) != 0) {
             model_free(&m);
             return cli_fail(CMD, "training (%s): %s", b->name, err_msg());
         }
-        if (f.gen && bench_gen(&m, f.reps, &r) != 0) {
+        if (f->gen && bench_gen(&m, f->reps, &r) != 0) {
             model_free(&m);
             return cli_fail(CMD, "generation (%s): %s", b->name, err_msg());
         }

@@ -12,30 +12,22 @@
 static void defaults(void *cfg) { eval_defaults(cfg); }
 
 const CliOptions eval_cli = {
-    eval_options, sizeof(EvalConfig), defaults,
-    "usage: aha eval --model DIR (--task NAME | --dataset FILE.jsonl) [options]\n\n"
-    "Sample k completions per problem and score them with the task's verifier, as\n"
-    "the R1 paper evaluates: pass@1 = mean correctness over the k samples, cons@k =\n"
-    "majority vote over normalised final answers, pass@k unbiased, mean completion\n"
-    "length (overall and by difficulty) and R1's reflection words per 1k tokens.\n"
-    "Task problems come from the held-out test split unless --split train.\n",
-    NULL};
+    eval_options, sizeof(EvalConfig), defaults, "aha eval --model DIR (--task NAME | --dataset FILE.jsonl) [options]",
+    "Sample k completions per problem and score them with the task's verifier, as the R1 paper evaluates: pass@1 = mean correctness over the k samples, cons@k = majority vote over normalised final answers, pass@k unbiased, mean completion length (overall and by difficulty) and R1's reflection words per 1k tokens. Task problems come from the held-out test split unless --split train.", NULL, 0};
 
-int cmd_eval(int argc, char **argv) {
-    EvalConfig c;
-    int rc = cli_parse_options("eval", argc, argv, &eval_cli, &c);
-    if (rc) return rc == 1 ? 0 : rc;
-    if (!c.model[0]) return cli_usage("eval", "--model DIR is required");
-    if (!c.task[0] == !c.dataset[0]) return cli_usage("eval", "give exactly one of --task and --dataset");
+int cmd_eval(void *cfg) {
+    const EvalConfig *c = cfg;
+    if (!c->model[0]) return cli_usage("eval", "--model DIR is required");
+    if (!c->task[0] == !c->dataset[0]) return cli_usage("eval", "give exactly one of --task and --dataset");
     EvalResult r;
-    if (eval_run(&c, &r) != 0) return cli_fail("eval", "%s", err_msg());
+    if (eval_run(c, &r) != 0) return cli_fail("eval", "%s", err_msg());
     eval_print(stdout, &r);
-    if (c.json[0]) {
+    if (c->json[0]) {
         cJSON *o = eval_result_json(&r);
         char *text = o ? cJSON_Print(o) : NULL;
         cJSON_Delete(o);
         if (!text) return cli_fail("eval", "out of memory");
-        int w = file_write_atomic(c.json, text, strlen(text));
+        int w = file_write_atomic(c->json, text, strlen(text));
         free(text);
         if (w != 0) return cli_fail("eval", "%s", err_msg());
     }

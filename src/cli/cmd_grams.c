@@ -33,26 +33,19 @@ static const OptDef grams_options[] = {
 
 static void grams_defaults(void *cfg) {
     GramsFlags *f = cfg;
-    memset(f, 0, sizeof *f);
     f->min_reward = 1.0, f->top = 0.2, f->min_docs = 2;
 }
 
 const CliOptions strategic_grams_cli = {
     grams_options, sizeof(GramsFlags), grams_defaults,
-    "usage: aha strategic-grams --input FILE.jsonl [--out FILE] [--min-reward R] [--min-docs N] [--top F]\n\n"
-    "Extracts Strategic Grams (HICRA): 3-5-word n-grams of successful completions,\n"
-    "ranked by how many completions contain them; the top fraction is kept.\n"
-    "Input lines are objects with \"completion\" and \"reward\" (samples.jsonl works).\n",
-    NULL};
+    "aha strategic-grams --input FILE.jsonl [--out FILE] [--min-reward R] [--min-docs N] [--top F]",
+    "Extracts Strategic Grams (HICRA): 3-5-word n-grams of successful completions, ranked by how many completions contain them; the top fraction is kept. Input lines are objects with \"completion\" and \"reward\" (samples.jsonl works).", NULL, 0};
 
-int cmd_strategic_grams(int argc, char **argv) {
-    static GramsFlags f;   // large (paths): not on the stack
-    int status = cli_parse_options("strategic-grams", argc, argv, &strategic_grams_cli, &f);
-    if (status) return status == 1 ? 0 : status;
-    if (!f.input[0]) return cli_usage("strategic-grams", "--input is required");
+int cmd_strategic_grams(void *cfg) {
+    const GramsFlags *f = cfg;
 
     JsonlReader r;
-    if (jsonl_open(&r, f.input) != 0) return cli_fail("strategic-grams", "%s", err_msg());
+    if (jsonl_open(&r, f->input) != 0) return cli_fail("strategic-grams", "%s", err_msg());
     char **texts = NULL;
     int n = 0, cap = 0, rc = 0, seen = 0;
     cJSON *obj;
@@ -66,7 +59,7 @@ int cmd_strategic_grams(int argc, char **argv) {
             break;
         }
         seen++;
-        if (reward >= f.min_reward) {
+        if (reward >= f->min_reward) {
             if (n == cap) {
                 cap = cap ? 2 * cap : 256;
                 texts = realloc(texts, sizeof *texts * (size_t)cap);
@@ -78,12 +71,12 @@ int cmd_strategic_grams(int argc, char **argv) {
     if (got < 0) rc = cli_fail("strategic-grams", "%s", err_msg());
     jsonl_close(&r);
     if (rc == 0) {
-        Lexicon *lx = lexicon_extract((const char *const *)texts, n, f.min_docs, f.top);
+        Lexicon *lx = lexicon_extract((const char *const *)texts, n, f->min_docs, f->top);
         if (!lx) rc = cli_fail("strategic-grams", "%s", err_msg());
         else {
             fprintf(stderr, "strategic-grams: %d of %d completions successful, %d grams kept\n", n, seen, lexicon_size(lx));
-            if (f.out[0]) {
-                if (lexicon_save(lx, f.out) != 0) rc = cli_fail("strategic-grams", "%s", err_msg());
+            if (f->out[0]) {
+                if (lexicon_save(lx, f->out) != 0) rc = cli_fail("strategic-grams", "%s", err_msg());
             } else {
                 for (int i = 0; i < lexicon_size(lx); i++) printf("%s\n", lexicon_gram(lx, i));
             }

@@ -10,10 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-// The command line: where settings come from, then the settings themselves.
+// The command line: where settings come from, then the settings themselves,
+// and which of them the flags gave (they win over every other source).
 typedef struct {
     char config[512], preset[32], resume[512];
     GrpoConfig c;
+    OptSeen seen;
 } GrpoArgs;
 
 #define F(x) offsetof(GrpoArgs, x)
@@ -30,23 +32,14 @@ static const OptDef args_options[] = {
 #undef F
 #undef S
 
-static void args_defaults(void *cfg) {
-    GrpoArgs *a = cfg;
-    memset(a, 0, sizeof *a);
-    grpo_defaults(&a->c);
-}
+static void args_defaults(void *cfg) { grpo_defaults(&((GrpoArgs *)cfg)->c); }
 
 const CliOptions grpo_cli = {
     args_options, sizeof(GrpoArgs), args_defaults,
-    "usage: aha grpo --model DIR (--task NAME | --dataset FILE.jsonl) [options]\n"
-    "       aha grpo --resume RUN_DIR [options]\n\n"
-    "GRPO-family reinforcement learning with verifiable rewards. Each step samples\n"
-    "G completions for each of B prompts, scores them with the reward terms, turns\n"
-    "rewards into group-relative advantages and updates the policy.\n\n"
-    "Settings come from the defaults, then the resumed run's config.json, then\n"
-    "--preset, then --config FILE.json (keys as below with underscores), then flags.\n"
-    "Every effective setting is written to RUN_DIR/config.json.\n",
-    NULL};
+    "aha grpo --model DIR (--task NAME | --dataset FILE.jsonl) [options]\n"
+    "       aha grpo --resume RUN_DIR [options]",
+    "GRPO-family reinforcement learning with verifiable rewards. Each step samples G completions for each of B prompts, scores them with the reward terms, turns rewards into group-relative advantages and updates the policy.\n\n"
+    "Settings come from the defaults, then the resumed run's config.json, then --preset, then --config FILE.json (keys as below with underscores), then flags. Every effective setting is written to RUN_DIR/config.json.", NULL, offsetof(GrpoArgs, seen)};
 
 static int load_json_file(const char *path, cJSON **out) {
     char *text = file_read_all(path, NULL);
@@ -56,8 +49,8 @@ static int load_json_file(const char *path, cJSON **out) {
     return *out ? 0 : err_set("%s: invalid JSON", path);
 }
 
-// Layer the sources into a->c. flags holds what the command line gave, seen which of it.
-static int settings(GrpoArgs *a, const GrpoArgs *flags, const OptSeen *seen, int *usage) {
+// Layer the sources into a->c. flags holds what the command line gave, flags->seen which of it.
+static int settings(GrpoArgs *a, const GrpoArgs *flags, int *usage) {
     char path[600];
     const char *preset = flags->preset[0] ? flags->preset : NULL;
     cJSON *file = NULL;
@@ -77,24 +70,20 @@ static int settings(GrpoArgs *a, const GrpoArgs *flags, const OptSeen *seen, int
     static const char *const skip[] = {"preset", NULL};
     if (rc == 0 && file) rc = opt_apply_json(&a->c, grpo_options, file, flags->config, skip);
     cJSON_Delete(file);
-    if (rc == 0) opt_copy_seen(a, flags, seen);
+    if (rc == 0) opt_copy_seen(a, flags, &flags->seen);
     return rc;
 }
 
-int cmd_grpo(int argc, char **argv) {
-    for (int i = 1; i < argc; i++)
-        if (arg_is_help(argv[i])) {
-            cli_print_help(&grpo_cli);
-            return 0;
-        }
-    static GrpoArgs flags, a;   // large (string settings): not on the stack
-    OptSeen seen = {0};
-    args_defaults(&flags);
-    if (opt_parse_argv(&flags, args_options, argc, argv, &seen) != 0) return cli_usage("grpo", "%s", err_msg());
-    args_defaults(&a);
-    int usage = 0;
-    if (settings(&a, &flags, &seen, &usage) != 0)
-        return usage ? cli_usage("grpo", "%s", err_msg()) : cli_fail("grpo", "%s", err_msg());
-    if (grpo_run(&a.c, flags.resume[0] ? flags.resume : NULL) != 0) return cli_fail("grpo", "%s", err_msg());
-    return 0;
+int cmd_grpo(void *cfg) {
+    const GrpoArgs *flags = cfg;
+    GrpoArgs *a = calloc(1, sizeof *a);   // large (string settings): not on the stack
+    if (!a) return cli_fail("grpo", "out of memory");
+    args_defaults(a);
+    int usage = 0, rc = 0;
+    if (settings(a, flags, &usage) != 0)
+        rc = usage ? cli_usage("grpo", "%s", err_msg()) : cli_fail("grpo", "%s", err_msg());
+    else if (grpo_run(&a->c, flags->resume[0] ? flags->resume : NULL) != 0)
+        rc = cli_fail("grpo", "%s", err_msg());
+    free(a);
+    return rc;
 }

@@ -53,24 +53,19 @@ static const OptDef init_options[] = {
 
 static void init_defaults(void *cfg) {
     InitFlags *f = cfg;
-    memset(f, 0, sizeof *f);
     f->std = 0.02;
     f->dtype = ST_F32;
 }
 
 const CliOptions init_cli = {
     init_options, sizeof(InitFlags), init_defaults,
-    "usage: aha init --out DIR [--preset tiny|small|large | --config FILE.json | --from MODEL_DIR]\n"
-    "                [--seed S] [--std X] [--tokenizer PATH] [--dtype f32|bf16] [--shard-mb N] [--force]\n"
-    "Creates a Hugging Face model directory with random weights: normal(0, std) matrices,\n"
-    "RMSNorm weights 1, biases 0. Presets are llama-style, untied, rope_theta 10000,\n"
-    "rms_norm_eps 1e-5:\n"
+    "aha init --out DIR [--preset tiny|small|large | --config FILE.json | --from MODEL_DIR]\n"
+    "                [--seed S] [--std X] [--tokenizer PATH] [--dtype f32|bf16] [--shard-mb N] [--force]",
+    "Creates a Hugging Face model directory with random weights: normal(0, std) matrices, RMSNorm weights 1, biases 0. Presets are llama-style, untied, rope_theta 10000, rms_norm_eps 1e-5:\n"
     "  tiny   dim 64,  2 layers, 4 heads (2 kv), vocab 320,  ffn 176,  context 512\n"
     "  small  dim 256, 4 layers, 4 heads,        vocab 512,  ffn 704,  context 2048\n"
     "  large  dim 512, 8 layers, 8 heads,        vocab 2048, ffn 1376, context 2048\n"
-    "Without --tokenizer a byte-level BPE is trained on a small built-in text, with\n"
-    "special tokens <|endoftext|> (eos), <|im_start|>, <|im_end|>.\n",
-    NULL};
+    "Without --tokenizer a byte-level BPE is trained on a small built-in text, with special tokens <|endoftext|> (eos), <|im_start|>, <|im_end|>.", NULL, 0};
 
 // Put tokenizer.json (+ tokenizer_config.json) into dir: copied from src (a
 // file or a directory), or trained on the built-in text. Checks the model's
@@ -114,36 +109,33 @@ static int add_tokenizer(ModelConfig *cfg, const char *dir, const char *src, int
 // A string flag's value, or NULL when it was not given.
 static const char *given(const char *s) { return s[0] ? s : NULL; }
 
-int cmd_init(int argc, char **argv) {
-    static InitFlags f;   // large (paths): not on the stack
-    int rc = cli_parse_options(CMD, argc, argv, &init_cli, &f);
-    if (rc) return rc == 1 ? 0 : rc;
-    const char *out = given(f.out), *preset = given(f.preset), *config = given(f.config), *from = given(f.from),
-               *tokenizer = given(f.tokenizer);
-    SafeDtype dtype = (SafeDtype)f.dtype;
-    if (!out) return cli_usage(CMD, "--out DIR is required");
+int cmd_init(void *cfg) {
+    const InitFlags *f = cfg;
+    const char *out = f->out, *preset = given(f->preset), *config = given(f->config), *from = given(f->from),
+               *tokenizer = given(f->tokenizer);
+    SafeDtype dtype = (SafeDtype)f->dtype;
     if (!!preset + !!config + !!from > 1) return cli_usage(CMD, "give only one of --preset, --config, --from");
     char probe[4096];
-    if (path_join(probe, sizeof probe, out, "config.json") == 0 && path_exists(probe) && !f.force)
+    if (path_join(probe, sizeof probe, out, "config.json") == 0 && path_exists(probe) && !f->force)
         return cli_fail(CMD, "%s already holds a model (config.json); use --force to overwrite it", out);
 
     Model m;
-    ModelConfig cfg;
+    ModelConfig mc;
     if (from) {
         if (model_load(&m, from, 0) != 0) return cli_fail(CMD, "%s", err_msg());
-        cfg = m.cfg;
+        mc = m.cfg;
     } else {
         if (config) {
-            if (model_config_load(&cfg, config) != 0) return cli_fail(CMD, "%s", err_msg());
+            if (model_config_load(&mc, config) != 0) return cli_fail(CMD, "%s", err_msg());
         } else {
             const ModelPreset *p = model_preset(preset ? preset : "small");
             if (!p) return cli_usage(CMD, "unknown preset '%s' (tiny, small, large)", preset);
-            model_config_llama(&cfg, p);
+            model_config_llama(&mc, p);
         }
-        if (model_create(&m, &cfg, 0) != 0) return cli_fail(CMD, "%s", err_msg());
-        model_init_random(&m, (uint64_t)f.seed, (float)f.std);
+        if (model_create(&m, &mc, 0) != 0) return cli_fail(CMD, "%s", err_msg());
+        model_init_random(&m, (uint64_t)f->seed, (float)f->std);
     }
-    rc = model_save_sharded(&m, out, dtype, (size_t)f.shard_mb << 20);
+    int rc = model_save_sharded(&m, out, dtype, (size_t)f->shard_mb << 20);
     int changed = 0;
     if (rc == 0) {
         char src_tok[4096];

@@ -33,20 +33,26 @@ static const OptDef logprobs_options[] = {
 };
 #undef S
 
-static void logprobs_defaults(void *cfg) { memset(cfg, 0, sizeof(LogprobsFlags)); }
-
 const CliOptions logprobs_cli = {
-    logprobs_options, sizeof(LogprobsFlags), logprobs_defaults,
-    "usage: aha logprobs --model DIR --input FILE.jsonl [--threads N]\n\n"
-    "For each input line {\"ids\":[...]} prints one line {\"logp\":[...]} where\n"
-    "logp[i] = log p(ids[i+1] | ids[0..i]) at temperature 1 (n-1 numbers for n ids).\n"
-    "A plain interface to compare aha's model with any other implementation.\n",
-    NULL};
+    logprobs_options, sizeof(LogprobsFlags), NULL, "aha logprobs --model DIR --input FILE.jsonl [--threads N]",
+    "For each input line {\"ids\":[...]} prints one line {\"logp\":[...]} where logp[i] = log p(ids[i+1] | ids[0..i]) at temperature 1 (n-1 numbers for n ids). A plain interface to compare aha's model with any other implementation.", NULL, 0};
 
 typedef struct {
     int *ids;    // (n)
     int n;
 } Seq;
+
+// The "ids" of one input line: 1..max_position ids, each in the vocabulary.
+// Returns 0, or -1 after err_set naming where.
+static int line_ids(const cJSON *j, const ModelConfig *c, const char *where, Seq *s) {
+    const cJSON *arr = cJSON_GetObjectItem(j, "ids");
+    if (!cJSON_IsArray(arr)) return err_set("%s: missing \"ids\" array", where);
+    int len = cJSON_GetArraySize(arr);
+    if (len == 0) return err_set("%s: \"ids\" is empty", where);
+    if (len > c->max_position)
+        return err_set("%s: %d ids exceed max_position_embeddings %d", where, len, c->max_position);
+    return cli_json_ids(arr, c->vocab_size, where, &s->ids, &s->n);
+}
 
 // Read and check every line. Returns the count, or -1 after printing the error.
 static int read_input(const char *path, const ModelConfig *c, Seq **out) {
@@ -56,44 +62,28 @@ static int read_input(const char *path, const ModelConfig *c, Seq **out) {
     int n = 0, cap = 0, rc;
     cJSON *j;
     while ((rc = jsonl_next(&r, &j)) == 1) {
-        const cJSON *arr = cJSON_GetObjectItem(j, "ids");
-        int len = cJSON_IsArray(arr) ? cJSON_GetArraySize(arr) : -1;
-        const char *bad = NULL;
-        char why[160];
-        if (len < 0) bad = "missing \"ids\" array";
-        else if (len == 0) bad = "\"ids\" is empty";
-        else if (len > c->max_position) {
-            snprintf(why, sizeof why, "%d ids exceed max_position_embeddings %d", len, c->max_position);
-            bad = why;
-        }
-        int *ids = bad ? NULL : malloc((size_t)len * sizeof(int));
-        for (int i = 0; !bad && i < len; i++) {
-            const cJSON *v = cJSON_GetArrayItem(arr, i);
-            double d = cJSON_IsNumber(v) ? v->valuedouble : -1;
-            if (!cJSON_IsNumber(v) || d != (double)(int)d || d < 0 || d >= c->vocab_size) {
-                snprintf(why, sizeof why, "ids[%d] is not a token id in 0..%d", i, c->vocab_size - 1);
-                bad = why;
-            } else {
-                ids[i] = (int)d;
-            }
-        }
+        char where[4200];
+        snprintf(where, sizeof where, "%s:%ld", r.name, r.line);
+        Seq s;
+        int bad = line_ids(j, c, where, &s);
         cJSON_Delete(j);
         if (!bad && n == cap) {
             cap = cap ? 2 * cap : 64;
-            Seq *s = realloc(seqs, (size_t)cap * sizeof *s);
-            if (!s) bad = "out of memory";
-            else seqs = s;
+            Seq *grown = realloc(seqs, (size_t)cap * sizeof *grown);
+            if (grown) {
+                seqs = grown;
+            } else {
+                free(s.ids);
+                bad = err_set("%s: out of memory", where);
+            }
         }
         if (bad) {
-            cli_fail("logprobs", "%s:%ld: %s", r.name, r.line, bad);
-            free(ids);
-            rc = -2;
+            rc = -1;
             break;
         }
-        seqs[n].ids = ids;
-        seqs[n++].n = len;
+        seqs[n++] = s;
     }
-    if (rc == -1) cli_fail("logprobs", "%s", err_msg());
+    if (rc < 0) cli_fail("logprobs", "%s", err_msg());
     jsonl_close(&r);
     if (rc < 0) {
         for (int i = 0; i < n; i++) free(seqs[i].ids);
@@ -141,17 +131,14 @@ done:
     return rc;
 }
 
-int cmd_logprobs(int argc, char **argv) {
-    static LogprobsFlags f;   // large (paths): not on the stack
-    int rc = cli_parse_options("logprobs", argc, argv, &logprobs_cli, &f);
-    if (rc) return rc == 1 ? 0 : rc;
-    if (!f.model[0] || !f.input[0]) return cli_usage("logprobs", "--model and --input are required");
-    threads_set(f.threads);
+int cmd_logprobs(void *cfg) {
+    const LogprobsFlags *f = cfg;
+    threads_set(f->threads);
     Model m;
-    if (model_load(&m, f.model, 0) != 0) return cli_fail("logprobs", "%s", err_msg());
+    if (model_load(&m, f->model, 0) != 0) return cli_fail("logprobs", "%s", err_msg());
     Seq *seqs = NULL;
-    int n = read_input(f.input, &m.cfg, &seqs);
-    rc = n < 0 ? 1 : run(&m, seqs, n);
+    int n = read_input(f->input, &m.cfg, &seqs);
+    int rc = n < 0 ? 1 : run(&m, seqs, n);
     for (int i = 0; i < n; i++) free(seqs[i].ids);
     free(seqs);
     model_free(&m);

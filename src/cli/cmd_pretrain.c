@@ -12,23 +12,13 @@
 static void pretrain_flag_defaults(void *cfg) { pretrain_defaults(cfg); }
 
 const CliOptions pretrain_cli = {
-    pretrain_options, sizeof(PretrainConfig), pretrain_flag_defaults,
-    "usage: aha pretrain --out DIR [options]\n\n"
-    "Pretrain a tiny base model from scratch: generate the corpus (train-split problems\n"
-    "in the R1-Zero template, solved in three styles: a hasty estimate, careful steps\n"
-    "(a running sum; columns for arithmetic), and estimate + \"wait, let me check\" +\n"
-    "careful steps), train a byte-level BPE\n"
-    "tokenizer on it, then train the model on every token (SFT loop, AdamW, warmup +\n"
-    "cosine). Writes config.json, model.safetensors, tokenizer.json, pretrain.json and\n"
-    "train_log.jsonl into DIR.\n",
-    NULL};
+    pretrain_options, sizeof(PretrainConfig), pretrain_flag_defaults, "aha pretrain --out DIR [options]",
+    "Pretrain a tiny base model from scratch: generate the corpus (train-split problems in the R1-Zero template, solved in three styles: a hasty estimate, careful steps (a running sum; columns for arithmetic), and estimate + \"wait, let me check\" + careful steps), train a byte-level BPE tokenizer on it, then train the model on every token (SFT loop, AdamW, warmup + cosine). Writes config.json, model.safetensors, tokenizer.json, pretrain.json and train_log.jsonl into DIR.", NULL, 0};
 
-int cmd_pretrain(int argc, char **argv) {
-    PretrainConfig c;
-    int rc = cli_parse_options("pretrain", argc, argv, &pretrain_cli, &c);
-    if (rc) return rc == 1 ? 0 : rc;
-    if (!c.out[0]) return cli_usage("pretrain", "--out DIR is required");
-    if (pretrain_run(&c) != 0) return cli_fail("pretrain", "%s", err_msg());
+int cmd_pretrain(void *cfg) {
+    const PretrainConfig *c = cfg;
+    if (!c->out[0]) return cli_usage("pretrain", "--out DIR is required");
+    if (pretrain_run(c) != 0) return cli_fail("pretrain", "%s", err_msg());
     return 0;
 }
 
@@ -67,29 +57,22 @@ static void corpus_flag_defaults(void *cfg) {
 }
 
 const CliOptions corpus_cli = {
-    corpus_options, sizeof(CorpusFlags), corpus_flag_defaults,
-    "usage: aha corpus --out FILE.jsonl [options]\n\n"
-    "Write the pretraining corpus aha pretrain uses: one JSON object per line with\n"
-    "id, difficulty, style, prompt (R1-Zero template) and completion. Only train-split\n"
-    "problems appear.\n",
-    NULL};
+    corpus_options, sizeof(CorpusFlags), corpus_flag_defaults, "aha corpus --out FILE.jsonl [options]",
+    "Write the pretraining corpus aha pretrain uses: one JSON object per line with id, difficulty, style, prompt (R1-Zero template) and completion. Only train-split problems appear.", NULL, 0};
 
-int cmd_corpus(int argc, char **argv) {
-    CorpusFlags f;
-    int rc = cli_parse_options("corpus", argc, argv, &corpus_cli, &f);
-    if (rc) return rc == 1 ? 0 : rc;
-    if (!f.out[0]) return cli_usage("corpus", "--out FILE is required");
+int cmd_corpus(void *cfg) {
+    const CorpusFlags *f = cfg;
     CorpusConfig cc;
     corpus_defaults(&cc);
-    snprintf(cc.task, sizeof cc.task, "%s", f.task);
-    cc.n_docs = f.docs;
-    cc.seed = (uint64_t)f.seed;
-    double sp[3] = {f.p_hasty, f.p_careful, f.p_check}, dp[3] = {f.p_d1, f.p_d2, f.p_d3};
+    snprintf(cc.task, sizeof cc.task, "%s", f->task);
+    cc.n_docs = f->docs;
+    cc.seed = (uint64_t)f->seed;
+    double sp[3] = {f->p_hasty, f->p_careful, f->p_check}, dp[3] = {f->p_d1, f->p_d2, f->p_d3};
     memcpy(cc.style_p, sp, sizeof sp);
     memcpy(cc.difficulty_p, dp, sizeof dp);
     CorpusStats st;
-    if (corpus_write(&cc, f.out, &st) != 0) return cli_fail("corpus", "%s", err_msg());
-    printf("%s: %ld documents, %ld bytes\n", f.out, st.docs, st.bytes);
+    if (corpus_write(&cc, f->out, &st) != 0) return cli_fail("corpus", "%s", err_msg());
+    printf("%s: %ld documents, %ld bytes\n", f->out, st.docs, st.bytes);
     for (int s = 0; s < CORPUS_N_STYLES; s++)
         printf("  %-8s %6ld (%.1f%%), final answer correct in %.1f%%\n", corpus_style_names[s], st.by_style[s],
                100.0 * st.by_style[s] / (st.docs ? st.docs : 1),

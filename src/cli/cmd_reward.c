@@ -17,11 +17,9 @@ typedef struct {
 
 static const OptDef reward_options[] = {
     {"fn", OPT_LIST, offsetof(RewardFlags, fn), 0, 0, 0, NULL,
-     "a reward term NAME[:WEIGHT[:key=value,...]] (at least one; listed below)", NULL, NULL, 0},
+     "a reward term NAME[:WEIGHT[:key=value,...]] (at least one; listed below)", NULL, NULL, OPT_REQUIRED},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };
-
-static void reward_defaults(void *cfg) { memset(cfg, 0, sizeof(RewardFlags)); }
 
 static void functions_help(void) {
     int n;
@@ -33,13 +31,9 @@ static void functions_help(void) {
 }
 
 const CliOptions reward_cli = {
-    reward_options, sizeof(RewardFlags), reward_defaults,
-    "usage: aha reward --fn NAME[:WEIGHT[:key=value,...]] [--fn ...] < completions.jsonl\n\n"
-    "Reads one JSON object per line: {\"completion\": str, \"answer\": str|number,\n"
-    "\"tokens\": int, \"max_new_tokens\": int, \"prefilled_think\": bool,\n"
-    "\"finish\": \"stop\"|\"length\", plus task fields such as \"numbers\", \"target\", \"tests\"}.\n"
-    "Writes {\"reward\": total, \"<fn>\": component, ...} per line, in input order.\n",
-    functions_help};
+    reward_options, sizeof(RewardFlags), NULL,
+    "aha reward --fn NAME[:WEIGHT[:key=value,...]] [--fn ...] < completions.jsonl",
+    "Reads one JSON object per line: {\"completion\": str, \"answer\": str|number, \"tokens\": int, \"max_new_tokens\": int, \"prefilled_think\": bool, \"finish\": \"stop\"|\"length\", plus task fields such as \"numbers\", \"target\", \"tests\"}. Writes {\"reward\": total, \"<fn>\": component, ...} per line, in input order.", functions_help, 0};
 
 // One line of output: {"reward": total, name: component, ...}.
 static void print_line(const RewardSpec *spec, double total, const double *comp) {
@@ -61,14 +55,11 @@ static void print_line(const RewardSpec *spec, double total, const double *comp)
     cJSON_Delete(o);
 }
 
-int cmd_reward(int argc, char **argv) {
-    RewardFlags f;
-    int rc = cli_parse_options("reward", argc, argv, &reward_cli, &f);
-    if (rc) return rc == 1 ? 0 : rc;
+int cmd_reward(void *cfg) {
+    const RewardFlags *f = cfg;
     RewardSpec spec = {0};
-    for (int i = 0; i < f.fn.n; i++)
-        if (reward_parse_spec(&spec, f.fn.item[i])) return cli_usage("reward", "--fn %s: %s", f.fn.item[i], err_msg());
-    if (spec.n == 0) return cli_usage("reward", "give at least one --fn NAME[:WEIGHT]");
+    for (int i = 0; i < f->fn.n; i++)
+        if (reward_parse_spec(&spec, f->fn.item[i])) return cli_usage("reward", "--fn %s: %s", f->fn.item[i], err_msg());
     JsonlReader r;
     if (jsonl_open(&r, "-")) return cli_fail("reward", "%s", err_msg());
     // Lines are scored in chunks so that batch rewards (code) run in parallel.

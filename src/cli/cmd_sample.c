@@ -26,8 +26,9 @@ typedef struct {
 #define F(x) offsetof(SampleArgs, x)
 #define S(x) F(x), sizeof(((SampleArgs *)0)->x)
 static const OptDef sample_options[] = {
-    {"model", OPT_STRING, S(model), 0, 0, NULL, "model directory (config.json, safetensors, tokenizer.json)", NULL, NULL, 0},
-    {"prompt", OPT_STRING, S(prompt), 0, 0, NULL, "the prompt (put through --template first)", NULL, NULL, 0},
+    {"model", OPT_STRING, S(model), 0, 0, NULL, "model directory (config.json, safetensors, tokenizer.json)", NULL, NULL,
+     OPT_REQUIRED},
+    {"prompt", OPT_STRING, S(prompt), 0, 0, NULL, "the prompt (put through --template first)", NULL, NULL, OPT_REQUIRED},
     {"num_samples", OPT_INT, F(num_samples), 0, 1, 4096, NULL, "completions to sample", NULL, "-n", 0},
     {"json", OPT_BOOL, F(json), 0, 0, 1, NULL, "one JSON object per completion: sample, text, ids, logp, finish_reason",
      NULL, NULL, 0},
@@ -41,7 +42,6 @@ static const OptDef sample_options[] = {
 // continuation: no template, seed 0, one sample.
 static void sample_defaults(void *cfg) {
     SampleArgs *a = cfg;
-    memset(a, 0, sizeof *a);
     a->num_samples = 1;
     sample_settings_defaults(&a->sample);
     snprintf(a->sample.template_name, sizeof a->sample.template_name, "raw");
@@ -57,13 +57,8 @@ static void sample_more_help(void) {
 }
 
 const CliOptions sample_cli = {
-    sample_options, sizeof(SampleArgs), sample_defaults,
-    "usage: aha sample --model DIR --prompt TEXT [options]\n\n"
-    "Samples completions of one prompt with the batched KV-cache sampler, through the\n"
-    "same path as grpo's rollouts and eval: template, the tokenizer's BOS, stop ids\n"
-    "(every EOS id of the tokenizer and config.json, and the template's end-of-turn\n"
-    "token), stop strings.\n",
-    sample_more_help};
+    sample_options, sizeof(SampleArgs), sample_defaults, "aha sample --model DIR --prompt TEXT [options]",
+    "Samples completions of one prompt with the batched KV-cache sampler, through the same path as grpo's rollouts and eval: template, the tokenizer's BOS, stop ids (every EOS id of the tokenizer and config.json, and the template's end-of-turn token), stop strings.", sample_more_help, 0};
 
 // Print one completion; returns 0, or -1 after err_set.
 static int print_row(const RolloutRow *row, int g, int json) {
@@ -111,17 +106,14 @@ static int sample_prompt(const SampleArgs *a, const Model *m, const Tokenizer *t
     return rc;
 }
 
-int cmd_sample(int argc, char **argv) {
+int cmd_sample(void *cfg) {
     const char *cmd = "sample";
-    static SampleArgs a;   // large (the prompt): not on the stack
-    int rc = cli_parse_options(cmd, argc, argv, &sample_cli, &a);
-    if (rc) return rc == 1 ? 0 : rc;
-    if (!a.model[0] || !a.prompt[0]) return cli_usage(cmd, "--model and --prompt are required");
-    threads_set(a.sample.threads);
+    const SampleArgs *a = cfg;
+    threads_set(a->sample.threads);
     Model m;
-    if (model_load(&m, a.model, 0) != 0) return cli_fail(cmd, "%s", err_msg());
-    Tokenizer *tok = tok_load(a.model);
-    rc = !tok || sample_prompt(&a, &m, tok) != 0 ? cli_fail(cmd, "%s", err_msg()) : 0;
+    if (model_load(&m, a->model, 0) != 0) return cli_fail(cmd, "%s", err_msg());
+    Tokenizer *tok = tok_load(a->model);
+    int rc = !tok || sample_prompt(a, &m, tok) != 0 ? cli_fail(cmd, "%s", err_msg()) : 0;
     if (rc == 0 && fflush(stdout) != 0) rc = cli_fail(cmd, "cannot write the output");
     tok_free(tok);
     model_free(&m);

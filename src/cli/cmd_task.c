@@ -38,22 +38,17 @@ static void task_list_help(void) {
 
 const CliOptions task_cli = {
     task_options, sizeof(TaskFlags), task_defaults,
-    "usage: aha task NAME [--split train|test] [-n N] [--seed S] [--difficulty D] [--start I]\n"
-    "Prints N generated problems of task NAME as JSON Lines: id, task, split, difficulty,\n"
-    "prompt, answer (gold), reward (the verifier), plus numbers/target for countdown.\n"
-    "A problem is fixed by (seed, split, difficulty, index); train and test never share one.\n",
-    task_list_help};
+    "aha task NAME [--split train|test] [-n N] [--seed S] [--difficulty D] [--start I]",
+    "Prints N generated problems of task NAME as JSON Lines: id, task, split, difficulty, prompt, answer (gold), reward (the verifier), plus numbers/target for countdown.\n"
+    "A problem is fixed by (seed, split, difficulty, index); train and test never share one.", task_list_help, 0};
 
-int cmd_task(int argc, char **argv) {
-    TaskFlags f;
-    int rc = cli_parse_options("task", argc, argv, &task_cli, &f);
-    if (rc) return rc == 1 ? 0 : rc;
-    if (!f.name[0]) return cli_usage("task", "which task? (aha task --help lists them)");
-    const TaskDef *t = task_find(f.name);
+int cmd_task(void *cfg) {
+    const TaskFlags *f = cfg;
+    const TaskDef *t = task_find(f->name);
     if (!t) return cli_usage("task", "%s", err_msg());
-    for (long i = 0; i < f.count; i++) {
+    for (long i = 0; i < f->count; i++) {
         Problem p;
-        if (task_generate(t, (uint64_t)f.seed, f.split, f.difficulty, (long)f.start + i, &p) != 0)
+        if (task_generate(t, (uint64_t)f->seed, f->split, f->difficulty, (long)f->start + i, &p) != 0)
             return cli_fail("task", "%s", err_msg());
         cJSON *o = task_problem_json(&p);
         char *s = o ? cJSON_PrintUnformatted(o) : NULL;

@@ -8,7 +8,6 @@
 #include "tok/tokenizer.h"
 #include "tok/utf8.h"
 
-#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,36 +71,21 @@ static const OptDef tok_options[] = {
 };
 #undef F
 
-static void tok_defaults(void *cfg) { memset(cfg, 0, sizeof(TokFlags)); }
-
 const CliOptions tokenize_cli = {
-    tok_options, sizeof(TokFlags), tok_defaults,
-    "usage: aha tokenize --tokenizer PATH [--jsonl]\n"
-    "Reads UTF-8 text on stdin (all of it, one string) and prints the JSON array of\n"
-    "token ids, as Hugging Face encode(text, add_special_tokens=False). Special and\n"
-    "added tokens written in the text become their ids. Invalid UTF-8 is read as\n"
-    "U+FFFD (one per maximal invalid sequence). With --jsonl, stdin has one JSON\n"
-    "string per line and one array is printed per line.\n",
-    NULL};
+    tok_options, sizeof(TokFlags), NULL, "aha tokenize --tokenizer PATH [--jsonl]",
+    "Reads UTF-8 text on stdin (all of it, one string) and prints the JSON array of token ids, as Hugging Face encode(text, add_special_tokens=False). Special and added tokens written in the text become their ids. Invalid UTF-8 is read as U+FFFD (one per maximal invalid sequence). With --jsonl, stdin has one JSON string per line and one array is printed per line.", NULL, 0};
 
 const CliOptions detokenize_cli = {
-    tok_options, sizeof(TokFlags), tok_defaults,
-    "usage: aha detokenize --tokenizer PATH [--jsonl]\n"
-    "Reads a JSON array of token ids on stdin and prints the text (no newline added).\n"
-    "Byte sequences that are not valid UTF-8 (a cut-off character) print as U+FFFD.\n"
-    "With --jsonl: one array per line in, one JSON string per line out.\n",
-    NULL};
+    tok_options, sizeof(TokFlags), NULL, "aha detokenize --tokenizer PATH [--jsonl]",
+    "Reads a JSON array of token ids on stdin and prints the text (no newline added). Byte sequences that are not valid UTF-8 (a cut-off character) print as U+FFFD. With --jsonl: one array per line in, one JSON string per line out.", NULL, 0};
 
-// The common body of tokenize/detokenize: flags --tokenizer PATH and --jsonl, loading,
-// then stdin as one input or as JSON Lines, stopping at the first failure.
-static int run_tok_cmd(const char *cmd, int argc, char **argv, const CliOptions *o, RawFn raw, LineFn line) {
-    static TokFlags f;   // large (a path): not on the stack
-    int rc = cli_parse_options(cmd, argc, argv, o, &f);
-    if (rc) return rc == 1 ? 0 : rc;
-    if (!f.tokenizer[0]) return cli_usage(cmd, "--tokenizer PATH is required");
-    Tokenizer *tok = tok_load(f.tokenizer);
+// The common body of tokenize/detokenize: loading the tokenizer, then stdin as
+// one input or as JSON Lines, stopping at the first failure.
+static int run_tok_cmd(const char *cmd, const TokFlags *f, RawFn raw, LineFn line) {
+    Tokenizer *tok = tok_load(f->tokenizer);
     if (!tok) return cli_fail(cmd, "%s", err_msg());
-    if (!f.jsonl) {
+    int rc = 0;
+    if (!f->jsonl) {
         size_t len;
         char *text = read_stdin(&len);
         if (!text) rc = cli_fail(cmd, "cannot read stdin");
@@ -140,33 +124,13 @@ static int tokenize_line(const Tokenizer *tok, const cJSON *v, const char *where
     return 0;
 }
 
-int cmd_tokenize(int argc, char **argv) {
-    return run_tok_cmd("tokenize", argc, argv, &tokenize_cli, tokenize_raw, tokenize_line);
-}
+int cmd_tokenize(void *cfg) { return run_tok_cmd("tokenize", cfg, tokenize_raw, tokenize_line); }
 
-// A JSON array of ids -> malloc'd int array.
-static int ids_from_json(const cJSON *v, int **ids, int *n, const char *where) {
-    if (!cJSON_IsArray(v)) return err_set("%s: expected a JSON array of token ids", where);
-    int k = cJSON_GetArraySize(v), i = 0;
-    *ids = malloc(((size_t)k + 1) * sizeof **ids);
-    if (!*ids) return err_set("%s: out of memory", where);
-    const cJSON *it;
-    cJSON_ArrayForEach(it, v) {
-        // Range first: casting a double outside int's range is undefined.
-        if (!cJSON_IsNumber(it) || !(fabs(it->valuedouble) < 2147483648.0) || it->valuedouble != floor(it->valuedouble)) {
-            free(*ids);
-            return err_set("%s: element %d is not an integer token id", where, i);
-        }
-        (*ids)[i++] = (int)it->valuedouble;
-    }
-    *n = k;
-    return 0;
-}
-
-// Decode one array value; prints the text raw or as a JSON string line.
+// Decode one array value; prints the text raw or as a JSON string line. Ids
+// past the vocabulary are left to tok_decode, which names the id.
 static int detok_one(const Tokenizer *tok, const cJSON *v, int jsonl, const char *where) {
     int *ids = NULL, n = 0;
-    if (ids_from_json(v, &ids, &n, where)) return -1;
+    if (cli_json_ids(v, 0, where, &ids, &n)) return -1;
     size_t len;
     char *text = tok_decode(tok, ids, n, &len);
     free(ids);
@@ -193,9 +157,7 @@ static int detok_line(const Tokenizer *tok, const cJSON *v, const char *where) {
     return detok_one(tok, v, 1, where);
 }
 
-int cmd_detokenize(int argc, char **argv) {
-    return run_tok_cmd("detokenize", argc, argv, &detokenize_cli, detok_raw, detok_line);
-}
+int cmd_detokenize(void *cfg) { return run_tok_cmd("detokenize", cfg, detok_raw, detok_line); }
 
 typedef struct {
     char corpus[4096], out[4096];
@@ -215,32 +177,24 @@ static const OptDef train_options[] = {
 #undef F
 #undef S
 
-static void train_defaults(void *cfg) { memset(cfg, 0, sizeof(TrainFlags)); }
-
 const CliOptions train_tokenizer_cli = {
-    train_options, sizeof(TrainFlags), train_defaults,
-    "usage: aha train-tokenizer --corpus FILE --vocab-size N --out PATH [--special TOKEN]...\n"
-    "Trains a byte-level BPE (Qwen-style pre-tokenizer regex) on a UTF-8 text file and\n"
-    "writes PATH (tokenizer.json; a directory gets PATH/tokenizer.json) and\n"
-    "tokenizer_config.json beside it. N counts the 256 byte tokens, the merges and the\n"
-    "special tokens; N = 256 + specials gives the pure byte-level tokenizer.\n",
-    NULL};
+    train_options, sizeof(TrainFlags), NULL,
+    "aha train-tokenizer --corpus FILE --vocab-size N --out PATH [--special TOKEN]...",
+    "Trains a byte-level BPE (Qwen-style pre-tokenizer regex) on a UTF-8 text file and writes PATH (tokenizer.json; a directory gets PATH/tokenizer.json) and tokenizer_config.json beside it. N counts the 256 byte tokens, the merges and the special tokens; N = 256 + specials gives the pure byte-level tokenizer.", NULL, 0};
 
-int cmd_train_tokenizer(int argc, char **argv) {
+int cmd_train_tokenizer(void *cfg) {
     const char *cmd = "train-tokenizer";
-    static TrainFlags f;   // large (paths): not on the stack
-    int rc = cli_parse_options(cmd, argc, argv, &train_tokenizer_cli, &f);
-    if (rc) return rc == 1 ? 0 : rc;
-    if (!f.corpus[0] || !f.out[0] || !f.vocab_size) return cli_usage(cmd, "--corpus, --vocab-size and --out are required");
-    const char *corpus = f.corpus, *out = f.out, *special[OPT_LIST_MAX];
-    for (int i = 0; i < f.special.n; i++) special[i] = f.special.item[i];
+    const TrainFlags *f = cfg;
+    const char *corpus = f->corpus, *out = f->out, *special[OPT_LIST_MAX];
+    for (int i = 0; i < f->special.n; i++) special[i] = f->special.item[i];
+    int rc = 0;
     char path[4096];
     size_t len = 0;
     char *text = strcmp(corpus, "-") == 0 ? read_stdin(&len) : file_read_all(corpus, &len);
     if (!text) rc = cli_fail(cmd, "%s", strcmp(corpus, "-") == 0 ? "cannot read stdin" : err_msg());
     if (!rc && (path_is_dir(out) ? path_join(path, sizeof path, out, "tokenizer.json") : path_fmt(path, sizeof path, "%s", out)))
         rc = cli_fail(cmd, "%s", err_msg());
-    if (!rc && tok_train_bpe(text, len, f.vocab_size, special, f.special.n, path))
+    if (!rc && tok_train_bpe(text, len, f->vocab_size, special, f->special.n, path))
         rc = cli_fail(cmd, "%s", err_msg());
     if (!rc) fprintf(stderr, "aha train-tokenizer: wrote %s\n", path);
     free(text);

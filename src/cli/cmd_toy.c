@@ -36,7 +36,6 @@ static const OptDef rate_option[] = {
 
 static void toy_flag_defaults(void *cfg) {
     ToyFlags *f = cfg;
-    memset(f, 0, sizeof *f);
     toy_defaults(&f->o);
     f->seed = (int)f->o.seed;
     size_t n = 0;
@@ -46,12 +45,8 @@ static void toy_flag_defaults(void *cfg) {
 
 const CliOptions toy_cli = {
     toy_options, sizeof(ToyFlags), toy_flag_defaults,
-    "usage: aha toy [--rates R1,R2,...] [--group G] [--lr LR] [--steps N] [--seed S] [--every N]\n\n"
-    "The smallest GRPO: a softmax policy over strategies with hidden success rates.\n"
-    "Each step samples G strategies, scores each with a coin flip at its rate,\n"
-    "gives each sample its group-relative advantage (r - mean) / std and moves the\n"
-    "policy along A * grad log pi. Watch it forget the strategies that do not pay.\n",
-    NULL};
+    "aha toy [--rates R1,R2,...] [--group G] [--lr LR] [--steps N] [--seed S] [--every N]",
+    "The smallest GRPO: a softmax policy over strategies with hidden success rates. Each step samples G strategies, scores each with a coin flip at its rate, gives each sample its group-relative advantage (r - mean) / std and moves the policy along A * grad log pi. Watch it forget the strategies that do not pay.", NULL, 0};
 
 // "0.2,0.5,..." into o->rate and o->k. Returns 0, or -1 after err_set.
 static int parse_rates(ToyOpts *o, const char *s) {
@@ -67,17 +62,15 @@ static int parse_rates(ToyOpts *o, const char *s) {
     return 0;
 }
 
-int cmd_toy(int argc, char **argv) {
-    ToyFlags f;
-    int rc = cli_parse_options("toy", argc, argv, &toy_cli, &f);
-    if (rc) return rc == 1 ? 0 : rc;
-    if (parse_rates(&f.o, f.rates) != 0) return cli_usage("toy", "%s", err_msg());
-    f.o.seed = (uint64_t)f.seed;
+int cmd_toy(void *cfg) {
+    ToyFlags *f = cfg;
+    if (parse_rates(&f->o, f->rates) != 0) return cli_usage("toy", "%s", err_msg());
+    f->o.seed = (uint64_t)f->seed;
     printf("strategies:");
-    for (int i = 0; i < f.o.k; i++) printf(" %c (succeeds %.0f%%)", 'A' + i, 100 * f.o.rate[i]);
-    printf("\ngroup %d, lr %g, %d steps, seed %llu\n\n", f.o.group, f.o.lr, f.o.steps, (unsigned long long)f.o.seed);
+    for (int i = 0; i < f->o.k; i++) printf(" %c (succeeds %.0f%%)", 'A' + i, 100 * f->o.rate[i]);
+    printf("\ngroup %d, lr %g, %d steps, seed %llu\n\n", f->o.group, f->o.lr, f->o.steps, (unsigned long long)f->o.seed);
     ToyResult r;
-    if (toy_run(&f.o, &r, stdout) != 0) return cli_fail("toy", "%s", err_msg());
+    if (toy_run(&f->o, &r, stdout) != 0) return cli_fail("toy", "%s", err_msg());
     printf("\nbest strategy %c: final probability %.3f", 'A' + r.best, r.prob[r.best]);
     if (r.converged_step > 0) printf(", above 0.9 from step %d", r.converged_step);
     printf("\nmean reward: first 10%% of steps %.3f, last 10%% %.3f\n", r.mean_reward_first, r.mean_reward_last);

@@ -13,15 +13,12 @@ static const OptDef version_options[] = {
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };
 
-static void version_defaults(void *cfg) { ((VersionFlags *)cfg)->unused = 0; }
+const CliOptions version_cli = {
+    version_options, sizeof(VersionFlags), NULL, "aha version",
+    "Prints the version and the build's optional features.", NULL, 0};
 
-const CliOptions version_cli = {version_options, sizeof(VersionFlags), version_defaults,
-                                "usage: aha version\nPrints the version and the build's optional features.\n", NULL};
-
-int cmd_version(int argc, char **argv) {
-    VersionFlags f;
-    int rc = cli_parse_options("version", argc, argv, &version_cli, &f);
-    if (rc) return rc == 1 ? 0 : rc;
+int cmd_version(void *cfg) {
+    (void)cfg;
     printf("aha %s", AHA_VERSION);
 #ifdef _OPENMP
     printf(" +openmp");

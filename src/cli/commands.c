@@ -1,7 +1,9 @@
-// The list of commands: names, entry points, summaries and flag tables.
+// The list of commands (names, entry points, summaries and flag tables) and
+// how one runs.
 #include "cli/cli.h"
 
 #include <stddef.h>
+#include <stdlib.h>
 
 const Command cli_commands[] = {
     {"init", cmd_init, "create a model directory with random weights (or convert one)", &init_cli},
@@ -28,3 +30,12 @@ const Command cli_commands[] = {
     {"version", cmd_version, "print the version and build options", &version_cli},
     {NULL, NULL, NULL, NULL},
 };
+
+int cli_run(const Command *c, int argc, char **argv) {
+    void *cfg = malloc(c->options->size);
+    if (!cfg) return cli_fail(c->name, "out of memory");
+    int rc = cli_parse_options(c->name, argc, argv, c->options, cfg);
+    rc = rc == 1 ? 0 : rc ? rc : c->run(cfg);
+    free(cfg);
+    return rc;
+}

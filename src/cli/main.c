@@ -38,7 +38,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     for (const Command *c = cli_commands; c->name; c++)
-        if (strcmp(argv[1], c->name) == 0) return c->run(argc - 1, argv + 1);
+        if (strcmp(argv[1], c->name) == 0) return cli_run(c, argc - 1, argv + 1);
     fprintf(stderr, "aha: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;
