@@ -17,7 +17,6 @@ const CliOptions eval_cli = {
 
 int cmd_eval(void *cfg) {
     const EvalConfig *c = cfg;
-    if (!c->model[0]) return cli_usage("eval", "--model DIR is required");
     if (!c->task[0] == !c->dataset[0]) return cli_usage("eval", "give exactly one of --task and --dataset");
     EvalResult r;
     if (eval_run(c, &r) != 0) return cli_fail("eval", "%s", err_msg());

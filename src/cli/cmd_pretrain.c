@@ -17,7 +17,6 @@ const CliOptions pretrain_cli = {
 
 int cmd_pretrain(void *cfg) {
     const PretrainConfig *c = cfg;
-    if (!c->out[0]) return cli_usage("pretrain", "--out DIR is required");
     if (pretrain_run(c) != 0) return cli_fail("pretrain", "%s", err_msg());
     return 0;
 }

@@ -17,7 +17,8 @@
 #define F(x) offsetof(EvalConfig, x)
 #define S(x) F(x), sizeof(((EvalConfig *)0)->x)
 const OptDef eval_options[] = {
-    {"model", OPT_STRING, S(model), 0, 0, NULL, "model directory (Hugging Face layout, with tokenizer.json)", NULL, NULL, 0},
+    {"model", OPT_STRING, S(model), 0, 0, NULL, "model directory (Hugging Face layout, with tokenizer.json)", NULL, NULL,
+     OPT_REQUIRED},
     {"task", OPT_STRING, S(task), 0, 0, NULL, "task generator (see aha task --help)", NULL, NULL, 0},
     {"dataset", OPT_STRING, S(dataset), 0, 0, NULL, "JSONL dataset instead of a task (math verifier)", NULL, NULL, 0},
     {"split", OPT_STRING, S(split), 0, 0, NULL, "train or test (task problems)", NULL, NULL, 0},

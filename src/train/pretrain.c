@@ -20,7 +20,7 @@
 #define F(x) offsetof(PretrainConfig, x)
 #define S(x) F(x), sizeof(((PretrainConfig *)0)->x)
 const OptDef pretrain_options[] = {
-    {"out", OPT_STRING, S(out), 0, 0, NULL, "model directory to write", NULL, NULL, 0},
+    {"out", OPT_STRING, S(out), 0, 0, NULL, "model directory to write", NULL, NULL, OPT_REQUIRED},
     {"corpus", OPT_STRING, S(corpus), 0, 0, NULL, "corpus JSONL from aha corpus (default: generate one)", NULL, NULL, 0},
     {"init", OPT_STRING, S(init), 0, 0, NULL, "continue training this model directory (keeps its tokenizer and shape)", NULL, NULL, 0},
     {"keep_corpus", OPT_BOOL, F(keep_corpus), 0, 0, 1, NULL, "keep the generated corpus as OUT/corpus.jsonl", NULL, NULL, 0},
