@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define STATE_FILE "trainer_state.json"
 
@@ -365,6 +366,16 @@ static int pick(const char *ckdir, long latest, const long *steps, int n, const 
     }
     out[0] = 0;
     return err_set("no intact checkpoint in %s: %s; pass --restart to start the run over", ckdir, first);
+}
+
+int checkpoint_dir_is_new(const char *run_dir, const char *hint) {
+    char ck[4096], metrics[4096];
+    if (path_join(ck, sizeof ck, run_dir, "checkpoints") != 0 ||
+        path_join(metrics, sizeof metrics, run_dir, "metrics.jsonl") != 0)
+        return -1;
+    struct stat st;
+    const char *held = path_exists(ck) ? ck : stat(metrics, &st) == 0 && st.st_size > 0 ? metrics : NULL;
+    return held ? err_set("%s already holds a run (%s); %s", run_dir, held, hint) : 0;
 }
 
 int checkpoint_find(const char *run_dir, const GrpoConfig *cfg, char *out, size_t cap) {

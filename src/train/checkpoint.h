@@ -31,6 +31,10 @@ int checkpoint_find(const char *run_dir, const GrpoConfig *cfg, char *out, size_
 // checkpoint_find chose into a trainer whose policy was loaded from it.
 // Returns 0 or -1.
 int checkpoint_restore(Trainer *t, const char *ckpt_dir);
+// 0 when run_dir can take a new run: it does not exist, or holds neither
+// checkpoints nor metrics. Else -1, the error naming what it holds (a new
+// run there would write over that history) and then hint.
+int checkpoint_dir_is_new(const char *run_dir, const char *hint);
 // Remove what killed writers leave behind in a run directory and its
 // checkpoints/ ("<file>.tmp.<pid>", "step_N.tmp/"). Returns 0 or -1.
 int checkpoint_remove_temps(const char *run_dir);

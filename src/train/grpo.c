@@ -572,6 +572,11 @@ int grpo_run(const GrpoConfig *cfg, const char *resume_dir) {
         snprintf(t.run_dir, sizeof t.run_dir, "runs/grpo-%s", stamp);
     }
     memcpy(t.cfg.out, t.run_dir, strlen(t.run_dir) + 1);   // fits: checked above
+    if (!resume_dir && !t.cfg.restart &&
+        checkpoint_dir_is_new(t.run_dir, "pass --resume to continue it, --restart to start it over, or another --out")) {
+        trainer_close(&t);
+        return -1;
+    }
     int created = !path_exists(t.run_dir), rc = mkdir_p(t.run_dir);
     if (rc == 0) rc = enter_run(&t, ckpt);
     int entered = rc == 0;

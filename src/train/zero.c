@@ -93,6 +93,7 @@ int zero_run(const ZeroConfig *c) {
         strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&now));
         snprintf(run_dir, sizeof run_dir, "runs/zero-%s", stamp);
     }
+    if (checkpoint_dir_is_new(run_dir, "choose another --out, or remove it") != 0) return -1;
     if (mkdir_p(run_dir) != 0) return -1;
     GrpoConfig g;
     grpo_defaults(&g);
