@@ -348,7 +348,10 @@ int reject_run(const RejectConfig *c, cJSON **stats) {
         err_set("out of memory");
         goto done;
     }
-    if (atomic_open(&af, c->out) != 0) goto done;
+    // The output's folder is made once nothing can refuse the start any more.
+    char dir[1024];
+    if (path_sibling(dir, sizeof dir, c->out, ".") != 0 || mkdir_p(dir) != 0 || atomic_open(&af, c->out) != 0)
+        goto done;
     if (sample_all(c, &ch, &ro, &ps, n, af.f, &t) != 0) goto done;
     *stats = stats_json(c, ch.require, &t);
     cJSON_AddNumberToObject(*stats, "skipped_long_prompts", (double)skipped);
