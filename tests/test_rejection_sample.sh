@@ -53,6 +53,15 @@ P
 [ "$(wc -l <"$T/a.scores")" -eq "$(wc -l <"$T/a.jsonl")" ] || fail "aha reward line count"
 [ "$(grep -c '"math":1[,}]' "$T/a.scores")" -eq "$(wc -l <"$T/a.jsonl")" ] || fail "a kept row does not re-verify: $(cat "$T/a.scores")"
 
+# With the prompt ending inside <think>, rows say so and format re-verifies too.
+"${RS[@]}" --task sum --difficulty 1 --problems 8 -n 8 --prefill-think --require verifier,format,language --threads 2 \
+  --out "$T/p.jsonl" >/dev/null 2>&1 || fail "prefill run"
+[ -s "$T/p.jsonl" ] || fail "prefill run kept nothing"
+grep -q '"prefilled_think":true' "$T/p.jsonl" && grep -q 'Assistant: <think>","completion"' "$T/p.jsonl" \
+  || fail "prefilled rows: $(head -n 1 "$T/p.jsonl")"
+[ "$("$AHA" reward --fn math --fn format --fn language <"$T/p.jsonl" | grep -c '"math":1,"format":1,"language":1}')" \
+  -eq "$(wc -l <"$T/p.jsonl")" ] || fail "a prefilled row does not re-verify"
+
 # --- One seed, one file: a second run (one thread this time) is byte-identical.
 "${RS[@]}" --task sum --difficulty 1 --problems 8 -n 8 --max-keep 2 --seed 3 --threads 1 --out "$T/b.jsonl" \
   >/dev/null 2>&1 || fail "second run"
