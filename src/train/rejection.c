@@ -339,7 +339,8 @@ int reject_run(const RejectConfig *c, cJSON **stats) {
     long skipped = 0;
     if (model_load(&m, c->model, 0) != 0) return err_wrap("model %s", c->model);
     if (!(tok = tok_load(c->model))) goto done;
-    if (eval_open_problems(&c->src, "rejection-sample", &c->sample, &m, tok, &ps, &n, &skipped, &max_prompt) != 0) goto done;
+    if (eval_open_problems(&c->src, "rejection-sample", &c->sample, &m, tok, &ps, &n, &skipped, &max_prompt) != 0)
+        goto done;
     const char *verifier = problems_verifier(&ps);
     if (checks_spec(c, verifier, &terms) != 0) goto done;
     int P = c->batch < n ? c->batch : n;
@@ -371,19 +372,15 @@ done:
     return rc;
 }
 
+static double num(const cJSON *o, const char *key) { return cJSON_GetNumberValue(cJSON_GetObjectItem(o, key)); }
+
 void reject_print(FILE *f, const cJSON *s) {
-    double samples = cJSON_GetNumberValue(cJSON_GetObjectItem(s, "samples"));
     fprintf(f, "prompts %.0f, samples %.0f, kept %.0f (%.3f of samples), passed every check %.3f\n",
-            cJSON_GetNumberValue(cJSON_GetObjectItem(s, "prompts")), samples,
-            cJSON_GetNumberValue(cJSON_GetObjectItem(s, "kept")),
-            cJSON_GetNumberValue(cJSON_GetObjectItem(s, "kept_rate")),
-            cJSON_GetNumberValue(cJSON_GetObjectItem(s, "pass_rate")));
+            num(s, "prompts"), num(s, "samples"), num(s, "kept"), num(s, "kept_rate"), num(s, "pass_rate"));
     fprintf(f, "  rejected by reason (first failed check):\n");
     for (const cJSON *e = cJSON_GetObjectItem(s, "rejected")->child; e; e = e->next)
         if (e->valuedouble > 0) fprintf(f, "    %-16s %8.0f\n", e->string, e->valuedouble);
     for (const cJSON *e = cJSON_GetObjectItem(s, "by_difficulty")->child; e; e = e->next)
-        fprintf(f, "  difficulty %-5s prompts %-4.0f pass rate %.3f  kept %.0f\n", strcmp(e->string, "0") ? e->string : "-",
-                cJSON_GetNumberValue(cJSON_GetObjectItem(e, "prompts")),
-                cJSON_GetNumberValue(cJSON_GetObjectItem(e, "pass_rate")),
-                cJSON_GetNumberValue(cJSON_GetObjectItem(e, "kept")));
+        fprintf(f, "  difficulty %-5s prompts %-4.0f pass rate %.3f  kept %.0f\n",
+                strcmp(e->string, "0") ? e->string : "-", num(e, "prompts"), num(e, "pass_rate"), num(e, "kept"));
 }
