@@ -105,8 +105,8 @@ static int score_batch(const EvalConfig *c, const Rollout *ro, int B, char **ans
     return 0;
 }
 
-int eval_open_problems(const ProblemChoice *pc, const char *cmd, const SampleSettings *s, const Model *m, const Tokenizer *tok,
-                       ProblemSource *ps, int *n, long *skipped, int *max_prompt) {
+int eval_open_problems(const ProblemChoice *pc, const char *cmd, const SampleSettings *s, const Model *m,
+                       const Tokenizer *tok, ProblemSource *ps, int *n, long *skipped, int *max_prompt) {
     int split = TASK_SPLIT_TEST;
     if (pc->task[0] && (split = task_split_parse(pc->split)) < 0) return -1;
     if (problems_open(ps, pc->task, pc->dataset, split, (uint64_t)s->seed, pc->difficulty, 0) != 0) return -1;
@@ -153,7 +153,8 @@ int eval_run(const EvalConfig *c, EvalResult *r) {
     memset(&terms, 0, sizeof terms);
     if (model_load(&m, c->model, 0) != 0) return err_wrap("model %s", c->model);
     if (!(tok = tok_load(c->model))) goto done;
-    if (eval_open_problems(&c->src, "eval", &c->sample, &m, tok, &ps, &n, &r->skipped_long_prompts, &max_prompt) != 0) goto done;
+    if (eval_open_problems(&c->src, "eval", &c->sample, &m, tok, &ps, &n, &r->skipped_long_prompts, &max_prompt) != 0)
+        goto done;
     // The verifier decides correctness; format is reported beside it (term 1).
     const char *verifier = problems_verifier(&ps);
     if (reward_parse_spec(&terms, verifier) != 0 || reward_parse_spec(&terms, "format") != 0) goto done;

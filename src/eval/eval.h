@@ -62,8 +62,8 @@ typedef struct {
 // dropped, counted in *skipped and reported on stderr). *n receives the
 // problem count, *max_prompt the longest prompt in tokens (BOS included).
 // Returns 0, or -1 after err_set.
-int eval_open_problems(const ProblemChoice *pc, const char *cmd, const SampleSettings *s, const Model *m, const Tokenizer *tok,
-                       ProblemSource *ps, int *n, long *skipped, int *max_prompt);
+int eval_open_problems(const ProblemChoice *pc, const char *cmd, const SampleSettings *s, const Model *m,
+                       const Tokenizer *tok, ProblemSource *ps, int *n, long *skipped, int *max_prompt);
 
 // Load the model and evaluate it. Returns 0 or -1 (err_set).
 int eval_run(const EvalConfig *c, EvalResult *r);
