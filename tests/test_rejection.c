@@ -50,6 +50,9 @@ static void test_parse(void) {
     unsigned r = 0;
     CHECK(reject_parse_checks(&l, &r) == 0, "%s", err_msg());
     CHECK(r == (1u << REJECT_VERIFIER | 1u << REJECT_FORMAT | 1u << REJECT_TRUNCATION), "bits %x", r);
+    OptList dashed = {1, {"no-truncation,,language"}};
+    CHECK(reject_parse_checks(&dashed, &r) == 0 && r == (1u << REJECT_TRUNCATION | 1u << REJECT_LANGUAGE),
+          "dashed and empty names: %x", r);
     OptList none = {0};
     CHECK(reject_parse_checks(&none, &r) == 0 && r == 0, "no checks");
     OptList bad = {1, {"verifier,formatt"}};

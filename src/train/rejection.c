@@ -53,10 +53,18 @@ void reject_defaults(RejectConfig *c) { *c = reject_default; }
 // The names --require may give, by the reason their failure counts as.
 static const RejectReason named_checks[] = {REJECT_VERIFIER, REJECT_FORMAT, REJECT_LANGUAGE, REJECT_TRUNCATION};
 
+// Whether name[0..len) spells known, a dash standing for an underscore as in flag names.
+static int check_named(const char *known, const char *name, size_t len) {
+    if (strlen(known) != len) return 0;
+    for (size_t i = 0; i < len; i++)
+        if (name[i] != known[i] && !(name[i] == '-' && known[i] == '_')) return 0;
+    return 1;
+}
+
 static int parse_check(const char *name, size_t len, unsigned *require) {
     for (size_t i = 0; i < sizeof named_checks / sizeof named_checks[0]; i++) {
         const char *known = reject_reason_names[named_checks[i]];
-        if (strlen(known) == len && !strncmp(known, name, len)) {
+        if (check_named(known, name, len)) {
             *require |= 1u << named_checks[i];
             return 0;
         }

@@ -49,7 +49,8 @@ typedef struct {
     double format, language, repetition;   // format in {0, 1}; language, repetition fractions in [0, 1]
 } SampleFacts;
 
-// The --require names (each item may hold several, comma-separated) into bits.
+// The --require names (each item may hold several, comma-separated; a dash may
+// stand for an underscore: no-truncation) into bits.
 // Returns 0, or -1 after err_set naming the unknown name and listing the known.
 int reject_parse_checks(const OptList *names, unsigned *require);
 // The first check f fails, or REJECT_NONE.
