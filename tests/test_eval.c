@@ -93,8 +93,8 @@ int main(void) {
     EvalConfig c;
     eval_defaults(&c);
     snprintf(c.model, sizeof c.model, "%s", dir);
-    snprintf(c.dataset, sizeof c.dataset, "%s", ds7);
-    c.problems = 0;
+    snprintf(c.src.dataset, sizeof c.src.dataset, "%s", ds7);
+    c.src.problems = 0;
     c.k = 8;
     c.sample.max_new_tokens = 32;
     c.batch = 4;   // two sampler calls: 4 + 2 problems
@@ -113,18 +113,18 @@ int main(void) {
     CHECK(cJSON_GetObjectItem(j, "pass@1")->valuedouble == 1.0, "json pass@1");
     cJSON_Delete(j);
 
-    snprintf(c.dataset, sizeof c.dataset, "%s", ds8);
+    snprintf(c.src.dataset, sizeof c.src.dataset, "%s", ds8);
     CHECK(eval_run(&c, &r) == 0, "eval on the 8 dataset");
     CHECK(r.pass1 == 0.0 && r.cons == 0.0 && r.passk == 0.0, "never right: pass@1 %g cons %g pass@k %g", r.pass1,
           r.cons, r.passk);
     CHECK_CLOSE(r.mean_length, (double)rn, 1e-12, 1);
 
     // A task the model was never trained on still runs end to end (sizes, verifier lookup).
-    snprintf(c.dataset, sizeof c.dataset, "%s", "");
-    snprintf(c.task, sizeof c.task, "arithmetic");
-    c.problems = 3;
+    snprintf(c.src.dataset, sizeof c.src.dataset, "%s", "");
+    snprintf(c.src.task, sizeof c.src.task, "arithmetic");
+    c.src.problems = 3;
     c.k = 2;
-    c.difficulty = 0;
+    c.src.difficulty = 0;
     CHECK(eval_run(&c, &r) == 0, "eval on a task");
     CHECK(r.n_by_diff[1] == 1 && r.n_by_diff[2] == 1 && r.n_by_diff[3] == 1, "difficulty buckets");
     CHECK(r.tokens > 0 && r.pass1 >= 0 && r.pass1 <= 1, "tokens %ld pass@1 %g", r.tokens, r.pass1);

@@ -72,6 +72,7 @@ W="$T/work/runs"
 [ "$(wc -l <"$W/sum/metrics.jsonl")" -eq 8 ] || fail "runs/sum did not reach step 8"
 [ -s "$W/sum/checkpoints/step_8/model.safetensors" ] || fail "no step 8 checkpoint in runs/sum"
 grep -qE '"lr":\s*2e-06' "$W/sum-lr/config.json" || fail "runs/sum-lr does not have lr 2e-6"
+[ -s "$W/sft-sum.jsonl" ] && [ -s "$W/sft-sum.jsonl.stats.json" ] || fail "rejection-sample wrote no SFT rows or stats"
 
 # The refusal README describes: a prompt longer than the model's context is
 # refused naming the budget, and the run directory is not made.

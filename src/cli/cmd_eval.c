@@ -17,7 +17,7 @@ const CliOptions eval_cli = {
 
 int cmd_eval(void *cfg) {
     const EvalConfig *c = cfg;
-    if (!c->task[0] == !c->dataset[0]) return cli_usage("eval", "give exactly one of --task and --dataset");
+    if (!c->src.task[0] == !c->src.dataset[0]) return cli_usage("eval", "give exactly one of --task and --dataset");
     EvalResult r;
     if (eval_run(c, &r) != 0) return cli_fail("eval", "%s", err_msg());
     eval_print(stdout, &r);

@@ -14,17 +14,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define F(x) offsetof(ProblemChoice, x)
+#define S(x) F(x), sizeof(((ProblemChoice *)0)->x)
+const OptDef problem_choice_options[] = {
+    {"task", OPT_STRING, S(task), 0, 0, NULL, "task generator (see aha task --help)", NULL, NULL, 0},
+    {"dataset", OPT_STRING, S(dataset), 0, 0, NULL, "JSONL dataset instead of a task (math verifier)", NULL, NULL, 0},
+    {"split", OPT_STRING, S(split), 0, 0, NULL, "train or test (task problems)", NULL, NULL, 0},
+    {"difficulty", OPT_INT, F(difficulty), 0, 0, TASK_MAX_DIFFICULTY, NULL, "task difficulty, 0 cycles 1..5", NULL, NULL, 0},
+    {"problems", OPT_INT, F(problems), 0, 0, 1000000, NULL, "problems to sample (dataset: the first n, 0 = all)", NULL, NULL, 0},
+    {"skip_long_prompts", OPT_BOOL, F(skip_long_prompts), 0, 0, 1, NULL, "drop and count dataset rows too long for the model's context instead of refusing the dataset", NULL, NULL, 0},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
+};
+#undef F
+#undef S
+
 #define F(x) offsetof(EvalConfig, x)
 #define S(x) F(x), sizeof(((EvalConfig *)0)->x)
 const OptDef eval_options[] = {
     {"model", OPT_STRING, S(model), 0, 0, NULL, "model directory (Hugging Face layout, with tokenizer.json)", NULL, NULL,
      OPT_REQUIRED},
-    {"task", OPT_STRING, S(task), 0, 0, NULL, "task generator (see aha task --help)", NULL, NULL, 0},
-    {"dataset", OPT_STRING, S(dataset), 0, 0, NULL, "JSONL dataset instead of a task (math verifier)", NULL, NULL, 0},
-    {"split", OPT_STRING, S(split), 0, 0, NULL, "train or test (task problems)", NULL, NULL, 0},
-    {"difficulty", OPT_INT, F(difficulty), 0, 0, TASK_MAX_DIFFICULTY, NULL, "task difficulty, 0 cycles 1..5", NULL, NULL, 0},
-    {"problems", OPT_INT, F(problems), 0, 0, 1000000, NULL, "problems to evaluate (dataset: 0 = all)", NULL, NULL, 0},
-    {"skip_long_prompts", OPT_BOOL, F(skip_long_prompts), 0, 0, 1, NULL, "drop and count dataset rows too long for the model's context instead of refusing the dataset", NULL, NULL, 0},
+    OPT_GROUP_ENTRY(EvalConfig, src, problem_choice_options),
     {"k", OPT_INT, F(k), 0, 1, 1024, NULL, "samples per problem", NULL, NULL, 0},
     OPT_GROUP_ENTRY(EvalConfig, sample, sample_settings_options),
     {"batch", OPT_INT, F(batch), 0, 1, 4096, NULL, "problems sampled together", NULL, NULL, 0},
@@ -37,7 +46,7 @@ const OptDef eval_options[] = {
 
 // R1's evaluation sampling: T 0.6, top-p 0.95.
 static const EvalConfig eval_default = {
-    .split = "test", .problems = 50, .k = 8, .batch = 8,
+    .src = {.split = "test", .problems = 50}, .k = 8, .batch = 8,
     .sample = {.template_name = "r1zero", .temperature = 0.6, .top_p = 0.95, .max_new_tokens = 96, .seed = 1234}};
 
 void eval_defaults(EvalConfig *c) { *c = eval_default; }
@@ -96,35 +105,40 @@ static int score_batch(const EvalConfig *c, const Rollout *ro, int B, char **ans
     return 0;
 }
 
-// Problems: the task's split, or the first n rows of the dataset in file order
-// once rows too long for the model's context are refused (or, when asked,
-// dropped and counted in *skipped).
-static int open_problems(const EvalConfig *c, const Model *m, const Tokenizer *tok, ProblemSource *ps, int *n,
-                         long *skipped) {
+int eval_open_problems(const ProblemChoice *pc, const char *cmd, const SampleSettings *s, const Model *m,
+                       const Tokenizer *tok, ProblemSource *ps, int *n, long *skipped, int *max_prompt) {
     int split = TASK_SPLIT_TEST;
-    if (c->task[0] && (split = task_split_parse(c->split)) < 0) return -1;
-    if (problems_open(ps, c->task, c->dataset, split, (uint64_t)c->sample.seed, c->difficulty, 0) != 0) return -1;
-    int room = m->cfg.max_position - c->sample.max_new_tokens;
+    if (pc->task[0] && (split = task_split_parse(pc->split)) < 0) return -1;
+    if (problems_open(ps, pc->task, pc->dataset, split, (uint64_t)s->seed, pc->difficulty, 0) != 0) return -1;
+    int room = m->cfg.max_position - s->max_new_tokens;
     char limit[128];
     snprintf(limit, sizeof limit, "max_position_embeddings %d less max_new_tokens %d", m->cfg.max_position,
-             c->sample.max_new_tokens);
+             s->max_new_tokens);
     // No room at all is rollout_open's message, with the fix.
-    if (room >= 1 && rollout_check_prompts(ps, tok, &c->sample, room, limit, c->skip_long_prompts, skipped) != 0)
-        return -1;
+    if (room >= 1 && rollout_check_prompts(ps, tok, s, room, limit, pc->skip_long_prompts, skipped) != 0) return -1;
     if (*skipped)
-        fprintf(stderr, "eval: skipped %ld rows of %s whose prompts exceed %s (%ld kept)\n", *skipped, c->dataset,
-                limit, problems_count(ps));
+        fprintf(stderr, "%s: skipped %ld rows of %s whose prompts exceed %s (%ld kept)\n", cmd, *skipped,
+                pc->dataset, limit, problems_count(ps));
     long count = problems_count(ps);
-    *n = c->problems;
+    *n = pc->problems;
     if (count >= 0 && (*n == 0 || *n > count)) *n = (int)count;
     if (*n < 1) return err_set("problems must be >= 1 for a task");
+    // The rollout is sized for the longest prompt.
+    PromptProblem p;
+    *max_prompt = 1;
+    for (int i = 0; i < *n; i++) {
+        if (problems_get(ps, i, &p) != 0) return -1;
+        int len = rollout_prompt_tokens(tok, s, &p);
+        if (len < 0) return -1;
+        if (len > *max_prompt) *max_prompt = len;
+    }
     return 0;
 }
 
 int eval_run(const EvalConfig *c, EvalResult *r) {
     memset(r, 0, sizeof *r);
     if (!c->model[0]) return err_set("model: a model directory is required (--model DIR)");
-    if (!c->task[0] == !c->dataset[0]) return err_set("give exactly one of --task and --dataset");
+    if (!c->src.task[0] == !c->src.dataset[0]) return err_set("give exactly one of --task and --dataset");
     threads_set(c->sample.threads);
     double t0 = time_now();
     Model m = {0};
@@ -139,18 +153,11 @@ int eval_run(const EvalConfig *c, EvalResult *r) {
     memset(&terms, 0, sizeof terms);
     if (model_load(&m, c->model, 0) != 0) return err_wrap("model %s", c->model);
     if (!(tok = tok_load(c->model))) goto done;
-    if (open_problems(c, &m, tok, &ps, &n, &r->skipped_long_prompts) != 0) goto done;
+    if (eval_open_problems(&c->src, "eval", &c->sample, &m, tok, &ps, &n, &r->skipped_long_prompts, &max_prompt) != 0)
+        goto done;
     // The verifier decides correctness; format is reported beside it (term 1).
     const char *verifier = problems_verifier(&ps);
     if (reward_parse_spec(&terms, verifier) != 0 || reward_parse_spec(&terms, "format") != 0) goto done;
-    // Size the rollout for the longest prompt.
-    PromptProblem p;
-    for (int i = 0; i < n; i++) {
-        if (problems_get(&ps, i, &p) != 0) goto done;
-        int len = rollout_prompt_tokens(tok, &c->sample, &p);
-        if (len < 0) goto done;
-        if (len > max_prompt) max_prompt = len;
-    }
     P = c->batch < n ? c->batch : n;
     if (rollout_open(&ro, &m, tok, &c->sample, P, k, max_prompt, &terms, verifier) != 0) goto done;
     if (c->samples[0] && jsonl_writer_open(&samples, c->samples, 1) != 0) goto done;

@@ -13,14 +13,21 @@
 #include "rollout/rollout.h"
 #include "task/task.h"
 
+// Which problems a sampling command runs over: a settings group.
 typedef struct {
-    char model[512];        // model directory (config.json, weights, tokenizer.json)
     char task[64];          // task generator, or "" with dataset
     char dataset[512];      // JSONL dataset (verified with the math reward)
     char split[8];          // train | test (task only)
     int difficulty;         // 0: cycle 1..5 over problems
     int problems;           // n problems (dataset: the first n; 0 = all of it)
     int skip_long_prompts;  // dataset rows too long for the context are dropped (and counted), not an error
+} ProblemChoice;
+
+extern const OptDef problem_choice_options[];
+
+typedef struct {
+    char model[512];        // model directory (config.json, weights, tokenizer.json)
+    ProblemChoice src;
     int k;                  // samples per problem
     SampleSettings sample;  // template, T, top-p, max_new_tokens, seed (problems and sampling key), threads
     int batch;              // problems per sampler call
@@ -48,6 +55,15 @@ typedef struct {
     double length_by_diff[TASK_MAX_DIFFICULTY + 1];
     double seconds;
 } EvalResult;
+
+// Open the problems pc names for command cmd (task problems keyed by s->seed, dataset rows in
+// file order) once every dataset prompt is checked against the model's
+// context less s->max_new_tokens (over-long rows refused naming FILE:LINE, or
+// dropped, counted in *skipped and reported on stderr). *n receives the
+// problem count, *max_prompt the longest prompt in tokens (BOS included).
+// Returns 0, or -1 after err_set.
+int eval_open_problems(const ProblemChoice *pc, const char *cmd, const SampleSettings *s, const Model *m,
+                       const Tokenizer *tok, ProblemSource *ps, int *n, long *skipped, int *max_prompt);
 
 // Load the model and evaluate it. Returns 0 or -1 (err_set).
 int eval_run(const EvalConfig *c, EvalResult *r);

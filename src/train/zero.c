@@ -46,9 +46,9 @@ static int evaluate(const ZeroConfig *c, const char *model, const char *run_dir,
     EvalConfig e;
     eval_defaults(&e);
     if (path_fmt(e.model, sizeof e.model, "%s", model) != 0) return -1;
-    snprintf(e.task, sizeof e.task, "%s", c->task);
-    e.difficulty = c->difficulty;
-    e.problems = c->eval_problems;
+    snprintf(e.src.task, sizeof e.src.task, "%s", c->task);
+    e.src.difficulty = c->difficulty;
+    e.src.problems = c->eval_problems;
     e.k = c->eval_k;
     snprintf(e.sample.template_name, sizeof e.sample.template_name, "%s", c->sample.template_name);
     snprintf(e.sample.system, sizeof e.sample.system, "%s", c->sample.system);
@@ -58,7 +58,7 @@ static int evaluate(const ZeroConfig *c, const char *model, const char *run_dir,
     char file[64];
     snprintf(file, sizeof file, "eval_%s.jsonl", name);
     if (path_join(e.samples, sizeof e.samples, run_dir, file) != 0) return -1;
-    printf("held-out eval %s: %d test problems x %d samples (T %.1f, top-p %.2f)\n", name, e.problems, e.k,
+    printf("held-out eval %s: %d test problems x %d samples (T %.1f, top-p %.2f)\n", name, e.src.problems, e.k,
            e.sample.temperature, e.sample.top_p);
     fflush(stdout);
     if (eval_run(&e, r) != 0) return err_wrap("eval %s", name);
