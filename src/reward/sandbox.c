@@ -645,7 +645,10 @@ static int probe(const RunPlan *rp) {
     SandboxJob job = {"", "", 0};
     SandboxResult r;
     Slot s;
-    if (slot_start(&s, 0, &trial, &job, 0, &r) != 0) return -1;
+    if (slot_start(&s, 0, &trial, &job, 0, &r) != 0) {
+        sandbox_result_free(&r);
+        return -1;
+    }
     siginfo_t si;
     while (waitid(P_PID, (id_t)s.pid, &si, WEXITED | WNOWAIT) != 0 && errno == EINTR) {}
     slot_finish(&s, rp->lim, &r);
