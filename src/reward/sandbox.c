@@ -674,15 +674,17 @@ static int isolation(RunPlan *rp) {
     if (state == 0) {
         rp->ns = all;
         state = probe(rp) == 0 ? 1 : -1;
-        snprintf(why, sizeof why, "%s", state < 0 ? err_msg() : "");
+        const char *msg = err_msg();
+        if (strncmp(msg, "sandbox: ", 9) == 0) msg += 9;
+        snprintf(why, sizeof why, "%s", state < 0 ? msg : "");
     }
     int st = state;
     if (st < 0 && unsafe && !warned) {
         warned = 1;
         fprintf(stderr, "aha: warning: unsafe_sandbox: programs run without namespaces (%s): only rlimits, a "
                 "process group and a seccomp socket filter hold them; they can signal and trace the processes "
-                "of uid %u, read its files and the environment of its processes, and use unix sockets\n",
-                why, (unsigned)geteuid());
+                "of the uid they run as, read every file and process environment it may read, and use unix "
+                "sockets\n", why);
     }
     pthread_mutex_unlock(&mu);
     if (st > 0) {
