@@ -46,4 +46,10 @@ out=$(printf '{"completion": "a b c a b c", "tokens": 90, "max_new_tokens": 100}
   "$AHA_BIN" reward --fn overlong:1:max=100,cache=20 --fn repetition --fn repetition:1:ngram=1 2>&1)
 # overlong (80-90)/20 = -0.5; trigrams 3/4 unique: -0.25; unigrams 3/6 unique: -0.5
 check "options and duplicate names" test "$out" = '{"reward":-1.25,"overlong":-0.5,"repetition":-0.25,"repetition#2":-0.5}'
+# The code reward runs the program in the sandbox; unsafe_sandbox is an accepted option.
+code='{"completion": "```python\nprint(int(input()) * 2)\n```", "tests": [{"input": "21", "output": "42"}]}'
+out=$(printf '%s\n' "$code" | "$AHA_BIN" reward --fn code 2>&1)
+check "code reward runs the program" test "$out" = '{"reward":1,"code":1}'
+out=$(printf '%s\n' "$code" | "$AHA_BIN" reward --fn code:1:unsafe_sandbox=1 2>&1)
+check "code reward accepts unsafe_sandbox" test "$out" = '{"reward":1,"code":1}'
 exit $fail

@@ -1,27 +1,47 @@
 // The code sandbox against hostile programs: an infinite loop, a fork bomb, a
 // 10 GB allocation, writes outside its directory, a network connection (with the
-// network namespace and with the seccomp fallback), 1 GB of output. Each must
-// score 0 within its limit plus a margin and leave no process behind (checked
-// in /proc); controls show the same probes succeed when a guard is lifted. An
-// honest program that opens /dev/null, /dev/zero, /dev/random or /dev/urandom
-// passes, while /dev holds nothing else and cannot be written.
+// network namespace and with the seccomp filter alone), 1 GB of output, and the
+// escapes of a program running as our own user: killing or tracing the trainer
+// or other processes of the user, a daemon that outlives the run or the
+// trainer, reading the trainer's environment, the data set or the project
+// files, connecting to host unix sockets. Each must score 0 within its limit
+// plus a margin and leave no process behind (checked in /proc); controls show
+// the same probes succeed when a guard is lifted. An honest program that opens
+// /dev/null, /dev/zero, /dev/random or /dev/urandom passes, while /dev holds
+// nothing else and cannot be written. Where namespaces cannot be made the
+// sandbox refuses, or in unsafe mode runs with a warning. Run as root, the
+// whole test runs again as an unprivileged user (aha-test, else nobody).
 #include "reward/code.h"
 #include "reward/sandbox.h"
 #include "base/err.h"
 #include "base/sys.h"
 #include "test.h"
 
+#include "base/fileio.h"
+
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <netinet/in.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define WALL 2.0      // seconds per run in these tests
@@ -29,6 +49,8 @@
 // Carried by every hostile program: "AHA_SBX_MARK_<our pid>", so that another
 // run of this test on the same machine is not mistaken for our leftovers.
 static char mark[64];
+// A process of ours that test_escapes keeps alive on purpose (not a leftover).
+static pid_t victim;
 
 static SandboxLimits test_limits(void) {
     SandboxLimits l;
@@ -52,7 +74,7 @@ static int leftovers(void) {
     struct dirent *e;
     pid_t me = getpid();
     while ((e = readdir(d))) {
-        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+        if (e->d_name[0] < '0' || e->d_name[0] > '9' || atoi(e->d_name) == victim) continue;
         char path[300], buf[8192];
         snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
         FILE *f = fopen(path, "rb");
@@ -165,14 +187,26 @@ static void test_passing_and_partial(void) {
                           "random.SystemRandom().random(); os.urandom(4)\n"
                           "print(open('/dev/stdin').read().strip())";
     CHECK(score(&l, devices, "7\n", "7", &dt) == 1.0, "null, zero, random and urandom open in the sandbox");
-    if (geteuid() == 0) {
-        const char *listing = "import os; print(' '.join(sorted(os.listdir('/dev'))))";
-        CHECK(score(&l, listing, "", "fd null random stderr stdin stdout urandom zero", &dt) == 1.0,
-              "/dev holds only the sandbox's devices");
-        hostile("create a file in /dev", &l, "open('/dev/x', 'w').write('x')\nprint('written')", "", "written");
-        hostile("a host disk in /dev", &l, "import os\nprint(os.path.exists('/dev/sda') or os.path.exists('/dev/vda') or "
-                "os.path.exists('/dev/mem') or os.path.exists('/dev/shm'))", "", "True");
+    const char *listing = "import os; print(' '.join(sorted(os.listdir('/dev'))))";
+    CHECK(score(&l, listing, "", "fd null random stderr stdin stdout urandom zero", &dt) == 1.0,
+          "/dev holds only the sandbox's devices");
+    hostile("create a file in /dev", &l, "open('/dev/x', 'w').write('x')\nprint('written')", "", "written");
+    hostile("a host disk in /dev", &l, "import os\nprint(os.path.exists('/dev/sda') or os.path.exists('/dev/vda') or "
+            "os.path.exists('/dev/mem') or os.path.exists('/dev/shm'))", "", "True");
+    // The root holds the host's system directories, /dev, /proc and the work dir's path only.
+    static const char *const names[] = {"bin", "dev", "etc", "lib", "lib32", "lib64", "libx32", "proc", "sbin", "tmp", "usr"};
+    char root[256] = "", path[64];
+    struct stat st;
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        snprintf(path, sizeof path, "/%s", strcmp(names[k], "etc") == 0 ? "etc/ld.so.cache" : names[k]);
+        int always = !strcmp(names[k], "dev") || !strcmp(names[k], "proc") || !strcmp(names[k], "tmp");
+        if (always || lstat(path, &st) == 0) snprintf(root + strlen(root), sizeof root - strlen(root), "%s%s", root[0] ? " " : "", names[k]);
     }
+    CHECK(score(&l, "import os; print(' '.join(sorted(os.listdir('/'))))", "", root, &dt) == 1.0,
+          "the root holds more than %s", root);
+    // A clean environment: nothing of ours (AHA_SBX_SECRET is set in main).
+    CHECK(score(&l, "import os; print(' '.join(sorted(os.environ)))", "", "HOME LANG PATH TMPDIR", &dt) == 1.0,
+          "the program sees more than its own environment");
 
     // Three tests, the program gets two right.
     const char *completion = "```python\nn=int(input())\nprint(n*n if n < 3 else 0)\n```";
@@ -252,7 +286,9 @@ static void test_hostile(void) {
     long forks = strtol(r.out, NULL, 10);
     CHECK(sandbox_ok(&r) && forks >= 1 && forks < l.max_procs, "forks %ld with max_procs %d (status %d, iso %u)",
           forks, l.max_procs, r.status, r.isolation);
-    if (geteuid() == 0) CHECK((r.isolation & SANDBOX_ISO_PIDNS) && (r.isolation & SANDBOX_ISO_UID), "iso %u", r.isolation);
+    unsigned all_ns = SANDBOX_ISO_PIDNS | SANDBOX_ISO_MNTNS | SANDBOX_ISO_NETNS | SANDBOX_ISO_IPCNS | SANDBOX_ISO_SECCOMP;
+    CHECK((r.isolation & all_ns) == all_ns, "iso %u", r.isolation);
+    CHECK(r.isolation & (geteuid() == 0 ? SANDBOX_ISO_UID : SANDBOX_ISO_USERNS), "iso %u", r.isolation);
     sandbox_result_free(&r);
     CHECK(leftovers() == 0, "sleeping children survived their parent");
 
@@ -303,6 +339,255 @@ static void test_hostile(void) {
     sandbox_result_free(&sr);
 }
 
+// A process of our user that programs try to reach: it must stay alive, not
+// stopped and not traced.
+static pid_t victim_start(void) {
+    victim = fork();
+    if (victim == 0) {
+        for (;;) pause();
+    }
+    return victim;
+}
+
+// 1 when /proc/PID/status says running or sleeping and untraced.
+static int untouched(pid_t pid) {
+    char path[64], buf[4096];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *state = strstr(buf, "State:\t"), *tracer = strstr(buf, "TracerPid:\t");
+    return state && tracer && (state[7] == 'S' || state[7] == 'R') && strncmp(tracer + 11, "0\n", 2) == 0;
+}
+
+// A listening unix socket at addr (a path, or "@name" for the abstract namespace);
+// the fd, non-blocking.
+static int unix_listener(const char *addr) {
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof a.sun_path, "%s", addr);
+    if (addr[0] == '@') a.sun_path[0] = 0;
+    socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(addr) + (addr[0] != '@'));
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, len) != 0 || listen(fd, 8) != 0) return -1;
+    if (addr[0] != '@') chmod(addr, 0777);
+    return fd;
+}
+
+static int nothing_arrived(int fd) {
+    int c = accept(fd, NULL, NULL);
+    if (c >= 0) close(c);
+    return c < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+// The first NUL-separated entry of our own environment as the kernel shows it.
+static void first_environ_entry(char *out, size_t cap) {
+    FILE *f = fopen("/proc/self/environ", "rb");
+    size_t n = f ? fread(out, 1, cap - 1, f) : 0;
+    if (f) fclose(f);
+    out[n] = 0;
+}
+
+// What a program running as our user tries: each case's output would match
+// only if the escape worked; afterwards the trainer (this test) and another
+// process of the user are untouched and nothing is left behind.
+static void test_escapes(void) {
+    SandboxLimits l = test_limits();
+    pid_t v = victim_start();
+    char pids[64], expect[4096];
+    snprintf(pids, sizeof pids, "%d %d\n", (int)getpid(), (int)v);
+    char me[32];
+    snprintf(me, sizeof me, "%d", (int)getpid());
+
+    hostile("kill the parent", &l, "import os\np = os.getppid()\nos.kill(p, 9)\nprint(p)", "", me);
+    hostile("kill the trainer by pid", &l, "import os\nfor p in input().split(): os.kill(int(p), 9)\nprint('killed')",
+            pids, "killed");
+    hostile("kill -1", &l, "import os, time\nos.kill(-1, 9)\ntime.sleep(0.2)\nprint('killed')", "", "killed");
+    const char *ptrace_parent = "import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+                                "print('attached' if libc.ptrace(16, os.getppid(), 0, 0) == 0 else 'refused')";
+    hostile("ptrace the parent", &l, ptrace_parent, "", "attached");
+    const char *ptrace_user = "import ctypes, os, signal\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+                              "v = int(input().split()[1])\nn = libc.ptrace(16, v, 0, 0) == 0\n"
+                              "try:\n    os.kill(v, signal.SIGSTOP); n += 1\nexcept OSError: pass\n"
+                              "print('reached' if n else 'no')";
+    hostile("trace a process of the user", &l, ptrace_user, pids, "reached");
+    hostile("double-forked daemon", &l,
+            "import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+            "        time.sleep(0.5); print('daemon alive', flush=True); time.sleep(1000)\n    os._exit(0)",
+            "", "daemon alive");
+    first_environ_entry(expect, sizeof expect);
+    hostile("read /proc/PPID/environ", &l,
+            "import os\nprint(open('/proc/%d/environ' % os.getppid(), 'rb').read().split(b'\\0')[0].decode())", "",
+            expect);
+    hostile("read the trainer's environ", &l,
+            "print(open('/proc/%s/environ' % input().split()[0], 'rb').read().split(b'\\0')[0].decode())", pids,
+            expect);
+
+    // Host unix sockets, by path and abstract: the listeners receive nothing.
+    const char *tmp = getenv("TEST_TMP") ? getenv("TEST_TMP") : "/tmp";
+    char sock_path[256], abstract[64], addrs[400];
+    snprintf(sock_path, sizeof sock_path, "%s/aha_sbx_%d.sock", tmp, (int)getpid());
+    snprintf(abstract, sizeof abstract, "@aha_sbx_%d", (int)getpid());
+    snprintf(addrs, sizeof addrs, "%s|%s\n", sock_path, abstract);
+    int ls = unix_listener(sock_path), la = unix_listener(abstract);
+    CHECK(ls >= 0 && la >= 0, "unix listeners: %s", strerror(errno));
+    hostile("connect to host unix sockets", &l,
+            "import socket\nn = 0\nfor a in input().split('|'):\n    s = socket.socket(socket.AF_UNIX)\n"
+            "    try:\n        s.connect(a.replace('@', '\\0', 1)); s.sendall(b'x'); n += 1\n"
+            "    except OSError: pass\nprint('connected', n)",
+            addrs, "connected 1");
+    CHECK(nothing_arrived(ls) && nothing_arrived(la), "a sandboxed program reached a host unix socket");
+    close(ls), close(la);
+    unlink(sock_path);
+
+    // The data set on disk (a reward hack: print the expected output), the
+    // project's files (this binary), the host's /etc.
+    char data[256], exe[PATH_MAX], in[PATH_MAX + 2];
+    snprintf(data, sizeof data, "%s/aha_sbx_data_%d.jsonl", tmp, (int)getpid());
+    FILE *f = fopen(data, "w");
+    CHECK(f != NULL, "%s: %s", data, strerror(errno));
+    if (f) fputs("{\"tests\": [{\"input\": \"\", \"output\": \"secret 42\"}]}\n", f), fclose(f);
+    chmod(data, 0644);
+    snprintf(in, sizeof in, "%s\n", data);
+    const char *cat = "import json\nprint(json.loads(open(input()).readline())['tests'][0]['output'])";
+    hostile("read the data set", &l, cat, in, "secret 42");
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = 0;
+    struct stat st;
+    snprintf(in, sizeof in, "%s\n", exe);
+    snprintf(expect, sizeof expect, "%lld", stat(exe, &st) == 0 ? (long long)st.st_size : -1LL);
+    hostile("read the project's files", &l, "print(len(open(input(), 'rb').read()))", in, expect);
+    hostile("read /etc/passwd", &l, "print(open('/etc/passwd').readline().strip())", "", "root:x:0:0:root:/root:/bin/bash");
+    unlink(data);
+
+    CHECK(untouched(v), "the other process of the user was stopped, traced or killed");
+    CHECK(untouched(getpid()), "the trainer was stopped or traced");
+    kill(v, SIGKILL);
+    waitpid(v, NULL, 0);
+    victim = 0;
+}
+
+// The trainer killed while a program runs: the program and its daemon go too.
+static void test_trainer_killed(void) {
+    char program[512];
+    snprintf(program, sizeof program,
+             "# %s\nimport os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0: time.sleep(1000)\n"
+             "    os._exit(0)\ntime.sleep(1000)", mark);
+    pid_t trainer = fork();
+    if (trainer == 0) {
+        SandboxLimits l = test_limits();
+        l.wall_seconds = 30;
+        SandboxResult r;
+        sandbox_run(&l, program, "", &r);
+        _exit(0);
+    }
+    usleep(500 * 1000);
+    kill(trainer, SIGKILL);
+    waitpid(trainer, NULL, 0);
+    int left = -1;
+    for (int k = 0; k < 100 && left != 0; k++) {
+        while (waitpid(-1, NULL, WNOHANG) > 0) {}   // orphans land on us (subreaper)
+        left = leftovers();
+        if (left) usleep(20 * 1000);
+    }
+    CHECK(left == 0, "%d processes outlived the killed trainer", left);
+}
+
+// Run in a process where namespaces cannot be made (main with --no-namespaces,
+// under a seccomp filter that refuses them): without unsafe the sandbox
+// refuses and says why and what to do; with it, the program runs, with the
+// seccomp socket filter but no namespace, and a warning.
+static void test_without_namespaces(void) {
+    SandboxLimits l = test_limits();
+    SandboxResult r = {.status = SANDBOX_SKIPPED};
+    CHECK(sandbox_run(&l, "print(1)", "", &r) == -1 && r.status == SANDBOX_SKIPPED, "ran without namespaces");
+    CHECK(strstr(err_msg(), "cannot isolate") && strstr(err_msg(), "unsafe_sandbox=1"), "%s", err_msg());
+    l.unsafe = 1;
+    CHECK(sandbox_run(&l, "print(1)", "", &r) == 0 && sandbox_ok(&r) && strcmp(r.out, "1\n") == 0,
+          "unsafe mode: status %d [%s] %s", r.status, r.out ? r.out : "", err_msg());
+    CHECK(!(r.isolation & (SANDBOX_ISO_PIDNS | SANDBOX_ISO_MNTNS | SANDBOX_ISO_USERNS)) &&
+              (r.isolation & SANDBOX_ISO_SECCOMP), "unsafe mode: iso %u", r.isolation);
+    sandbox_result_free(&r);
+}
+
+// Refuse clone/unshare with namespace flags (EPERM) and clone3 (ENOSYS).
+static int refuse_namespaces(void) {
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, 1, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_unshare, 0, 3),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {.len = (unsigned short)(sizeof f / sizeof f[0]), .filter = f};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
+    return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+}
+
+// This binary again, with args, its stderr into err_path (NULL: ours), as uid
+// (< 0: ours). Returns the wait status, or -1.
+static int run_self(const char *exe, const char *arg, const char *err_path, int no_ns, uid_t uid, gid_t gid) {
+    pid_t p = fork();
+    if (p == 0) {
+        if (err_path) {
+            int fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            if (fd < 0 || dup2(fd, 2) < 0) _exit(125);
+        }
+        if (no_ns && refuse_namespaces() != 0) _exit(125);
+        if (uid != (uid_t)-1 && (setgroups(0, NULL) != 0 || setgid(gid) != 0 || setuid(uid) != 0)) _exit(77);
+        execl(exe, exe, arg, (char *)NULL);
+        _exit(126);
+    }
+    int st = 0;
+    if (p < 0 || waitpid(p, &st, 0) != p) return -1;
+    return st;
+}
+
+static void check_without_namespaces(void) {
+    char exe[PATH_MAX], err_path[300];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = 0;
+    const char *tmp = getenv("TEST_TMP") ? getenv("TEST_TMP") : "/tmp";
+    snprintf(err_path, sizeof err_path, "%s/aha_sbx_nons_%d.err", tmp, (int)getpid());
+    int st = run_self(exe, "--no-namespaces", err_path, 1, (uid_t)-1, 0);
+    char *err = file_read_all(err_path, NULL);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "without namespaces: status %#x\n%s", st, err ? err : "");
+    CHECK(err && strstr(err, "warning: unsafe_sandbox: programs run without namespaces"), "no warning:\n%s",
+          err ? err : "");
+    free(err);
+    unlink(err_path);
+}
+
+// Run as root: everything again as an unprivileged user, from a copy of this
+// binary in a directory of its own (the build tree may be closed to it).
+static void check_as_user(void) {
+    const char *names[] = {getenv("AHA_TEST_USER"), "aha-test", "nobody"};
+    const struct passwd *pw = NULL;
+    for (int k = 0; k < 3 && !pw; k++)
+        if (names[k]) pw = getpwnam(names[k]);
+    if (!pw) {
+        printf("  as a normal user: skipped (no user aha-test or nobody)\n");
+        return;
+    }
+    char dir[] = "/tmp/aha-sbx-user-XXXXXX", exe[PATH_MAX + 32];
+    CHECK(mkdtemp(dir) != NULL && chown(dir, pw->pw_uid, pw->pw_gid) == 0, "%s: %s", dir, strerror(errno));
+    snprintf(exe, sizeof exe, "%s/test_sandbox", dir);
+    CHECK(file_copy("/proc/self/exe", exe) == 0 && chmod(exe, 0755) == 0, "copy: %s", err_msg());
+    setenv("TEST_TMP", dir, 1);
+    fflush(stdout);
+    printf("  as user %s (uid %u):\n", pw->pw_name, (unsigned)pw->pw_uid);
+    fflush(stdout);
+    int st = run_self(exe, NULL, NULL, 0, pw->pw_uid, pw->pw_gid);
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 77) printf("  as a normal user: skipped (cannot switch user)\n");
+    else CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "as user %s: status %#x", pw->pw_name, st);
+    remove_tree(dir);
+}
+
 static void test_caller_unaffected(const struct rlimit *before) {
     struct rlimit now;
     getrlimit(RLIMIT_AS, &now);
@@ -325,8 +610,13 @@ static void test_caller_unaffected(const struct rlimit *before) {
     sandbox_result_free(&r);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
     snprintf(mark, sizeof mark, "AHA_SBX_MARK_%d", (int)getpid());
+    if (argc > 1 && strcmp(argv[1], "--no-namespaces") == 0) {
+        test_without_namespaces();
+        return TEST_END();
+    }
+    setenv("AHA_SBX_SECRET", "trainer secret", 1);
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     struct rlimit before;
     getrlimit(RLIMIT_AS, &before);
@@ -335,7 +625,11 @@ int main(void) {
     test_passing_and_partial();
     test_parallel_bounded();
     test_hostile();
+    test_escapes();
+    test_trainer_killed();
+    check_without_namespaces();
     test_caller_unaffected(&before);
     CHECK(leftovers() == 0, "processes left at the end");
+    if (geteuid() == 0) check_as_user();
     return TEST_END();
 }

@@ -168,5 +168,6 @@ int reward_code_batch(const RewardInput *in, int n, const RewardParams *p, doubl
     l.mem_bytes = (long)(mem_mb * 1048576.0);
     l.max_parallel = (int)parallel;
     l.python = reward_param_string(p, "python", l.python);
+    l.unsafe = reward_param_double(p, "unsafe_sandbox", 0.0) != 0;
     return reward_code_batch_limits(in, n, &l, reward_param_double(p, "partial", 0.0) != 0, out);
 }

@@ -16,7 +16,10 @@
 //   memory_mb=M    address-space limit (default 1024)
 //   parallel=P     sandboxes alive at once (default: CPU count)
 //   python=PATH    interpreter (default /usr/bin/python3)
-#define REWARD_CODE_KEYS "partial,timeout,memory_mb,parallel,python"
+//   unsafe_sandbox=1  where namespaces cannot be made (no unprivileged user
+//                  namespaces), run programs with rlimits and a seccomp filter
+//                  only, warned on stderr, instead of refusing (default 0)
+#define REWARD_CODE_KEYS "partial,timeout,memory_mb,parallel,python,unsafe_sandbox"
 
 // Scores n completions; in[i].task must hold "tests": [{"input": str, "output": str}, ...]
 // (a non-empty array). out is (n), each in [0, 1]. Returns 0, or -1 after

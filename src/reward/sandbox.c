@@ -1,9 +1,14 @@
 // Sandboxed runs of Python programs. Each run is one clone(): the child gets a
-// new process group and, when we are root, new PID/mount/network namespaces, a
-// private tmpfs as its working directory, a /dev of null, zero, random and
-// urandom only, an unprivileged uid of its own and rlimits, then execs python3 -I -c PROGRAM. A single poll loop in the caller's
-// thread feeds stdout pipes, enforces deadlines and reaps; it never leaves a
-// process behind (killing a PID namespace's init kills every process in it).
+// new process group, new PID/mount/network/IPC/UTS namespaces (inside a new user
+// namespace when we are not root), a root of its own (a tmpfs holding read-only
+// binds of the system directories and the interpreter, a /dev of null, zero,
+// random and urandom only, a /proc of its PID namespace and a small private
+// tmpfs as its working directory), an uid of its own without capabilities,
+// rlimits and a clean environment, then execs python3 -I -c PROGRAM. A single
+// poll loop in the caller's thread feeds stdout pipes, enforces deadlines and
+// reaps; it never leaves a process behind (killing a PID namespace's init kills
+// every process in it). Where the namespaces cannot be made it refuses, unless
+// the caller asked for the weaker unsafe mode.
 #include "reward/sandbox.h"
 #include "base/err.h"
 #include "base/fileio.h"
@@ -17,6 +22,7 @@
 #include <linux/mount.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stddef.h>
@@ -55,6 +61,7 @@
 
 #define SANDBOX_ARG_MAX (128 * 1024 - 1)   // one argv string (MAX_ARG_STRLEN)
 #define SANDBOX_UID_BASE 200000u           // uids handed to sandboxes: base + [0, 2^20)
+#define SANDBOX_USERNS_UID 1000u           // the program's uid inside a user namespace of its own
 
 void sandbox_limits_default(SandboxLimits *l) {
     memset(l, 0, sizeof *l);
@@ -90,23 +97,37 @@ typedef struct {
     int err;
 } ChildReport;
 
-enum { STAGE_OK = 0, STAGE_PGID, STAGE_MOUNT, STAGE_UID, STAGE_RLIMIT, STAGE_SECCOMP,
+enum { STAGE_OK = 0, STAGE_USERNS, STAGE_PGID, STAGE_MOUNT, STAGE_UID, STAGE_RLIMIT, STAGE_SECCOMP,
        STAGE_FDS, STAGE_CHDIR, STAGE_EXEC };
-static const char *stage_name[] = {"ok", "setpgid", "mount", "setuid", "setrlimit", "seccomp",
-                                   "fds", "chdir", "exec"};
+static const char *stage_name[] = {"ok", "user namespace uid/gid maps", "setpgid", "mount", "setuid",
+                                   "setrlimit", "seccomp", "fds", "chdir", "exec"};
+
+// What the program's root shows of the host, read-only: the system directories
+// and the interpreter's prefix (binds), and the host's symlinks among them
+// (merged /usr: /bin -> usr/bin). Found once per sandbox_run_many.
+#define ROOT_MAX 12
+typedef struct {
+    int n;
+    char path[ROOT_MAX][256];   // on the host and inside
+    char link[ROOT_MAX][256];   // symlink target; "" for a bind
+    int is_dir[ROOT_MAX];
+} RootLayout;
 
 // Everything the child needs, prepared by the parent: between clone and exec
 // the child makes raw system calls only (the parent may be multi-threaded).
 typedef struct {
     const SandboxLimits *lim;
+    const RootLayout *root;
     char *argv[5];
     char *envp[8];
-    char dir[64];
+    char dir[64];         // work dir: the same path on the host (new root's mount point) and inside
     char env_home[80], env_tmp[80];
     char tmpfs_opts[96];
+    char uid_map[48], gid_map[48];   // "inside outside 1" when we made a user namespace
     unsigned ns;          // SANDBOX_ISO_* namespaces the clone created
     int drop_uid;         // we are root: switch to uid
-    unsigned uid;
+    unsigned uid;         // the program's uid as its namespace sees it
+    int probe;            // set up, report, exit instead of exec
     int in_fd, out_fd, report_fd;
 } ChildPlan;
 
@@ -161,6 +182,23 @@ static void set_limit(const ChildPlan *p, unsigned iso, int res, rlim_t soft, rl
     if (setrlimit(res, &rl) != 0) child_fail(p, iso, STAGE_RLIMIT);
 }
 
+static int write_text(const char *path, const char *text) {
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t n = write(fd, text, strlen(text));
+    close(fd);
+    return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+// A new user namespace maps the program's uid and gid to ours only, and may
+// not drop supplementary groups (which could lift a deny-by-group permission).
+static int child_user_ns(const ChildPlan *p) {
+    if (write_text("/proc/self/setgroups", "deny") != 0 || write_text("/proc/self/uid_map", p->uid_map) != 0 ||
+        write_text("/proc/self/gid_map", p->gid_map) != 0)
+        return -1;
+    return 0;
+}
+
 // The devices honest programs open (os.devnull, os.urandom's fallback,
 // random.SystemRandom, dd-style reads of zeros).
 static const char *const DEVICES[] = {"/dev/null", "/dev/zero", "/dev/random", "/dev/urandom"};
@@ -170,52 +208,112 @@ static const char *const DEV_LINKS[][2] = {
 };
 #define N_DEVICES (sizeof DEVICES / sizeof DEVICES[0])
 
-// /dev becomes a private read-only tmpfs holding DEVICES only: a bind mount of
-// each host node (the only mounts without nodev; writes to a device node do
-// not need a writable mount) and the /dev/fd links. Nothing else of the host's
-// /dev is reachable. Called with "/" already read-only, nosuid and nodev.
-static int child_devices(void) {
-    int fd[N_DEVICES];
-    struct mount_attr dev = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
-                             .attr_clr = MOUNT_ATTR_NODEV};
-    for (size_t i = 0; i < N_DEVICES; i++) {
-        fd[i] = (int)syscall(SYS_open_tree, AT_FDCWD, DEVICES[i], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-        if (fd[i] < 0 || syscall(SYS_mount_setattr, fd[i], "", AT_EMPTY_PATH, &dev, sizeof dev) != 0) return -1;
-    }
-    if (mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,nr_inodes=16,mode=0755") != 0)
+// A detached copy of the host's mount tree at path (recursive: a user
+// namespace may not copy a tree without the mounts locked beneath it), with
+// attributes a applied; the fd, or -1.
+static int clone_tree(const char *path, int recursive, const struct mount_attr *a) {
+    unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0u);
+    int fd = (int)syscall(SYS_open_tree, AT_FDCWD, path, flags);
+    if (fd < 0) return -1;
+    unsigned at = AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0u);
+    if (syscall(SYS_mount_setattr, fd, "", at, a, sizeof *a) != 0) return -1;
+    return fd;
+}
+
+static int attach_tree(int fd, const char *where) {
+    int rc = (int)syscall(SYS_move_mount, fd, "", AT_FDCWD, where, MOVE_MOUNT_F_EMPTY_PATH);
+    close(fd);
+    return rc;
+}
+
+// What make_path leaves at path once its parent directories exist.
+enum { PATH_PARENTS, PATH_DIR, PATH_FILE };
+
+// mkdir -p of path's parents, then path itself as a directory or an empty file.
+static int make_path(const char *path, int kind) {
+    char buf[256];
+    size_t n = strlen(path);
+    if (n >= sizeof buf) {
+        errno = ENAMETOOLONG;
         return -1;
-    for (size_t i = 0; i < N_DEVICES; i++) {
-        int t = open(DEVICES[i], O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
-        if (t < 0) return -1;
-        close(t);
-        if (syscall(SYS_move_mount, fd[i], "", AT_FDCWD, DEVICES[i], MOVE_MOUNT_F_EMPTY_PATH) != 0) return -1;
-        close(fd[i]);
     }
+    memcpy(buf, path, n + 1);
+    for (char *q = buf + 1; (q = strchr(q, '/')) != NULL; q++) {
+        *q = 0;
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
+        *q = '/';
+    }
+    if (kind == PATH_DIR) return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
+    if (kind == PATH_PARENTS) return 0;
+    int fd = open(buf, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+    if (fd < 0) return -1;
+    close(fd);
+    return 0;
+}
+
+// /dev becomes a private read-only tmpfs holding DEVICES only: binds of the
+// host nodes dev[] (the only mounts without nodev; writes to a device node do
+// not need a writable mount) and the /dev/fd links.
+static int child_devices(const int *dev) {
+    if (mkdir("/dev", 0755) != 0 ||
+        mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,nr_inodes=16,mode=0755") != 0)
+        return -1;
+    for (size_t i = 0; i < N_DEVICES; i++)
+        if (make_path(DEVICES[i], PATH_FILE) != 0 || attach_tree(dev[i], DEVICES[i]) != 0) return -1;
     for (size_t i = 0; i < sizeof DEV_LINKS / sizeof DEV_LINKS[0]; i++)
         if (symlink(DEV_LINKS[i][0], DEV_LINKS[i][1]) != 0) return -1;
     struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
     return (int)syscall(SYS_mount_setattr, AT_FDCWD, "/dev", 0, &ro, sizeof ro);
 }
 
-// Mount namespace: nothing of ours propagates out; every mount read-only and
-// nosuid, nodev but for the few devices of child_devices; the work dir a
-// small private tmpfs owned by the sandbox uid; /proc showing only this PID
-// namespace.
-static int child_mounts(const ChildPlan *p) {
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) return -1;
-    struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV};
-    if (syscall(SYS_mount_setattr, AT_FDCWD, "/", AT_RECURSIVE, &ro, sizeof ro) != 0) return -1;
-    if (child_devices() != 0) return -1;
-    if (mount("tmpfs", p->dir, "tmpfs", MS_NOSUID | MS_NODEV, p->tmpfs_opts) != 0) return -1;
-    if (p->ns & SANDBOX_ISO_PIDNS) mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+// The root's entries, from trees cloned before the switch (fd[i] for binds).
+static int child_root_entries(const RootLayout *rl, const int *fd) {
+    for (int i = 0; i < rl->n; i++) {
+        if (rl->link[i][0]) {
+            if (make_path(rl->path[i], PATH_PARENTS) != 0 || symlink(rl->link[i], rl->path[i]) != 0) return -1;
+        } else if (make_path(rl->path[i], rl->is_dir[i] ? PATH_DIR : PATH_FILE) != 0 || attach_tree(fd[i], rl->path[i]) != 0) {
+            return -1;
+        }
+    }
     return 0;
+}
+
+// Mount namespace: nothing of ours propagates out; the root becomes a fresh
+// read-only tmpfs holding the RootLayout binds (read-only, nosuid, nodev), the
+// devices of child_devices, a /proc showing only this PID namespace and the
+// work dir, a small private tmpfs owned by the program's uid. The host's root
+// is detached: no project, data set, home or other process is reachable.
+static int child_mounts(const ChildPlan *p) {
+    const RootLayout *rl = p->root;
+    int fd[ROOT_MAX], dev[N_DEVICES];
+    struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV};
+    struct mount_attr devattr = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
+                                 .attr_clr = MOUNT_ATTR_NODEV};
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) return -1;
+    for (int i = 0; i < rl->n; i++)
+        if (!rl->link[i][0] && (fd[i] = clone_tree(rl->path[i], 1, &ro)) < 0) return -1;
+    for (size_t i = 0; i < N_DEVICES; i++)
+        if ((dev[i] = clone_tree(DEVICES[i], 0, &devattr)) < 0) return -1;
+    if (mount("tmpfs", p->dir, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,nr_inodes=256,mode=0755") != 0 ||
+        chdir(p->dir) != 0 || mkdir(".old", 0700) != 0 || syscall(SYS_pivot_root, ".", ".old") != 0 ||
+        chdir("/") != 0)
+        return -1;
+    if (child_root_entries(rl, fd) != 0 || child_devices(dev) != 0) return -1;
+    // A new proc may only be mounted while the host's is still in view.
+    if (mkdir("/proc", 0555) != 0 || mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+        return -1;
+    if (umount2("/.old", MNT_DETACH) != 0 || rmdir("/.old") != 0) return -1;
+    if (make_path(p->dir, PATH_DIR) != 0 || mount("tmpfs", p->dir, "tmpfs", MS_NOSUID | MS_NODEV, p->tmpfs_opts) != 0)
+        return -1;
+    return (int)syscall(SYS_mount_setattr, AT_FDCWD, "/", 0, &ro, sizeof ro);
 }
 
 static __attribute__((noreturn)) void child_main(const ChildPlan *p) {
     const SandboxLimits *l = p->lim;
     unsigned iso = p->ns;
+    if ((iso & SANDBOX_ISO_USERNS) && child_user_ns(p) != 0) child_fail(p, iso, STAGE_USERNS);
     if (setpgid(0, 0) != 0) child_fail(p, iso, STAGE_PGID);
-    int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);   // before mounts turn on nodev
+    int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);   // before the host's /dev goes
     if ((iso & SANDBOX_ISO_MNTNS) && child_mounts(p) != 0) child_fail(p, iso, STAGE_MOUNT);
 
     rlim_t cpu = (rlim_t)(l->cpu_seconds > 0 ? l->cpu_seconds + 0.999 : 1);
@@ -223,6 +321,7 @@ static __attribute__((noreturn)) void child_main(const ChildPlan *p) {
     set_limit(p, iso, RLIMIT_AS, (rlim_t)l->mem_bytes, (rlim_t)l->mem_bytes);
     set_limit(p, iso, RLIMIT_FSIZE, (rlim_t)l->max_file_bytes, (rlim_t)l->max_file_bytes);
     set_limit(p, iso, RLIMIT_NOFILE, (rlim_t)l->max_files, (rlim_t)l->max_files);
+    // Counted per uid within the user namespace when there is one: per sandbox.
     set_limit(p, iso, RLIMIT_NPROC, (rlim_t)l->max_procs, (rlim_t)l->max_procs);
     set_limit(p, iso, RLIMIT_CORE, 0, 0);
 
@@ -234,11 +333,16 @@ static __attribute__((noreturn)) void child_main(const ChildPlan *p) {
             child_fail(p, iso, STAGE_UID);
         iso |= SANDBOX_ISO_UID;
     }
+    // In a user namespace the uid is not 0 there, so exec drops every capability.
     prctl(PR_SET_PDEATHSIG, SIGKILL);   // after the uid change, which clears it
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) child_fail(p, iso, STAGE_SECCOMP);
-    if (l->net == SANDBOX_NET_SECCOMP || (l->net == SANDBOX_NET_AUTO && !(iso & SANDBOX_ISO_NETNS))) {
+    if (l->net != SANDBOX_NET_ALLOW) {
         if (install_socket_filter() != 0) child_fail(p, iso, STAGE_SECCOMP);
         iso |= SANDBOX_ISO_SECCOMP;
+    }
+    if (p->probe) {
+        child_report(p->report_fd, iso, STAGE_OK, 0);
+        _exit(0);
     }
 
     if (null_fd < 0 || dup2(p->in_fd, 0) < 0 || dup2(p->out_fd, 1) < 0 || dup2(null_fd, 2) < 0)
@@ -251,23 +355,16 @@ static __attribute__((noreturn)) void child_main(const ChildPlan *p) {
     child_fail(p, iso, STAGE_EXEC);
 }
 
-// fork() with new namespaces when we may create them; plain fork semantics
+// fork() into the namespaces ns (SANDBOX_ISO_* bits); plain fork semantics
 // (returns 0 in the child, the pid in the parent, -1 on failure).
-static pid_t clone_sandbox(unsigned want, unsigned *got) {
+static pid_t clone_sandbox(unsigned ns) {
     unsigned long flags = SIGCHLD;
-    if (want & SANDBOX_ISO_PIDNS) flags |= CLONE_NEWPID;
-    if (want & SANDBOX_ISO_MNTNS) flags |= CLONE_NEWNS;
-    if (want & SANDBOX_ISO_NETNS) flags |= CLONE_NEWNET;
-    if (want) {
-        pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
-        if (pid >= 0) {
-            *got = want;
-            return pid;
-        }
-        if (errno != EPERM && errno != EINVAL && errno != ENOSPC && errno != EUSERS) return -1;
-    }
-    *got = 0;
-    return (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL, NULL, NULL);
+    if (ns & SANDBOX_ISO_USERNS) flags |= CLONE_NEWUSER;
+    if (ns & SANDBOX_ISO_PIDNS) flags |= CLONE_NEWPID;
+    if (ns & SANDBOX_ISO_MNTNS) flags |= CLONE_NEWNS;
+    if (ns & SANDBOX_ISO_NETNS) flags |= CLONE_NEWNET;
+    if (ns & SANDBOX_ISO_IPCNS) flags |= CLONE_NEWIPC | CLONE_NEWUTS;
+    return (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
 }
 
 // ---------------------------------------------------------------- the parent
@@ -310,9 +407,18 @@ static void result_setup_error(SandboxResult *r, const char *what, int err) {
     err_set("sandbox: %s: %s", what, strerror(err));
 }
 
+// How every run of one sandbox_run_many call is made.
+typedef struct {
+    const SandboxLimits *lim;
+    RootLayout root;
+    unsigned ns;          // SANDBOX_ISO_* namespaces to create
+    int probe;            // trial run: the child sets up and exits instead of exec
+} RunPlan;
+
 // Start job j in slot s. On failure fills r and returns -1 (slot stays free).
-static int slot_start(Slot *s, int slot_index, const SandboxLimits *l, const SandboxJob *job,
-                      int j, SandboxResult *r) {
+static int slot_start(Slot *s, int slot_index, const RunPlan *rp, const SandboxJob *job, int j,
+                      SandboxResult *r) {
+    const SandboxLimits *l = rp->lim;
     memset(s, 0, sizeof *s);
     s->job = -1;
     s->pidfd = s->out_fd = s->report_fd = -1;
@@ -323,8 +429,16 @@ static int slot_start(Slot *s, int slot_index, const SandboxLimits *l, const San
     ChildPlan p;
     memset(&p, 0, sizeof p);
     p.lim = l;
+    p.root = &rp->root;
+    p.ns = rp->ns;
+    p.probe = rp->probe;
     p.drop_uid = geteuid() == 0;
     p.uid = SANDBOX_UID_BASE + (((unsigned)getpid() * 131u + (unsigned)slot_index) & 0xFFFFFu);
+    if (p.ns & SANDBOX_ISO_USERNS) {
+        p.uid = SANDBOX_USERNS_UID;
+        snprintf(p.uid_map, sizeof p.uid_map, "%u %u 1", p.uid, (unsigned)geteuid());
+        snprintf(p.gid_map, sizeof p.gid_map, "%u %u 1", p.uid, (unsigned)getegid());
+    }
     strcpy(s->dir, "/tmp/aha-sbx-XXXXXX");
     if (!mkdtemp(s->dir)) {
         int e = errno;
@@ -374,13 +488,8 @@ static int slot_start(Slot *s, int slot_index, const SandboxLimits *l, const San
     p.out_fd = out[1];
     p.report_fd = rep[1];
 
-    unsigned want = 0;
-    if (p.drop_uid) {
-        want = SANDBOX_ISO_PIDNS | SANDBOX_ISO_MNTNS;
-        if (l->net == SANDBOX_NET_AUTO) want |= SANDBOX_ISO_NETNS;
-    }
     s->t0 = time_now();
-    pid_t pid = clone_sandbox(want, &p.ns);
+    pid_t pid = clone_sandbox(p.ns);
     if (pid == 0) child_main(&p);
     int e = errno;
     close(in_fd);
@@ -479,8 +588,130 @@ static void slot_finish(Slot *s, const SandboxLimits *l, SandboxResult *r) {
     slot_close(s);
 }
 
+// What an honest program needs of the host: the system directories (for the
+// interpreter, its standard library and the shared libraries) and the dynamic
+// linker's cache.
+static const char *const SYSTEM_PATHS[] = {"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
+                                           "/etc/ld.so.cache"};
+
+static void root_add(RootLayout *rl, const char *path) {
+    struct stat st;
+    int i = rl->n;
+    if (i >= ROOT_MAX || strlen(path) >= sizeof rl->path[i] || lstat(path, &st) != 0) return;
+    rl->link[i][0] = 0;
+    if (S_ISLNK(st.st_mode)) {
+        ssize_t k = readlink(path, rl->link[i], sizeof rl->link[i] - 1);
+        if (k <= 0) return;
+        rl->link[i][k] = 0;
+    }
+    strcpy(rl->path[i], path);
+    rl->is_dir[i] = S_ISDIR(st.st_mode);
+    rl->n++;
+}
+
+static int root_covers(const RootLayout *rl, const char *path) {
+    for (int i = 0; i < rl->n; i++) {
+        size_t n = strlen(rl->path[i]);
+        if (strncmp(path, rl->path[i], n) == 0 && (path[n] == '/' || path[n] == 0)) return 1;
+    }
+    return 0;
+}
+
+// The system paths, and the interpreter's prefix (/opt/py for /opt/py/bin/python3)
+// where they do not hold it, as named and as resolved. A missing interpreter
+// adds nothing: exec reports it.
+static void root_layout(RootLayout *rl, const char *python) {
+    rl->n = 0;
+    for (size_t i = 0; i < sizeof SYSTEM_PATHS / sizeof SYSTEM_PATHS[0]; i++) root_add(rl, SYSTEM_PATHS[i]);
+    char real[PATH_MAX];
+    const char *names[2] = {python, realpath(python, real)};
+    for (int k = 0; k < 2; k++) {
+        if (!names[k] || names[k][0] != '/' || root_covers(rl, names[k])) continue;
+        char prefix[256];
+        snprintf(prefix, sizeof prefix, "%s", names[k]);
+        for (int up = 0; up < 2; up++) {
+            char *slash = strrchr(prefix, '/');
+            if (slash && slash != prefix) *slash = 0;
+        }
+        root_add(rl, prefix);
+    }
+}
+
+// One run that sets everything up and exits before exec. Returns 0 when it
+// worked, else -1 with err_msg() naming the step that failed.
+static int probe(const RunPlan *rp) {
+    RunPlan trial = *rp;
+    trial.probe = 1;
+    SandboxJob job = {"", "", 0};
+    SandboxResult r;
+    Slot s;
+    if (slot_start(&s, 0, &trial, &job, 0, &r) != 0) {
+        sandbox_result_free(&r);
+        return -1;
+    }
+    siginfo_t si;
+    while (waitid(P_PID, (id_t)s.pid, &si, WEXITED | WNOWAIT) != 0 && errno == EINTR) {}
+    slot_finish(&s, rp->lim, &r);
+    int ok = sandbox_ok(&r);
+    if (!ok && r.status != SANDBOX_SETUP_ERROR)
+        err_set("sandbox: trial run ended with status %d, exit %d, signal %d", r.status, r.exit_code, r.term_signal);
+    sandbox_result_free(&r);
+    return ok ? 0 : -1;
+}
+
+// The namespaces of every run (rp->ns). Whether the kernel lets us make them
+// does not change while we run, so one trial run per process answers it. Where
+// it does not, a run without them only happens in unsafe mode, which says so
+// on stderr once; otherwise this refuses, naming why.
+static int isolation(RunPlan *rp) {
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static int state, warned;   // state: 0 not tried, 1 namespaces work, -1 they do not (why)
+    static char why[512];
+    unsigned all = SANDBOX_ISO_PIDNS | SANDBOX_ISO_MNTNS | SANDBOX_ISO_NETNS | SANDBOX_ISO_IPCNS |
+                   (geteuid() != 0 ? SANDBOX_ISO_USERNS : 0);
+    int unsafe = rp->lim->unsafe;
+    pthread_mutex_lock(&mu);
+    if (state == 0) {
+        rp->ns = all;
+        state = probe(rp) == 0 ? 1 : -1;
+        const char *msg = err_msg();
+        if (strncmp(msg, "sandbox: ", 9) == 0) msg += 9;
+        snprintf(why, sizeof why, "%s", state < 0 ? msg : "");
+    }
+    int st = state;
+    if (st < 0 && unsafe && !warned) {
+        warned = 1;
+        fprintf(stderr, "aha: warning: unsafe_sandbox: programs run without namespaces (%s): only rlimits, a "
+                "process group and a seccomp socket filter hold them; they can signal and trace the processes "
+                "of the uid they run as, read every file and process environment it may read, and use unix "
+                "sockets\n", why);
+    }
+    pthread_mutex_unlock(&mu);
+    if (st > 0) {
+        rp->ns = rp->lim->net == SANDBOX_NET_AUTO ? all : all & ~(unsigned)SANDBOX_ISO_NETNS;
+        return 0;
+    }
+    if (unsafe) {
+        rp->ns = 0;
+        return 0;
+    }
+    return err_set("sandbox: cannot isolate programs (%s): this system does not let us create PID, mount, "
+                   "network and user namespaces (for a normal user see user.max_user_namespaces, "
+                   "kernel.unprivileged_userns_clone, kernel.apparmor_restrict_unprivileged_userns); allow "
+                   "them, run as root, or set unsafe_sandbox=1 on the code reward to run programs with "
+                   "rlimits and a seccomp filter only", why);
+}
+
 int sandbox_run_many(const SandboxLimits *l, const SandboxJob *jobs, int n,
                      const SandboxHooks *hooks, SandboxResult *results) {
+    RunPlan *rp = calloc(1, sizeof *rp);   // a few KiB: not on the caller's stack
+    if (!rp) return err_set("sandbox: out of memory");
+    rp->lim = l;
+    root_layout(&rp->root, l->python ? l->python : "/usr/bin/python3");
+    if (isolation(rp) != 0) {
+        free(rp);
+        return -1;
+    }
     int P = l->max_parallel > 0 ? l->max_parallel : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (P < 1) P = 1;
     if (P > n) P = n > 0 ? n : 1;
@@ -488,7 +719,7 @@ int sandbox_run_many(const SandboxLimits *l, const SandboxJob *jobs, int n,
     struct pollfd *pfd = calloc((size_t)(2 * P), sizeof *pfd);
     int *owner = calloc((size_t)(2 * P), sizeof *owner);
     if (!slots || !pfd || !owner) {
-        free(slots), free(pfd), free(owner);
+        free(slots), free(pfd), free(owner), free(rp);
         return err_set("sandbox: out of memory");
     }
     for (int k = 0; k < P; k++) slots[k].job = -1;
@@ -504,7 +735,7 @@ int sandbox_run_many(const SandboxLimits *l, const SandboxJob *jobs, int n,
                 k--;   // the slot is still free
                 continue;
             }
-            if (slot_start(&slots[k], k, l, &jobs[j], j, &results[j]) == 0) {
+            if (slot_start(&slots[k], k, rp, &jobs[j], j, &results[j]) == 0) {
                 active++;
             } else {
                 if (hooks && hooks->on_done) hooks->on_done(hooks->ctx, j, &results[j]);
@@ -561,6 +792,7 @@ int sandbox_run_many(const SandboxLimits *l, const SandboxJob *jobs, int n,
     free(slots);
     free(pfd);
     free(owner);
+    free(rp);
     return 0;
 }
 

@@ -1,7 +1,10 @@
 // Runs untrusted Python programs (model completions) with hard limits: a process
-// group and, where the kernel allows, new PID/network/mount namespaces, an
-// unprivileged uid, rlimits, an empty temporary directory, a stdout byte cap and
-// a wall-clock kill. It refuses to judge output (that is the caller's job) and
+// group, new PID/mount/network/IPC/UTS namespaces (in a user namespace of their
+// own when we are not root), a root that shows only the system directories
+// read-only, a private /dev and /proc and an empty work directory, a uid
+// without capabilities, a clean environment, rlimits, a seccomp socket filter,
+// a stdout byte cap and a wall-clock kill. Where the namespaces cannot be made
+// it refuses to run anything unless the caller asked for unsafe mode. It refuses to judge output (that is the caller's job) and
 // never evaluates anything in this process.
 #ifndef AHA_SANDBOX_H
 #define AHA_SANDBOX_H
@@ -10,7 +13,7 @@
 
 // How the network is cut off for the program.
 typedef enum {
-    SANDBOX_NET_AUTO = 0,   // network namespace; seccomp filter if unshare fails
+    SANDBOX_NET_AUTO = 0,   // network namespace and the seccomp filter
     SANDBOX_NET_SECCOMP,    // seccomp filter only (socket() of anything but AF_UNIX fails)
     SANDBOX_NET_ALLOW,      // no network isolation (for tests that prove the others work)
 } SandboxNet;
@@ -26,6 +29,7 @@ typedef struct {
     int max_files;           // RLIMIT_NOFILE
     int max_parallel;        // sandboxes alive at once in sandbox_run_many (<= 0: CPU count)
     SandboxNet net;
+    int unsafe;              // 1: where namespaces cannot be made, run without them (warned once on stderr)
 } SandboxLimits;
 
 // Defaults: /usr/bin/python3, 10 s wall, 5 s CPU, 1 GiB address space, 4 MiB
@@ -53,9 +57,11 @@ typedef struct {
 enum {
     SANDBOX_ISO_PIDNS = 1,   // own PID namespace: killing its init kills everything
     SANDBOX_ISO_NETNS = 2,   // own network namespace (no interfaces up)
-    SANDBOX_ISO_MNTNS = 4,   // own mount namespace: everything read-only but the work dir
-    SANDBOX_ISO_UID = 8,     // ran as an unprivileged uid of its own (RLIMIT_NPROC applies)
+    SANDBOX_ISO_MNTNS = 4,   // own mount namespace and root: system dirs read-only, the work dir writable
+    SANDBOX_ISO_UID = 8,     // root switched to an unprivileged uid of its own (RLIMIT_NPROC applies)
     SANDBOX_ISO_SECCOMP = 16,// seccomp socket filter installed
+    SANDBOX_ISO_USERNS = 32, // own user namespace (we are not root): no capabilities outside it
+    SANDBOX_ISO_IPCNS = 64,  // own IPC and host-name namespaces
 };
 
 // True when the result is a clean exit with status 0.
@@ -80,8 +86,9 @@ typedef struct {
 
 // Run n jobs, at most l->max_parallel at once, from one poll loop. results (n)
 // are filled in job order; each must be freed with sandbox_result_free. Returns
-// 0, or -1 only when the loop itself fails (a failing program is not an error).
-// No process started here outlives the call.
+// 0, or -1 when the loop itself fails or when programs cannot be isolated (see
+// SandboxLimits.unsafe; then nothing ran and results are untouched): a failing
+// program is not an error. No process started here outlives the call.
 int sandbox_run_many(const SandboxLimits *l, const SandboxJob *jobs, int n,
                      const SandboxHooks *hooks, SandboxResult *results);
 
