@@ -23,7 +23,7 @@
 
 #define STATE_FILE "trainer_state.json"
 
-static int copy_tokenizer(const char *from_dir, const char *to_dir) {
+int copy_tokenizer(const char *from_dir, const char *to_dir) {
     static const char *const files[] = {"tokenizer.json", "tokenizer_config.json"};
     for (int i = 0; i < 2; i++) {
         char a[2048], b[2048];

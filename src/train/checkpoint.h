@@ -11,6 +11,9 @@
 
 #include "train/trainer.h"
 
+// Copy tokenizer.json (required) and tokenizer_config.json (when present) from
+// one model directory to another. Returns 0 or -1.
+int copy_tokenizer(const char *from_dir, const char *to_dir);
 // Write checkpoints/step_<step>/ (model, tokenizer, optimizer, trainer state
 // with checksums, reference weights when they moved, the critic under PPO)
 // under a temporary name, fsynced, then renamed, and point checkpoints/latest

@@ -1,11 +1,11 @@
-// The supervised loop: batches of whole examples, right-padded, one forward
-// and backward per update with g = -1/N on every target token.
+// The supervised loop: batches of whole examples, right-padded, split into
+// micro-batches whose gradients accumulate, g = -1/N on every target token of
+// the update; an optional held-out set scored by the same forward.
 #include "train/sft.h"
 #include "base/err.h"
 #include "base/rng.h"
 #include "base/sys.h"
 #include "model/adamw.h"
-#include "model/forward.h"
 #include "report/log.h"
 
 #include <cjson/cJSON.h>
@@ -15,11 +15,11 @@
 
 static const SftConfig sft_default = {
     .steps = 1000, .batch_rows = 32, .lr = 3e-3, .min_lr_ratio = 0.1, .weight_decay = 0.01, .clip_norm = 1.0,
-    .beta2 = 0.99, .warmup_steps = 50, .seed = 1, .prompt_loss = 1, .log_every = 10};
+    .beta2 = 0.99, .warmup_steps = 50, .seed = 1, .prompt_loss = 1, .log_every = 10, .label = "pretrain"};
 
 void sft_defaults(SftConfig *c) { *c = sft_default; }
 
-static void shuffle(int *order, int n, uint64_t seed, long epoch) {
+void sft_shuffle(int *order, int n, uint64_t seed, long epoch) {
     Rng r;
     rng_init(&r, seed * 0x9E3779B97F4A7C15ull + (uint64_t)epoch);
     for (int i = 0; i < n; i++) order[i] = i;
@@ -30,31 +30,165 @@ static void shuffle(int *order, int n, uint64_t seed, long epoch) {
     }
 }
 
+// Whether token k of e is a target (k >= 1: position k-1 predicts it).
+static int is_target(const SftExample *e, int prompt_loss, int k) {
+    if (prompt_loss) return 1;
+    return e->train ? e->train[k] != 0 : k >= e->n_prompt;
+}
+
+int sft_targets(const SftExample *e, int prompt_loss) {
+    int n = 0;
+    for (int k = 1; k < e->len; k++) n += is_target(e, prompt_loss, k);
+    return n;
+}
+
+int sft_batch_init(SftBatch *b, Model *m, int rows, int T) {
+    size_t cells = (size_t)rows * (size_t)T;
+    *b = (SftBatch){.rows = rows, .T = T};
+    b->ids = calloc(cells, sizeof *b->ids);
+    b->lens = calloc((size_t)rows, sizeof *b->lens);
+    b->logp = calloc(cells, sizeof *b->logp);
+    b->g = calloc(cells, sizeof *b->g);
+    b->acts = model_acts_create(m, rows, T);
+    if (b->ids && b->lens && b->logp && b->g && b->acts) return 0;
+    if (b->acts) err_set("sft: out of memory for %d rows x %d tokens", rows, T);
+    sft_batch_free(b);
+    return -1;
+}
+
+void sft_batch_free(SftBatch *b) {
+    if (b->acts) model_acts_free(b->acts);
+    free(b->ids);
+    free(b->lens);
+    free(b->logp);
+    free(b->g);
+    memset(b, 0, sizeof *b);
+}
+
+int sft_batch_pass(Model *m, SftBatch *b, const SftExample *const *ex, int n, int prompt_loss, long N, double *nll) {
+    int T = b->T;
+    size_t cells = (size_t)n * (size_t)T;
+    memset(b->g, 0, sizeof(float) * cells);
+    for (int r = 0; r < n; r++) {
+        const SftExample *e = ex[r];
+        memcpy(b->ids + (size_t)r * T, e->ids, sizeof(int) * (size_t)e->len);
+        b->lens[r] = e->len;
+        // Position t predicts token t+1.
+        for (int t = 0; t < e->len - 1; t++) b->g[(size_t)r * T + t] = (float)is_target(e, prompt_loss, t + 1);
+    }
+    if (model_forward(m, b->acts, b->ids, b->lens, n, T, 1.0f, b->logp, NULL) != 0) return -1;
+    // loss = -(1/N) Σ logp over targets, so dLoss/dlogp_t = -1/N there.
+    double sum = 0;
+    for (size_t i = 0; i < cells; i++)
+        if (b->g[i] != 0) {
+            sum -= b->logp[i];
+            b->g[i] = N > 0 ? -1.0f / (float)N : 0.0f;
+        }
+    *nll += sum;
+    return N > 0 ? model_backward(m, b->acts, b->g) : 0;
+}
+
+// The state of one training run.
+typedef struct {
+    Model *m;
+    const SftConfig *c;
+    const SftExample *ex;
+    int n, *order, *ntarg;
+    long cursor, epoch;
+    SftBatch b;
+    const SftExample **rows;   // (batch_rows) the examples of the current update
+} Loop;
+
+// Check every example and return the longest (0 after err_set on a bad one).
+static int check_examples(const SftExample *ex, int n, int prompt_loss, int *ntarg, const char *what) {
+    int T = 0;
+    for (int i = 0; i < n; i++) {
+        int k = ex[i].len >= 2 && ex[i].n_prompt >= 0 && ex[i].n_prompt < ex[i].len ? sft_targets(&ex[i], prompt_loss) : 0;
+        if (k < 1) {
+            err_set("sft: %s example %d has %d tokens and no target (a %d-token prompt)", what, i, ex[i].len,
+                    ex[i].n_prompt);
+            return 0;
+        }
+        if (ntarg) ntarg[i] = k;
+        if (ex[i].len > T) T = ex[i].len;
+    }
+    return T;
+}
+
+// Mean loss over the eval set, in micro-batches.
+static int eval_loss(Loop *L, double *out) {
+    const SftConfig *c = L->c;
+    double nll = 0;
+    long N = 0;
+    for (int i = 0; i < c->n_eval; i += L->b.rows) {
+        int k = c->n_eval - i < L->b.rows ? c->n_eval - i : L->b.rows;
+        for (int r = 0; r < k; r++) L->rows[r] = &c->eval[i + r], N += sft_targets(&c->eval[i + r], c->prompt_loss);
+        if (sft_batch_pass(L->m, &L->b, L->rows, k, c->prompt_loss, 0, &nll) != 0) return -1;
+    }
+    *out = nll / (double)N;
+    return 0;
+}
+
+// One update's forward and backward: the next batch_rows examples of the
+// shuffled order in micro-batches. Returns the mean loss in *loss and the
+// batch's target and input tokens.
+static int train_batch(Loop *L, double *loss, long *N, long *inputs) {
+    const SftConfig *c = L->c;
+    int R = c->batch_rows;
+    *N = 0, *inputs = 0;
+    for (int r = 0; r < R; r++) {
+        if (L->cursor == L->n) sft_shuffle(L->order, L->n, c->seed, ++L->epoch), L->cursor = 0;
+        int i = L->order[L->cursor++];
+        L->rows[r] = &L->ex[i];
+        *N += L->ntarg[i];
+        *inputs += L->ex[i].len;
+    }
+    double nll = 0;
+    model_zero_grad(L->m);
+    for (int r = 0; r < R; r += L->b.rows) {
+        int k = R - r < L->b.rows ? R - r : L->b.rows;
+        if (sft_batch_pass(L->m, &L->b, L->rows + r, k, c->prompt_loss, *N, &nll) != 0) return -1;
+    }
+    *loss = nll / (double)*N;
+    return 0;
+}
+
+static int log_eval(Loop *L, JsonlWriter *log, int step, double epoch, double *out) {
+    if (eval_loss(L, out) != 0) return -1;
+    if (!log->f) return 0;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "step", step);
+    cJSON_AddNumberToObject(o, "eval_loss", *out);
+    cJSON_AddNumberToObject(o, "epoch", epoch);
+    int rc = jsonl_writer_put(log, o);
+    cJSON_Delete(o);
+    return rc;
+}
+
 int sft_train(Model *m, const SftExample *ex, int n, const SftConfig *c, SftResult *res) {
     if (!m->grads) return err_set("sft: the model was created without gradients");
     if (n < 1 || c->batch_rows < 1 || c->steps < 1) return err_set("sft: need examples, batch_rows >= 1 and steps >= 1");
-    int T = 0;
-    for (int i = 0; i < n; i++) {
-        if (ex[i].len < 2 || ex[i].n_prompt < 0 || ex[i].n_prompt >= ex[i].len)
-            return err_set("sft: example %d has %d tokens and a %d-token prompt (need len >= 2 and a target)", i,
-                           ex[i].len, ex[i].n_prompt);
-        if (ex[i].len > T) T = ex[i].len;
-    }
-    if (T > m->cfg.max_position)
-        return err_set("sft: an example has %d tokens, more than max_position_embeddings %d", T, m->cfg.max_position);
-    int R = c->batch_rows;
-    size_t cells = (size_t)R * (size_t)T;
-    int *ids = calloc(cells, sizeof *ids), *lens = calloc((size_t)R, sizeof *lens), *order = malloc(sizeof(int) * (size_t)n);
-    float *logp = calloc(cells, sizeof *logp), *g = calloc(cells, sizeof *g);   // (R, T) each
-    ModelActs *acts = model_acts_create(m, R, T);
+    Loop L = {.m = m, .c = c, .ex = ex, .n = n};
+    int rc = -1, opt_ok = 0;
+    L.order = malloc(sizeof(int) * (size_t)n);
+    L.ntarg = malloc(sizeof(int) * (size_t)n);
+    L.rows = malloc(sizeof *L.rows * (size_t)(c->batch_rows > c->n_eval ? c->batch_rows : c->n_eval));
     AdamW opt;
-    int opt_ok = 0, rc = -1;
     JsonlWriter log = {0};
     Progress prog;
-    if (!ids || !lens || !order || !logp || !g || !acts) {
-        if (acts) err_set("sft: out of memory for %d rows x %d tokens", R, T);
+    if (!L.order || !L.ntarg || !L.rows) {
+        err_set("out of memory");
         goto done;
     }
+    int T = check_examples(ex, n, c->prompt_loss, L.ntarg, "training"), Te = T;
+    if (T == 0 || (c->n_eval > 0 && (Te = check_examples(c->eval, c->n_eval, c->prompt_loss, NULL, "eval")) == 0)) goto done;
+    if (Te > T) T = Te;
+    if (T > m->cfg.max_position) {
+        err_set("sft: an example has %d tokens, more than max_position_embeddings %d", T, m->cfg.max_position);
+        goto done;
+    }
+    int micro = c->micro_rows > 0 && c->micro_rows < c->batch_rows ? c->micro_rows : c->batch_rows;
+    if (sft_batch_init(&L.b, m, micro, T) != 0) goto done;
     AdamWConfig ac = adamw_defaults();   // beta1 and eps
     ac.lr = c->lr, ac.beta2 = c->beta2, ac.weight_decay = c->weight_decay, ac.clip_norm = c->clip_norm;
     ac.schedule = LR_COSINE, ac.warmup_steps = c->warmup_steps, ac.total_steps = c->steps;
@@ -62,50 +196,30 @@ int sft_train(Model *m, const SftExample *ex, int n, const SftConfig *c, SftResu
     if (adamw_init(&opt, m, &ac) != 0) goto done;
     opt_ok = 1;
     if (c->log_path && jsonl_writer_open(&log, c->log_path, 1) != 0) goto done;
-    if (c->progress) progress_init(&prog, c->progress, "pretrain", 0, c->steps);
+    if (c->progress) progress_init(&prog, c->progress, c->label, 0, c->steps);
     memset(res, 0, sizeof *res);
     double t0 = time_now(), win_loss = 0, first = -1;
-    long win_tok = 0, cursor = 0, epoch = 0;
+    long win_tok = 0;
     int every = c->log_every > 0 ? c->log_every : 10;
-    shuffle(order, n, c->seed, epoch);
+    sft_shuffle(L.order, n, c->seed, L.epoch);
     for (int step = 1; step <= c->steps; step++) {
-        // Batch: the next R examples of the shuffled order (a new order each pass).
-        long N = 0;
-        memset(g, 0, sizeof(float) * cells);
-        for (int r = 0; r < R; r++) {
-            if (cursor == n) shuffle(order, n, c->seed, ++epoch), cursor = 0;
-            const SftExample *e = &ex[order[cursor++]];
-            memcpy(ids + (size_t)r * T, e->ids, sizeof(int) * (size_t)e->len);
-            lens[r] = e->len;
-            // Position t predicts token t+1; targets start after the prompt unless it is trained too.
-            int from = c->prompt_loss ? 0 : e->n_prompt - 1;
-            if (from < 0) from = 0;
-            for (int t = from; t < e->len - 1; t++) g[(size_t)r * T + t] = 1.0f;
-            N += e->len - 1 - from;
-        }
-        double loss = 0;
-        model_zero_grad(m);
-        if (model_forward(m, acts, ids, lens, R, T, 1.0f, logp, NULL) != 0) goto done;
-        // loss = -(1/N) Σ logp over targets, so dLoss/dlogp_t = -1/N there.
-        for (size_t i = 0; i < cells; i++)
-            if (g[i] != 0) {
-                loss -= logp[i];
-                g[i] = -1.0f / (float)N;
-            }
-        loss /= (double)N;
+        double loss;
+        long N, inputs;
+        if (train_batch(&L, &loss, &N, &inputs) != 0) goto done;
         if (!isfinite(loss)) {
             err_set("sft: loss is not finite at update %d", step);
             goto done;
         }
-        if (model_backward(m, acts, g) != 0) goto done;
         double gnorm = adamw_step(&opt, m, 1.0f);
         if (!isfinite(gnorm)) {
             err_set("sft: gradient norm is not finite at update %d", step);
             goto done;
         }
         res->tokens += N;
+        res->input_tokens += inputs;
         win_loss += loss * (double)N;
         win_tok += N;
+        double epoch = (double)L.epoch + (double)L.cursor / n;
         if (step % every == 0 || step == c->steps) {
             double mean = win_loss / (double)win_tok, el = time_now() - t0;
             if (first < 0) first = mean;
@@ -114,9 +228,10 @@ int sft_train(Model *m, const SftExample *ex, int n, const SftConfig *c, SftResu
                 cJSON *o = cJSON_CreateObject();
                 cJSON_AddNumberToObject(o, "step", step);
                 cJSON_AddNumberToObject(o, "loss", mean);
-                cJSON_AddNumberToObject(o, "lr", adamw_lr(&ac, step));
+                cJSON_AddNumberToObject(o, "learning_rate", adamw_lr(&ac, step));
                 cJSON_AddNumberToObject(o, "grad_norm", gnorm);
-                cJSON_AddNumberToObject(o, "tokens", (double)res->tokens);
+                cJSON_AddNumberToObject(o, "num_tokens", (double)res->input_tokens);
+                cJSON_AddNumberToObject(o, "epoch", epoch);
                 cJSON_AddNumberToObject(o, "seconds", el);
                 int wrc = jsonl_writer_put(&log, o);
                 cJSON_Delete(o);
@@ -131,6 +246,8 @@ int sft_train(Model *m, const SftExample *ex, int n, const SftConfig *c, SftResu
             win_loss = 0;
             win_tok = 0;
         }
+        int eval_now = c->n_eval > 0 && (step == c->steps || (c->eval_every > 0 && step % c->eval_every == 0));
+        if (eval_now && log_eval(&L, &log, step, epoch, &res->eval_loss) != 0) goto done;
     }
     if (c->progress) progress_end(&prog);
     res->first_loss = first;
@@ -139,11 +256,9 @@ int sft_train(Model *m, const SftExample *ex, int n, const SftConfig *c, SftResu
 done:
     if (log.f) jsonl_writer_close(&log);
     if (opt_ok) adamw_free(&opt);
-    if (acts) model_acts_free(acts);
-    free(ids);
-    free(lens);
-    free(order);
-    free(logp);
-    free(g);
+    sft_batch_free(&L.b);
+    free(L.order);
+    free(L.ntarg);
+    free(L.rows);
     return rc;
 }
