@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "pyref"))
 import model_ref  # noqa: E402
-from fixture_io import nerr, run_fixture  # noqa: E402
+from fixture_io import nerr, run_fixture, worst_grad  # noqa: E402
 
 TMP = os.environ.get("TEST_TMP", "/tmp")
 CFG = dict(model_type="qwen2", vocab_size=53, hidden_size=24, num_hidden_layers=2, num_attention_heads=4,
@@ -78,14 +78,7 @@ def main():
         masked[:, :-1] = targets == 0
         masked[:, -1] = True
         errs = dict(loss=abs(c_loss - loss) / abs(loss), g=nerr(c_g.numpy(), g_ref.numpy()))
-        at, worst, wname = 0, 0.0, ""
-        for n in names:
-            ref_g = params[n].grad.numpy()
-            e = nerr(c_grads[at:at + ref_g.size], ref_g)
-            at += ref_g.size
-            if e > worst:
-                worst, wname = e, n
-        errs["grad"] = worst
+        errs["grad"], wname = worst_grad(c_grads, params, names)
         grads.append(c_grads)
         for k, lim in (("loss", 1e-5), ("g", 1e-4), ("grad", 1e-4)):
             if errs[k] > lim:
