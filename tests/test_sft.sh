@@ -50,10 +50,13 @@ train = [l for l in lines if "loss" in l]
 evals = [l for l in lines if "eval_loss" in l]
 assert len(train) == 6, train
 for l in train:
-    for k in ("step", "loss", "learning_rate", "grad_norm", "num_tokens", "epoch"):
+    for k in ("step", "loss", "learning_rate", "grad_norm", "num_tokens", "mean_token_accuracy", "epoch"):
         assert k in l, (k, l)
+    assert 0 <= l["mean_token_accuracy"] <= 1, l
 assert train[-1]["loss"] < train[0]["loss"], ("loss did not fall", train)
 assert [e["step"] for e in evals] == [6, 12], evals
+assert all(0 <= e["eval_mean_token_accuracy"] <= 1 for e in evals), evals
+assert train[-1]["mean_token_accuracy"] > train[0]["mean_token_accuracy"], train
 assert evals[-1]["eval_loss"] < evals[0]["eval_loss"] * 1.5 and evals[-1]["eval_loss"] > 0, evals
 assert train[-1]["num_tokens"] > train[0]["num_tokens"] > 0
 assert 0 < train[0]["epoch"] < train[-1]["epoch"], train

@@ -2,8 +2,9 @@
 // dLoss/dlogp is exactly 0 at every position that does not score a target, and
 // two micro-batches accumulate the gradients of the whole batch. With --fixture
 // DIR it is the C side of tests/test_sft_grad.py: one batch with masked
-// prompts, once completion-only and once on every token; writes the loss,
-// dLoss/dlogp and every parameter gradient.
+// prompts, once completion-only and once on every token; writes the loss, the
+// argmax hits (mean_token_accuracy's numerator), dLoss/dlogp and every
+// parameter gradient.
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,16 +17,18 @@
 static void put(FILE *f, double d) { fwrite(&d, sizeof d, 1, f); }
 
 // Forward and backward of rows ex[0..R) in micro-batches of `micro` rows, as
-// one update: the loss into *loss and dLoss/dlogp into g (R, T).
+// one update: the loss into *loss, the targets that are their position's argmax
+// into *correct and dLoss/dlogp into g (R, T).
 static int pass(Model *m, SftBatch *b, const SftExample *const *ex, int R, int micro, int prompt_loss, double *loss,
-                float *g) {
+                long *correct, float *g) {
     long N = 0;
+    *correct = 0;
     double nll = 0;
     for (int r = 0; r < R; r++) N += sft_targets(ex[r], prompt_loss);
     model_zero_grad(m);
     for (int r = 0; r < R; r += micro) {
         int k = R - r < micro ? R - r : micro;
-        if (sft_batch_pass(m, b, ex + r, k, prompt_loss, N, &nll) != 0) return -1;
+        if (sft_batch_pass(m, b, ex + r, k, prompt_loss, N, &nll, correct) != 0) return -1;
         memcpy(g + (size_t)r * b->T, b->g, sizeof(float) * (size_t)k * b->T);
     }
     *loss = nll / (double)N;
@@ -56,9 +59,11 @@ static int run_fixture(const char *dir) {
     int rc = 0;
     for (int prompt_loss = 0; prompt_loss <= 1 && rc == 0; prompt_loss++) {
         double loss;
-        rc = pass(&m, &b, rows, R, micro, prompt_loss, &loss, g);
+        long correct;
+        rc = pass(&m, &b, rows, R, micro, prompt_loss, &loss, &correct, g);
         if (rc) fprintf(stderr, "%s\n", err_msg());
         put(f, loss);
+        put(f, (double)correct);
         for (int i = 0; i < R * T; i++) put(f, g[i]);
         fixture_write_grads(f, j, &m);
     }
@@ -94,10 +99,12 @@ static void check_masks_and_micro(void) {
     CHECK(sft_batch_init(&whole, &m, R, T) == 0 && sft_batch_init(&half, &m, 2, T) == 0, "%s", err_msg());
     float g1[R * T], g2[R * T];
     double l1, l2;
-    CHECK(pass(&m, &whole, rows, R, R, 0, &l1, g1) == 0, "%s", err_msg());
+    long c1, c2;
+    CHECK(pass(&m, &whole, rows, R, R, 0, &l1, &c1, g1) == 0, "%s", err_msg());
     float *grads = malloc(sizeof(float) * m.n_params);
     memcpy(grads, m.grads, sizeof(float) * m.n_params);
-    CHECK(pass(&m, &half, rows, R, 2, 0, &l2, g2) == 0, "%s", err_msg());
+    CHECK(pass(&m, &half, rows, R, 2, 0, &l2, &c2, g2) == 0, "%s", err_msg());
+    CHECK(c1 == c2, "argmax hits %ld whole vs %ld in micro-batches", c1, c2);
     int masked = 0, targets = 0;
     for (int r = 0; r < R; r++)
         for (int t = 0; t < T; t++) {

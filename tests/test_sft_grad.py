@@ -7,7 +7,8 @@ assistant turns). aha runs sft_batch_pass in micro-batches of 3 rows
 float64 reference decoder (tests/pyref/model_ref.py) feeds TRL's objective,
 cross-entropy over the shifted labels with ignore_index -100 at masked
 positions, summed and divided by the batch's target count. Checked: the loss
-(relative error <= 1e-5), dLoss/dlogp and every parameter gradient (normalized
+(relative error <= 1e-5), the targets that are their position's argmax
+(mean_token_accuracy's count, exact), dLoss/dlogp and every parameter gradient (normalized
 error <= 1e-4); dLoss/dlogp in aha and dLoss/dlogits in PyTorch are exactly 0
 at every masked position; and the two objectives' gradients differ, so the
 mask is what keeps the prompt out.
@@ -32,7 +33,7 @@ MICRO = 3
 
 
 def reference(P, names, ids, targets, N):
-    """TRL's masked cross-entropy; returns loss, parameter grads, dLoss/dlogits."""
+    """TRL's masked cross-entropy; returns loss, parameter grads, logits, dLoss/dlogits."""
     params = {n: P[n].clone().requires_grad_(True) for n in names}
     x = model_ref.hidden(CFG, params, ids)
     head = params["model.embed_tokens.weight"]
@@ -42,7 +43,7 @@ def reference(P, names, ids, targets, N):
     V = CFG["vocab_size"]
     loss = F.cross_entropy(logits[:, :-1].reshape(-1, V), labels.reshape(-1), ignore_index=-100, reduction="sum") / N
     loss.backward()
-    return float(loss), params, logits.grad
+    return float(loss), params, logits.detach(), logits.grad
 
 
 def main():
@@ -55,10 +56,15 @@ def main():
             train[r, a:b] = 1
     P = model_ref.random_params(CFG, gen)
     names = [n for n, _ in model_ref.param_names(CFG)]
+    # Every third next token is the model's argmax (logits at t do not depend on
+    # token t+1), so the accuracy count has hits to find.
+    with torch.no_grad():
+        for t in range(0, T - 1, 3):
+            ids[:, t + 1] = (model_ref.hidden(CFG, P, ids) @ P["model.embed_tokens.weight"].T)[:, t].argmax(-1)
     payload = dict(CFG, R=R, T=T, micro=MICRO, ids=ids.ravel().tolist(), lens=LENS, train=train.ravel().tolist())
     out = run_fixture("test_sft_grad", os.path.join(TMP, "fixture_sft_grad"), payload, P, names)
     n_grad = sum(P[n].numel() for n in names)
-    per_case = 1 + R * T + n_grad
+    per_case = 2 + R * T + n_grad
     if out.size != 2 * per_case:
         sys.exit(f"FAIL out.bin has {out.size} numbers, expected {2 * per_case}")
 
@@ -68,10 +74,13 @@ def main():
     fails, grads = [], []
     for case, name in enumerate(("completion-only", "every token")):
         o = out[case * per_case:(case + 1) * per_case]
-        c_loss, c_g, c_grads = o[0], torch.tensor(o[1:1 + R * T]).view(R, T), o[1 + R * T:]
+        c_loss, c_hits, c_g, c_grads = o[0], o[1], torch.tensor(o[2:2 + R * T]).view(R, T), o[2 + R * T:]
         targets = inside * (train[:, 1:] if case == 0 else 1)
         N = float(targets.sum())
-        loss, params, dlogits = reference(P, names, ids, targets, N)
+        loss, params, logits, dlogits = reference(P, names, ids, targets, N)
+        hits = int(((logits[:, :-1].argmax(-1) == ids[:, 1:]) & (targets > 0)).sum())
+        if c_hits != hits:
+            fails.append(f"{name}: {c_hits:.0f} targets are their position's argmax, PyTorch says {hits}")
         g_ref = torch.zeros(R, T, dtype=torch.float64)
         g_ref[:, :-1] = -targets / N
         masked = torch.zeros(R, T, dtype=torch.bool)
@@ -87,7 +96,7 @@ def main():
             fails.append(f"{name}: aha gives a masked position a nonzero dLoss/dlogp")
         if bool((dlogits[masked].abs().sum(-1) != 0).any()):
             fails.append(f"{name}: PyTorch gives a masked position nonzero dLoss/dlogits")
-        print(f"{name}: {int(N)} targets, {int(masked.sum())} masked positions, loss {c_loss:.6f}, errors "
+        print(f"{name}: {int(N)} targets ({hits} argmax hits), {int(masked.sum())} masked positions, loss {c_loss:.6f}, errors "
               + ", ".join(f"{k} {v:.1e}" for k, v in errs.items()))
     d = nerr(grads[0], grads[1])
     print(f"completion-only vs every-token gradients differ by {d:.3f}")

@@ -5,6 +5,7 @@
 #include "base/err.h"
 #include "base/rng.h"
 #include "base/sys.h"
+#include "kernels/head.h"
 #include "model/adamw.h"
 #include "report/log.h"
 
@@ -49,8 +50,9 @@ int sft_batch_init(SftBatch *b, Model *m, int rows, int T) {
     b->lens = calloc((size_t)rows, sizeof *b->lens);
     b->logp = calloc(cells, sizeof *b->logp);
     b->g = calloc(cells, sizeof *b->g);
+    b->logits = malloc(sizeof *b->logits * (size_t)m->cfg.vocab_size);
     b->acts = model_acts_create(m, rows, T);
-    if (b->ids && b->lens && b->logp && b->g && b->acts) return 0;
+    if (b->ids && b->lens && b->logp && b->g && b->logits && b->acts) return 0;
     if (b->acts) err_set("sft: out of memory for %d rows x %d tokens", rows, T);
     sft_batch_free(b);
     return -1;
@@ -62,10 +64,30 @@ void sft_batch_free(SftBatch *b) {
     free(b->lens);
     free(b->logp);
     free(b->g);
+    free(b->logits);
     memset(b, 0, sizeof *b);
 }
 
-int sft_batch_pass(Model *m, SftBatch *b, const SftExample *const *ex, int n, int prompt_loss, long N, double *nll) {
+// Targets (b->g != 0) whose token is the argmax of the logits at their
+// position, from the final hidden states of the last forward.
+static long count_correct(const Model *m, SftBatch *b) {
+    const int *at;
+    const float *hidden;
+    int n = model_acts_tokens(b->acts, &at, &hidden), C = m->cfg.hidden_size, V = m->cfg.vocab_size;
+    long correct = 0;
+    for (int i = 0; i < n; i++) {
+        if (b->g[at[i]] == 0) continue;
+        head_logits(b->logits, hidden + (size_t)i * C, m->w.lm_head, 1, C, V);
+        int best = 0;
+        for (int v = 1; v < V; v++)
+            if (b->logits[v] > b->logits[best]) best = v;
+        correct += best == b->ids[at[i] + 1];
+    }
+    return correct;
+}
+
+int sft_batch_pass(Model *m, SftBatch *b, const SftExample *const *ex, int n, int prompt_loss, long N, double *nll,
+                   long *correct) {
     int T = b->T;
     size_t cells = (size_t)n * (size_t)T;
     memset(b->g, 0, sizeof(float) * cells);
@@ -77,6 +99,7 @@ int sft_batch_pass(Model *m, SftBatch *b, const SftExample *const *ex, int n, in
         for (int t = 0; t < e->len - 1; t++) b->g[(size_t)r * T + t] = (float)is_target(e, prompt_loss, t + 1);
     }
     if (model_forward(m, b->acts, b->ids, b->lens, n, T, 1.0f, b->logp, NULL) != 0) return -1;
+    *correct += count_correct(m, b);
     // loss = -(1/N) Σ logp over targets, so dLoss/dlogp_t = -1/N there.
     double sum = 0;
     for (size_t i = 0; i < cells; i++)
@@ -93,14 +116,14 @@ typedef struct {
     Model *m;
     const SftConfig *c;
     const SftExample *ex;
-    int n, *order, *ntarg;
+    int n, *order;
     long cursor, epoch;
     SftBatch b;
     const SftExample **rows;   // (batch_rows) the examples of the current update
 } Loop;
 
 // Check every example and return the longest (0 after err_set on a bad one).
-static int check_examples(const SftExample *ex, int n, int prompt_loss, int *ntarg, const char *what) {
+static int check_examples(const SftExample *ex, int n, int prompt_loss, const char *what) {
     int T = 0;
     for (int i = 0; i < n; i++) {
         int k = ex[i].len >= 2 && ex[i].n_prompt >= 0 && ex[i].n_prompt < ex[i].len ? sft_targets(&ex[i], prompt_loss) : 0;
@@ -109,56 +132,56 @@ static int check_examples(const SftExample *ex, int n, int prompt_loss, int *nta
                     ex[i].n_prompt);
             return 0;
         }
-        if (ntarg) ntarg[i] = k;
         if (ex[i].len > T) T = ex[i].len;
     }
     return T;
 }
 
-// Mean loss over the eval set, in micro-batches.
-static int eval_loss(Loop *L, double *out) {
+// Sums over the examples of one pass.
+typedef struct {
+    double nll;
+    long targets, correct, inputs;
+} Tally;
+
+// Forward (and with backward, backward with g = -1/N over the pass) rows in
+// micro-batches into t.
+static int pass_rows(Loop *L, const SftExample **rows, int R, int backward, Tally *t) {
     const SftConfig *c = L->c;
-    double nll = 0;
-    long N = 0;
-    for (int i = 0; i < c->n_eval; i += L->b.rows) {
-        int k = c->n_eval - i < L->b.rows ? c->n_eval - i : L->b.rows;
-        for (int r = 0; r < k; r++) L->rows[r] = &c->eval[i + r], N += sft_targets(&c->eval[i + r], c->prompt_loss);
-        if (sft_batch_pass(L->m, &L->b, L->rows, k, c->prompt_loss, 0, &nll) != 0) return -1;
+    *t = (Tally){0};
+    for (int r = 0; r < R; r++) t->targets += sft_targets(rows[r], c->prompt_loss), t->inputs += rows[r]->len;
+    for (int r = 0; r < R; r += L->b.rows) {
+        int k = R - r < L->b.rows ? R - r : L->b.rows;
+        if (sft_batch_pass(L->m, &L->b, rows + r, k, c->prompt_loss, backward ? t->targets : 0, &t->nll,
+                           &t->correct) != 0)
+            return -1;
     }
-    *out = nll / (double)N;
     return 0;
 }
 
 // One update's forward and backward: the next batch_rows examples of the
-// shuffled order in micro-batches. Returns the mean loss in *loss and the
-// batch's target and input tokens.
-static int train_batch(Loop *L, double *loss, long *N, long *inputs) {
+// shuffled order.
+static int train_batch(Loop *L, Tally *t) {
     const SftConfig *c = L->c;
-    int R = c->batch_rows;
-    *N = 0, *inputs = 0;
-    for (int r = 0; r < R; r++) {
+    for (int r = 0; r < c->batch_rows; r++) {
         if (L->cursor == L->n) sft_shuffle(L->order, L->n, c->seed, ++L->epoch), L->cursor = 0;
-        int i = L->order[L->cursor++];
-        L->rows[r] = &L->ex[i];
-        *N += L->ntarg[i];
-        *inputs += L->ex[i].len;
+        L->rows[r] = &L->ex[L->order[L->cursor++]];
     }
-    double nll = 0;
     model_zero_grad(L->m);
-    for (int r = 0; r < R; r += L->b.rows) {
-        int k = R - r < L->b.rows ? R - r : L->b.rows;
-        if (sft_batch_pass(L->m, &L->b, L->rows + r, k, c->prompt_loss, *N, &nll) != 0) return -1;
-    }
-    *loss = nll / (double)*N;
-    return 0;
+    return pass_rows(L, L->rows, c->batch_rows, 1, t);
 }
 
+// Score the eval set: {"step", "eval_loss", "eval_mean_token_accuracy", "epoch"}.
 static int log_eval(Loop *L, JsonlWriter *log, int step, double epoch, double *out) {
-    if (eval_loss(L, out) != 0) return -1;
+    const SftConfig *c = L->c;
+    Tally t;
+    for (int i = 0; i < c->n_eval; i++) L->rows[i] = &c->eval[i];
+    if (pass_rows(L, L->rows, c->n_eval, 0, &t) != 0) return -1;
+    *out = t.nll / (double)t.targets;
     if (!log->f) return 0;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "step", step);
     cJSON_AddNumberToObject(o, "eval_loss", *out);
+    cJSON_AddNumberToObject(o, "eval_mean_token_accuracy", (double)t.correct / (double)t.targets);
     cJSON_AddNumberToObject(o, "epoch", epoch);
     int rc = jsonl_writer_put(log, o);
     cJSON_Delete(o);
@@ -171,17 +194,16 @@ int sft_train(Model *m, const SftExample *ex, int n, const SftConfig *c, SftResu
     Loop L = {.m = m, .c = c, .ex = ex, .n = n};
     int rc = -1, opt_ok = 0;
     L.order = malloc(sizeof(int) * (size_t)n);
-    L.ntarg = malloc(sizeof(int) * (size_t)n);
     L.rows = malloc(sizeof *L.rows * (size_t)(c->batch_rows > c->n_eval ? c->batch_rows : c->n_eval));
     AdamW opt;
     JsonlWriter log = {0};
     Progress prog;
-    if (!L.order || !L.ntarg || !L.rows) {
+    if (!L.order || !L.rows) {
         err_set("out of memory");
         goto done;
     }
-    int T = check_examples(ex, n, c->prompt_loss, L.ntarg, "training"), Te = T;
-    if (T == 0 || (c->n_eval > 0 && (Te = check_examples(c->eval, c->n_eval, c->prompt_loss, NULL, "eval")) == 0)) goto done;
+    int T = check_examples(ex, n, c->prompt_loss, "training"), Te = T;
+    if (T == 0 || (c->n_eval > 0 && (Te = check_examples(c->eval, c->n_eval, c->prompt_loss, "eval")) == 0)) goto done;
     if (Te > T) T = Te;
     if (T > m->cfg.max_position) {
         err_set("sft: an example has %d tokens, more than max_position_embeddings %d", T, m->cfg.max_position);
@@ -199,13 +221,13 @@ int sft_train(Model *m, const SftExample *ex, int n, const SftConfig *c, SftResu
     if (c->progress) progress_init(&prog, c->progress, c->label, 0, c->steps);
     memset(res, 0, sizeof *res);
     double t0 = time_now(), win_loss = 0, first = -1;
-    long win_tok = 0;
+    long win_tok = 0, win_correct = 0;
     int every = c->log_every > 0 ? c->log_every : 10;
     sft_shuffle(L.order, n, c->seed, L.epoch);
     for (int step = 1; step <= c->steps; step++) {
-        double loss;
-        long N, inputs;
-        if (train_batch(&L, &loss, &N, &inputs) != 0) goto done;
+        Tally t;
+        if (train_batch(&L, &t) != 0) goto done;
+        double loss = t.nll / (double)t.targets;
         if (!isfinite(loss)) {
             err_set("sft: loss is not finite at update %d", step);
             goto done;
@@ -215,10 +237,11 @@ int sft_train(Model *m, const SftExample *ex, int n, const SftConfig *c, SftResu
             err_set("sft: gradient norm is not finite at update %d", step);
             goto done;
         }
-        res->tokens += N;
-        res->input_tokens += inputs;
-        win_loss += loss * (double)N;
-        win_tok += N;
+        res->tokens += t.targets;
+        res->input_tokens += t.inputs;
+        win_loss += loss * (double)t.targets;
+        win_tok += t.targets;
+        win_correct += t.correct;
         double epoch = (double)L.epoch + (double)L.cursor / n;
         if (step % every == 0 || step == c->steps) {
             double mean = win_loss / (double)win_tok, el = time_now() - t0;
@@ -231,6 +254,7 @@ int sft_train(Model *m, const SftExample *ex, int n, const SftConfig *c, SftResu
                 cJSON_AddNumberToObject(o, "learning_rate", adamw_lr(&ac, step));
                 cJSON_AddNumberToObject(o, "grad_norm", gnorm);
                 cJSON_AddNumberToObject(o, "num_tokens", (double)res->input_tokens);
+                cJSON_AddNumberToObject(o, "mean_token_accuracy", (double)win_correct / (double)win_tok);
                 cJSON_AddNumberToObject(o, "epoch", epoch);
                 cJSON_AddNumberToObject(o, "seconds", el);
                 int wrc = jsonl_writer_put(&log, o);
@@ -244,7 +268,7 @@ int sft_train(Model *m, const SftExample *ex, int n, const SftConfig *c, SftResu
                 progress_update(&prog, step, text);
             }
             win_loss = 0;
-            win_tok = 0;
+            win_tok = win_correct = 0;
         }
         int eval_now = c->n_eval > 0 && (step == c->steps || (c->eval_every > 0 && step % c->eval_every == 0));
         if (eval_now && log_eval(&L, &log, step, epoch, &res->eval_loss) != 0) goto done;
@@ -258,7 +282,6 @@ done:
     if (opt_ok) adamw_free(&opt);
     sft_batch_free(&L.b);
     free(L.order);
-    free(L.ntarg);
     free(L.rows);
     return rc;
 }

@@ -51,7 +51,9 @@ typedef struct {
 // Train m (created with gradients) on n examples, cycling through them in a
 // seeded shuffled order (a new order each epoch). The log has TRL's names: per
 // log window {"step", "loss", "learning_rate", "grad_norm", "num_tokens",
-// "epoch", "seconds"}, and per evaluation {"step", "eval_loss", "epoch"}.
+// "mean_token_accuracy", "epoch", "seconds"} (num_tokens counts every token fed,
+// the accuracy is over targets: the share that are their position's argmax),
+// and per evaluation {"step", "eval_loss", "eval_mean_token_accuracy", "epoch"}.
 // Returns 0, or -1 (err_set) on a bad example, memory, a non-finite loss or a
 // log write failure.
 int sft_train(Model *m, const SftExample *ex, int n, const SftConfig *c, SftResult *res);
@@ -65,6 +67,7 @@ typedef struct {
     int rows, T;
     int *ids, *lens;    // (rows, T), (rows)
     float *logp, *g;    // (rows, T) each
+    float *logits;      // (V) scratch
 } SftBatch;
 
 int sft_batch_init(SftBatch *b, Model *m, int rows, int T);
@@ -72,10 +75,12 @@ void sft_batch_free(SftBatch *b);
 // Target tokens of e: those after the prompt (or marked in e->train), or all but
 // the first with prompt_loss.
 int sft_targets(const SftExample *e, int prompt_loss);
-// Forward n <= b->rows examples and add Σ -logp over their targets to *nll.
+// Forward n <= b->rows examples and add Σ -logp over their targets to *nll and
+// the targets that are the argmax of their position's logits to *correct.
 // With N > 0 also backpropagate -(1/N) Σ logp over the targets into m->grads
 // (accumulating: micro-batches of one update share the N of the whole batch);
 // b->g then holds dLoss/dlogp, exactly 0 at every position that is not a target.
-int sft_batch_pass(Model *m, SftBatch *b, const SftExample *const *ex, int n, int prompt_loss, long N, double *nll);
+int sft_batch_pass(Model *m, SftBatch *b, const SftExample *const *ex, int n, int prompt_loss, long N, double *nll,
+                   long *correct);
 
 #endif
