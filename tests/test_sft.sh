@@ -4,7 +4,8 @@
 # TRL's metric names and eval_loss, writes config.json and a model directory
 # that aha sample loads; --no-completion-only trains on more tokens; bad rows
 # are refused naming FILE:LINE and the field, and a refused start leaves no run
-# directory.
+# directory; a run resumed from a checkpoint ends bit for bit where the
+# uninterrupted run did.
 set -u
 fail=0
 check() { if ! eval "$2"; then echo "FAIL: $1"; fail=1; fi; }
@@ -110,6 +111,25 @@ run --dataset "$T/ok4.jsonl" --out "$T/few" --max-steps 1 >"$T/few.log" 2>&1
 check "fewer rows than a batch: exit 1" '[ $? -eq 1 ]'
 check "fewer rows than a batch: named" "grep -q 'ok4.jsonl: 3 training rows (1 of 4 held out for eval), fewer than a batch of 4' '$T/few.log'"
 check "fewer rows than a batch: no run directory" "[ ! -e '$T/few' ]"
+
+# Bit-exact resume: a copy of a finished run, cut back to its step-5
+# checkpoint, resumed, ends with the same weights, optimizer and metrics.
+R="--dataset $T/mixed.jsonl --max-steps 12 --micro-batch 3 --log-every 2 --eval-every 3 --save-steps 5"
+run $R --out "$T/a" >"$T/a.log" 2>&1
+check "checkpointed run exits 0" '[ $? -eq 0 ]'
+check "checkpoints at 5, 10 and 12" '[ "$(ls "$T/a/checkpoints" | tr "\n" " ")" = "step_10 step_12 step_5 " ]'
+cp -r "$T/a" "$T/b" && rm -rf "$T/b/checkpoints/step_10" "$T/b/checkpoints/step_12" "$T/b/model"
+run $R --out "$T/b" --resume >"$T/b.log" 2>&1
+check "resume exits 0" '[ $? -eq 0 ] && grep -q "resuming from .*step_5" "$T/b.log"'
+check "resume: same final weights" 'cmp -s "$T/a/model/model.safetensors" "$T/b/model/model.safetensors"'
+check "resume: same optimizer at step 10" \
+    'cmp -s "$T/a/checkpoints/step_10/optimizer.safetensors" "$T/b/checkpoints/step_10/optimizer.safetensors"'
+nosec() { sed 's/,"seconds":[0-9.e+-]*//' "$1"; }
+check "resume: same metrics lines (but seconds)" '[ "$(nosec "$T/a/metrics.jsonl")" = "$(nosec "$T/b/metrics.jsonl")" ]'
+run $R --out "$T/b" --resume --lr 1e-3 >"$T/blr.log" 2>&1
+check "resume with other settings is refused" '[ $? -eq 1 ] && grep -q "lr differs" "$T/blr.log"'
+run --dataset "$T/mixed.jsonl" --out "$T/r" --max-steps 12 --log-every 2 --eval-every 6 --resume >"$T/rnock.log" 2>&1
+check "resume without checkpoints is refused" '[ $? -eq 1 ] && grep -q "no checkpoint to resume from" "$T/rnock.log"'
 
 run --dataset "$T/mixed.jsonl" --out "$T/r" --max-steps 1 >"$T/again.log" 2>&1
 check "a run directory with metrics is refused" '[ $? -eq 1 ] && grep -q "metrics" "$T/again.log"'

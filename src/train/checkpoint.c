@@ -59,7 +59,7 @@ static int cmp_desc(const void *a, const void *b) {
 
 // The steps of the checkpoint directories in ckdir, newest first (a missing
 // ckdir has none). *steps is malloc'd (caller frees). Returns the count or -1.
-static int list_steps(const char *ckdir, long **steps) {
+int list_steps(const char *ckdir, long **steps) {
     *steps = NULL;
     DIR *d = opendir(ckdir);
     if (!d) return errno == ENOENT ? 0 : err_set("%s: %s", ckdir, strerror(errno));

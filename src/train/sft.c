@@ -3,14 +3,20 @@
 // the update; an optional held-out set scored by the same forward.
 #include "train/sft.h"
 #include "base/err.h"
+#include "base/fileio.h"
+#include "base/jsonl.h"
 #include "base/rng.h"
 #include "base/sys.h"
 #include "kernels/head.h"
 #include "model/adamw.h"
+#include "model/io.h"
 #include "report/log.h"
+#include "train/checkpoint.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -188,6 +194,95 @@ static int log_eval(Loop *L, JsonlWriter *log, int step, double epoch, double *o
     return rc;
 }
 
+// ---------------------------------------------------------------- checkpoints
+
+// What a resume needs beside weights and optimizer: the data order's place, the
+// open log window and the totals so far.
+typedef struct {
+    long step, epoch, cursor, lines;   // lines: of the log
+    double win_loss, first, seconds;
+    long win_tok, win_correct, tokens, input_tokens;
+} RunState;
+
+#define STATE_LONGS(X) X(step) X(epoch) X(cursor) X(lines) X(win_tok) X(win_correct) X(tokens) X(input_tokens)
+#define STATE_DOUBLES(X) X(win_loss) X(first) X(seconds)
+
+static int state_write(const RunState *st, const char *dir) {
+    cJSON *o = cJSON_CreateObject();
+#define PUT(k) cJSON_AddNumberToObject(o, #k, (double)st->k);
+    STATE_LONGS(PUT) STATE_DOUBLES(PUT)
+#undef PUT
+    int rc = json_write_file(o, dir, "sft_state.json");
+    cJSON_Delete(o);
+    return rc;
+}
+
+static int state_read(RunState *st, const char *dir) {
+    char path[4096];
+    if (path_join(path, sizeof path, dir, "sft_state.json") != 0) return -1;
+    char *text = file_read_all(path, NULL);
+    if (!text) return -1;
+    cJSON *o = cJSON_Parse(text);
+    free(text);
+    int rc = o ? 0 : err_set("%s: not JSON", path);
+#define GET_L(k) if (rc == 0) rc = json_get_int(o, #k, &st->k, 1);
+#define GET_D(k) if (rc == 0) rc = json_get_double(o, #k, &st->k, 1);
+    STATE_LONGS(GET_L) STATE_DOUBLES(GET_D)
+#undef GET_L
+#undef GET_D
+    cJSON_Delete(o);
+    return rc ? err_wrap("%s", path) : 0;
+}
+
+// ckpt_dir/step_N: written as step_N.tmp, renamed when complete.
+static int ckpt_save(const SftConfig *c, const Model *m, const AdamW *opt, const RunState *st) {
+    char fin[4096], tmp[4096], path[4096];
+    if (path_fmt(fin, sizeof fin, "%s/step_%ld", c->ckpt_dir, st->step) != 0 ||
+        path_fmt(tmp, sizeof tmp, "%s.tmp", fin) != 0 || path_join(path, sizeof path, tmp, "optimizer.safetensors") != 0 ||
+        mkdir_p(c->ckpt_dir) != 0 || remove_tree(tmp) != 0)
+        return -1;
+    int rc = model_save(m, tmp, ST_F32);
+    if (rc == 0) rc = copy_tokenizer(c->tokenizer_dir, tmp);
+    if (rc == 0) rc = adamw_state_save(opt, m, path);
+    if (rc == 0) rc = state_write(st, tmp);
+    if (rc == 0) rc = remove_tree(fin);
+    if (rc == 0 && rename(tmp, fin) != 0) rc = err_set("%s: rename: %s", fin, strerror(errno));
+    if (rc == 0) return 0;
+    remove_tree(tmp);
+    return err_wrap("checkpoint %s", fin);
+}
+
+// Take up the run where checkpoint dir left it: optimizer, counters, the log.
+static int resume(const SftConfig *c, const Model *m, AdamW *opt, RunState *st, int n) {
+    char path[4096];
+    if (path_join(path, sizeof path, c->resume_from, "optimizer.safetensors") != 0 ||
+        adamw_state_load(opt, m, path) != 0 || state_read(st, c->resume_from) != 0)
+        return -1;
+    if (st->step < 1 || st->step >= c->steps || st->epoch < 0 || st->cursor < 0 || st->cursor > n ||
+        opt->step != st->step)
+        return err_set("%s: step %ld (optimizer step %ld), epoch %ld, position %ld do not fit a run of %d updates "
+                       "over %d examples", c->resume_from, st->step, opt->step, st->epoch, st->cursor, c->steps, n);
+    return c->log_path ? jsonl_rewind(c->log_path, st->lines, st->step, 0) : 0;
+}
+
+// ---------------------------------------------------------------- the loop
+
+static int log_train(JsonlWriter *log, const RunState *st, double mean, double lr, double gnorm, double epoch,
+                     double el) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "step", (double)st->step);
+    cJSON_AddNumberToObject(o, "loss", mean);
+    cJSON_AddNumberToObject(o, "learning_rate", lr);
+    cJSON_AddNumberToObject(o, "grad_norm", gnorm);
+    cJSON_AddNumberToObject(o, "num_tokens", (double)st->input_tokens);
+    cJSON_AddNumberToObject(o, "mean_token_accuracy", (double)st->win_correct / (double)st->win_tok);
+    cJSON_AddNumberToObject(o, "epoch", epoch);
+    cJSON_AddNumberToObject(o, "seconds", el);
+    int rc = jsonl_writer_put(log, o);
+    cJSON_Delete(o);
+    return rc;
+}
+
 int sft_train(Model *m, const SftExample *ex, int n, const SftConfig *c, SftResult *res) {
     if (!m->grads) return err_set("sft: the model was created without gradients");
     if (n < 1 || c->batch_rows < 1 || c->steps < 1) return err_set("sft: need examples, batch_rows >= 1 and steps >= 1");
@@ -198,6 +293,7 @@ int sft_train(Model *m, const SftExample *ex, int n, const SftConfig *c, SftResu
     AdamW opt;
     JsonlWriter log = {0};
     Progress prog;
+    RunState st = {.first = -1};
     if (!L.order || !L.rows) {
         err_set("out of memory");
         goto done;
@@ -217,64 +313,60 @@ int sft_train(Model *m, const SftExample *ex, int n, const SftConfig *c, SftResu
     ac.min_lr_ratio = c->min_lr_ratio;
     if (adamw_init(&opt, m, &ac) != 0) goto done;
     opt_ok = 1;
-    if (c->log_path && jsonl_writer_open(&log, c->log_path, 1) != 0) goto done;
-    if (c->progress) progress_init(&prog, c->progress, c->label, 0, c->steps);
+    if (c->resume_from && resume(c, m, &opt, &st, n) != 0) goto done;
+    L.epoch = st.epoch, L.cursor = st.cursor;
+    if (c->log_path && jsonl_writer_open(&log, c->log_path, !c->resume_from) != 0) goto done;
+    if (c->progress) progress_init(&prog, c->progress, c->label, st.step, c->steps);
     memset(res, 0, sizeof *res);
-    double t0 = time_now(), win_loss = 0, first = -1;
-    long win_tok = 0, win_correct = 0;
+    double t0 = time_now() - st.seconds;
     int every = c->log_every > 0 ? c->log_every : 10;
     sft_shuffle(L.order, n, c->seed, L.epoch);
-    for (int step = 1; step <= c->steps; step++) {
+    while (st.step < c->steps) {
+        long step = ++st.step;
         Tally t;
         if (train_batch(&L, &t) != 0) goto done;
         double loss = t.nll / (double)t.targets;
         if (!isfinite(loss)) {
-            err_set("sft: loss is not finite at update %d", step);
+            err_set("sft: loss is not finite at update %ld", step);
             goto done;
         }
         double gnorm = adamw_step(&opt, m, 1.0f);
         if (!isfinite(gnorm)) {
-            err_set("sft: gradient norm is not finite at update %d", step);
+            err_set("sft: gradient norm is not finite at update %ld", step);
             goto done;
         }
-        res->tokens += t.targets;
-        res->input_tokens += t.inputs;
-        win_loss += loss * (double)t.targets;
-        win_tok += t.targets;
-        win_correct += t.correct;
-        double epoch = (double)L.epoch + (double)L.cursor / n;
+        st.tokens += t.targets;
+        st.input_tokens += t.inputs;
+        st.win_loss += loss * (double)t.targets;
+        st.win_tok += t.targets;
+        st.win_correct += t.correct;
+        double epoch = (double)L.epoch + (double)L.cursor / n, el = time_now() - t0;
         if (step % every == 0 || step == c->steps) {
-            double mean = win_loss / (double)win_tok, el = time_now() - t0;
-            if (first < 0) first = mean;
+            double mean = st.win_loss / (double)st.win_tok;
+            if (st.first < 0) st.first = mean;
             res->last_loss = mean;
-            if (log.f) {
-                cJSON *o = cJSON_CreateObject();
-                cJSON_AddNumberToObject(o, "step", step);
-                cJSON_AddNumberToObject(o, "loss", mean);
-                cJSON_AddNumberToObject(o, "learning_rate", adamw_lr(&ac, step));
-                cJSON_AddNumberToObject(o, "grad_norm", gnorm);
-                cJSON_AddNumberToObject(o, "num_tokens", (double)res->input_tokens);
-                cJSON_AddNumberToObject(o, "mean_token_accuracy", (double)win_correct / (double)win_tok);
-                cJSON_AddNumberToObject(o, "epoch", epoch);
-                cJSON_AddNumberToObject(o, "seconds", el);
-                int wrc = jsonl_writer_put(&log, o);
-                cJSON_Delete(o);
-                if (wrc != 0) goto done;
-            }
+            if (log.f && log_train(&log, &st, mean, adamw_lr(&ac, step), gnorm, epoch, el) != 0) goto done;
+            st.lines += log.f != NULL;
             if (c->progress) {
                 char text[160];
                 snprintf(text, sizeof text, "loss %.4f  lr %.2e  %.0f tok/s", mean, adamw_lr(&ac, step),
-                         (double)res->tokens / (el > 0 ? el : 1));
+                         (double)st.tokens / (el > 0 ? el : 1));
                 progress_update(&prog, step, text);
             }
-            win_loss = 0;
-            win_tok = win_correct = 0;
+            st.win_loss = 0;
+            st.win_tok = st.win_correct = 0;
         }
         int eval_now = c->n_eval > 0 && (step == c->steps || (c->eval_every > 0 && step % c->eval_every == 0));
-        if (eval_now && log_eval(&L, &log, step, epoch, &res->eval_loss) != 0) goto done;
+        if (eval_now && log_eval(&L, &log, (int)step, epoch, &res->eval_loss) != 0) goto done;
+        st.lines += eval_now && log.f;
+        st.epoch = L.epoch, st.cursor = L.cursor, st.seconds = time_now() - t0;
+        int save_now = c->ckpt_dir && c->save_every > 0 && (step % c->save_every == 0 || step == c->steps);
+        if (save_now && ckpt_save(c, m, &opt, &st) != 0) goto done;
     }
     if (c->progress) progress_end(&prog);
-    res->first_loss = first;
+    res->first_loss = st.first;
+    res->tokens = st.tokens;
+    res->input_tokens = st.input_tokens;
     res->seconds = time_now() - t0;
     rc = 0;
 done:

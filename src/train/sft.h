@@ -33,6 +33,11 @@ typedef struct {
     int n_eval;
     int eval_every;
     const char *label;      // of the progress line
+    const char *ckpt_dir;   // checkpoints/step_N/ (weights, tokenizer, optimizer, sft_state.json)
+    int save_every;         // go here every save_every updates and at the end (0 or NULL: none)
+    const char *tokenizer_dir;   // copied into each checkpoint
+    const char *resume_from;     // a checkpoint of this run whose weights m holds: continue it
+                                 // bit for bit (the log is cut back to it), or NULL
     FILE *progress;         // progress line, or NULL for silence
 } SftConfig;
 

@@ -2,6 +2,7 @@
 #include "train/sft_run.h"
 #include "base/err.h"
 #include "base/fileio.h"
+#include "base/jsonl.h"
 #include "base/sys.h"
 #include "model/io.h"
 #include "tok/template.h"
@@ -38,6 +39,8 @@ const OptDef sft_run_options[] = {
     {"seed", OPT_INT, F(seed), 0, 0, 2147483647, NULL, "split and order seed", NULL, NULL, 0},
     {"threads", OPT_INT, F(threads), 0, 0, 1024, NULL, "threads (0: all cores)", NULL, NULL, 0},
     {"bf16", OPT_BOOL, F(bf16), 0, 0, 1, NULL, "save the weights as bf16", NULL, NULL, 0},
+    {"save_steps", OPT_INT, F(save_steps), 0, 0, 10000000, NULL, "updates between checkpoints in OUT/checkpoints (0: none)", NULL, NULL, 0},
+    {"resume", OPT_BOOL, F(resume), 0, 0, 1, NULL, "continue the run in --out from its newest checkpoint, bit for bit (same settings)", NULL, NULL, OPT_ARGV_ONLY},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };
 #undef F
@@ -83,22 +86,17 @@ static int find_eos(const Tokenizer *tok, const Model *m, const char *dir) {
 }
 
 static int write_settings(const SftRunConfig *c) {
-    char path[4096];
     cJSON *o = opt_to_json(c, sft_run_options);
-    char *text = o ? cJSON_Print(o) : NULL;
+    int rc = o ? json_write_file(o, c->out, "config.json") : err_set("out of memory");
     cJSON_Delete(o);
-    if (!text) return err_set("out of memory");
-    int rc = path_join(path, sizeof path, c->out, "config.json");
-    if (rc == 0) rc = file_write_atomic(path, text, strlen(text));
-    free(text);
     return rc;
 }
 
-// Train on the split and write the run directory.
-static int train_and_save(const SftRunConfig *c, Model *m, const Split *s) {
-    char logpath[4096], dir[4096];
+// Train on the split (from checkpoint ckpt when not "") and write the run directory.
+static int train_and_save(const SftRunConfig *c, Model *m, const Split *s, const char *ckpt) {
+    char logpath[4096], dir[4096], ckdir[4096];
     if (path_join(logpath, sizeof logpath, c->out, "metrics.jsonl") != 0 ||
-        path_join(dir, sizeof dir, c->out, "model") != 0)
+        path_join(dir, sizeof dir, c->out, "model") != 0 || path_join(ckdir, sizeof ckdir, c->out, "checkpoints") != 0)
         return -1;
     SftConfig sc;
     sft_defaults(&sc);
@@ -108,8 +106,11 @@ static int train_and_save(const SftRunConfig *c, Model *m, const Split *s) {
     sc.seed = (uint64_t)c->seed, sc.prompt_loss = !c->completion_only;
     sc.log_path = logpath, sc.log_every = c->log_every, sc.progress = stderr, sc.label = "sft";
     sc.eval = s->eval, sc.n_eval = s->n_eval, sc.eval_every = c->eval_every;
+    sc.ckpt_dir = ckdir, sc.save_every = c->save_steps, sc.tokenizer_dir = c->model;
+    sc.resume_from = ckpt[0] ? ckpt : NULL;
     SftResult res;
-    if (mkdir_p(c->out) != 0 || write_settings(c) != 0 || sft_train(m, s->train, s->n_train, &sc, &res) != 0 ||
+    if (mkdir_p(c->out) != 0 || (!ckpt[0] && write_settings(c) != 0) ||
+        sft_train(m, s->train, s->n_train, &sc, &res) != 0 ||
         model_save(m, dir, c->bf16 ? ST_BF16 : ST_F32) != 0 || copy_tokenizer(c->model, dir) != 0)
         return -1;
     log_info("sft: %d updates, loss %.4f -> %.4f%s%.4f in %.0f s (%ld target tokens); wrote %s", sc.steps,
@@ -118,9 +119,47 @@ static int train_and_save(const SftRunConfig *c, Model *m, const Split *s) {
     return 0;
 }
 
+// The settings of a resumed run must be the ones it was started with (the run
+// directory may have moved).
+static int same_settings(const SftRunConfig *c) {
+    char path[4096];
+    if (path_join(path, sizeof path, c->out, "config.json") != 0) return -1;
+    SftRunConfig saved;
+    sft_run_defaults(&saved);
+    if (opt_apply_file(&saved, sft_run_options, path, NULL) != 0) return -1;
+    cJSON *a = opt_to_json(c, sft_run_options), *b = opt_to_json(&saved, sft_run_options);
+    const cJSON *x;
+    int rc = a && b ? 0 : err_set("out of memory");
+    cJSON_ArrayForEach(x, a) {
+        if (rc == 0 && strcmp(x->string, "out") != 0 &&
+            !cJSON_Compare(x, cJSON_GetObjectItemCaseSensitive(b, x->string), 1))
+            rc = err_set("%s: %s differs from the run's (a resume takes the settings it was started with)", path,
+                         x->string);
+    }
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    return rc;
+}
+
+// The newest checkpoint of OUT into out (resume) or "" (a new run, into a
+// directory that holds no run).
+static int find_start(const SftRunConfig *c, char *out, size_t cap) {
+    out[0] = 0;
+    if (!c->resume) return checkpoint_dir_is_new(c->out, "pass --resume to continue it, or choose another --out");
+    char ckdir[4096];
+    long *steps;
+    if (same_settings(c) != 0 || path_join(ckdir, sizeof ckdir, c->out, "checkpoints") != 0) return -1;
+    int n = list_steps(ckdir, &steps), rc = n < 0 ? -1 : 0;
+    if (n == 0) rc = err_set("%s: no checkpoint to resume from", ckdir);
+    if (rc == 0) rc = path_fmt(out, cap, "%s/step_%ld", ckdir, steps[0]);
+    free(steps);
+    return rc;
+}
+
 int sft_run(const SftRunConfig *c) {
+    char ckpt[4096];
     if (template_check(c->template_name) != 0) return err_wrap("template");
-    if (checkpoint_dir_is_new(c->out, "choose another --out") != 0) return -1;
+    if (find_start(c, ckpt, sizeof ckpt) != 0) return -1;
     threads_set(c->threads);
     Tokenizer *tok = tok_load(c->model);
     if (!tok) return -1;
@@ -128,13 +167,14 @@ int sft_run(const SftRunConfig *c) {
     SftData d = {0};
     Split s = {0};
     int rc = -1, eos;
-    if (model_load(&m, c->model, 1) != 0 || (eos = find_eos(tok, &m, c->model)) < 0) goto done;
+    if (model_load(&m, ckpt[0] ? ckpt : c->model, 1) != 0 || (eos = find_eos(tok, &m, c->model)) < 0) goto done;
     SftDataOpts o = {.tok = tok, .template_name = c->template_name, .eos = eos, .max_len = m.cfg.max_position,
                      .skip_long = c->skip_long};
     if (sft_data_load(&d, c->dataset, &o) != 0 || split_rows(&s, &d, c) != 0) goto done;
     log_info("sft: %d rows (%ld tokens), %d for training, %d held out, %ld skipped as too long", d.n, d.tokens,
              s.n_train, s.n_eval, d.skipped_long);
-    rc = train_and_save(c, &m, &s);
+    if (ckpt[0]) log_info("sft: resuming from %s", ckpt);
+    rc = train_and_save(c, &m, &s, ckpt);
 done:
     free(s.train);
     sft_data_free(&d);
