@@ -17,6 +17,7 @@ typedef struct {
 } Row;
 
 static int row_push(Row *r, const int *ids, int n, int trained) {
+    if (n == 0) return 0;   // an empty piece (ids may be NULL)
     if (r->len + n > r->cap) {
         int cap = 2 * (r->len + n) + 16;
         int *ni = realloc(r->ids, sizeof(int) * (size_t)cap);
