@@ -1,6 +1,7 @@
 // The supervised loop: batches of whole examples, right-padded, split into
 // micro-batches whose gradients accumulate, g = -1/N on every target token of
-// the update; an optional held-out set scored by the same forward.
+// the update; an optional held-out set scored by the same forward; checkpoints
+// that hold all a bit-exact resume needs.
 #include "train/sft.h"
 #include "base/err.h"
 #include "base/fileio.h"
