@@ -26,8 +26,8 @@ typedef struct {
 
 // Returns 0, or -1 (err_set "FILE:LINE: ...") on a row without the keys of a
 // shape, a field of the wrong type, a role chatml does not know, a row with
-// nothing to train on (empty completion, text, or no assistant turn with
-// content) or, without skip_long, a row longer than max_len.
+// nothing to train on beside EOS (an empty completion or text, messages
+// without an assistant turn) or, without skip_long, a row longer than max_len.
 int sft_data_load(SftData *d, const char *path, const SftDataOpts *o);
 void sft_data_free(SftData *d);
 
