@@ -22,7 +22,7 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "pyref"))
 import model_ref  # noqa: E402
-from fixture_io import f32, nerr, run_fixture  # noqa: E402
+from fixture_io import f32, nerr, run_fixture, worst_grad  # noqa: E402
 
 TMP = os.environ.get("TEST_TMP", "/tmp")
 SCALES = ["group", "batch", "none"]
@@ -220,14 +220,7 @@ def main():
         # when advantages are centred, so |loss| alone is no scale)
         w = float(agg_loss(loss_mat.detach().abs(), mask, AGGS[c["agg"]], global_tokens, global_seqs))
         errs["loss"] = abs(c_loss - float(loss)) / max(abs(float(loss)), w)
-        at, gworst, gname = 0, 0.0, ""
-        for n in names:
-            ref_g = params[n].grad.numpy()
-            e = nerr(c_grads[at:at + ref_g.size], ref_g)
-            at += ref_g.size
-            if e > gworst:
-                gworst, gname = e, n
-        errs["grad"] = gworst
+        errs["grad"], gname = worst_grad(c_grads, params, names)
         for k, lim in (("adv", 1e-6), ("g", 1e-4), ("grad", 1e-4), ("loss", 1e-4)):
             worst[k] = max(worst[k], errs[k])
             if errs[k] > lim:

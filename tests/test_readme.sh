@@ -3,7 +3,7 @@
 # block (a block indented by four spaces, or fenced with ```), joined with the
 # next line when it ends in a backslash; README's code blocks hold nothing but
 # commands. They run in order, in one scratch directory holding a copy of the
-# binary and of models/, so the runs they write never touch the checkout.
+# binary, models/ and examples/, so the runs they write never touch the checkout.
 # Excluded, by exact text: the set-up lines (CI runs them itself) and the full
 # `./aha zero` (about a minute; tests/test_zero.sh runs it shortened).
 # Also checked: the countdown task, which the bundled model's context cannot
@@ -55,7 +55,7 @@ for x in "${EXCLUDED[@]}"; do
   grep -qxF -- "$x" "$T/commands" || fail "excluded command not in README.md any more: $x"
 done
 
-cp "$AHA" "$T/work/aha" && cp -r models "$T/work/models"
+cp "$AHA" "$T/work/aha" && cp -r models "$T/work/models" && cp -r examples "$T/work/examples"
 n=0
 while IFS= read -r cmd; do
   skip=0
@@ -73,6 +73,7 @@ W="$T/work/runs"
 [ -s "$W/sum/checkpoints/step_8/model.safetensors" ] || fail "no step 8 checkpoint in runs/sum"
 grep -qE '"lr":\s*2e-06' "$W/sum-lr/config.json" || fail "runs/sum-lr does not have lr 2e-6"
 [ -s "$W/sft-sum.jsonl" ] && [ -s "$W/sft-sum.jsonl.stats.json" ] || fail "rejection-sample wrote no SFT rows or stats"
+grep -q '"eval_loss"' "$W/sft/metrics.jsonl" && [ -s "$W/sft/model/model.safetensors" ] || fail "runs/sft has no eval_loss or model"
 
 # The refusal README describes: a prompt longer than the model's context is
 # refused naming the budget, and the run directory is not made.

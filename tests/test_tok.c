@@ -355,6 +355,23 @@ static void test_templates(void) {
     CHECK(template_render_into("raw", longer, NULL, 0, &buf, &cap) == 0 && strcmp(buf, longer) == 0 && cap > first,
           "a longer render grows it");
     CHECK(template_render_into("nope", "x", NULL, 0, &buf, &cap) < 0, "unknown name into a buffer");
+    // A chat message: head + content + end + sep is what template_render writes for a user turn.
+    char head[64];
+    const char *end, *sep;
+    CHECK(template_message("chatml", "assistant", head, sizeof head, &end, &sep) == 0 &&
+              !strcmp(head, "<|im_start|>assistant\n") && !strcmp(end, "<|im_end|>") && !strcmp(sep, "\n"),
+          "chatml message pieces");
+    char turn[128];
+    CHECK(template_message("chatml", "user", head, sizeof head, &end, &sep) == 0, "user message");
+    snprintf(turn, sizeof turn, "%shi%s%s", head, end, sep);
+    CHECK(template_render("chatml", "hi", NULL, 0, &s) == 0 && !strncmp(s, turn, strlen(turn)), "user turn as rendered");
+    free(s);
+    CHECK(template_message("chatml", "tool", head, sizeof head, &end, &sep) < 0 && strstr(err_msg(), "'tool'") &&
+              strstr(err_msg(), "system, user, assistant"),
+          "unknown role");
+    CHECK(template_message("r1zero", "user", head, sizeof head, &end, &sep) < 0 && strstr(err_msg(), "r1zero"),
+          "a template without turns");
+    CHECK(template_message("chatml", "assistant", head, 8, &end, &sep) < 0, "a head that does not fit");
     free(buf);
     // r1zero against REFERENCE.md's text (when the shared folder is beside the checkout).
     CHECK(template_render("r1zero", "What is 2+3", NULL, 1, &s) == 0, "r1zero");

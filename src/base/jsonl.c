@@ -102,3 +102,13 @@ int json_get_string(const cJSON *obj, const char *key, const char **out, int req
     *out = v->valuestring;
     return 0;
 }
+
+int json_write_file(const cJSON *obj, const char *dir, const char *name) {
+    char path[4096];
+    if (path_join(path, sizeof path, dir, name) != 0) return -1;
+    char *text = cJSON_Print(obj);
+    if (!text) return err_set("%s: out of memory", path);
+    int rc = file_write_atomic(path, text, strlen(text));
+    free(text);
+    return rc;
+}

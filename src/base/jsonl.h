@@ -31,4 +31,7 @@ int json_get_bool(const cJSON *obj, const char *key, int *out, int required);
 // Borrowed pointer into obj (valid while obj lives), or NULL.
 int json_get_string(const cJSON *obj, const char *key, const char **out, int required);
 
+// Write obj, pretty-printed, to dir/name through file_write_atomic. Returns 0 or -1.
+int json_write_file(const cJSON *obj, const char *dir, const char *name);
+
 #endif

@@ -4,6 +4,7 @@
 
 #include "base/err.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,4 +83,15 @@ const char *template_end_of_turn(const char *name) { return name && !strcmp(name
 int template_check(const char *name) {
     if (name && (!strcmp(name, "r1zero") || !strcmp(name, "chatml") || !strcmp(name, "raw"))) return 0;
     return err_set("unknown template '%s' (valid: %s)", name ? name : "", template_names());
+}
+
+int template_message(const char *name, const char *role, char *buf, size_t cap, const char **end, const char **sep) {
+    if (!name || strcmp(name, "chatml") != 0)
+        return err_set("template '%s' has no multi-turn messages (chatml has)", name ? name : "");
+    if (strcmp(role, "system") && strcmp(role, "user") && strcmp(role, "assistant"))
+        return err_set("role '%s' is not one the chatml template knows (system, user, assistant)", role);
+    if ((size_t)snprintf(buf, cap, "<|im_start|>%s\n", role) >= cap) return err_set("template: buffer too small");
+    *end = template_end_of_turn(name);
+    *sep = "\n";
+    return 0;
 }

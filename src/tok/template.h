@@ -31,4 +31,12 @@ int template_check(const char *name);
 // ("<|im_end|>" for chatml), or NULL when the turn ends with the tokenizer's EOS.
 const char *template_end_of_turn(const char *name);
 
+// A message of a multi-turn conversation, in pieces so that a caller can tell
+// the content and its end of turn (what an assistant is trained to write) from
+// the rest: head + content + *end + *sep. chatml (the only template with turns):
+// head "<|im_start|>{role}\n" written into buf (capacity cap), end "<|im_end|>",
+// sep "\n"; roles system, user and assistant. Returns 0, or -1 after err_set
+// for another template, an unknown role or a buffer too small.
+int template_message(const char *name, const char *role, char *buf, size_t cap, const char **end, const char **sep);
+
 #endif

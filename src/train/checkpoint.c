@@ -23,7 +23,7 @@
 
 #define STATE_FILE "trainer_state.json"
 
-static int copy_tokenizer(const char *from_dir, const char *to_dir) {
+int copy_tokenizer(const char *from_dir, const char *to_dir) {
     static const char *const files[] = {"tokenizer.json", "tokenizer_config.json"};
     for (int i = 0; i < 2; i++) {
         char a[2048], b[2048];
@@ -59,7 +59,7 @@ static int cmp_desc(const void *a, const void *b) {
 
 // The steps of the checkpoint directories in ckdir, newest first (a missing
 // ckdir has none). *steps is malloc'd (caller frees). Returns the count or -1.
-static int list_steps(const char *ckdir, long **steps) {
+int list_steps(const char *ckdir, long **steps) {
     *steps = NULL;
     DIR *d = opendir(ckdir);
     if (!d) return errno == ENOENT ? 0 : err_set("%s: %s", ckdir, strerror(errno));

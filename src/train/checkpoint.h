@@ -11,6 +11,12 @@
 
 #include "train/trainer.h"
 
+// Copy tokenizer.json (required) and tokenizer_config.json (when present) from
+// one model directory to another. Returns 0 or -1.
+int copy_tokenizer(const char *from_dir, const char *to_dir);
+// The steps of the step_N directories in ckdir, newest first (a missing ckdir
+// has none). *steps is malloc'd (caller frees). Returns the count or -1.
+int list_steps(const char *ckdir, long **steps);
 // Write checkpoints/step_<step>/ (model, tokenizer, optimizer, trainer state
 // with checksums, reference weights when they moved, the critic under PPO)
 // under a temporary name, fsynced, then renamed, and point checkpoints/latest

@@ -150,12 +150,8 @@ static int write_summary(const PretrainConfig *c, const char *dir, size_t n_para
     cJSON_AddNumberToObject(o, "first_loss", res->first_loss);
     cJSON_AddNumberToObject(o, "final_loss", res->last_loss);
     cJSON_AddNumberToObject(o, "seconds", res->seconds);
-    char *text = cJSON_Print(o), path[4096];
+    int rc = json_write_file(o, dir, "pretrain.json");
     cJSON_Delete(o);
-    if (!text) return err_set("out of memory");
-    int rc = path_join(path, sizeof path, dir, "pretrain.json");
-    if (rc == 0) rc = file_write_atomic(path, text, strlen(text));
-    free(text);
     return rc;
 }
 

@@ -1,25 +1,33 @@
-// The supervised loop: batches of whole examples, right-padded, one forward
-// and backward per update with g = -1/N on every target token.
+// The supervised loop: batches of whole examples, right-padded, split into
+// micro-batches whose gradients accumulate, g = -1/N on every target token of
+// the update; an optional held-out set scored by the same forward; checkpoints
+// that hold all a bit-exact resume needs.
 #include "train/sft.h"
 #include "base/err.h"
+#include "base/fileio.h"
+#include "base/jsonl.h"
 #include "base/rng.h"
 #include "base/sys.h"
+#include "kernels/head.h"
 #include "model/adamw.h"
-#include "model/forward.h"
+#include "model/io.h"
 #include "report/log.h"
+#include "train/checkpoint.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const SftConfig sft_default = {
     .steps = 1000, .batch_rows = 32, .lr = 3e-3, .min_lr_ratio = 0.1, .weight_decay = 0.01, .clip_norm = 1.0,
-    .beta2 = 0.99, .warmup_steps = 50, .seed = 1, .prompt_loss = 1, .log_every = 10};
+    .beta2 = 0.99, .warmup_steps = 50, .seed = 1, .prompt_loss = 1, .log_every = 10, .label = "pretrain"};
 
 void sft_defaults(SftConfig *c) { *c = sft_default; }
 
-static void shuffle(int *order, int n, uint64_t seed, long epoch) {
+void sft_shuffle(int *order, int n, uint64_t seed, long epoch) {
     Rng r;
     rng_init(&r, seed * 0x9E3779B97F4A7C15ull + (uint64_t)epoch);
     for (int i = 0; i < n; i++) order[i] = i;
@@ -30,120 +38,343 @@ static void shuffle(int *order, int n, uint64_t seed, long epoch) {
     }
 }
 
+// Whether token k of e is a target (k >= 1: position k-1 predicts it).
+static int is_target(const SftExample *e, int prompt_loss, int k) {
+    if (prompt_loss) return 1;
+    return e->train ? e->train[k] != 0 : k >= e->n_prompt;
+}
+
+int sft_targets(const SftExample *e, int prompt_loss) {
+    int n = 0;
+    for (int k = 1; k < e->len; k++) n += is_target(e, prompt_loss, k);
+    return n;
+}
+
+int sft_batch_init(SftBatch *b, Model *m, int rows, int T) {
+    size_t cells = (size_t)rows * (size_t)T;
+    *b = (SftBatch){.rows = rows, .T = T};
+    b->ids = calloc(cells, sizeof *b->ids);
+    b->lens = calloc((size_t)rows, sizeof *b->lens);
+    b->logp = calloc(cells, sizeof *b->logp);
+    b->g = calloc(cells, sizeof *b->g);
+    b->logits = malloc(sizeof *b->logits * (size_t)m->cfg.vocab_size);
+    b->acts = model_acts_create(m, rows, T);
+    if (b->ids && b->lens && b->logp && b->g && b->logits && b->acts) return 0;
+    if (b->acts) err_set("sft: out of memory for %d rows x %d tokens", rows, T);
+    sft_batch_free(b);
+    return -1;
+}
+
+void sft_batch_free(SftBatch *b) {
+    if (b->acts) model_acts_free(b->acts);
+    free(b->ids);
+    free(b->lens);
+    free(b->logp);
+    free(b->g);
+    free(b->logits);
+    memset(b, 0, sizeof *b);
+}
+
+// Targets (b->g != 0) whose token is the argmax of the logits at their
+// position, from the final hidden states of the last forward.
+static long count_correct(const Model *m, SftBatch *b) {
+    const int *at;
+    const float *hidden;
+    int n = model_acts_tokens(b->acts, &at, &hidden), C = m->cfg.hidden_size, V = m->cfg.vocab_size;
+    long correct = 0;
+    for (int i = 0; i < n; i++) {
+        if (b->g[at[i]] == 0) continue;
+        head_logits(b->logits, hidden + (size_t)i * C, m->w.lm_head, 1, C, V);
+        int best = 0;
+        for (int v = 1; v < V; v++)
+            if (b->logits[v] > b->logits[best]) best = v;
+        correct += best == b->ids[at[i] + 1];
+    }
+    return correct;
+}
+
+int sft_batch_pass(Model *m, SftBatch *b, const SftExample *const *ex, int n, int prompt_loss, long N, double *nll,
+                   long *correct) {
+    int T = b->T;
+    size_t cells = (size_t)n * (size_t)T;
+    memset(b->g, 0, sizeof(float) * cells);
+    for (int r = 0; r < n; r++) {
+        const SftExample *e = ex[r];
+        memcpy(b->ids + (size_t)r * T, e->ids, sizeof(int) * (size_t)e->len);
+        b->lens[r] = e->len;
+        // Position t predicts token t+1.
+        for (int t = 0; t < e->len - 1; t++) b->g[(size_t)r * T + t] = (float)is_target(e, prompt_loss, t + 1);
+    }
+    if (model_forward(m, b->acts, b->ids, b->lens, n, T, 1.0f, b->logp, NULL) != 0) return -1;
+    *correct += count_correct(m, b);
+    // loss = -(1/N) Σ logp over targets, so dLoss/dlogp_t = -1/N there.
+    double sum = 0;
+    for (size_t i = 0; i < cells; i++)
+        if (b->g[i] != 0) {
+            sum -= b->logp[i];
+            b->g[i] = N > 0 ? -1.0f / (float)N : 0.0f;
+        }
+    *nll += sum;
+    return N > 0 ? model_backward(m, b->acts, b->g) : 0;
+}
+
+// The state of one training run.
+typedef struct {
+    Model *m;
+    const SftConfig *c;
+    const SftExample *ex;
+    int n, *order;
+    long cursor, epoch;
+    SftBatch b;
+    const SftExample **rows;   // (batch_rows) the examples of the current update
+} Loop;
+
+// Check every example and return the longest (0 after err_set on a bad one).
+static int check_examples(const SftExample *ex, int n, int prompt_loss, const char *what) {
+    int T = 0;
+    for (int i = 0; i < n; i++) {
+        int k = ex[i].len >= 2 && ex[i].n_prompt >= 0 && ex[i].n_prompt < ex[i].len ? sft_targets(&ex[i], prompt_loss) : 0;
+        if (k < 1) {
+            err_set("sft: %s example %d has %d tokens and no target (a %d-token prompt)", what, i, ex[i].len,
+                    ex[i].n_prompt);
+            return 0;
+        }
+        if (ex[i].len > T) T = ex[i].len;
+    }
+    return T;
+}
+
+// Sums over the examples of one pass.
+typedef struct {
+    double nll;
+    long targets, correct, inputs;
+} Tally;
+
+// Forward (and with backward, backward with g = -1/N over the pass) rows in
+// micro-batches into t.
+static int pass_rows(Loop *L, const SftExample **rows, int R, int backward, Tally *t) {
+    const SftConfig *c = L->c;
+    *t = (Tally){0};
+    for (int r = 0; r < R; r++) t->targets += sft_targets(rows[r], c->prompt_loss), t->inputs += rows[r]->len;
+    for (int r = 0; r < R; r += L->b.rows) {
+        int k = R - r < L->b.rows ? R - r : L->b.rows;
+        if (sft_batch_pass(L->m, &L->b, rows + r, k, c->prompt_loss, backward ? t->targets : 0, &t->nll,
+                           &t->correct) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+// One update's forward and backward: the next batch_rows examples of the
+// shuffled order.
+static int train_batch(Loop *L, Tally *t) {
+    const SftConfig *c = L->c;
+    for (int r = 0; r < c->batch_rows; r++) {
+        if (L->cursor == L->n) sft_shuffle(L->order, L->n, c->seed, ++L->epoch), L->cursor = 0;
+        L->rows[r] = &L->ex[L->order[L->cursor++]];
+    }
+    model_zero_grad(L->m);
+    return pass_rows(L, L->rows, c->batch_rows, 1, t);
+}
+
+// Score the eval set: {"step", "eval_loss", "eval_mean_token_accuracy", "epoch"}.
+static int log_eval(Loop *L, JsonlWriter *log, int step, double epoch, double *out) {
+    const SftConfig *c = L->c;
+    Tally t;
+    for (int i = 0; i < c->n_eval; i++) L->rows[i] = &c->eval[i];
+    if (pass_rows(L, L->rows, c->n_eval, 0, &t) != 0) return -1;
+    *out = t.nll / (double)t.targets;
+    if (!log->f) return 0;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "step", step);
+    cJSON_AddNumberToObject(o, "eval_loss", *out);
+    cJSON_AddNumberToObject(o, "eval_mean_token_accuracy", (double)t.correct / (double)t.targets);
+    cJSON_AddNumberToObject(o, "epoch", epoch);
+    int rc = jsonl_writer_put(log, o);
+    cJSON_Delete(o);
+    return rc;
+}
+
+// ---------------------------------------------------------------- checkpoints
+
+// What a resume needs beside weights and optimizer: the data order's place, the
+// open log window and the totals so far.
+typedef struct {
+    long step, epoch, cursor, lines;   // lines: of the log
+    double win_loss, first, seconds;
+    long win_tok, win_correct, tokens, input_tokens;
+} RunState;
+
+#define STATE_LONGS(X) X(step) X(epoch) X(cursor) X(lines) X(win_tok) X(win_correct) X(tokens) X(input_tokens)
+#define STATE_DOUBLES(X) X(win_loss) X(first) X(seconds)
+
+static int state_write(const RunState *st, const char *dir) {
+    cJSON *o = cJSON_CreateObject();
+#define PUT(k) cJSON_AddNumberToObject(o, #k, (double)st->k);
+    STATE_LONGS(PUT) STATE_DOUBLES(PUT)
+#undef PUT
+    int rc = json_write_file(o, dir, "sft_state.json");
+    cJSON_Delete(o);
+    return rc;
+}
+
+static int state_read(RunState *st, const char *dir) {
+    char path[4096];
+    if (path_join(path, sizeof path, dir, "sft_state.json") != 0) return -1;
+    char *text = file_read_all(path, NULL);
+    if (!text) return -1;
+    cJSON *o = cJSON_Parse(text);
+    free(text);
+    int rc = o ? 0 : err_set("%s: not JSON", path);
+#define GET_L(k) if (rc == 0) rc = json_get_int(o, #k, &st->k, 1);
+#define GET_D(k) if (rc == 0) rc = json_get_double(o, #k, &st->k, 1);
+    STATE_LONGS(GET_L) STATE_DOUBLES(GET_D)
+#undef GET_L
+#undef GET_D
+    cJSON_Delete(o);
+    return rc ? err_wrap("%s", path) : 0;
+}
+
+// ckpt_dir/step_N: written as step_N.tmp, renamed when complete.
+static int ckpt_save(const SftConfig *c, const Model *m, const AdamW *opt, const RunState *st) {
+    char fin[4096], tmp[4096], path[4096];
+    if (path_fmt(fin, sizeof fin, "%s/step_%ld", c->ckpt_dir, st->step) != 0 ||
+        path_fmt(tmp, sizeof tmp, "%s.tmp", fin) != 0 || path_join(path, sizeof path, tmp, "optimizer.safetensors") != 0 ||
+        mkdir_p(c->ckpt_dir) != 0 || remove_tree(tmp) != 0)
+        return -1;
+    int rc = model_save(m, tmp, ST_F32);
+    if (rc == 0) rc = copy_tokenizer(c->tokenizer_dir, tmp);
+    if (rc == 0) rc = adamw_state_save(opt, m, path);
+    if (rc == 0) rc = state_write(st, tmp);
+    if (rc == 0) rc = remove_tree(fin);
+    if (rc == 0 && rename(tmp, fin) != 0) rc = err_set("%s: rename: %s", fin, strerror(errno));
+    if (rc == 0) return 0;
+    remove_tree(tmp);
+    return err_wrap("checkpoint %s", fin);
+}
+
+// Take up the run where checkpoint dir left it: optimizer, counters, the log.
+static int resume(const SftConfig *c, const Model *m, AdamW *opt, RunState *st, int n) {
+    char path[4096];
+    if (path_join(path, sizeof path, c->resume_from, "optimizer.safetensors") != 0 ||
+        adamw_state_load(opt, m, path) != 0 || state_read(st, c->resume_from) != 0)
+        return -1;
+    if (st->step < 1 || st->step >= c->steps || st->epoch < 0 || st->cursor < 0 || st->cursor > n ||
+        opt->step != st->step)
+        return err_set("%s: step %ld (optimizer step %ld), epoch %ld, position %ld do not fit a run of %d updates "
+                       "over %d examples", c->resume_from, st->step, opt->step, st->epoch, st->cursor, c->steps, n);
+    return c->log_path ? jsonl_rewind(c->log_path, st->lines, st->step, 0) : 0;
+}
+
+// ---------------------------------------------------------------- the loop
+
+static int log_train(JsonlWriter *log, const RunState *st, double mean, double lr, double gnorm, double epoch,
+                     double el) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "step", (double)st->step);
+    cJSON_AddNumberToObject(o, "loss", mean);
+    cJSON_AddNumberToObject(o, "learning_rate", lr);
+    cJSON_AddNumberToObject(o, "grad_norm", gnorm);
+    cJSON_AddNumberToObject(o, "num_tokens", (double)st->input_tokens);
+    cJSON_AddNumberToObject(o, "mean_token_accuracy", (double)st->win_correct / (double)st->win_tok);
+    cJSON_AddNumberToObject(o, "epoch", epoch);
+    cJSON_AddNumberToObject(o, "seconds", el);
+    int rc = jsonl_writer_put(log, o);
+    cJSON_Delete(o);
+    return rc;
+}
+
 int sft_train(Model *m, const SftExample *ex, int n, const SftConfig *c, SftResult *res) {
     if (!m->grads) return err_set("sft: the model was created without gradients");
     if (n < 1 || c->batch_rows < 1 || c->steps < 1) return err_set("sft: need examples, batch_rows >= 1 and steps >= 1");
-    int T = 0;
-    for (int i = 0; i < n; i++) {
-        if (ex[i].len < 2 || ex[i].n_prompt < 0 || ex[i].n_prompt >= ex[i].len)
-            return err_set("sft: example %d has %d tokens and a %d-token prompt (need len >= 2 and a target)", i,
-                           ex[i].len, ex[i].n_prompt);
-        if (ex[i].len > T) T = ex[i].len;
-    }
-    if (T > m->cfg.max_position)
-        return err_set("sft: an example has %d tokens, more than max_position_embeddings %d", T, m->cfg.max_position);
-    int R = c->batch_rows;
-    size_t cells = (size_t)R * (size_t)T;
-    int *ids = calloc(cells, sizeof *ids), *lens = calloc((size_t)R, sizeof *lens), *order = malloc(sizeof(int) * (size_t)n);
-    float *logp = calloc(cells, sizeof *logp), *g = calloc(cells, sizeof *g);   // (R, T) each
-    ModelActs *acts = model_acts_create(m, R, T);
+    Loop L = {.m = m, .c = c, .ex = ex, .n = n};
+    int rc = -1, opt_ok = 0;
+    L.order = malloc(sizeof(int) * (size_t)n);
+    L.rows = malloc(sizeof *L.rows * (size_t)(c->batch_rows > c->n_eval ? c->batch_rows : c->n_eval));
     AdamW opt;
-    int opt_ok = 0, rc = -1;
     JsonlWriter log = {0};
     Progress prog;
-    if (!ids || !lens || !order || !logp || !g || !acts) {
-        if (acts) err_set("sft: out of memory for %d rows x %d tokens", R, T);
+    RunState st = {.first = -1};
+    if (!L.order || !L.rows) {
+        err_set("out of memory");
         goto done;
     }
+    int T = check_examples(ex, n, c->prompt_loss, "training"), Te = T;
+    if (T == 0 || (c->n_eval > 0 && (Te = check_examples(c->eval, c->n_eval, c->prompt_loss, "eval")) == 0)) goto done;
+    if (Te > T) T = Te;
+    if (T > m->cfg.max_position) {
+        err_set("sft: an example has %d tokens, more than max_position_embeddings %d", T, m->cfg.max_position);
+        goto done;
+    }
+    int micro = c->micro_rows > 0 && c->micro_rows < c->batch_rows ? c->micro_rows : c->batch_rows;
+    if (sft_batch_init(&L.b, m, micro, T) != 0) goto done;
     AdamWConfig ac = adamw_defaults();   // beta1 and eps
     ac.lr = c->lr, ac.beta2 = c->beta2, ac.weight_decay = c->weight_decay, ac.clip_norm = c->clip_norm;
     ac.schedule = LR_COSINE, ac.warmup_steps = c->warmup_steps, ac.total_steps = c->steps;
     ac.min_lr_ratio = c->min_lr_ratio;
     if (adamw_init(&opt, m, &ac) != 0) goto done;
     opt_ok = 1;
-    if (c->log_path && jsonl_writer_open(&log, c->log_path, 1) != 0) goto done;
-    if (c->progress) progress_init(&prog, c->progress, "pretrain", 0, c->steps);
+    if (c->resume_from && resume(c, m, &opt, &st, n) != 0) goto done;
+    L.epoch = st.epoch, L.cursor = st.cursor;
+    if (c->log_path && jsonl_writer_open(&log, c->log_path, !c->resume_from) != 0) goto done;
+    if (c->progress) progress_init(&prog, c->progress, c->label, st.step, c->steps);
     memset(res, 0, sizeof *res);
-    double t0 = time_now(), win_loss = 0, first = -1;
-    long win_tok = 0, cursor = 0, epoch = 0;
+    double t0 = time_now() - st.seconds;
     int every = c->log_every > 0 ? c->log_every : 10;
-    shuffle(order, n, c->seed, epoch);
-    for (int step = 1; step <= c->steps; step++) {
-        // Batch: the next R examples of the shuffled order (a new order each pass).
-        long N = 0;
-        memset(g, 0, sizeof(float) * cells);
-        for (int r = 0; r < R; r++) {
-            if (cursor == n) shuffle(order, n, c->seed, ++epoch), cursor = 0;
-            const SftExample *e = &ex[order[cursor++]];
-            memcpy(ids + (size_t)r * T, e->ids, sizeof(int) * (size_t)e->len);
-            lens[r] = e->len;
-            // Position t predicts token t+1; targets start after the prompt unless it is trained too.
-            int from = c->prompt_loss ? 0 : e->n_prompt - 1;
-            if (from < 0) from = 0;
-            for (int t = from; t < e->len - 1; t++) g[(size_t)r * T + t] = 1.0f;
-            N += e->len - 1 - from;
-        }
-        double loss = 0;
-        model_zero_grad(m);
-        if (model_forward(m, acts, ids, lens, R, T, 1.0f, logp, NULL) != 0) goto done;
-        // loss = -(1/N) Σ logp over targets, so dLoss/dlogp_t = -1/N there.
-        for (size_t i = 0; i < cells; i++)
-            if (g[i] != 0) {
-                loss -= logp[i];
-                g[i] = -1.0f / (float)N;
-            }
-        loss /= (double)N;
+    sft_shuffle(L.order, n, c->seed, L.epoch);
+    while (st.step < c->steps) {
+        long step = ++st.step;
+        Tally t;
+        if (train_batch(&L, &t) != 0) goto done;
+        double loss = t.nll / (double)t.targets;
         if (!isfinite(loss)) {
-            err_set("sft: loss is not finite at update %d", step);
+            err_set("sft: loss is not finite at update %ld", step);
             goto done;
         }
-        if (model_backward(m, acts, g) != 0) goto done;
         double gnorm = adamw_step(&opt, m, 1.0f);
         if (!isfinite(gnorm)) {
-            err_set("sft: gradient norm is not finite at update %d", step);
+            err_set("sft: gradient norm is not finite at update %ld", step);
             goto done;
         }
-        res->tokens += N;
-        win_loss += loss * (double)N;
-        win_tok += N;
+        st.tokens += t.targets;
+        st.input_tokens += t.inputs;
+        st.win_loss += loss * (double)t.targets;
+        st.win_tok += t.targets;
+        st.win_correct += t.correct;
+        double epoch = (double)L.epoch + (double)L.cursor / n, el = time_now() - t0;
         if (step % every == 0 || step == c->steps) {
-            double mean = win_loss / (double)win_tok, el = time_now() - t0;
-            if (first < 0) first = mean;
+            double mean = st.win_loss / (double)st.win_tok;
+            if (st.first < 0) st.first = mean;
             res->last_loss = mean;
-            if (log.f) {
-                cJSON *o = cJSON_CreateObject();
-                cJSON_AddNumberToObject(o, "step", step);
-                cJSON_AddNumberToObject(o, "loss", mean);
-                cJSON_AddNumberToObject(o, "lr", adamw_lr(&ac, step));
-                cJSON_AddNumberToObject(o, "grad_norm", gnorm);
-                cJSON_AddNumberToObject(o, "tokens", (double)res->tokens);
-                cJSON_AddNumberToObject(o, "seconds", el);
-                int wrc = jsonl_writer_put(&log, o);
-                cJSON_Delete(o);
-                if (wrc != 0) goto done;
-            }
+            if (log.f && log_train(&log, &st, mean, adamw_lr(&ac, step), gnorm, epoch, el) != 0) goto done;
+            st.lines += log.f != NULL;
             if (c->progress) {
                 char text[160];
                 snprintf(text, sizeof text, "loss %.4f  lr %.2e  %.0f tok/s", mean, adamw_lr(&ac, step),
-                         (double)res->tokens / (el > 0 ? el : 1));
+                         (double)st.tokens / (el > 0 ? el : 1));
                 progress_update(&prog, step, text);
             }
-            win_loss = 0;
-            win_tok = 0;
+            st.win_loss = 0;
+            st.win_tok = st.win_correct = 0;
         }
+        int eval_now = c->n_eval > 0 && (step == c->steps || (c->eval_every > 0 && step % c->eval_every == 0));
+        if (eval_now && log_eval(&L, &log, (int)step, epoch, &res->eval_loss) != 0) goto done;
+        st.lines += eval_now && log.f;
+        st.epoch = L.epoch, st.cursor = L.cursor, st.seconds = time_now() - t0;
+        int save_now = c->ckpt_dir && c->save_every > 0 && (step % c->save_every == 0 || step == c->steps);
+        if (save_now && ckpt_save(c, m, &opt, &st) != 0) goto done;
     }
     if (c->progress) progress_end(&prog);
-    res->first_loss = first;
+    res->first_loss = st.first;
+    res->tokens = st.tokens;
+    res->input_tokens = st.input_tokens;
     res->seconds = time_now() - t0;
     rc = 0;
 done:
     if (log.f) jsonl_writer_close(&log);
     if (opt_ok) adamw_free(&opt);
-    if (acts) model_acts_free(acts);
-    free(ids);
-    free(lens);
-    free(order);
-    free(logp);
-    free(g);
+    sft_batch_free(&L.b);
+    free(L.order);
+    free(L.rows);
     return rc;
 }

@@ -8,39 +8,84 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "model/forward.h"
 #include "model/model.h"
 
 typedef struct {
     const int *ids;   // (len) prompt then completion (then EOS)
     int len;          // >= 2
     int n_prompt;     // leading tokens that are context only when prompt_loss is 0
+    const unsigned char *train;   // (len) 1 where a token is a target when prompt_loss is 0,
+                                  // for several trained spans (chat turns); NULL: after n_prompt
 } SftExample;
 
 typedef struct {
     int steps;              // optimizer updates
     int batch_rows;         // examples per update
+    int micro_rows;         // examples per forward/backward (gradients accumulate); 0: batch_rows
     double lr, min_lr_ratio, weight_decay, clip_norm, beta2;
     int warmup_steps;
     uint64_t seed;          // example order
     int prompt_loss;        // 1: prompt tokens are targets too (pretraining)
     const char *log_path;   // JSONL loss log (one line per log_every updates), or NULL
     int log_every;
+    const SftExample *eval; // held-out examples scored every eval_every updates and at the end
+    int n_eval;
+    int eval_every;
+    const char *label;      // of the progress line
+    const char *ckpt_dir;   // checkpoints/step_N/ (weights, tokenizer, optimizer, sft_state.json)
+    int save_every;         // go here every save_every updates and at the end (0 or NULL: none)
+    const char *tokenizer_dir;   // copied into each checkpoint
+    const char *resume_from;     // a checkpoint of this run whose weights m holds: continue it
+                                 // bit for bit (the log is cut back to it), or NULL
     FILE *progress;         // progress line, or NULL for silence
 } SftConfig;
 
 // steps 1000, batch 32, lr 3e-3 (cosine to 0.1x after 50 warmup), wd 0.01, clip 1,
-// beta2 0.99, prompt_loss 1, log every 10.
+// beta2 0.99, prompt_loss 1, log every 10, no eval set.
 void sft_defaults(SftConfig *c);
 
 typedef struct {
     double first_loss, last_loss;   // mean over the first / last log window
     double seconds;
     long tokens;                    // target tokens trained on
+    long input_tokens;              // tokens fed to the model (TRL's num_tokens)
+    double eval_loss;               // mean over the eval set at the end (0 without one)
 } SftResult;
 
 // Train m (created with gradients) on n examples, cycling through them in a
-// seeded shuffled order. Returns 0, or -1 (err_set) on a bad example, memory,
-// a non-finite loss or a log write failure.
+// seeded shuffled order (a new order each epoch). The log has TRL's names: per
+// log window {"step", "loss", "learning_rate", "grad_norm", "num_tokens",
+// "mean_token_accuracy", "epoch", "seconds"} (num_tokens counts every token fed,
+// the accuracy is over targets: the share that are their position's argmax),
+// and per evaluation {"step", "eval_loss", "eval_mean_token_accuracy", "epoch"}.
+// Returns 0, or -1 (err_set) on a bad example, memory, a non-finite loss or a
+// log write failure.
 int sft_train(Model *m, const SftExample *ex, int n, const SftConfig *c, SftResult *res);
+
+// order = a seeded permutation of 0..n-1, a different one for each epoch.
+void sft_shuffle(int *order, int n, uint64_t seed, long epoch);
+
+// Forward and backward buffers for up to rows examples of up to T tokens.
+typedef struct {
+    ModelActs *acts;
+    int rows, T;
+    int *ids, *lens;    // (rows, T), (rows)
+    float *logp, *g;    // (rows, T) each
+    float *logits;      // (V) scratch
+} SftBatch;
+
+int sft_batch_init(SftBatch *b, Model *m, int rows, int T);
+void sft_batch_free(SftBatch *b);
+// Target tokens of e: those after the prompt (or marked in e->train), or all but
+// the first with prompt_loss.
+int sft_targets(const SftExample *e, int prompt_loss);
+// Forward n <= b->rows examples and add Σ -logp over their targets to *nll and
+// the targets that are the argmax of their position's logits to *correct.
+// With N > 0 also backpropagate -(1/N) Σ logp over the targets into m->grads
+// (accumulating: micro-batches of one update share the N of the whole batch);
+// b->g then holds dLoss/dlogp, exactly 0 at every position that is not a target.
+int sft_batch_pass(Model *m, SftBatch *b, const SftExample *const *ex, int n, int prompt_loss, long N, double *nll,
+                   long *correct);
 
 #endif

@@ -25,6 +25,19 @@ def nerr(a, b):
     return np.linalg.norm(a - b) / s if s > 0 else np.linalg.norm(a - b)
 
 
+def worst_grad(c_grads, params, names):
+    """The largest normalized error of aha's flat gradients (tensors in names
+    order) against each params[n].grad, and the tensor it is in."""
+    at, worst, where = 0, 0.0, ""
+    for n in names:
+        ref_g = params[n].grad.numpy()
+        e = nerr(c_grads[at:at + ref_g.size], ref_g)
+        at += ref_g.size
+        if e > worst:
+            worst, where = e, n
+    return worst, where
+
+
 def f32(x):
     """A float64 tensor rounded through float32, so C and PyTorch see one value."""
     return x.float().double()

@@ -1,0 +1,184 @@
+// aha sft end to end: load, read and split the dataset, train, save.
+#include "train/sft_run.h"
+#include "base/err.h"
+#include "base/fileio.h"
+#include "base/jsonl.h"
+#include "base/sys.h"
+#include "model/io.h"
+#include "tok/template.h"
+#include "train/checkpoint.h"
+#include "train/sft.h"
+#include "train/sft_data.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define F(x) offsetof(SftRunConfig, x)
+#define S(x) F(x), sizeof(((SftRunConfig *)0)->x)
+const OptDef sft_run_options[] = {
+    {"model", OPT_STRING, S(model), 0, 0, NULL, "model directory to fine-tune (with its tokenizer)", NULL, NULL, OPT_REQUIRED},
+    {"dataset", OPT_STRING, S(dataset), 0, 0, NULL, "JSONL rows {prompt, completion}, {messages} or {text}", NULL, NULL, OPT_REQUIRED},
+    {"out", OPT_STRING, S(out), 0, 0, NULL, "run directory to write (must not hold a run)", NULL, NULL, OPT_REQUIRED},
+    {"template", OPT_STRING, S(template_name), 0, 0, NULL, "template of prompt/completion prompts (r1zero, chatml, raw); messages are chatml", NULL, NULL, 0},
+    {"completion_only", OPT_BOOL, F(completion_only), 0, 0, 1, NULL, "loss on completion and assistant tokens only (false: every token)", NULL, NULL, 0},
+    {"skip_long", OPT_BOOL, F(skip_long), 0, 0, 1, NULL, "drop and count rows longer than the model's context instead of refusing the dataset", NULL, NULL, 0},
+    {"epochs", OPT_DOUBLE, F(epochs), 0, 0.001, 100000, NULL, "passes over the training rows", NULL, NULL, 0},
+    {"max_steps", OPT_INT, F(max_steps), 0, 0, 10000000, NULL, "optimizer updates (0: from epochs)", NULL, NULL, 0},
+    {"batch", OPT_INT, F(batch), 0, 1, 4096, NULL, "rows per update", NULL, NULL, 0},
+    {"micro_batch", OPT_INT, F(micro_batch), 0, 0, 4096, NULL, "rows per forward/backward, gradients accumulated (0: batch)", NULL, NULL, 0},
+    {"lr", OPT_DOUBLE, F(lr), 0, 0, 10, NULL, "peak learning rate (cosine decay after warmup)", NULL, NULL, 0},
+    {"min_lr_ratio", OPT_DOUBLE, F(min_lr_ratio), 0, 0, 1, NULL, "final lr / lr", NULL, NULL, 0},
+    {"weight_decay", OPT_DOUBLE, F(weight_decay), 0, 0, 10, NULL, "AdamW weight decay", NULL, NULL, 0},
+    {"warmup", OPT_INT, F(warmup), 0, 0, 10000000, NULL, "warmup updates", NULL, NULL, 0},
+    {"eval_ratio", OPT_DOUBLE, F(eval_ratio), 0, 0, 0.9, NULL, "share of rows held out for eval_loss (0: none)", NULL, NULL, 0},
+    {"eval_every", OPT_INT, F(eval_every), 0, 0, 10000000, NULL, "updates between evaluations (0: only at the end)", NULL, NULL, 0},
+    {"log_every", OPT_INT, F(log_every), 0, 1, 10000000, NULL, "updates per metrics.jsonl line", NULL, NULL, 0},
+    {"seed", OPT_INT, F(seed), 0, 0, 2147483647, NULL, "split and order seed", NULL, NULL, 0},
+    {"threads", OPT_INT, F(threads), 0, 0, 1024, NULL, "threads (0: all cores)", NULL, NULL, 0},
+    {"bf16", OPT_BOOL, F(bf16), 0, 0, 1, NULL, "save the weights as bf16", NULL, NULL, 0},
+    {"save_steps", OPT_INT, F(save_steps), 0, 0, 10000000, NULL, "updates between checkpoints in OUT/checkpoints (0: none)", NULL, NULL, 0},
+    {"resume", OPT_BOOL, F(resume), 0, 0, 1, NULL, "continue the run in --out from its newest checkpoint, bit for bit (same settings)", NULL, NULL, OPT_ARGV_ONLY},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
+};
+#undef F
+#undef S
+
+static const SftRunConfig sft_run_default = {
+    .template_name = "raw", .completion_only = 1, .epochs = 3, .batch = 8, .lr = 1e-4, .min_lr_ratio = 0.1,
+    .warmup = 5, .eval_ratio = 0.1, .eval_every = 50, .log_every = 10, .seed = 1};
+
+void sft_run_defaults(SftRunConfig *c) { *c = sft_run_default; }
+
+// The rows split into training and held-out examples (sharing the data's ids).
+typedef struct {
+    SftExample *train, *eval;
+    int n_train, n_eval;
+} Split;
+
+static int split_rows(Split *s, const SftData *d, const SftRunConfig *c) {
+    int n_eval = (int)lround(c->eval_ratio * d->n);
+    if (c->eval_ratio > 0 && n_eval == 0) n_eval = 1;
+    int n_train = d->n - n_eval, *order = malloc(sizeof(int) * (size_t)d->n);
+    *s = (Split){.train = malloc(sizeof(SftExample) * (size_t)d->n), .n_train = n_train, .n_eval = n_eval};
+    if (!order || !s->train) {
+        free(order);
+        return err_set("out of memory");
+    }
+    s->eval = s->train + n_train;
+    sft_shuffle(order, d->n, (uint64_t)c->seed, -1);   // its own stream: epoch orders start at 0
+    for (int i = 0; i < d->n; i++) s->train[i] = d->ex[order[i]];
+    free(order);
+    if (n_train < c->batch)
+        return err_set("%s: %d training rows (%d of %d held out for eval), fewer than a batch of %d", c->dataset,
+                       n_train, n_eval, d->n, c->batch);
+    return 0;
+}
+
+// The EOS appended to every row: the tokenizer's, else the model's first.
+static int find_eos(const Tokenizer *tok, const Model *m, const char *dir) {
+    int eos = tok_eos_id(tok);
+    if (eos < 0 && m->cfg.n_eos > 0) eos = m->cfg.eos_token_ids[0];
+    if (eos < 0) err_set("%s: neither tokenizer_config.json nor config.json names an EOS token", dir);
+    return eos;
+}
+
+static int write_settings(const SftRunConfig *c) {
+    cJSON *o = opt_to_json(c, sft_run_options);
+    int rc = o ? json_write_file(o, c->out, "config.json") : err_set("out of memory");
+    cJSON_Delete(o);
+    return rc;
+}
+
+// Train on the split (from checkpoint ckpt when not "") and write the run directory.
+static int train_and_save(const SftRunConfig *c, Model *m, const Split *s, const char *ckpt) {
+    char logpath[4096], dir[4096], ckdir[4096];
+    if (path_join(logpath, sizeof logpath, c->out, "metrics.jsonl") != 0 ||
+        path_join(dir, sizeof dir, c->out, "model") != 0 || path_join(ckdir, sizeof ckdir, c->out, "checkpoints") != 0)
+        return -1;
+    SftConfig sc;
+    sft_defaults(&sc);
+    sc.batch_rows = c->batch, sc.micro_rows = c->micro_batch;
+    sc.steps = c->max_steps ? c->max_steps : (int)ceil(c->epochs * s->n_train / c->batch);
+    sc.lr = c->lr, sc.min_lr_ratio = c->min_lr_ratio, sc.weight_decay = c->weight_decay, sc.warmup_steps = c->warmup;
+    sc.seed = (uint64_t)c->seed, sc.prompt_loss = !c->completion_only;
+    sc.log_path = logpath, sc.log_every = c->log_every, sc.progress = stderr, sc.label = "sft";
+    sc.eval = s->eval, sc.n_eval = s->n_eval, sc.eval_every = c->eval_every;
+    sc.ckpt_dir = ckdir, sc.save_every = c->save_steps, sc.tokenizer_dir = c->model;
+    sc.resume_from = ckpt[0] ? ckpt : NULL;
+    SftResult res;
+    if (mkdir_p(c->out) != 0 || (!ckpt[0] && write_settings(c) != 0) ||
+        sft_train(m, s->train, s->n_train, &sc, &res) != 0 ||
+        model_save(m, dir, c->bf16 ? ST_BF16 : ST_F32) != 0 || copy_tokenizer(c->model, dir) != 0)
+        return -1;
+    log_info("sft: %d updates, loss %.4f -> %.4f%s%.4f in %.0f s (%ld target tokens); wrote %s", sc.steps,
+             res.first_loss, res.last_loss, s->n_eval ? ", eval_loss " : "", s->n_eval ? res.eval_loss : 0.0,
+             res.seconds, res.tokens, dir);
+    return 0;
+}
+
+// The settings of a resumed run must be the ones it was started with (the run
+// directory may have moved).
+static int same_settings(const SftRunConfig *c) {
+    char path[4096];
+    if (path_join(path, sizeof path, c->out, "config.json") != 0) return -1;
+    SftRunConfig saved;
+    sft_run_defaults(&saved);
+    if (opt_apply_file(&saved, sft_run_options, path, NULL) != 0) return -1;
+    cJSON *a = opt_to_json(c, sft_run_options), *b = opt_to_json(&saved, sft_run_options);
+    const cJSON *x;
+    int rc = a && b ? 0 : err_set("out of memory");
+    cJSON_ArrayForEach(x, a) {
+        if (rc == 0 && strcmp(x->string, "out") != 0 &&
+            !cJSON_Compare(x, cJSON_GetObjectItemCaseSensitive(b, x->string), 1))
+            rc = err_set("%s: %s differs from the run's (a resume takes the settings it was started with)", path,
+                         x->string);
+    }
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    return rc;
+}
+
+// The newest checkpoint of OUT into out (resume) or "" (a new run, into a
+// directory that holds no run).
+static int find_start(const SftRunConfig *c, char *out, size_t cap) {
+    out[0] = 0;
+    if (!c->resume) return checkpoint_dir_is_new(c->out, "pass --resume to continue it, or choose another --out");
+    char ckdir[4096];
+    long *steps;
+    if (same_settings(c) != 0 || path_join(ckdir, sizeof ckdir, c->out, "checkpoints") != 0) return -1;
+    int n = list_steps(ckdir, &steps), rc = n < 0 ? -1 : 0;
+    if (n == 0) rc = err_set("%s: no checkpoint to resume from", ckdir);
+    if (rc == 0) rc = path_fmt(out, cap, "%s/step_%ld", ckdir, steps[0]);
+    free(steps);
+    return rc;
+}
+
+int sft_run(const SftRunConfig *c) {
+    char ckpt[4096];
+    if (template_check(c->template_name) != 0) return err_wrap("template");
+    if (find_start(c, ckpt, sizeof ckpt) != 0) return -1;
+    threads_set(c->threads);
+    Tokenizer *tok = tok_load(c->model);
+    if (!tok) return -1;
+    Model m = {0};
+    SftData d = {0};
+    Split s = {0};
+    int rc = -1, eos;
+    if (model_load(&m, ckpt[0] ? ckpt : c->model, 1) != 0 || (eos = find_eos(tok, &m, c->model)) < 0) goto done;
+    SftDataOpts o = {.tok = tok, .template_name = c->template_name, .eos = eos, .max_len = m.cfg.max_position,
+                     .skip_long = c->skip_long};
+    if (sft_data_load(&d, c->dataset, &o) != 0 || split_rows(&s, &d, c) != 0) goto done;
+    log_info("sft: %d rows (%ld tokens), %d for training, %d held out, %ld skipped as too long", d.n, d.tokens,
+             s.n_train, s.n_eval, d.skipped_long);
+    if (ckpt[0]) log_info("sft: resuming from %s", ckpt);
+    rc = train_and_save(c, &m, &s, ckpt);
+done:
+    free(s.train);
+    sft_data_free(&d);
+    if (m.params) model_free(&m);
+    tok_free(tok);
+    return rc;
+}

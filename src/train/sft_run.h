@@ -1,0 +1,36 @@
+// aha sft: supervised fine-tuning of a model directory on a JSONL dataset
+// (train/sft_data.h shapes) with the SFT loop, a held-out split scored by
+// eval_loss, and a run directory: config.json (the settings), metrics.jsonl
+// (TRL's names), checkpoints/step_N/ every save_steps updates and model/
+// (the fine-tuned model with its tokenizer). --resume continues a run from its
+// newest checkpoint bit for bit.
+#ifndef AHA_TRAIN_SFT_RUN_H
+#define AHA_TRAIN_SFT_RUN_H
+
+#include "base/options.h"
+
+typedef struct {
+    char model[512], dataset[512], out[512];
+    char template_name[32];   // for prompts of prompt/completion rows
+    int completion_only;      // loss on completion / assistant tokens only (else every token)
+    int skip_long;            // drop rows longer than the context instead of refusing
+    double epochs;
+    int max_steps;            // 0: from epochs
+    int batch, micro_batch;   // rows per update; rows per forward (0: batch)
+    double lr, min_lr_ratio, weight_decay;
+    int warmup;
+    double eval_ratio;        // share of rows held out for eval_loss
+    int eval_every, log_every, seed, threads;
+    int bf16;                 // save the weights as bf16
+    int save_steps;           // updates between checkpoints (0: none)
+    int resume;               // continue OUT from its newest checkpoint (the settings must be OUT's)
+} SftRunConfig;
+
+extern const OptDef sft_run_options[];
+void sft_run_defaults(SftRunConfig *c);
+// Everything is checked (model, tokenizer, every row, the split) before OUT is
+// created, so a refused start leaves nothing behind; a new run into a directory
+// holding metrics or checkpoints is refused. Returns 0 or -1 (err_set).
+int sft_run(const SftRunConfig *c);
+
+#endif
