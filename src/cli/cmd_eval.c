@@ -9,10 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void defaults(void *cfg) { eval_defaults(cfg); }
-
 const CliOptions eval_cli = {
-    eval_options, sizeof(EvalConfig), defaults, "aha eval --model DIR (--task NAME | --dataset FILE.jsonl) [options]",
+    eval_options, sizeof(EvalConfig), eval_defaults, "aha eval --model DIR (--task NAME | --dataset FILE.jsonl) [options]",
     "Sample k completions per problem and score them with the task's verifier, as the R1 paper evaluates: pass@1 = mean correctness over the k samples, cons@k = majority vote over normalised final answers, pass@k unbiased, mean completion length (overall and by difficulty) and R1's reflection words per 1k tokens. Task problems come from the held-out test split unless --split train.", NULL, 0};
 
 int cmd_eval(void *cfg) {

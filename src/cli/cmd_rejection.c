@@ -6,10 +6,8 @@
 
 #include <stdio.h>
 
-static void defaults(void *cfg) { reject_defaults(cfg); }
-
 const CliOptions rejection_sample_cli = {
-    reject_options, sizeof(RejectConfig), defaults,
+    reject_options, sizeof(RejectConfig), reject_defaults,
     "aha rejection-sample --model DIR (--task NAME | --dataset FILE.jsonl) --out FILE.jsonl [options]",
     "Sample n completions per prompt and keep those that pass every --require check (" REJECT_CHECK_NAMES "), the length bounds and the repetition limit; exact duplicates (whitespace-trimmed) count once and at most --max-keep are kept per prompt. Writes the kept rows as SFT JSONL in TRL SFTTrainer's {\"prompt\", \"completion\"} shape (the prompt as rendered with the template, plus problem_id, answer, reward, tokens and the task's fields, so `aha reward` scores a row again), and the stats (pass rate per prompt and per difficulty, rejections by reason) as JSON. The same seed gives the same file.", NULL, 0};
 

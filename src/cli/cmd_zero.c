@@ -6,10 +6,8 @@
 
 #include <stdio.h>
 
-static void defaults(void *cfg) { zero_defaults(cfg); }
-
 const CliOptions zero_cli = {
-    zero_options, sizeof(ZeroConfig), defaults, "aha zero [options]",
+    zero_options, sizeof(ZeroConfig), zero_defaults, "aha zero [options]",
     "R1-Zero on a laptop: evaluate the bundled base model on held-out (test-split) problems, train it with GRPO (preset r1zero, scaled to the tiny model; the task's verifier plus the format reward are the only rewards; rollouts use train-split problems only), evaluate again, and print pass@1, completion length and reflection-word frequency before and after. Writes RUN_DIR/zero.json, eval_before.jsonl, eval_after.jsonl, config.json, metrics.jsonl, samples.jsonl, checkpoints/ and report.html.", NULL, 0};
 
 int cmd_zero(void *cfg) {

@@ -49,7 +49,7 @@ static const EvalConfig eval_default = {
     .src = {.split = "test", .problems = 50}, .k = 8, .batch = 8,
     .sample = {.template_name = "r1zero", .temperature = 0.6, .top_p = 0.95, .max_new_tokens = 96, .seed = 1234}};
 
-void eval_defaults(EvalConfig *c) { *c = eval_default; }
+void eval_defaults(void *c) { *(EvalConfig *)c = eval_default; }
 
 // The normalised final answer of a completion (malloc'd), or NULL when it has none.
 static char *final_answer(const char *text, size_t len, int prefilled) {

@@ -37,7 +37,7 @@ typedef struct {
 
 extern const OptDef eval_options[];
 // k 8, T 0.6, top-p 0.95, test split, 50 problems, 96 new tokens, r1zero, seed 1234.
-void eval_defaults(EvalConfig *c);
+void eval_defaults(void *c);   // c: the settings struct (void *: the command table calls it)
 
 typedef struct {
     int k, n_problems;

@@ -60,7 +60,8 @@ static const PretrainConfig pretrain_default = {
     .steps = 1500, .batch = 32, .lr = 3e-3, .min_lr_ratio = 0.05, .weight_decay = 0.01, .warmup = 50, .seed = 1,
     .bf16 = 1};
 
-void pretrain_defaults(PretrainConfig *c) {
+void pretrain_defaults(void *cfg) {
+    PretrainConfig *c = cfg;
     *c = pretrain_default;
     CorpusConfig cc;
     corpus_defaults(&cc);

@@ -26,7 +26,7 @@ typedef struct {
 } PretrainConfig;
 
 extern const OptDef pretrain_options[];
-void pretrain_defaults(PretrainConfig *c);
+void pretrain_defaults(void *c);   // c: the settings struct (void *: the command table calls it)
 // Run everything and write c->out: config.json, model.safetensors, tokenizer.json,
 // tokenizer_config.json, pretrain.json (settings and results), train_log.jsonl.
 // Returns 0 or -1 (err_set).

@@ -48,7 +48,7 @@ static const RejectConfig reject_default = {
     .lang = "en", .min_language = 0.95, .max_repetition = 1.0, .repetition_ngram = 3, .batch = 8,
     .sample = SAMPLE_SETTINGS_DEFAULT};
 
-void reject_defaults(RejectConfig *c) { *c = reject_default; }
+void reject_defaults(void *c) { *(RejectConfig *)c = reject_default; }
 
 // The names --require may give, by the reason their failure counts as.
 static const RejectReason named_checks[] = {REJECT_VERIFIER, REJECT_FORMAT, REJECT_LANGUAGE, REJECT_TRUNCATION};

@@ -80,7 +80,7 @@ typedef struct {
 extern const OptDef reject_options[];
 // 8 samples, keep 2, require verifier, format and no_truncation; 64 train-split
 // problems; T 1, 128 new tokens, r1zero, seed 1.
-void reject_defaults(RejectConfig *c);
+void reject_defaults(void *c);   // c: the settings struct (void *: the command table calls it)
 
 // Sample, filter and write c->out and the stats file; *stats (caller deletes)
 // receives the stats object. Nothing is written unless the run completes.

@@ -50,7 +50,7 @@ static const SftRunConfig sft_run_default = {
     .template_name = "raw", .completion_only = 1, .epochs = 3, .batch = 8, .lr = 1e-4, .min_lr_ratio = 0.1,
     .warmup = 5, .eval_ratio = 0.1, .eval_every = 50, .log_every = 10, .seed = 1};
 
-void sft_run_defaults(SftRunConfig *c) { *c = sft_run_default; }
+void sft_run_defaults(void *c) { *(SftRunConfig *)c = sft_run_default; }
 
 // The rows split into training and held-out examples (sharing the data's ids).
 typedef struct {

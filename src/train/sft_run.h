@@ -27,7 +27,7 @@ typedef struct {
 } SftRunConfig;
 
 extern const OptDef sft_run_options[];
-void sft_run_defaults(SftRunConfig *c);
+void sft_run_defaults(void *c);   // c: the settings struct (void *: the command table calls it)
 // Everything is checked (model, tokenizer, every row, the split) before OUT is
 // created, so a refused start leaves nothing behind; a new run into a directory
 // holding metrics or checkpoints is refused. Returns 0 or -1 (err_set).

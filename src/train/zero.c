@@ -37,7 +37,8 @@ static const ZeroConfig zero_default = {
     .model = "models/aha-tiny", .task = "sum", .difficulty = 2, .steps = 80, .prompts_per_step = 8, .group_size = 8,
     .lr = 1.5e-4, .beta = 0.001, .eval_problems = 50, .eval_k = 8, .sample = SAMPLE_SETTINGS_DEFAULT};
 
-void zero_defaults(ZeroConfig *c) {
+void zero_defaults(void *cfg) {
+    ZeroConfig *c = cfg;
     *c = zero_default;
     c->sample.max_new_tokens = 80;
 }

@@ -21,7 +21,7 @@ typedef struct {
 } ZeroConfig;
 
 extern const OptDef zero_options[];
-void zero_defaults(ZeroConfig *c);
+void zero_defaults(void *c);   // c: the settings struct (void *: the command table calls it)
 
 // Run it; prints the before/after table on stdout and writes RUN_DIR/zero.json
 // ({"before": {...}, "after": {...}}, eval keys), eval_before.jsonl,
