@@ -29,6 +29,8 @@ const Command cli_commands[] = {
     {"rejection-sample", cmd_rejection_sample,
      "sample n completions per prompt, keep the verified ones as an SFT dataset (JSONL) with stats",
      &rejection_sample_cli},
+    {"distill", cmd_distill, "a teacher's verified traces (rejection sampling) as a student's SFT set, one resumable run",
+     &distill_cli},
     {"zero", cmd_zero, "R1-Zero on a laptop: GRPO from the bundled base model, evaluated before and after", &zero_cli},
     {"toy", cmd_toy, "GRPO in miniature: a policy over strategies with hidden success rates", &toy_cli},
     {"version", cmd_version, "print the version and build options", &version_cli},
