@@ -74,6 +74,8 @@ W="$T/work/runs"
 grep -qE '"lr":\s*2e-06' "$W/sum-lr/config.json" || fail "runs/sum-lr does not have lr 2e-6"
 [ -s "$W/sft-sum.jsonl" ] && [ -s "$W/sft-sum.jsonl.stats.json" ] || fail "rejection-sample wrote no SFT rows or stats"
 grep -q '"eval_loss"' "$W/sft/metrics.jsonl" && [ -s "$W/sft/model/model.safetensors" ] || fail "runs/sft has no eval_loss or model"
+[ -s "$W/distill/traces.jsonl" ] && grep -q '"loss"' "$W/distill/sft/metrics.jsonl" &&
+  [ -s "$W/distill/sft/model/model.safetensors" ] || fail "runs/distill has no traces, student loss or student model"
 
 # The refusal README describes: a prompt longer than the model's context is
 # refused naming the budget, and the run directory is not made.
