@@ -3,10 +3,11 @@
 # another tokenizer made here; the traces re-verify, the student's SFT runs and
 # its model samples, a resume skips a finished stage 1 and continues the
 # student from its checkpoint, and a new run into the directory, a resume with
-# other settings and a missing teacher are refused (the last leaving nothing).
+# other settings, a trace past the student's context (naming its row) and a
+# missing teacher are refused (the last leaving nothing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-AHA=${AHA:-./aha}
+AHA=${AHA:-./aha}; PY=${PYTHON:-/usr/bin/python3}
 T=${TEST_TMP:-$(mktemp -d)}/distill; rm -rf "$T"; mkdir -p "$T"
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 fail() { echo "FAIL: $*"; exit 1; }
@@ -50,6 +51,15 @@ cmp -s "$R/sft/model/model.safetensors" "$T/full.safetensors" || fail "the stude
 # A resume with other settings is refused.
 "${D[@]}" --lr 0.5 --resume >/dev/null 2>"$T/e.err" && fail "a resume with another lr was accepted"
 grep -q 'settings differ' "$T/e.err" || fail "differing settings wording: $(cat "$T/e.err")"
+
+# A trace longer than the student's context is refused naming its row.
+"$PY" -c 'import json, sys; c = json.load(open(sys.argv[1])); c["max_position_embeddings"] = 128; json.dump(c, open(sys.argv[2], "w"))' \
+    "$T/student/config.json" "$T/short.json"
+"$AHA" init --config "$T/short.json" --out "$T/short" >/dev/null 2>&1 || fail "aha init of the short-context student"
+"$AHA" distill --teacher models/aha-tiny --student "$T/short" --out "$T/run3" --task sum --difficulty 1 --problems 2 -n 4 \
+    --max-new-tokens 80 --threads 2 --batch 1 --max-steps 1 >/dev/null 2>"$T/g.err" && fail "a trace past the student's context was accepted"
+grep -qE "student sft: .*run3/traces.jsonl:[0-9]+: the row has [0-9]+ tokens, more than the model's context of 128" "$T/g.err" ||
+    fail "too-long trace wording: $(cat "$T/g.err")"
 
 # A missing teacher: a clear error, no run directory.
 "$AHA" distill --teacher "$T/nope" --student "$T/student" --out "$T/run2" --task sum >/dev/null 2>"$T/f.err" &&
