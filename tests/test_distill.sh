@@ -35,11 +35,13 @@ grep -q 'pass --resume' "$T/b.err" || fail "refusal wording: $(cat "$T/b.err")"
 
 # Killed after stage 1: the resume skips it and trains the student.
 rm -rf "$R/sft"
+echo partial >"$R/traces.jsonl.tmp.12345"   # what a kill inside a write leaves
 cp "$R/traces.jsonl" "$T/traces.before"
 "${D[@]}" --resume >"$T/c.out" 2>"$T/c.err" || fail "resume after stage 1: $(cat "$T/c.err")"
 grep -q 'distill: stage 1 done before' "$T/c.err" || fail "stage 1 not skipped: $(cat "$T/c.err")"
 grep -q 'rejection-sample' "$T/c.err" && fail "stage 1 ran again"
 cmp -s "$R/traces.jsonl" "$T/traces.before" || fail "the traces changed"
+[ ! -e "$R/traces.jsonl.tmp.12345" ] || fail "the resume left a killed writer's temp file"
 cmp -s "$R/sft/model/model.safetensors" "$T/full.safetensors" || fail "the resumed student differs from the straight run's"
 
 # Killed inside stage 2: the student continues from its newest checkpoint, bit for bit.

@@ -89,7 +89,8 @@ static int same_settings(const DistillConfig *c) {
 static int start(const DistillConfig *c) {
     if (check_model_dir(c->teacher, "teacher") != 0 || check_model_dir(c->student, "student") != 0) return -1;
     if (c->src.dataset[0] && !path_exists(c->src.dataset)) return err_set("--dataset %s: no such file", c->src.dataset);
-    if (c->resume) return same_settings(c);
+    // A stage 1 killed mid-write leaves traces.jsonl.tmp.<pid>: gone on resume.
+    if (c->resume) return same_settings(c) != 0 ? -1 : checkpoint_remove_temps(c->out);
     if (dir_is_empty(c->out) != 0 || mkdir_p(c->out) != 0) return -1;
     cJSON *o = opt_to_json(c, distill_options);
     int rc = o ? json_write_file(o, c->out, "config.json") : err_set("out of memory");
