@@ -58,17 +58,18 @@ void jsonl_close(JsonlReader *r) {
     memset(r, 0, sizeof *r);
 }
 
-static const cJSON *field(const cJSON *obj, const char *key, int required, int *missing) {
-    const cJSON *v = cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
-    *missing = v == NULL || cJSON_IsNull(v);
-    if (*missing && required) err_set("missing field \"%s\"", key);
-    return v;
+// The value of key in *v: 1 when present; 0 when absent (or null) and not
+// required; -1 after err_set when absent and required.
+static int field(const cJSON *obj, const char *key, int required, const cJSON **v) {
+    *v = cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
+    if (*v && !cJSON_IsNull(*v)) return 1;
+    return required ? err_set("missing field \"%s\"", key) : 0;
 }
 
 int json_get_int(const cJSON *obj, const char *key, long *out, int required) {
-    int missing;
-    const cJSON *v = field(obj, key, required, &missing);
-    if (missing) return required ? -1 : 0;
+    const cJSON *v;
+    int found = field(obj, key, required, &v);
+    if (found <= 0) return found;
     double d = v->valuedouble;
     if (!cJSON_IsNumber(v) || d != floor(d) || fabs(d) > 9.0e15)
         return err_set("field \"%s\" must be an integer", key);
@@ -77,27 +78,27 @@ int json_get_int(const cJSON *obj, const char *key, long *out, int required) {
 }
 
 int json_get_double(const cJSON *obj, const char *key, double *out, int required) {
-    int missing;
-    const cJSON *v = field(obj, key, required, &missing);
-    if (missing) return required ? -1 : 0;
+    const cJSON *v;
+    int found = field(obj, key, required, &v);
+    if (found <= 0) return found;
     if (!cJSON_IsNumber(v)) return err_set("field \"%s\" must be a number", key);
     *out = v->valuedouble;
     return 0;
 }
 
 int json_get_bool(const cJSON *obj, const char *key, int *out, int required) {
-    int missing;
-    const cJSON *v = field(obj, key, required, &missing);
-    if (missing) return required ? -1 : 0;
+    const cJSON *v;
+    int found = field(obj, key, required, &v);
+    if (found <= 0) return found;
     if (!cJSON_IsBool(v)) return err_set("field \"%s\" must be true or false", key);
     *out = cJSON_IsTrue(v);
     return 0;
 }
 
 int json_get_string(const cJSON *obj, const char *key, const char **out, int required) {
-    int missing;
-    const cJSON *v = field(obj, key, required, &missing);
-    if (missing) return required ? -1 : 0;
+    const cJSON *v;
+    int found = field(obj, key, required, &v);
+    if (found <= 0) return found;
     if (!cJSON_IsString(v)) return err_set("field \"%s\" must be a string", key);
     *out = v->valuestring;
     return 0;

@@ -1,5 +1,6 @@
 // Small, strict flag parsing shared by every command.
 #include "cli/cli.h"
+#include "base/err.h"
 
 #include <errno.h>
 #include <math.h>
@@ -17,6 +18,8 @@ int cli_fail(const char *cmd, const char *fmt, ...) {
     va_end(ap);
     return 1;
 }
+
+int cli_status(const char *cmd, int rc) { return rc == 0 ? 0 : cli_fail(cmd, "%s", err_msg()); }
 
 int cli_usage(const char *cmd, const char *fmt, ...) {
     va_list ap;

@@ -17,6 +17,9 @@ int arg_double(const char *cmd, const char *flag, const char *s, double lo, doub
 int arg_is_help(const char *a);
 // "aha CMD: message" on stderr. Returns 1 (failure) so commands can `return cli_fail(...)`.
 int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+// 0 when rc is 0; else cli_fail with the recorded error (1): the exit status
+// of a command whose work is one call into a module.
+int cli_status(const char *cmd, int rc);
 // A usage error: the message, then "see 'aha CMD --help'". Returns 2.
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 // The token ids of a JSON array into *ids (malloc'd, *n of them): integers in

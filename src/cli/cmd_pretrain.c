@@ -13,11 +13,7 @@ const CliOptions pretrain_cli = {
     pretrain_options, sizeof(PretrainConfig), pretrain_defaults, "aha pretrain --out DIR [options]",
     "Pretrain a tiny base model from scratch: generate the corpus (train-split problems in the R1-Zero template, solved in three styles: a hasty estimate, careful steps (a running sum; columns for arithmetic), and estimate + \"wait, let me check\" + careful steps), train a byte-level BPE tokenizer on it, then train the model on every token (SFT loop, AdamW, warmup + cosine). Writes config.json, model.safetensors, tokenizer.json, pretrain.json and train_log.jsonl into DIR.", NULL, 0};
 
-int cmd_pretrain(void *cfg) {
-    const PretrainConfig *c = cfg;
-    if (pretrain_run(c) != 0) return cli_fail("pretrain", "%s", err_msg());
-    return 0;
-}
+int cmd_pretrain(void *cfg) { return cli_status("pretrain", pretrain_run(cfg)); }
 
 typedef struct {
     char out[512];
