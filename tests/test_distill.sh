@@ -46,6 +46,7 @@ cmp -s "$R/sft/model/model.safetensors" "$T/full.safetensors" || fail "the resum
 
 # Killed inside stage 2: the student continues from its newest checkpoint, bit for bit.
 rm -rf "$R/sft/model" "$R/sft/checkpoints/step_4"
+echo step_2 >"$R/sft/checkpoints/latest"   # what a kill between the two checkpoints leaves
 "${D[@]}" --resume >/dev/null 2>"$T/d.err" || fail "resume inside stage 2: $(cat "$T/d.err")"
 grep -q 'sft: resuming from .*step_2' "$T/d.err" || fail "stage 2 not resumed from step_2: $(cat "$T/d.err")"
 cmp -s "$R/sft/model/model.safetensors" "$T/full.safetensors" || fail "the student resumed from step_2 differs"

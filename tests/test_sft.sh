@@ -117,8 +117,13 @@ check "fewer rows than a batch: no run directory" "[ ! -e '$T/few' ]"
 R="--dataset $T/mixed.jsonl --max-steps 12 --micro-batch 3 --log-every 2 --eval-every 3 --save-steps 5"
 run $R --out "$T/a" >"$T/a.log" 2>&1
 check "checkpointed run exits 0" '[ $? -eq 0 ]'
-check "checkpoints at 5, 10 and 12" '[ "$(ls "$T/a/checkpoints" | tr "\n" " ")" = "step_10 step_12 step_5 " ]'
+check "checkpoints at 5, 10 and 12, latest the newest" \
+    '[ "$(ls "$T/a/checkpoints" | tr "\n" " ")" = "latest step_10 step_12 step_5 " ] && [ "$(cat "$T/a/checkpoints/latest")" = step_12 ]'
+check "a checkpoint lists its files with checksums" \
+    "grep -q '\"optimizer.safetensors\"' '$T/a/checkpoints/step_5/trainer_state.json' && grep -q crc32c '$T/a/checkpoints/step_5/trainer_state.json'"
+# What a run killed between its step-5 and step-10 checkpoints leaves.
 cp -r "$T/a" "$T/b" && rm -rf "$T/b/checkpoints/step_10" "$T/b/checkpoints/step_12" "$T/b/model"
+echo step_5 >"$T/b/checkpoints/latest"
 run $R --out "$T/b" --resume >"$T/b.log" 2>&1
 check "resume exits 0" '[ $? -eq 0 ] && grep -q "resuming from .*step_5" "$T/b.log"'
 check "resume: same final weights" 'cmp -s "$T/a/model/model.safetensors" "$T/b/model/model.safetensors"'
@@ -126,6 +131,14 @@ check "resume: same optimizer at step 10" \
     'cmp -s "$T/a/checkpoints/step_10/optimizer.safetensors" "$T/b/checkpoints/step_10/optimizer.safetensors"'
 nosec() { sed 's/,"seconds":[0-9.e+-]*//' "$1"; }
 check "resume: same metrics lines (but seconds)" '[ "$(nosec "$T/a/metrics.jsonl")" = "$(nosec "$T/b/metrics.jsonl")" ]'
+# A checkpoint whose file changed after it was saved is refused, naming the file.
+cp -r "$T/a" "$T/c" && rm -rf "$T/c/model" && echo step_5 >"$T/c/checkpoints/latest"
+printf 'x' | dd of="$T/c/checkpoints/step_5/optimizer.safetensors" bs=1 seek=200 conv=notrunc 2>/dev/null
+run $R --out "$T/c" --resume >"$T/c.log" 2>&1
+check "a damaged checkpoint is refused" \
+    '[ $? -eq 1 ] && grep -q "step_5/optimizer.safetensors: checksum mismatch" "$T/c.log" && [ ! -e "$T/c/model" ]'
+run $R --out "$T/a2" --save-total-limit 2 >/dev/null 2>&1
+check "--save-total-limit 2 keeps the newest two" '[ "$(ls "$T/a2/checkpoints" | tr "\n" " ")" = "latest step_10 step_12 " ]'
 run $R --out "$T/b" --resume --lr 1e-3 >"$T/blr.log" 2>&1
 check "resume with other settings is refused" '[ $? -eq 1 ] && grep -q "lr differs" "$T/blr.log"'
 run --dataset "$T/mixed.jsonl" --out "$T/r" --max-steps 12 --log-every 2 --eval-every 6 --resume >"$T/rnock.log" 2>&1

@@ -1,4 +1,5 @@
-// Checkpoints of a GRPO run: checkpoints/step_N/ holds a Hugging Face model
+// Checkpoints of a GRPO run (sft and pretrain share the writing and checking
+// half): checkpoints/step_N/ holds a Hugging Face model
 // directory (config.json, model.safetensors, tokenizer files), the AdamW
 // moments, the trainer counters and, once it has moved, the reference model.
 // Written under step_N.tmp, fsynced, renamed; checkpoints/latest names the
@@ -126,6 +127,11 @@ static int manifest_add(cJSON *files, const char *root, const char *rel) {
     return rc;
 }
 
+int checkpoint_manifest(cJSON *state, const char *dir) {
+    cJSON *files = cJSON_AddObjectToObject(state, "files");
+    return files ? manifest_add(files, dir, "") : err_set("%s: out of memory", dir);
+}
+
 // The files of checkpoint ckpt must be exactly those listed, with the listed
 // sizes and checksums. Returns 0, or -1 naming the first file that differs.
 static int manifest_verify(const char *ckpt, const cJSON *want) {
@@ -154,6 +160,25 @@ static int manifest_verify(const char *ckpt, const cJSON *want) {
     return rc;
 }
 
+int checkpoint_verify(const char *ckpt, const cJSON *state) {
+    const cJSON *files = cJSON_GetObjectItemCaseSensitive(state, "files");
+    if (files) return manifest_verify(ckpt, files);
+    log_info("warning: %s has no checksums (written by an older aha); its files are not verified", ckpt);
+    return 0;
+}
+
+int checkpoint_verify_dir(const char *ckpt) {
+    char path[4096];
+    if (path_join(path, sizeof path, ckpt, STATE_FILE) != 0) return -1;
+    char *text = file_read_all(path, NULL);
+    if (!text) return -1;
+    cJSON *o = cJSON_Parse(text);
+    free(text);
+    int rc = o ? checkpoint_verify(ckpt, o) : err_set("%s: invalid JSON", path);
+    cJSON_Delete(o);
+    return rc;
+}
+
 // ---------------------------------------------------------------- state
 
 typedef struct {
@@ -173,7 +198,7 @@ static int write_state(const Trainer *t, const char *dir) {
     cJSON_AddBoolToObject(o, "ref_moved", t->ref_moved);
     cJSON_AddNumberToObject(o, "seed", t->cfg.sample.seed);
     char path[2048];
-    int rc = manifest_add(cJSON_AddObjectToObject(o, "files"), dir, "");
+    int rc = checkpoint_manifest(o, dir);
     if (rc == 0) rc = path_join(path, sizeof path, dir, STATE_FILE);
     char *s = rc == 0 ? cJSON_Print(o) : NULL;
     if (rc == 0) rc = s ? file_write_atomic(path, s, strlen(s)) : err_set("%s: out of memory", path);
@@ -229,8 +254,7 @@ static int checkpoint_check(const char *ckdir, long step, const GrpoConfig *cfg,
     if (!path_is_dir(out)) return err_set("%s: missing", out);
     State s;
     int rc = state_load(&s, out, step, cfg);
-    if (rc == 0 && s.files) rc = manifest_verify(out, s.files);
-    else if (rc == 0) log_info("grpo: warning: %s has no checksums (written by an older aha); its files are not verified", out);
+    if (rc == 0) rc = checkpoint_verify(out, s.root);
     state_free(&s);
     return rc;
 }
@@ -275,12 +299,19 @@ int checkpoint_save(Trainer *t) {
     }
     if (rc == 0 && t->critic) rc = ppo_save(t, tmp);
     if (rc == 0) rc = write_state(t, tmp);
+    return checkpoint_commit(dir, rc, t->step, t->cfg.save_total_limit);
+}
+
+int checkpoint_commit(const char *ckdir, int rc, long step, int keep) {
+    char tmp[4096], fin[4096];
+    if (path_fmt(fin, sizeof fin, "%s/step_%ld", ckdir, step) != 0 || path_fmt(tmp, sizeof tmp, "%s.tmp", fin) != 0)
+        return -1;
     if (rc == 0) rc = dir_sync(tmp);
     if (rc == 0) rc = remove_tree(fin);
     if (rc == 0 && rename(tmp, fin) != 0) rc = err_set("%s: rename: %s", fin, strerror(errno));
-    if (rc == 0) rc = dir_sync(dir);
-    if (rc == 0) rc = write_latest(dir, t->step);
-    if (rc == 0 && t->cfg.save_total_limit > 0) rc = rotate(dir, t->step, t->cfg.save_total_limit);
+    if (rc == 0) rc = dir_sync(ckdir);
+    if (rc == 0) rc = write_latest(ckdir, step);
+    if (rc == 0 && keep > 0) rc = rotate(ckdir, step, keep);
     if (rc == 0) return 0;
     // A partial checkpoint is of no use, and on a full disk its space is needed.
     ErrKept first;

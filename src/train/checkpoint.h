@@ -11,6 +11,8 @@
 
 #include "train/trainer.h"
 
+#include <cjson/cJSON.h>
+
 // Copy tokenizer.json (required) and tokenizer_config.json (when present) from
 // one model directory to another. Returns 0 or -1.
 int copy_tokenizer(const char *from_dir, const char *to_dir);
@@ -23,6 +25,20 @@ int list_steps(const char *ckdir, long **steps);
 // at it; then, with save_total_limit N, remove all but the newest N of the
 // checkpoints up to this step. Returns 0 or -1.
 int checkpoint_save(Trainer *t);
+// Add "files" to a checkpoint's state object: every file under dir but its
+// trainer_state.json, with size and CRC-32C. Returns 0 or -1.
+int checkpoint_manifest(cJSON *state, const char *dir);
+// The files of checkpoint dir are exactly those its state object lists, with
+// their sizes and checksums (a state without "files" passes with a warning).
+// Returns 0, or -1 naming the first file that differs.
+int checkpoint_verify(const char *dir, const cJSON *state);
+// The same for the state in dir/trainer_state.json. Returns 0 or -1.
+int checkpoint_verify_dir(const char *dir);
+// Finish a checkpoint written into ckdir/step_<step>.tmp (rc: 0 when every
+// file was written): fsync it, rename it to step_<step>, point ckdir/latest
+// at it, then, with keep > 0, remove all but the newest keep checkpoints up
+// to step. On failure the temporary directory is removed. Returns 0 or -1.
+int checkpoint_commit(const char *ckdir, int rc, long step, int keep);
 // The directory checkpoints/latest names ("" if the run has none); no checks
 // beyond its trainer_state.json existing. Returns 0 or -1.
 int checkpoint_latest(const char *run_dir, char *out, size_t cap);

@@ -213,14 +213,15 @@ static int state_write(const RunState *st, const char *dir) {
 #define PUT(k) cJSON_AddNumberToObject(o, #k, (double)st->k);
     STATE_LONGS(PUT) STATE_DOUBLES(PUT)
 #undef PUT
-    int rc = json_write_file(o, dir, "sft_state.json");
+    int rc = checkpoint_manifest(o, dir);   // written last: it lists the other files
+    if (rc == 0) rc = json_write_file(o, dir, "trainer_state.json");
     cJSON_Delete(o);
     return rc;
 }
 
 static int state_read(RunState *st, const char *dir) {
     char path[4096];
-    if (path_join(path, sizeof path, dir, "sft_state.json") != 0) return -1;
+    if (path_join(path, sizeof path, dir, "trainer_state.json") != 0) return -1;
     char *text = file_read_all(path, NULL);
     if (!text) return -1;
     cJSON *o = cJSON_Parse(text);
@@ -235,7 +236,8 @@ static int state_read(RunState *st, const char *dir) {
     return rc ? err_wrap("%s", path) : 0;
 }
 
-// ckpt_dir/step_N: written as step_N.tmp, renamed when complete.
+// ckpt_dir/step_N: written as step_N.tmp, checksummed, fsynced and renamed;
+// ckpt_dir/latest names it (train/checkpoint.h).
 static int ckpt_save(const SftConfig *c, const Model *m, const AdamW *opt, const RunState *st) {
     char fin[4096], tmp[4096], path[4096];
     if (path_fmt(fin, sizeof fin, "%s/step_%ld", c->ckpt_dir, st->step) != 0 ||
@@ -246,11 +248,7 @@ static int ckpt_save(const SftConfig *c, const Model *m, const AdamW *opt, const
     if (rc == 0) rc = copy_tokenizer(c->tokenizer_dir, tmp);
     if (rc == 0) rc = adamw_state_save(opt, m, path);
     if (rc == 0) rc = state_write(st, tmp);
-    if (rc == 0) rc = remove_tree(fin);
-    if (rc == 0 && rename(tmp, fin) != 0) rc = err_set("%s: rename: %s", fin, strerror(errno));
-    if (rc == 0) return 0;
-    remove_tree(tmp);
-    return err_wrap("checkpoint %s", fin);
+    return checkpoint_commit(c->ckpt_dir, rc, st->step, c->save_total_limit);
 }
 
 // Take up the run where checkpoint dir left it: optimizer, counters, the log.

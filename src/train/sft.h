@@ -33,8 +33,9 @@ typedef struct {
     int n_eval;
     int eval_every;
     const char *label;      // of the progress line
-    const char *ckpt_dir;   // checkpoints/step_N/ (weights, tokenizer, optimizer, sft_state.json)
+    const char *ckpt_dir;   // checkpoints/step_N/ (weights, tokenizer, optimizer, trainer_state.json)
     int save_every;         // go here every save_every updates and at the end (0 or NULL: none)
+    int save_total_limit;   // keep the newest N checkpoints (0: all)
     const char *tokenizer_dir;   // copied into each checkpoint
     const char *resume_from;     // a checkpoint of this run whose weights m holds: continue it
                                  // bit for bit (the log is cut back to it), or NULL

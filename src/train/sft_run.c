@@ -40,6 +40,7 @@ const OptDef sft_run_options[] = {
     {"threads", OPT_INT, F(threads), 0, 0, 1024, NULL, "threads (0: all cores)", NULL, NULL, 0},
     {"bf16", OPT_BOOL, F(bf16), 0, 0, 1, NULL, "save the weights as bf16", NULL, NULL, 0},
     {"save_steps", OPT_INT, F(save_steps), 0, 0, 10000000, NULL, "updates between checkpoints in OUT/checkpoints (0: none)", NULL, NULL, 0},
+    {"save_total_limit", OPT_INT, F(save_total_limit), 0, 0, 10000000, NULL, "keep the newest N checkpoints (0: all)", NULL, NULL, 0},
     {"resume", OPT_BOOL, F(resume), 0, 0, 1, NULL, "continue the run in --out from its newest checkpoint, bit for bit (same settings)", NULL, NULL, OPT_ARGV_ONLY},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };
@@ -106,7 +107,8 @@ static int train_and_save(const SftRunConfig *c, Model *m, const Split *s, const
     sc.seed = (uint64_t)c->seed, sc.prompt_loss = !c->completion_only;
     sc.log_path = logpath, sc.log_every = c->log_every, sc.progress = stderr, sc.label = "sft";
     sc.eval = s->eval, sc.n_eval = s->n_eval, sc.eval_every = c->eval_every;
-    sc.ckpt_dir = ckdir, sc.save_every = c->save_steps, sc.tokenizer_dir = c->model;
+    sc.ckpt_dir = ckdir, sc.save_every = c->save_steps, sc.save_total_limit = c->save_total_limit;
+    sc.tokenizer_dir = c->model;
     sc.resume_from = ckpt[0] ? ckpt : NULL;
     SftResult res;
     if (mkdir_p(c->out) != 0 || (!ckpt[0] && write_settings(c) != 0) ||
@@ -141,19 +143,15 @@ static int same_settings(const SftRunConfig *c) {
     return rc;
 }
 
-// The newest checkpoint of OUT into out (resume) or "" (a new run, into a
+// The checkpoint OUT/checkpoints/latest names into out (resume) or "" (a new run, into a
 // directory that holds no run).
 static int find_start(const SftRunConfig *c, char *out, size_t cap) {
     out[0] = 0;
     if (!c->resume) return checkpoint_dir_is_new(c->out, "pass --resume to continue it, or choose another --out");
-    char ckdir[4096];
-    long *steps;
-    if (same_settings(c) != 0 || path_join(ckdir, sizeof ckdir, c->out, "checkpoints") != 0) return -1;
-    int n = list_steps(ckdir, &steps), rc = n < 0 ? -1 : 0;
-    if (n == 0) rc = err_set("%s: no checkpoint to resume from", ckdir);
-    if (rc == 0) rc = path_fmt(out, cap, "%s/step_%ld", ckdir, steps[0]);
-    free(steps);
-    return rc;
+    if (same_settings(c) != 0 || checkpoint_remove_temps(c->out) != 0 || checkpoint_latest(c->out, out, cap) != 0)
+        return -1;
+    if (!out[0]) return err_set("%s/checkpoints: no checkpoint to resume from", c->out);
+    return checkpoint_verify_dir(out);
 }
 
 int sft_run(const SftRunConfig *c) {

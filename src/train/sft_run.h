@@ -23,6 +23,7 @@ typedef struct {
     int eval_every, log_every, seed, threads;
     int bf16;                 // save the weights as bf16
     int save_steps;           // updates between checkpoints (0: none)
+    int save_total_limit;     // keep the newest N checkpoints (0: all)
     int resume;               // continue OUT from its newest checkpoint (the settings must be OUT's)
 } SftRunConfig;
 
