@@ -43,6 +43,9 @@ for f in config.json metrics.jsonl model/config.json model/model.safetensors mod
     check "sft wrote $f" "[ -s '$T/r/$f' ]"
 done
 check "progress shows an ETA" "grep -q 'eta' '$T/r.log'"
+check "report.html charts train and eval loss and token accuracy" \
+    "grep -q 'data-chart=\"loss\"' '$T/r/report.html' && grep -q 'data-chart=\"token_accuracy\"' '$T/r/report.html'"
+check "report.html lists no RL chart as missing" "! grep -q 'Not logged in this run' '$T/r/report.html'"
 $PYTHON - "$T/r" <<'P' || fail=1
 import json, sys
 d = sys.argv[1]
@@ -111,6 +114,20 @@ run --dataset "$T/ok4.jsonl" --out "$T/few" --max-steps 1 >"$T/few.log" 2>&1
 check "fewer rows than a batch: exit 1" '[ $? -eq 1 ]'
 check "fewer rows than a batch: named" "grep -q 'ok4.jsonl: 3 training rows (1 of 4 held out for eval), fewer than a batch of 4' '$T/few.log'"
 check "fewer rows than a batch: no run directory" "[ ! -e '$T/few' ]"
+
+# A token budget: an update takes rows until the next would pass 300 tokens, so
+# there are more updates than 2 epochs of 16-row batches (3), each of at most
+# 300 tokens, and the last ends the second epoch.
+run --dataset "$T/mixed.jsonl" --out "$T/bt" --batch 16 --batch-tokens 300 --epochs 2 --log-every 1 >"$T/bt.log" 2>&1
+check "--batch-tokens run exits 0" '[ $? -eq 0 ]'
+$PYTHON - "$T/bt/metrics.jsonl" <<'P' || fail=1
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if '"loss"' in l]
+sizes = [b["num_tokens"] - a["num_tokens"] for a, b in zip([{"num_tokens": 0}] + rows, rows)]
+ok = len(rows) > 3 and max(sizes) <= 300 and min(sizes) > 0 and rows[-1]["epoch"] == 2 and rows[-2]["epoch"] < 2
+if not ok: print("FAIL: token budget: %d updates, sizes %s, last epochs %s" % (len(rows), sizes, [r["epoch"] for r in rows[-2:]]))
+sys.exit(0 if ok else 1)
+P
 
 # Bit-exact resume: a copy of a finished run, cut back to its step-5
 # checkpoint, resumed, ends with the same weights, optimizer and metrics.

@@ -119,25 +119,32 @@ typedef struct {
     int band;                  // BAND_STD: keys[0] +- band_a; BAND_RANGE: [band_a, band_b]
     const char *band_a, *band_b;
     int from_zero, fraction;
+    int family;                // FAMILY_*: the runs whose report says when it was not logged
 } ChartDef;
+
+enum { FAMILY_RL, FAMILY_SUPERVISED, FAMILY_ANY };
 
 // "components" is filled at run time with every rewards/<fn>/mean key.
 static const ChartDef chart_defs[] = {
-    {"reward", "Reward (mean; band: \u00b11 std)", {"reward"}, {"reward"}, BAND_STD, "reward_std", NULL, 0, 0},
-    {"components", "Reward components (mean)", {NULL}, {NULL}, BAND_NONE, NULL, NULL, 0, 0},
-    {"accuracy", "Accuracy", {"accuracy"}, {"accuracy"}, BAND_NONE, NULL, NULL, 1, 1},
+    {"reward", "Reward (mean; band: \u00b11 std)", {"reward"}, {"reward"}, BAND_STD, "reward_std", NULL, 0, 0, FAMILY_RL},
+    {"components", "Reward components (mean)", {NULL}, {NULL}, BAND_NONE, NULL, NULL, 0, 0, FAMILY_RL},
+    {"accuracy", "Accuracy", {"accuracy"}, {"accuracy"}, BAND_NONE, NULL, NULL, 1, 1, FAMILY_RL},
     {"length", "Completion length (tokens; band: min\u2013max)", {"completions/mean_length"}, {"mean"},
-     BAND_RANGE, "completions/min_length", "completions/max_length", 1, 0},
-    {"clipped", "Truncated completions (fraction)", {"completions/clipped_ratio"}, {"truncated"}, BAND_NONE, NULL, NULL, 1, 0},
-    {"reflection", "Reflection words per 1k tokens", {"reflection_per_1k"}, {"per 1k"}, BAND_NONE, NULL, NULL, 1, 0},
-    {"planning", "Planning-token fraction", {"planning_token_frac"}, {"fraction"}, BAND_NONE, NULL, NULL, 1, 0},
-    {"kl", "KL to the reference policy", {"kl"}, {"kl"}, BAND_NONE, NULL, NULL, 1, 0},
-    {"entropy", "Token entropy", {"entropy"}, {"entropy"}, BAND_NONE, NULL, NULL, 0, 0},
-    {"semantic_entropy", "Semantic entropy", {"semantic_entropy"}, {"semantic"}, BAND_NONE, NULL, NULL, 0, 0},
-    {"clip", "Clip ratio", {"clip_ratio/low_mean", "clip_ratio/high_mean"}, {"low", "high"}, BAND_NONE, NULL, NULL, 1, 0},
-    {"grad_norm", "Gradient norm", {"grad_norm"}, {"norm"}, BAND_NONE, NULL, NULL, 1, 0},
-    {"lr", "Learning rate", {"learning_rate"}, {"lr"}, BAND_NONE, NULL, NULL, 1, 0},
-    {"step_time", "Step time (s)", {"step_time"}, {"seconds"}, BAND_NONE, NULL, NULL, 1, 0},
+     BAND_RANGE, "completions/min_length", "completions/max_length", 1, 0, FAMILY_RL},
+    {"clipped", "Truncated completions (fraction)", {"completions/clipped_ratio"}, {"truncated"}, BAND_NONE, NULL, NULL, 1, 0, FAMILY_RL},
+    {"reflection", "Reflection words per 1k tokens", {"reflection_per_1k"}, {"per 1k"}, BAND_NONE, NULL, NULL, 1, 0, FAMILY_RL},
+    {"planning", "Planning-token fraction", {"planning_token_frac"}, {"fraction"}, BAND_NONE, NULL, NULL, 1, 0, FAMILY_RL},
+    {"kl", "KL to the reference policy", {"kl"}, {"kl"}, BAND_NONE, NULL, NULL, 1, 0, FAMILY_RL},
+    {"entropy", "Token entropy", {"entropy"}, {"entropy"}, BAND_NONE, NULL, NULL, 0, 0, FAMILY_RL},
+    {"semantic_entropy", "Semantic entropy", {"semantic_entropy"}, {"semantic"}, BAND_NONE, NULL, NULL, 0, 0, FAMILY_RL},
+    {"clip", "Clip ratio", {"clip_ratio/low_mean", "clip_ratio/high_mean"}, {"low", "high"}, BAND_NONE, NULL, NULL, 1, 0, FAMILY_RL},
+    {"loss", "Loss (supervised; eval: held-out rows)", {"loss", "eval_loss"}, {"train", "eval"}, BAND_NONE, NULL, NULL, 0, 0,
+     FAMILY_SUPERVISED},
+    {"token_accuracy", "Mean token accuracy", {"mean_token_accuracy", "eval_mean_token_accuracy"}, {"train", "eval"},
+     BAND_NONE, NULL, NULL, 0, 1, FAMILY_SUPERVISED},
+    {"grad_norm", "Gradient norm", {"grad_norm"}, {"norm"}, BAND_NONE, NULL, NULL, 1, 0, FAMILY_ANY},
+    {"lr", "Learning rate", {"learning_rate"}, {"lr"}, BAND_NONE, NULL, NULL, 1, 0, FAMILY_ANY},
+    {"step_time", "Step time (s)", {"step_time"}, {"seconds"}, BAND_NONE, NULL, NULL, 1, 0, FAMILY_RL},
 };
 enum { N_CHART_DEFS = sizeof chart_defs / sizeof chart_defs[0] };
 
@@ -161,8 +168,16 @@ typedef struct {
     char text[CHART_MAX_SERIES][96];
 } LabelBuf;
 
-// Draw every chart with data; list the ones that have none. Returns 0 or -1.
+static int has_key(const Metrics *m, const char *key) {
+    for (int i = 0; i < m->n; i++)
+        if (cJSON_GetObjectItemCaseSensitive(m->rows[i], key)) return 1;
+    return 0;
+}
+
+// Draw every chart with data; list the ones that have none, of the run's kind
+// (RL runs log "reward", supervised ones "loss"). Returns 0 or -1.
 static int write_charts(FILE *f, const Metrics *m) {
+    int kinds[] = {[FAMILY_RL] = has_key(m, "reward"), [FAMILY_SUPERVISED] = has_key(m, "loss"), [FAMILY_ANY] = 1};
     size_t n = (size_t)(m->n ? m->n : 1);
     double *cols = malloc(sizeof(double) * n * (CHART_MAX_SERIES + 2));   // (S+2, n)
     if (!cols) return err_set("%s: out of memory", m->path);
@@ -208,7 +223,7 @@ static int write_charts(FILE *f, const Metrics *m) {
         }
         if (rc != 0) break;
         if (chart_has_data(&c)) chart_write(f, &c);
-        else missing[n_missing++] = def->title;
+        else if (kinds[def->family]) missing[n_missing++] = def->title;
     }
     fprintf(f, "</div>\n");
     if (rc == 0 && n_missing > 0) {
@@ -253,7 +268,9 @@ static int write_headline(FILE *f, const Metrics *m) {
     static const char *const keys[][2] = {{"reward", "Reward"}, {"accuracy", "Accuracy"},
                                           {"completions/mean_length", "Completion length (tokens)"},
                                           {"reflection_per_1k", "Reflection words per 1k tokens"},
-                                          {"kl", "KL to the reference policy"}, {"entropy", "Token entropy"}};
+                                          {"kl", "KL to the reference policy"}, {"entropy", "Token entropy"},
+                                          {"loss", "Loss"}, {"eval_loss", "Held-out loss"},
+                                          {"mean_token_accuracy", "Mean token accuracy"}};
     if (m->n == 0) return 0;
     double *y = malloc(sizeof(double) * (size_t)m->n);   // (n)
     if (!y) return err_set("%s: out of memory", m->path);

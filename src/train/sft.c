@@ -165,16 +165,40 @@ static int pass_rows(Loop *L, const SftExample **rows, int R, int backward, Tall
     return 0;
 }
 
-// One update's forward and backward: the next batch_rows examples of the
-// shuffled order.
-static int train_batch(Loop *L, Tally *t) {
-    const SftConfig *c = L->c;
-    for (int r = 0; r < c->batch_rows; r++) {
-        if (L->cursor == L->n) sft_shuffle(L->order, L->n, c->seed, ++L->epoch), L->cursor = 0;
-        L->rows[r] = &L->ex[L->order[L->cursor++]];
+// The examples of the next update into rows (when not NULL): the next ones of
+// the shuffled order, batch_rows of them, fewer when batch_tokens would be
+// passed (never none). Moves the cursor (and the epoch, reshuffling order).
+// Returns the count.
+static int take_rows(const SftConfig *c, const SftExample *ex, int n, int *order, long *cursor, long *epoch,
+                     const SftExample **rows) {
+    int r = 0;
+    long tokens = 0;
+    while (r < c->batch_rows) {
+        if (*cursor == n) sft_shuffle(order, n, c->seed, ++*epoch), *cursor = 0;
+        const SftExample *e = &ex[order[*cursor]];
+        if (c->batch_tokens > 0 && r > 0 && tokens + e->len > c->batch_tokens) break;
+        tokens += e->len;
+        if (rows) rows[r] = e;
+        r++, ++*cursor;
     }
+    return r;
+}
+
+long sft_updates_for(const SftExample *ex, int n, const SftConfig *c, double epochs) {
+    int *order = malloc(sizeof(int) * (size_t)n);
+    if (!order) return err_set("out of memory");
+    long cursor = 0, epoch = 0, updates = 0, need = (long)ceil(epochs * n - 1e-9);
+    sft_shuffle(order, n, c->seed, 0);
+    for (long seen = 0; seen < need; updates++) seen += take_rows(c, ex, n, order, &cursor, &epoch, NULL);
+    free(order);
+    return updates;
+}
+
+// One update's forward and backward: the next examples of the shuffled order.
+static int train_batch(Loop *L, Tally *t) {
+    int R = take_rows(L->c, L->ex, L->n, L->order, &L->cursor, &L->epoch, L->rows);
     model_zero_grad(L->m);
-    return pass_rows(L, L->rows, c->batch_rows, 1, t);
+    return pass_rows(L, L->rows, R, 1, t);
 }
 
 // Score the eval set: {"step", "eval_loss", "eval_mean_token_accuracy", "epoch"}.

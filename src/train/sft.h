@@ -21,7 +21,9 @@ typedef struct {
 
 typedef struct {
     int steps;              // optimizer updates
-    int batch_rows;         // examples per update
+    int batch_rows;         // examples per update (at most, with batch_tokens)
+    long batch_tokens;      // > 0: an update stops before the example that would pass this many
+                            // tokens (it always takes one)
     int micro_rows;         // examples per forward/backward (gradients accumulate); 0: batch_rows
     double lr, min_lr_ratio, weight_decay, clip_norm, beta2;
     int warmup_steps;
@@ -63,6 +65,9 @@ typedef struct {
 // Returns 0, or -1 (err_set) on a bad example, memory, a non-finite loss or a
 // log write failure.
 int sft_train(Model *m, const SftExample *ex, int n, const SftConfig *c, SftResult *res);
+// The updates that cover epochs passes over the n examples under c's batch
+// limits and order (seed). Returns the count, or -1 (out of memory).
+long sft_updates_for(const SftExample *ex, int n, const SftConfig *c, double epochs);
 
 // order = a seeded permutation of 0..n-1, a different one for each epoch.
 void sft_shuffle(int *order, int n, uint64_t seed, long epoch);

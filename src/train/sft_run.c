@@ -5,6 +5,7 @@
 #include "base/jsonl.h"
 #include "base/sys.h"
 #include "model/io.h"
+#include "report/html.h"
 #include "tok/template.h"
 #include "train/checkpoint.h"
 #include "train/sft.h"
@@ -27,7 +28,8 @@ const OptDef sft_run_options[] = {
     {"skip_long", OPT_BOOL, F(skip_long), 0, 0, 1, NULL, "drop and count rows longer than the model's context instead of refusing the dataset", NULL, NULL, 0},
     {"epochs", OPT_DOUBLE, F(epochs), 0, 0.001, 100000, NULL, "passes over the training rows", NULL, NULL, 0},
     {"max_steps", OPT_INT, F(max_steps), 0, 0, 10000000, NULL, "optimizer updates (0: from epochs)", NULL, NULL, 0},
-    {"batch", OPT_INT, F(batch), 0, 1, 4096, NULL, "rows per update", NULL, NULL, 0},
+    {"batch", OPT_INT, F(batch), 0, 1, 4096, NULL, "rows per update (at most, with --batch-tokens)", NULL, NULL, 0},
+    {"batch_tokens", OPT_INT, F(batch_tokens), 0, 0, 100000000, NULL, "token budget of an update: it stops before the row that would pass it (0: --batch rows)", NULL, NULL, 0},
     {"micro_batch", OPT_INT, F(micro_batch), 0, 0, 4096, NULL, "rows per forward/backward, gradients accumulated (0: batch)", NULL, NULL, 0},
     {"lr", OPT_DOUBLE, F(lr), 0, 0, 10, NULL, "peak learning rate (cosine decay after warmup)", NULL, NULL, 0},
     {"min_lr_ratio", OPT_DOUBLE, F(min_lr_ratio), 0, 0, 1, NULL, "final lr / lr", NULL, NULL, 0},
@@ -72,7 +74,7 @@ static int split_rows(Split *s, const SftData *d, const SftRunConfig *c) {
     sft_shuffle(order, d->n, (uint64_t)c->seed, -1);   // its own stream: epoch orders start at 0
     for (int i = 0; i < d->n; i++) s->train[i] = d->ex[order[i]];
     free(order);
-    if (n_train < c->batch)
+    if (n_train < c->batch && c->batch_tokens == 0)
         return err_set("%s: %d training rows (%d of %d held out for eval), fewer than a batch of %d", c->dataset,
                        n_train, n_eval, d->n, c->batch);
     return 0;
@@ -102,9 +104,13 @@ static int train_and_save(const SftRunConfig *c, Model *m, const Split *s, const
     SftConfig sc;
     sft_defaults(&sc);
     sc.batch_rows = c->batch, sc.micro_rows = c->micro_batch;
-    sc.steps = c->max_steps ? c->max_steps : (int)ceil(c->epochs * s->n_train / c->batch);
+    sc.batch_tokens = c->batch_tokens, sc.seed = (uint64_t)c->seed;
+    long updates = c->max_steps ? c->max_steps : sft_updates_for(s->train, s->n_train, &sc, c->epochs);
+    if (updates < 0) return -1;
+    if (updates > 100000000) return err_set("%s: %ld updates; raise --batch-tokens or lower --epochs", c->dataset, updates);
+    sc.steps = (int)updates;
     sc.lr = c->lr, sc.min_lr_ratio = c->min_lr_ratio, sc.weight_decay = c->weight_decay, sc.warmup_steps = c->warmup;
-    sc.seed = (uint64_t)c->seed, sc.prompt_loss = !c->completion_only;
+    sc.prompt_loss = !c->completion_only;
     sc.log_path = logpath, sc.log_every = c->log_every, sc.progress = stderr, sc.label = "sft";
     sc.eval = s->eval, sc.n_eval = s->n_eval, sc.eval_every = c->eval_every;
     sc.ckpt_dir = ckdir, sc.save_every = c->save_steps, sc.save_total_limit = c->save_total_limit;
@@ -115,6 +121,7 @@ static int train_and_save(const SftRunConfig *c, Model *m, const Split *s, const
         sft_train(m, s->train, s->n_train, &sc, &res) != 0 ||
         model_save(m, dir, c->bf16 ? ST_BF16 : ST_F32) != 0 || copy_tokenizer(c->model, dir) != 0)
         return -1;
+    if (report_write(c->out, NULL) != 0) return err_wrap("report");
     log_info("sft: %d updates, loss %.4f -> %.4f%s%.4f in %.0f s (%ld target tokens); wrote %s", sc.steps,
              res.first_loss, res.last_loss, s->n_eval ? ", eval_loss " : "", s->n_eval ? res.eval_loss : 0.0,
              res.seconds, res.tokens, dir);

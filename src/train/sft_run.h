@@ -17,6 +17,7 @@ typedef struct {
     double epochs;
     int max_steps;            // 0: from epochs
     int batch, micro_batch;   // rows per update; rows per forward (0: batch)
+    int batch_tokens;         // token budget of an update (0: batch rows only)
     double lr, min_lr_ratio, weight_decay;
     int warmup;
     double eval_ratio;        // share of rows held out for eval_loss
