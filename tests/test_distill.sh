@@ -3,7 +3,8 @@
 # another tokenizer made here; the traces re-verify, the student's SFT runs and
 # its model samples, a resume skips a finished stage 1 and continues the
 # student from its checkpoint, and a new run into the directory, a resume with
-# other settings, a trace past the student's context (naming its row) and a
+# other settings, a trace past the student's context (naming its row), a
+# student whose tokenizer reads the teacher's text as special tokens and a
 # missing teacher are refused (the last leaving nothing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -63,6 +64,23 @@ grep -q 'settings differ' "$T/e.err" || fail "differing settings wording: $(cat 
     --max-new-tokens 80 --threads 2 --batch 1 --max-steps 1 >/dev/null 2>"$T/g.err" && fail "a trace past the student's context was accepted"
 grep -qE "student sft: .*run3/traces.jsonl:[0-9]+: the row has [0-9]+ tokens, more than the model's context of 128" "$T/g.err" ||
     fail "too-long trace wording: $(cat "$T/g.err")"
+
+# A student whose tokenizer cannot hold the teacher's text as text (it reads
+# "=", in every sum, as a special token) is refused naming the trace and the
+# token; the traces stay for a resume with another student.
+cp -r "$T/student" "$T/odd"
+"$PY" - "$T/odd/tokenizer.json" <<'P'
+import json, sys
+t = json.load(open(sys.argv[1]))
+t["added_tokens"].append({"id": t["model"]["vocab"]["="], "content": "=", "single_word": False, "lstrip": False,
+                          "rstrip": False, "normalized": False, "special": True})
+json.dump(t, open(sys.argv[1], "w"))
+P
+"$AHA" distill --teacher models/aha-tiny --student "$T/odd" --out "$T/run4" --task sum --difficulty 1 --problems 2 -n 4 \
+    --max-new-tokens 80 --threads 2 --batch 1 --max-steps 1 >/dev/null 2>"$T/h.err" && fail "a student that reads = as special was accepted"
+grep -qE 'run4/traces.jsonl:1: completion: this tokenizer reads "=" in it as a special token' "$T/h.err" ||
+    fail "special-token wording: $(cat "$T/h.err")"
+[ -s "$T/run4/traces.jsonl" ] || fail "the refused student lost the traces"
 
 # A missing teacher: a clear error, no run directory.
 "$AHA" distill --teacher "$T/nope" --student "$T/student" --out "$T/run2" --task sum >/dev/null 2>"$T/f.err" &&

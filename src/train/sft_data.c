@@ -42,6 +42,24 @@ static int row_text(Row *r, const Tokenizer *tok, const char *text, int trained)
     return rc;
 }
 
+// A completion from another model must stay the text it was: no piece of it
+// read as a special token of this tokenizer, and the same bytes decoded.
+static int check_exact(const Tokenizer *tok, const char *text, const int *ids, int n) {
+    for (int i = 0; i < n; i++)
+        if (tok_is_special(tok, ids[i]))
+            return err_set("completion: this tokenizer reads \"%s\" in it as a special token (id %d), so it "
+                           "cannot train on it as text", tok_token_str(tok, ids[i]), ids[i]);
+    size_t len;
+    char *back = tok_decode(tok, ids, n, &len);
+    if (!back) return -1;
+    size_t k = 0;
+    while (k < len && text[k] == back[k]) k++;
+    int same = len == strlen(text) && k == len;
+    free(back);
+    return same ? 0 : err_set("completion: this tokenizer does not give it back as it was (the text differs from "
+                              "byte %zu on after encoding and decoding)", k);
+}
+
 static int row_messages(Row *r, const SftDataOpts *o, const cJSON *msgs) {
     if (!cJSON_IsArray(msgs)) return err_set("messages: not an array");
     int i = 0;
@@ -73,9 +91,10 @@ static int row_fill(Row *r, const SftDataOpts *o, const cJSON *obj, const char *
         char *prompt;
         *field = "completion (empty)";
         if (template_render(o->template_name, p, NULL, 0, &prompt) != 0) return -1;
-        int rc = row_text(r, o->tok, prompt, 0);
+        int rc = row_text(r, o->tok, prompt, 0), start = r->len;
         free(prompt);
-        return rc == 0 ? row_text(r, o->tok, c, 1) : -1;
+        if (rc == 0) rc = row_text(r, o->tok, c, 1);
+        return rc == 0 && o->exact_completion ? check_exact(o->tok, c, r->ids + start, r->len - start) : rc;
     }
     if (t) return *field = "text (empty)", row_text(r, o->tok, t, 1);
     return err_set("a row needs \"prompt\" and \"completion\", \"messages\", or \"text\"%s",

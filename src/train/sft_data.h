@@ -15,6 +15,8 @@ typedef struct {
     int eos;                     // appended to every row (a target)
     int max_len;                 // the model's context
     int skip_long;               // drop and count rows longer than max_len instead of refusing
+    int exact_completion;        // a completion must encode to ordinary tokens that decode to
+                                 // it again (text from another model: distillation)
 } SftDataOpts;
 
 typedef struct {
@@ -27,7 +29,8 @@ typedef struct {
 // Returns 0, or -1 (err_set "FILE:LINE: ...") on a row without the keys of a
 // shape, a field of the wrong type, a role chatml does not know, a row with
 // nothing to train on beside EOS (an empty completion or text, messages
-// without an assistant turn) or, without skip_long, a row longer than max_len.
+// without an assistant turn), without skip_long a row longer than max_len, or
+// with exact_completion a completion the tokenizer cannot hold as text.
 int sft_data_load(SftData *d, const char *path, const SftDataOpts *o);
 void sft_data_free(SftData *d);
 

@@ -174,7 +174,7 @@ int sft_run(const SftRunConfig *c) {
     int rc = -1, eos;
     if (model_load(&m, ckpt[0] ? ckpt : c->model, 1) != 0 || (eos = find_eos(tok, &m, c->model)) < 0) goto done;
     SftDataOpts o = {.tok = tok, .template_name = c->template_name, .eos = eos, .max_len = m.cfg.max_position,
-                     .skip_long = c->skip_long};
+                     .skip_long = c->skip_long, .exact_completion = c->exact_completion};
     if (sft_data_load(&d, c->dataset, &o) != 0 || split_rows(&s, &d, c) != 0) goto done;
     log_info("sft: %d rows (%ld tokens), %d for training, %d held out, %ld skipped as too long", d.n, d.tokens,
              s.n_train, s.n_eval, d.skipped_long);

@@ -26,6 +26,7 @@ typedef struct {
     int save_steps;           // updates between checkpoints (0: none)
     int save_total_limit;     // keep the newest N checkpoints (0: all)
     int resume;               // continue OUT from its newest checkpoint (the settings must be OUT's)
+    int exact_completion;     // not an option: completions are another model's text (distill)
 } SftRunConfig;
 
 extern const OptDef sft_run_options[];
