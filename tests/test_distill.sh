@@ -54,7 +54,7 @@ cmp -s "$R/sft/model/model.safetensors" "$T/full.safetensors" || fail "the stude
 
 # A resume with other settings is refused.
 "${D[@]}" --lr 0.5 --resume >/dev/null 2>"$T/e.err" && fail "a resume with another lr was accepted"
-grep -q 'settings differ' "$T/e.err" || fail "differing settings wording: $(cat "$T/e.err")"
+grep -q 'config.json: lr differs from the run' "$T/e.err" || fail "differing settings wording: $(cat "$T/e.err")"
 
 # A trace longer than the student's context is refused naming its row.
 "$PY" -c 'import json, sys; c = json.load(open(sys.argv[1])); c["max_position_embeddings"] = 128; json.dump(c, open(sys.argv[2], "w"))' \

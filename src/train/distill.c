@@ -5,10 +5,9 @@
 #include "base/jsonl.h"
 #include "train/checkpoint.h"
 #include "train/rejection.h"
+#include "train/rundir.h"
 #include "train/sft_run.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,50 +51,13 @@ static int check_model_dir(const char *dir, const char *what) {
     return path_exists(path) ? 0 : err_set("--%s %s: no model there (no config.json)", what, dir);
 }
 
-// A new run goes into a missing or empty directory: a run there would mix its
-// stages' files with what it holds.
-static int dir_is_empty(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return errno == ENOENT ? 0 : err_set("%s: %s", dir, strerror(errno));
-    struct dirent *e;
-    int used = 0;
-    while (!used && (e = readdir(d))) used = strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
-    closedir(d);
-    return used ? err_set("%s: holds files; pass --resume to continue it, or choose another --out", dir) : 0;
-}
-
-// A resume takes the settings the run was started with (the directory may have moved).
-static int same_settings(const DistillConfig *c) {
-    char path[4096];
-    if (path_join(path, sizeof path, c->out, "config.json") != 0) return -1;
-    char *text = file_read_all(path, NULL);
-    if (!text) return err_wrap("%s: no distill run to resume", c->out);
-    cJSON *saved = cJSON_Parse(text), *now = opt_to_json(c, distill_options);
-    free(text);
-    int rc = 0;
-    if (!saved) rc = err_set("%s: not JSON", path);
-    else if (!now) rc = err_set("out of memory");
-    else {
-        cJSON_DeleteItemFromObjectCaseSensitive(saved, "out");
-        cJSON_DeleteItemFromObjectCaseSensitive(now, "out");
-        if (!cJSON_Compare(saved, now, 1))
-            rc = err_set("%s: the settings differ from the run's (a resume takes the settings it was started with)", path);
-    }
-    cJSON_Delete(saved);
-    cJSON_Delete(now);
-    return rc;
-}
-
 static int start(const DistillConfig *c) {
     if (check_model_dir(c->teacher, "teacher") != 0 || check_model_dir(c->student, "student") != 0) return -1;
     if (c->src.dataset[0] && !path_exists(c->src.dataset)) return err_set("--dataset %s: no such file", c->src.dataset);
+    static const RunSettings rs = {distill_options, distill_defaults, sizeof(DistillConfig)};
+    if (rundir_start(c->out, c, &rs, c->resume) != 0) return -1;
     // A stage 1 killed mid-write leaves traces.jsonl.tmp.<pid>: gone on resume.
-    if (c->resume) return same_settings(c) != 0 ? -1 : checkpoint_remove_temps(c->out);
-    if (dir_is_empty(c->out) != 0 || mkdir_p(c->out) != 0) return -1;
-    cJSON *o = opt_to_json(c, distill_options);
-    int rc = o ? json_write_file(o, c->out, "config.json") : err_set("out of memory");
-    cJSON_Delete(o);
-    return rc;
+    return c->resume ? checkpoint_remove_temps(c->out) : 0;
 }
 
 // Stage 1: the teacher's traces, unless a finished stage 1 wrote them (reject_run

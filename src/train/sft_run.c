@@ -8,6 +8,7 @@
 #include "report/html.h"
 #include "tok/template.h"
 #include "train/checkpoint.h"
+#include "train/rundir.h"
 #include "train/sft.h"
 #include "train/sft_data.h"
 
@@ -128,34 +129,13 @@ static int train_and_save(const SftRunConfig *c, Model *m, const Split *s, const
     return 0;
 }
 
-// The settings of a resumed run must be the ones it was started with (the run
-// directory may have moved).
-static int same_settings(const SftRunConfig *c) {
-    char path[4096];
-    if (path_join(path, sizeof path, c->out, "config.json") != 0) return -1;
-    SftRunConfig saved;
-    sft_run_defaults(&saved);
-    if (opt_apply_file(&saved, sft_run_options, path, NULL) != 0) return -1;
-    cJSON *a = opt_to_json(c, sft_run_options), *b = opt_to_json(&saved, sft_run_options);
-    const cJSON *x;
-    int rc = a && b ? 0 : err_set("out of memory");
-    cJSON_ArrayForEach(x, a) {
-        if (rc == 0 && strcmp(x->string, "out") != 0 &&
-            !cJSON_Compare(x, cJSON_GetObjectItemCaseSensitive(b, x->string), 1))
-            rc = err_set("%s: %s differs from the run's (a resume takes the settings it was started with)", path,
-                         x->string);
-    }
-    cJSON_Delete(a);
-    cJSON_Delete(b);
-    return rc;
-}
-
 // The checkpoint OUT/checkpoints/latest names into out (resume) or "" (a new run, into a
 // directory that holds no run).
 static int find_start(const SftRunConfig *c, char *out, size_t cap) {
     out[0] = 0;
     if (!c->resume) return checkpoint_dir_is_new(c->out, "pass --resume to continue it, or choose another --out");
-    if (same_settings(c) != 0 || checkpoint_remove_temps(c->out) != 0 || checkpoint_latest(c->out, out, cap) != 0)
+    static const RunSettings rs = {sft_run_options, sft_run_defaults, sizeof(SftRunConfig)};
+    if (rundir_same_settings(c->out, c, &rs) != 0 || checkpoint_remove_temps(c->out) != 0 || checkpoint_latest(c->out, out, cap) != 0)
         return -1;
     if (!out[0]) return err_set("%s/checkpoints: no checkpoint to resume from", c->out);
     return checkpoint_verify_dir(out);

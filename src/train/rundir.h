@@ -1,0 +1,25 @@
+// Run directories that keep their settings as config.json: a new run starts
+// in an empty directory and writes them; a resume must bring the same ones.
+#ifndef AHA_TRAIN_RUNDIR_H
+#define AHA_TRAIN_RUNDIR_H
+
+#include "base/options.h"
+
+#include <stddef.h>
+
+// The command's settings table, its defaults and the size of its settings.
+typedef struct {
+    const OptDef *defs;
+    void (*defaults)(void *cfg);
+    size_t size;
+} RunSettings;
+
+// 0 when dir/config.json holds cfg's settings (all but "out"; a key the file
+// lacks takes its default). Else -1, naming the first setting that differs.
+int rundir_same_settings(const char *dir, const void *cfg, const RunSettings *rs);
+// A new run (resume 0): dir is missing or empty; it is made and the settings
+// written to dir/config.json. A resume: the settings are the run's. Returns 0
+// or -1 (err_set) with nothing written.
+int rundir_start(const char *dir, const void *cfg, const RunSettings *rs, int resume);
+
+#endif
