@@ -8,6 +8,15 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+int rundir_name(char *out, size_t cap, const char *given, const char *prefix) {
+    if (given[0]) return path_fmt(out, cap, "%s", given);
+    char stamp[32];
+    time_t now = time(NULL);
+    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&now));
+    return path_fmt(out, cap, "runs/%s-%s", prefix, stamp);
+}
 
 int rundir_same_settings(const char *dir, const void *cfg, const RunSettings *rs) {
     char path[4096];

@@ -6,12 +6,12 @@
 #include "report/html.h"
 #include "train/grpo.h"
 #include "train/checkpoint.h"
+#include "train/rundir.h"
 
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define F(x) offsetof(ZeroConfig, x)
 #define S(x) F(x), sizeof(((ZeroConfig *)0)->x)
@@ -43,7 +43,7 @@ void zero_defaults(void *cfg) {
     c->sample.max_new_tokens = 80;
 }
 
-static int evaluate(const ZeroConfig *c, const char *model, const char *run_dir, const char *name, EvalResult *r) {
+int zero_evaluate(const ZeroConfig *c, const char *model, const char *run_dir, const char *name, EvalResult *r) {
     EvalConfig e;
     eval_defaults(&e);
     if (path_fmt(e.model, sizeof e.model, "%s", model) != 0) return -1;
@@ -86,14 +86,7 @@ static int write_zero_json(const char *run_dir, const EvalResult *before, const 
 
 int zero_run(const ZeroConfig *c) {
     char run_dir[sizeof c->out], ckpt[1200];
-    if (c->out[0]) {
-        if (path_fmt(run_dir, sizeof run_dir, "%s", c->out) != 0) return -1;
-    } else {
-        char stamp[32];
-        time_t now = time(NULL);
-        strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&now));
-        snprintf(run_dir, sizeof run_dir, "runs/zero-%s", stamp);
-    }
+    if (rundir_name(run_dir, sizeof run_dir, c->out, "zero") != 0) return -1;
     if (checkpoint_dir_is_new(run_dir, "choose another --out, or remove it") != 0) return -1;
     if (mkdir_p(run_dir) != 0) return -1;
     GrpoConfig g;
@@ -116,11 +109,11 @@ int zero_run(const ZeroConfig *c) {
     printf("aha zero: R1-Zero GRPO on %s, task %s (difficulty %d), %d steps of %d prompts x %d samples; run %s\n",
            c->model, c->task, c->difficulty, c->steps, c->prompts_per_step, c->group_size, run_dir);
     EvalResult before, after;
-    if (evaluate(c, c->model, run_dir, "before", &before) != 0) return -1;
+    if (zero_evaluate(c, c->model, run_dir, "before", &before) != 0) return -1;
     if (grpo_run(&g, NULL) != 0) return err_wrap("grpo");
     if (checkpoint_latest(run_dir, ckpt, sizeof ckpt) != 0) return -1;
     if (!ckpt[0]) return err_set("%s: the run left no checkpoint", run_dir);
-    if (evaluate(c, ckpt, run_dir, "after", &after) != 0) return -1;
+    if (zero_evaluate(c, ckpt, run_dir, "after", &after) != 0) return -1;
     if (write_zero_json(run_dir, &before, &after) != 0) return -1;
     if (report_write(run_dir, NULL) != 0) return err_wrap("report");
     printf("\n%-22s %10s %10s\n", "held-out", "before", "after");

@@ -6,6 +6,7 @@
 #define AHA_TRAIN_ZERO_H
 
 #include "base/options.h"
+#include "eval/eval.h"
 #include "rollout/rollout.h"
 
 typedef struct {
@@ -27,5 +28,8 @@ void zero_defaults(void *c);   // c: the settings struct (void *: the command ta
 // ({"before": {...}, "after": {...}}, eval keys), eval_before.jsonl,
 // eval_after.jsonl, the GRPO run files and report.html. Returns 0 or -1.
 int zero_run(const ZeroConfig *c);
+// The held-out evaluation zero_run makes before and after, of another model:
+// prints it and writes RUN_DIR/eval_<name>.jsonl. Returns 0 or -1.
+int zero_evaluate(const ZeroConfig *c, const char *model, const char *run_dir, const char *name, EvalResult *r);
 
 #endif
