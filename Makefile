@@ -3,7 +3,7 @@
 #   make test       build everything and run tests/run.sh
 #   make debug      build ./aha-debug and the tests with ASan + UBSan
 #   make fuzz       build the libFuzzer targets (clang)
-# Opt-outs: NO_OMP=1, NO_BLAS=1, PORTABLE=1 (no -march=native).
+# Opt-outs: NO_OMP=1, NO_BLAS=1, NO_MPI=1, PORTABLE=1 (no -march=native).
 
 CC      ?= gcc
 OPT     ?= -O2
@@ -49,6 +49,21 @@ ifndef NO_BLAS
   endif
 else
   $(info ✗ OpenBLAS disabled (NO_BLAS=1): using the plain matmul)
+endif
+
+# ---- MPI probe (OpenMPI from Debian: data-parallel ranks; without it, one rank)
+ifndef NO_MPI
+  MPI_CFLAGS := $(shell pkg-config --cflags ompi-c 2>/dev/null)
+  MPI_LIBS   := $(shell pkg-config --libs ompi-c 2>/dev/null)
+  ifneq ($(MPI_LIBS),)
+    CFLAGS += -DAHA_MPI $(MPI_CFLAGS)
+    LDLIBS += $(MPI_LIBS)
+    $(info ✓ MPI found ($(MPI_LIBS)))
+  else
+    $(info ✗ MPI not found: one rank)
+  endif
+else
+  $(info ✗ MPI disabled (NO_MPI=1): one rank)
 endif
 
 LIB_SRC  := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))

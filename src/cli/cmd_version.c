@@ -1,4 +1,5 @@
 // aha version: the version and the build's optional features.
+#include "base/dist.h"
 #include "cli/cli.h"
 
 #include <stdio.h>
@@ -26,6 +27,8 @@ int cmd_version(void *cfg) {
 #ifdef AHA_BLAS
     printf(" +openblas");
 #endif
+    if (dist_available()) printf(" +mpi");
+    if (dist_size() > 1) printf(" (rank %d of %d)", dist_rank(), dist_size());
     printf("\n");
     return 0;
 }

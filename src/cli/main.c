@@ -1,5 +1,7 @@
 // aha: reasoning reinforcement learning for language models.
 // Dispatches `aha <command> ...` to the command entry points in cli/.
+#include "base/dist.h"
+#include "base/err.h"
 #include "cli/cli.h"
 
 #include <stdio.h>
@@ -27,8 +29,7 @@ static void prefer_passive_wait(char **argv) {
 #endif
 }
 
-int main(int argc, char **argv) {
-    prefer_passive_wait(argv);
+static int run(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
         return 2;
@@ -42,4 +43,21 @@ int main(int argc, char **argv) {
     fprintf(stderr, "aha: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;
+}
+
+int main(int argc, char **argv) {
+    prefer_passive_wait(argv);
+    if (dist_init(&argc, &argv) != 0) {
+        fprintf(stderr, "aha: %s\n", err_msg());
+        return 1;
+    }
+    int rc = run(argc, argv);
+    // A rank that fails while the others wait in a collective call would hang
+    // the job: stop every rank, naming this one.
+    if (rc != 0 && dist_size() > 1) {
+        fprintf(stderr, "aha: rank %d of %d failed (exit %d); stopping the job\n", dist_rank(), dist_size(), rc);
+        dist_abort(rc);
+    }
+    dist_finalize();
+    return rc;
 }
