@@ -51,6 +51,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "aha: %s\n", err_msg());
         return 1;
     }
+    if (dist_rank() > 0) log_quiet(1);   // one voice: rank 0's
     int rc = run(argc, argv);
     // A rank that fails while the others wait in a collective call would hang
     // the job: stop every rank, naming this one.

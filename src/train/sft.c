@@ -3,6 +3,8 @@
 // the update; an optional held-out set scored by the same forward; checkpoints
 // that hold all a bit-exact resume needs.
 #include "train/sft.h"
+#include "base/crc32c.h"
+#include "base/dist.h"
 #include "base/err.h"
 #include "base/fileio.h"
 #include "base/jsonl.h"
@@ -16,6 +18,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,6 +130,8 @@ typedef struct {
     long cursor, epoch;
     SftBatch b;
     const SftExample **rows;   // (batch_rows) the examples of the current update
+    double *acc;   // (n_params) the update's gradient summed over micro-batches and ranks, or
+                   // NULL when one micro-batch on one rank makes it whole
 } Loop;
 
 // Check every example and return the longest (0 after err_set on a bad one).
@@ -151,17 +156,30 @@ typedef struct {
 } Tally;
 
 // Forward (and with backward, backward with g = -1/N over the pass) rows in
-// micro-batches into t.
+// micro-batches into t. Under MPI each rank takes its share of the rows (N
+// counts the targets of all of them) and the sums are over every rank's; the
+// gradients are summed by the caller.
 static int pass_rows(Loop *L, const SftExample **rows, int R, int backward, Tally *t) {
     const SftConfig *c = L->c;
     *t = (Tally){0};
     for (int r = 0; r < R; r++) t->targets += sft_targets(rows[r], c->prompt_loss), t->inputs += rows[r]->len;
-    for (int r = 0; r < R; r += L->b.rows) {
-        int k = R - r < L->b.rows ? R - r : L->b.rows;
-        if (sft_batch_pass(L->m, &L->b, rows + r, k, c->prompt_loss, backward ? t->targets : 0, &t->nll,
-                           &t->correct) != 0)
+    // Whole micro-batches go to the ranks, so each one's rows, and with them its
+    // gradient, are the same whatever the number of ranks.
+    int mb = L->b.rows, M = (R + mb - 1) / mb, ranks = dist_size(), me = dist_rank();
+    Model *m = L->m;
+    for (int j = (int)((long)M * me / ranks); j < (int)((long)M * (me + 1) / ranks); j++) {
+        int r = j * mb, k = R - r < mb ? R - r : mb, sum = backward && L->acc;
+        if (sum) model_zero_grad(m);
+        if (sft_batch_pass(m, &L->b, rows + r, k, c->prompt_loss, backward ? t->targets : 0, &t->nll, &t->correct) !=
+            0)
             return -1;
+        if (sum)
+            for (size_t i = 0; i < m->n_params; i++) L->acc[i] += m->grads[i];
     }
+    if (ranks == 1) return 0;
+    double sums[2] = {t->nll, (double)t->correct};
+    if (dist_sum_f64(sums, 2) != 0) return -1;
+    t->nll = sums[0], t->correct = (long)sums[1];
     return 0;
 }
 
@@ -194,11 +212,31 @@ long sft_updates_for(const SftExample *ex, int n, const SftConfig *c, double epo
     return updates;
 }
 
-// One update's forward and backward: the next examples of the shuffled order.
+// One update's forward and backward: the next examples of the shuffled order
+// (every rank walks the same order), gradients summed over micro-batches and ranks.
 static int train_batch(Loop *L, Tally *t) {
     int R = take_rows(L->c, L->ex, L->n, L->order, &L->cursor, &L->epoch, L->rows);
     model_zero_grad(L->m);
-    return pass_rows(L, L->rows, R, 1, t);
+    if (L->acc) memset(L->acc, 0, sizeof(double) * L->m->n_params);
+    if (pass_rows(L, L->rows, R, 1, t) != 0) return -1;
+    if (!L->acc) return 0;
+    // Micro-batch gradients (fp32) add up in fp64, where the order of the terms
+    // hardly matters: the fp32 result is the same for 1, 2 or 4 ranks.
+    if (dist_sum_f64(L->acc, L->m->n_params) != 0) return -1;
+    for (size_t i = 0; i < L->m->n_params; i++) L->m->grads[i] = (float)L->acc[i];
+    return 0;
+}
+
+// Every rank must hold the same weights: a CRC-32C of them, compared. A rank
+// that differs stops the job (by the caller's error) rather than train apart.
+static int check_ranks_agree(const Model *m, long step) {
+    if (dist_size() == 1) return 0;
+    uint32_t mine = crc32c_update(0, m->params, sizeof(float) * m->n_params);
+    double h[2] = {mine, -(double)mine};   // max and -min over the ranks
+    if (dist_max_f64(h, 2) != 0) return -1;
+    if (h[0] == -h[1]) return 0;
+    return err_set("sft: at update %ld the ranks' weights differ (rank %d: CRC-32C %08" PRIx32 "); stopping", step,
+                   dist_rank(), mine);
 }
 
 // Score the eval set: {"step", "eval_loss", "eval_mean_token_accuracy", "epoch"}.
@@ -285,7 +323,7 @@ static int resume(const SftConfig *c, const Model *m, AdamW *opt, RunState *st, 
         opt->step != st->step)
         return err_set("%s: step %ld (optimizer step %ld), epoch %ld, position %ld do not fit a run of %d updates "
                        "over %d examples", c->resume_from, st->step, opt->step, st->epoch, st->cursor, c->steps, n);
-    return c->log_path ? jsonl_rewind(c->log_path, st->lines, st->step, 0) : 0;
+    return c->log_path && dist_rank() == 0 ? jsonl_rewind(c->log_path, st->lines, st->step, 0) : 0;
 }
 
 // ---------------------------------------------------------------- the loop
@@ -330,6 +368,17 @@ int sft_train(Model *m, const SftExample *ex, int n, const SftConfig *c, SftResu
     }
     int micro = c->micro_rows > 0 && c->micro_rows < c->batch_rows ? c->micro_rows : c->batch_rows;
     if (sft_batch_init(&L.b, m, micro, T) != 0) goto done;
+    int per_update = (c->batch_rows + micro - 1) / micro;
+    if (dist_size() > per_update && dist_rank() == 0)
+        log_info("sft: warning: %d ranks but %d micro-batch%s per update: ranks past it idle (whole micro-batches "
+                 "are dealt to ranks; lower --micro-batch)", dist_size(), per_update, per_update == 1 ? "" : "es");
+    if (micro < c->batch_rows || c->batch_tokens > 0 || dist_size() > 1) {
+        L.acc = malloc(sizeof(double) * m->n_params);
+        if (!L.acc) {
+            err_set("sft: out of memory for the gradient sum (%zu parameters)", m->n_params);
+            goto done;
+        }
+    }
     AdamWConfig ac = adamw_defaults();   // beta1 and eps
     ac.lr = c->lr, ac.beta2 = c->beta2, ac.weight_decay = c->weight_decay, ac.clip_norm = c->clip_norm;
     ac.schedule = LR_COSINE, ac.warmup_steps = c->warmup_steps, ac.total_steps = c->steps;
@@ -338,8 +387,11 @@ int sft_train(Model *m, const SftExample *ex, int n, const SftConfig *c, SftResu
     opt_ok = 1;
     if (c->resume_from && resume(c, m, &opt, &st, n) != 0) goto done;
     L.epoch = st.epoch, L.cursor = st.cursor;
-    if (c->log_path && jsonl_writer_open(&log, c->log_path, !c->resume_from) != 0) goto done;
-    if (c->progress) progress_init(&prog, c->progress, c->label, st.step, c->steps);
+    // Rank 0 writes the log, the progress line and the checkpoints.
+    int lead = dist_rank() == 0;
+    FILE *progress = lead ? c->progress : NULL;
+    if (lead && c->log_path && jsonl_writer_open(&log, c->log_path, !c->resume_from) != 0) goto done;
+    if (progress) progress_init(&prog, progress, c->label, st.step, c->steps);
     memset(res, 0, sizeof *res);
     double t0 = time_now() - st.seconds;
     int every = c->log_every > 0 ? c->log_every : 10;
@@ -370,7 +422,8 @@ int sft_train(Model *m, const SftExample *ex, int n, const SftConfig *c, SftResu
             res->last_loss = mean;
             if (log.f && log_train(&log, &st, mean, adamw_lr(&ac, step), gnorm, epoch, el) != 0) goto done;
             st.lines += log.f != NULL;
-            if (c->progress) {
+            if (check_ranks_agree(m, step) != 0) goto done;
+            if (progress) {
                 char text[160];
                 snprintf(text, sizeof text, "loss %.4f  lr %.2e  %.0f tok/s", mean, adamw_lr(&ac, step),
                          (double)st.tokens / (el > 0 ? el : 1));
@@ -384,9 +437,10 @@ int sft_train(Model *m, const SftExample *ex, int n, const SftConfig *c, SftResu
         st.lines += eval_now && log.f;
         st.epoch = L.epoch, st.cursor = L.cursor, st.seconds = time_now() - t0;
         int save_now = c->ckpt_dir && c->save_every > 0 && (step % c->save_every == 0 || step == c->steps);
-        if (save_now && ckpt_save(c, m, &opt, &st) != 0) goto done;
+        if (save_now && lead && ckpt_save(c, m, &opt, &st) != 0) goto done;
+        if (save_now && dist_barrier() != 0) goto done;   // a resume finds it on every rank
     }
-    if (c->progress) progress_end(&prog);
+    if (progress) progress_end(&prog);
     res->first_loss = st.first;
     res->tokens = st.tokens;
     res->input_tokens = st.input_tokens;
@@ -398,5 +452,6 @@ done:
     sft_batch_free(&L.b);
     free(L.order);
     free(L.rows);
+    free(L.acc);
     return rc;
 }

@@ -1,5 +1,6 @@
 // aha sft end to end: load, read and split the dataset, train, save.
 #include "train/sft_run.h"
+#include "base/dist.h"
 #include "base/err.h"
 #include "base/fileio.h"
 #include "base/jsonl.h"
@@ -118,10 +119,12 @@ static int train_and_save(const SftRunConfig *c, Model *m, const Split *s, const
     sc.tokenizer_dir = c->model;
     sc.resume_from = ckpt[0] ? ckpt : NULL;
     SftResult res;
-    if (mkdir_p(c->out) != 0 || (!ckpt[0] && write_settings(c) != 0) ||
-        sft_train(m, s->train, s->n_train, &sc, &res) != 0 ||
-        model_save(m, dir, c->bf16 ? ST_BF16 : ST_F32) != 0 || copy_tokenizer(c->model, dir) != 0)
-        return -1;
+    // Under MPI every rank trains; rank 0 writes the run directory.
+    int lead = dist_rank() == 0;
+    if (lead && (mkdir_p(c->out) != 0 || (!ckpt[0] && write_settings(c) != 0))) return -1;
+    if (sft_train(m, s->train, s->n_train, &sc, &res) != 0) return -1;
+    if (!lead) return 0;
+    if (model_save(m, dir, c->bf16 ? ST_BF16 : ST_F32) != 0 || copy_tokenizer(c->model, dir) != 0) return -1;
     if (report_write(c->out, NULL) != 0) return err_wrap("report");
     log_info("sft: %d updates, loss %.4f -> %.4f%s%.4f in %.0f s (%ld target tokens); wrote %s", sc.steps,
              res.first_loss, res.last_loss, s->n_eval ? ", eval_loss " : "", s->n_eval ? res.eval_loss : 0.0,
@@ -135,7 +138,7 @@ static int find_start(const SftRunConfig *c, char *out, size_t cap) {
     out[0] = 0;
     if (!c->resume) return checkpoint_dir_is_new(c->out, "pass --resume to continue it, or choose another --out");
     static const RunSettings rs = {sft_run_options, sft_run_defaults, sizeof(SftRunConfig)};
-    if (rundir_same_settings(c->out, c, &rs) != 0 || checkpoint_remove_temps(c->out) != 0 || checkpoint_latest(c->out, out, cap) != 0)
+    if (rundir_same_settings(c->out, c, &rs) != 0 || (dist_rank() == 0 && checkpoint_remove_temps(c->out) != 0) || checkpoint_latest(c->out, out, cap) != 0)
         return -1;
     if (!out[0]) return err_set("%s/checkpoints: no checkpoint to resume from", c->out);
     return checkpoint_verify_dir(out);
@@ -144,7 +147,8 @@ static int find_start(const SftRunConfig *c, char *out, size_t cap) {
 int sft_run(const SftRunConfig *c) {
     char ckpt[4096];
     if (template_check(c->template_name) != 0) return err_wrap("template");
-    if (find_start(c, ckpt, sizeof ckpt) != 0) return -1;
+    // Every rank looks at OUT before rank 0 writes into it.
+    if (find_start(c, ckpt, sizeof ckpt) != 0 || dist_barrier() != 0) return -1;
     threads_set(c->threads);
     Tokenizer *tok = tok_load(c->model);
     if (!tok) return -1;
