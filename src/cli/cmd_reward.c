@@ -5,6 +5,7 @@
 #include "base/err.h"
 #include "base/jsonl.h"
 #include "reward/reward.h"
+#include "train/rm_reward.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -40,11 +41,11 @@ static void print_line(const RewardSpec *spec, double total, const double *comp)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "reward", total);
     for (int k = 0; k < spec->n; k++) {
-        const char *name = spec->terms[k].entry->name;
+        const char *name = spec->terms[k].label;
         // A function listed twice keeps both values: name, name#2, ...
         char key[80];
         int dup = 1;
-        for (int j = 0; j < k; j++) dup += strcmp(spec->terms[j].entry->name, name) == 0;
+        for (int j = 0; j < k; j++) dup += strcmp(spec->terms[j].label, name) == 0;
         if (dup > 1) snprintf(key, sizeof key, "%s#%d", name, dup);
         else snprintf(key, sizeof key, "%s", name);
         cJSON_AddNumberToObject(o, key, comp[k]);
@@ -61,7 +62,8 @@ int cmd_reward(void *cfg) {
     for (int i = 0; i < f->fn.n; i++)
         if (reward_parse_spec(&spec, f->fn.item[i])) return cli_usage("reward", "--fn %s: %s", f->fn.item[i], err_msg());
     JsonlReader r;
-    if (jsonl_open(&r, "-")) return cli_fail("reward", "%s", err_msg());
+    if (rm_reward_open(&spec, NULL) != 0) return cli_fail("reward", "%s", err_msg());
+    if (jsonl_open(&r, "-")) return rm_reward_close(&spec), cli_fail("reward", "%s", err_msg());
     // Lines are scored in chunks so that batch rewards (code) run in parallel.
     enum { CHUNK = 256 };
     cJSON *objs[CHUNK];
@@ -99,5 +101,6 @@ int cmd_reward(void *cfg) {
         }
     }
     jsonl_close(&r);
+    rm_reward_close(&spec);
     return status;
 }

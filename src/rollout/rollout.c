@@ -308,9 +308,10 @@ int rollout_sample(Rollout *r, const int *slots, int n, uint32_t step) {
                                  .task = g->problem.task, .problem = g->problem.generated, .completion_tokens = o->n,
                                  .max_new_tokens = s->max_new_tokens, .prefilled_think = s->prefill_think,
                                  .finish = row->truncated ? REWARD_FINISH_LENGTH : REWARD_FINISH_STOP,
-                                 .source = g->problem.id};
+                                 .source = g->problem.id, .prompt = g->problem.question};
     }
     int nt = r->rewards.n;
+    r->rewards.step = (long)step;
     if (nt > 0 && reward_score_batch_into(&r->rewards, r->in, rows_n, r->total, r->comp, r->term) != 0) return -1;
     for (int i = 0; i < rows_n; i++) {
         RolloutRow *row = &r->rows[(size_t)slots[i / G] * G + i % G];

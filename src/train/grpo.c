@@ -2,6 +2,7 @@
 // mu epochs of minibatch updates through per-token coefficients, metrics with
 // the TRL/verl names, samples, checkpoints.
 #include "train/grpo.h"
+#include "train/rm_reward.h"
 #include "base/err.h"
 #include "base/fileio.h"
 #include "base/sys.h"
@@ -56,6 +57,7 @@ void trainer_close(Trainer *t) {
     free(t->logp); free(t->ent); free(t->g); free(t->plan); free(t->tok_off); free(t->raw);
     free(t->gram_counts); free(t->keep); free(t->slots); free(t->slot_used); free(t->row_reward); free(t->row_adv);
     if (t->acts) model_acts_free(t->acts);
+    rm_reward_close(&t->ro.rewards);
     rollout_close(&t->ro);
     if (t->tok) tok_free(t->tok);
     lexicon_free(t->lexicon);
@@ -123,7 +125,8 @@ int trainer_open(Trainer *t, const GrpoConfig *cfg, const char *weights_dir) {
                 c->dataset, c->max_prompt_tokens, problems_count(&t->problems));
     t->max_T = c->max_prompt_tokens + c->sample.max_new_tokens;
     if (rollout_open(&t->ro, &t->policy, t->tok, &c->sample, c->prompts_per_step, c->group_size, c->max_prompt_tokens,
-                     &rewards, verifier) != 0)
+                     &rewards, verifier) != 0 ||
+        rm_reward_open(&t->ro.rewards, t->tok_dir) != 0)
         return -1;
     int rows = c->prompts_per_step * c->group_size;
     t->mb_rows = rows / c->minibatches;
@@ -360,7 +363,7 @@ static cJSON *step_metrics(const Trainer *t, const StepStats *s) {
     cJSON_AddNumberToObject(m, "reward_std", var > 0 ? sqrt(var) : 0);
     for (int k = 0; k < t->ro.rewards.n; k++) {
         char key[96];
-        snprintf(key, sizeof key, "rewards/%s/mean", t->ro.rewards.terms[k].entry->name);
+        snprintf(key, sizeof key, "rewards/%s/mean", t->ro.rewards.terms[k].label);
         cJSON_AddNumberToObject(m, key, s->comp_sum[k] / dn);
     }
     cJSON_AddNumberToObject(m, "accuracy", s->correct / dn);
@@ -432,7 +435,7 @@ static int log_samples(Trainer *t) {
         if (g->problem.answer) cJSON_AddStringToObject(o, "answer", g->problem.answer);
         cJSON_AddNumberToObject(o, "reward", r->reward);
         for (int k = 0; k < t->ro.rewards.n; k++)
-            cJSON_AddNumberToObject(o, t->ro.rewards.terms[k].entry->name, r->components[k]);
+            cJSON_AddNumberToObject(o, t->ro.rewards.terms[k].label, r->components[k]);
         cJSON_AddBoolToObject(o, "correct", r->correct);
         cJSON_AddNumberToObject(o, "advantage", row_advantage(t, i, g->prompt_len, r->n));
         cJSON_AddNumberToObject(o, "tokens", r->n);

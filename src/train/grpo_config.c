@@ -33,7 +33,7 @@ const OptDef grpo_options[] = {
     {"max_prompt_tokens", OPT_INT, F(max_prompt_tokens), 0, 0, 1000000, NULL,
      "longest prompt accepted (max_prompt_length; 0: the model's context less max_new_tokens, at most 512)", NULL, NULL, 0},
     {"skip_long_prompts", OPT_BOOL, F(skip_long_prompts), 0, 0, 1, NULL, "drop and count dataset rows over max_prompt_tokens instead of refusing the dataset", NULL, NULL, 0},
-    {"reward", OPT_LIST, F(reward), 0, 0, 0, NULL, "reward term name[:weight[:k=v,...]] (see aha reward --help; default: the task's verifier + format:0.1)", NULL, NULL, 0},
+    {"reward", OPT_LIST, F(reward), 0, 0, 0, NULL, "reward term name[:weight][:k=v,...] or rm:DIR[:weight][:k=v,...] (a reward model); start=N turns a term on after N steps (see aha reward --help; default: the task's verifier + format:0.1)", NULL, NULL, 0},
     {"dynamic_sampling", OPT_BOOL, F(dynamic_sampling), 0, 0, 1, NULL, "drop zero-variance groups and refill (DAPO)", NULL, NULL, 0},
     {"max_sampling_rounds", OPT_INT, F(max_sampling_rounds), 0, 0, 100, NULL, "extra sampling rounds for the refill", NULL, NULL, 0},
     {"overlong_filter", OPT_BOOL, F(overlong_filter), 0, 0, 1, NULL, "mask truncated completions out of the loss", NULL, NULL, 0},
