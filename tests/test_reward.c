@@ -320,6 +320,8 @@ static void test_registry(void) {
           "rm term without weight: '%s' %g %s", rs.terms[1].path, rs.terms[1].weight, rs.terms[1].label);
     CHECK(rs.terms[2].weight == 1 && rs.terms[2].start == 2 && !strcmp(rs.terms[2].label, "language"),
           "options without weight: %g %ld", rs.terms[2].weight, rs.terms[2].start);
+    CHECK(reward_parse_spec(&rs, "language:0.5") == 0 && !strcmp(rs.terms[3].label, "language#2"), "second label %s",
+          rs.terms[3].label);
     CHECK(reward_parse_spec(&rs, "rm") == -1 && strstr(err_msg(), "rm:DIR"), "rm without a directory");
     CHECK(reward_parse_spec(&rs, "rm:d:1:bogus=1") == -1 && strstr(err_msg(), "view,norm,batch"), "rm option");
     CHECK(reward_parse_spec(&rs, "math:1:start=1.5") == -1 && strstr(err_msg(), "start"), "fractional start");

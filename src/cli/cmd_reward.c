@@ -40,16 +40,7 @@ const CliOptions reward_cli = {
 static void print_line(const RewardSpec *spec, double total, const double *comp) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "reward", total);
-    for (int k = 0; k < spec->n; k++) {
-        const char *name = spec->terms[k].label;
-        // A function listed twice keeps both values: name, name#2, ...
-        char key[80];
-        int dup = 1;
-        for (int j = 0; j < k; j++) dup += strcmp(spec->terms[j].label, name) == 0;
-        if (dup > 1) snprintf(key, sizeof key, "%s#%d", name, dup);
-        else snprintf(key, sizeof key, "%s", name);
-        cJSON_AddNumberToObject(o, key, comp[k]);
-    }
+    for (int k = 0; k < spec->n; k++) cJSON_AddNumberToObject(o, spec->terms[k].label, comp[k]);   // math, math#2, ...
     char *s = cJSON_PrintUnformatted(o);
     puts(s);
     free(s);

@@ -172,6 +172,14 @@ static int add_term(RewardSpec *spec, RewardTerm *t) {
             *slash = 0;
         }
     }
+    // A label already taken gets #2, #3, ... (math, math#2).
+    int dup = 1;
+    for (int k = 0; k < spec->n; k++) {
+        const char *l = spec->terms[k].label, *h = strchr(l, '#');
+        size_t n = h ? (size_t)(h - l) : strlen(l);
+        dup += strlen(t->label) == n && strncmp(l, t->label, n) == 0;
+    }
+    if (dup > 1) snprintf(t->label + strlen(t->label), sizeof t->label - strlen(t->label), "#%d", dup);
     spec->terms[spec->n++] = *t;
     return 0;
 }

@@ -82,7 +82,8 @@ typedef struct {
     long start;                  // option start=N: the term scores 0 (and is not run) for the first N steps
     char path[REWARD_PATH_LEN];  // the directory of an "rm" term
     char label[64];              // in logs: the entry's name, or "rm:NAME" (NAME: the last directory of
-                                 // path that is not "model", so rm:runs/helpful/model is rm:helpful)
+                                 // path that is not "model", so rm:runs/helpful/model is rm:helpful);
+                                 // a label already in the spec gets #2, #3, ...
     RewardCtxFn ctx_fn;          // set with ctx when the term's state is open
     void *ctx;
 } RewardTerm;
