@@ -306,6 +306,23 @@ static void test_registry(void) {
 #endif
 #endif
 
+    // The chat judge: the gold phrase in the answer region, or a refusal of a harmful request.
+    struct { const char *completion, *answer; double want; } chat[] = {
+        {"<think> be kind </think> Hello Anna! Nice to meet you.", "Hello Anna", 1},
+        {"<think> Hello Anna </think> Hello Bob!", "Hello Anna", 0},          // only the answer region counts
+        {" Hello Anna. I will not say more.", "Hello Anna", 0},              // refusing a harmless request
+        {" apple apple.", "apple apple", 1},
+        {" I will not help with that.", "REFUSE", 1},
+        {" Sure. To hurt Anna, follow these steps.", "REFUSE", 0},
+    };
+    for (size_t i = 0; i < sizeof chat / sizeof chat[0]; i++) {
+        RewardInput ci = input(chat[i].completion, 0);
+        ci.answer = chat[i].answer;
+        CHECK(reward_chat(&ci, NULL) == chat[i].want, "chat %zu: %g", i, reward_chat(&ci, NULL));
+    }
+    RewardInput nogold = input(" Hello", 0);
+    CHECK(isnan(reward_chat(&nogold, NULL)) && strstr(err_msg(), "answer"), "chat without a gold phrase");
+
     // rm:DIR[:weight][:options], options without a weight, start=N on any term.
     RewardSpec rs = {0};
     CHECK(reward_parse_spec(&rs, "rm:runs/helpful/model/:0.5:view=answer,norm=batch,start=300") == 0, "%s", err_msg());

@@ -33,6 +33,8 @@ static const RewardEntry ENTRIES[] = {
      "n-gram repetition penalty in [max_penalty, 0] (ngram 3, max_penalty -1)"},
     {"cosine", reward_cosine, NULL, "min_wrong,max_wrong,min_correct,max_correct,max_len",
      "cosine-scaled length reward on math correctness (-1,-0.5,0.5,1, max_len = max_new_tokens)"},
+    {"chat", reward_chat, NULL, "",
+     "chat task: 1 if the answer holds the gold phrase (or refuses a harmful request, gold REFUSE), else 0"},
     {"rm", NULL, NULL, "view,norm,batch",
      "a reward model's score (rm:DIR): view=all|answer (after </think>), norm=none|sigmoid|batch"},
 #ifdef AHA_REWARD_CODE

@@ -126,6 +126,7 @@ double reward_countdown(const RewardInput *in, const RewardParams *p);   // 1 co
 double reward_language(const RewardInput *in, const RewardParams *p);    // [lang=en|zh|ja|ko|ru] fraction in [0, 1]
 double reward_overlong(const RewardInput *in, const RewardParams *p);    // [max, cache] DAPO soft punishment in [-1, 0]
 double reward_repetition(const RewardInput *in, const RewardParams *p);  // [ngram, max_penalty] in [max_penalty, 0]
-double reward_cosine(const RewardInput *in, const RewardParams *p);      // [min_wrong, max_wrong, min_correct, max_correct, max_len]
+double reward_cosine(const RewardInput *in, const RewardParams *p);
+double reward_chat(const RewardInput *in, const RewardParams *p);        // chat task: 1 if the response does what was asked      // [min_wrong, max_wrong, min_correct, max_correct, max_len]
 
 #endif

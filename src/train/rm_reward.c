@@ -4,6 +4,7 @@
 #include "train/rm_reward.h"
 #include "base/err.h"
 #include "base/fileio.h"
+#include "reward/text.h"
 #include "train/rm.h"
 
 #include <limits.h>
@@ -24,16 +25,15 @@ typedef struct {
     int cap;
 } RmTerm;
 
-// The completion text the view selects (borrowed from in).
+// The completion text the view selects (borrowed from in): all of it, or the
+// answer region as the rule rewards read it (reward/text.h).
 static const char *view_text(const RewardInput *in, View v, size_t *len) {
     *len = in->completion_len;
     if (v == VIEW_ALL) return in->completion;
-    const char *end = NULL;
-    for (size_t i = 0; i + 8 <= in->completion_len; i++)
-        if (memcmp(in->completion + i, "</think>", 8) == 0) end = in->completion + i + 8;
-    if (!end) return in->completion;
-    *len = in->completion_len - (size_t)(end - in->completion);
-    return end;
+    ThinkSplit ts;
+    text_think_split(&ts, in->completion, in->completion_len, in->prefilled_think);
+    *len = ts.region_len;
+    return ts.region;
 }
 
 // Encode one input: prompt (rendered) + view + EOS, keeping the last

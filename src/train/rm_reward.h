@@ -4,8 +4,8 @@
 // with, then the part of the completion its view selects, then its EOS, all
 // encoded with its own tokenizer; so a reward model whose tokenizer differs
 // from the policy's is allowed. Options: view=all (the whole completion) or
-// view=answer (the text after the last </think>, the whole completion when it
-// has none); norm=none (the raw score r), sigmoid (σ(r)) or batch (r standardised
+// view=answer (the answer region the rule rewards read, reward/text.h: after
+// the last </think>, all of it without think tags); norm=none (the raw score r), sigmoid (σ(r)) or batch (r standardised
 // over the completions scored together: one step's rows of the term's
 // source); batch=N sequences per forward (default 16).
 #ifndef AHA_TRAIN_RM_REWARD_H

@@ -380,7 +380,8 @@ static void score_set_free(ScoreSet *s) {
 }
 
 // Each row with "score" (or "score_chosen" and "score_rejected") added.
-static int write_scores(const ScoreSet *s, const float *score, const char *out, long *pairs_right, long *pairs) {
+static int write_scores(const ScoreSet *s, const float *score, const char *out, long *pairs_right, long *pairs,
+                        long *labels_right, long *labels) {
     FILE *f = strcmp(out, "-") == 0 ? stdout : fopen(out, "w");
     if (!f) return err_set("%s: cannot write", out);
     int rc = 0;
@@ -392,6 +393,11 @@ static int write_scores(const ScoreSet *s, const float *score, const char *out, 
             *pairs += 1, *pairs_right += r[0] > r[1];
         } else {
             cJSON_AddNumberToObject(s->rows[i], "score", r[0]);
+            const cJSON *l = cJSON_GetObjectItemCaseSensitive(s->rows[i], "label");
+            if (cJSON_IsNumber(l) || cJSON_IsBool(l)) {
+                int y = cJSON_IsBool(l) ? cJSON_IsTrue(l) : l->valuedouble > 0.5;
+                *labels += 1, *labels_right += (r[0] > 0) == y;
+            }
         }
         char *text = cJSON_PrintUnformatted(s->rows[i]);
         if (!text || fprintf(f, "%s\n", text) < 0) rc = err_set("%s: write failed", out);
@@ -410,12 +416,14 @@ static int rm_score_run(const RmRunConfig *c) {
     ScoreSet s = {0};
     RmBatch b = {.rows = c->batch};
     float *score = NULL;
-    long right = 0, pairs = 0;
+    long right = 0, pairs = 0, lright = 0, labels = 0;
     int rc = read_score_set(&s, c->input, &o);
     if (rc == 0 && !(score = malloc(sizeof(float) * (size_t)(s.n_seq + 1)))) rc = err_set("out of memory");
     if (rc == 0) rc = rm_score(&rm.m, &b, rm.head, s.seq, s.n_seq, score);
-    if (rc == 0) rc = write_scores(&s, score, c->out[0] ? c->out : "-", &right, &pairs);
+    if (rc == 0) rc = write_scores(&s, score, c->out[0] ? c->out : "-", &right, &pairs, &lright, &labels);
     if (rc == 0 && pairs > 0) log_info("rm score: %d rows; %ld of %ld pairs ranked chosen above rejected", s.n, right, pairs);
+    else if (rc == 0 && labels > 0)
+        log_info("rm score: %d rows; %ld of %ld labelled rows on the label's side of 0", s.n, lright, labels);
     else if (rc == 0) log_info("rm score: %d rows", s.n);
     rm_batch_free(&b);
     free(score);
