@@ -34,7 +34,7 @@ static void functions_help(void) {
 const CliOptions reward_cli = {
     reward_options, sizeof(RewardFlags), NULL,
     "aha reward --fn NAME[:WEIGHT[:key=value,...]] [--fn ...] < completions.jsonl",
-    "Reads one JSON object per line: {\"completion\": str, \"answer\": str|number, \"tokens\": int, \"max_new_tokens\": int, \"prefilled_think\": bool, \"finish\": \"stop\"|\"length\", plus task fields such as \"numbers\", \"target\", \"tests\"}. Writes {\"reward\": total, \"<fn>\": component, ...} per line, in input order.", functions_help, 0};
+    "Reads one JSON object per line: {\"completion\": str, \"answer\": str|number, \"tokens\": int, \"max_new_tokens\": int, \"prefilled_think\": bool, \"finish\": \"stop\"|\"length\", plus task fields such as \"numbers\", \"target\", \"tests\", and \"prompt\" for rm:DIR terms}. Writes {\"reward\": total, \"<fn>\": component, ...} per line, in input order.", functions_help, 0};
 
 // One line of output: {"reward": total, name: component, ...}.
 static void print_line(const RewardSpec *spec, double total, const double *comp) {
