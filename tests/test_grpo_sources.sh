@@ -2,6 +2,7 @@
 # aha grpo with several prompt sources (all-scenario RL): each source's groups
 # are scored only by its own reward terms, the mix follows the weights, the
 # per-source reward means are logged (and add up to the overall mean), a
+# source's verifier outside its terms is judged with weight 0, a
 # reward term with start=N is 0 before step N+1, a mixed run resumed halfway
 # ends bit for bit where the straight run did, and bad source specs are
 # refused naming the field.
@@ -37,6 +38,8 @@ for m in rows:
     tot = sum(m[f'sources/{s}/reward'] * g[s] for s in groups if g[s])
     ok &= abs(tot / 4 - m['reward']) < 1e-9
     ok &= 'sources/arithmetic/rewards/overlong#2/mean' not in m and 'sources/general/rewards/math/mean' not in m
+    # the general source's verifier (math) is judged with weight 0: logged, not paid
+    ok &= g['general'] == 0 or 'sources/general/rewards/math#2/mean' in m
     if g['general'] and m['step'] <= 2:
         ok &= m['sources/general/rewards/overlong#2/mean'] == 0
 print('groups over 6 steps:', groups)

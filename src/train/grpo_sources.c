@@ -82,7 +82,23 @@ static void default_name(GrpoSource *s) {
     if (dot && dot != s->name) *dot = 0;
 }
 
-int grpo_sources_open(GrpoSources *S, const OptList *specs, const RewardSpec *rewards, int difficulty, uint64_t seed) {
+// A source whose verifier is not among its terms still has its correctness
+// judged: the verifier joins the spec with weight 0 (one such term per
+// verifier, shared by the sources that need it), so it is logged and never paid.
+static int add_judge(RewardSpec *rw, GrpoSource *s, const char *verifier) {
+    for (int k = 0; k < rw->n; k++)
+        if (rw->terms[k].weight == 0 && strcmp(rw->terms[k].entry->name, verifier) == 0) {
+            s->terms |= 1u << k, s->verifier_term = k;
+            return 0;
+        }
+    char spec[64];
+    snprintf(spec, sizeof spec, "%s:0", verifier);
+    if (reward_parse_spec(rw, spec) != 0) return -1;
+    s->terms |= 1u << (rw->n - 1), s->verifier_term = rw->n - 1;
+    return 0;
+}
+
+int grpo_sources_open(GrpoSources *S, const OptList *specs, RewardSpec *rewards, int difficulty, uint64_t seed) {
     memset(S, 0, sizeof *S);
     S->seed = seed;
     if (specs->n > GRPO_MAX_SOURCES) return err_set("source: at most %d sources", GRPO_MAX_SOURCES);
@@ -107,6 +123,7 @@ int grpo_sources_open(GrpoSources *S, const OptList *specs, const RewardSpec *re
         s->verifier_term = -1;
         for (int k = 0; k < rewards->n && s->verifier_term < 0; k++)
             if ((s->terms >> k & 1u) && strcmp(rewards->terms[k].entry->name, v) == 0) s->verifier_term = k;
+        if (s->verifier_term < 0 && add_judge(rewards, s, v) != 0) goto fail;
         S->total_weight += s->weight;
     }
     return 0;

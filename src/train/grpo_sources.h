@@ -34,9 +34,12 @@ typedef struct {
 
 // Parse and open specs "task=NAME|dataset=FILE[:weight=W][:difficulty=D]
 // [:name=N][:rewards=LABEL,LABEL,...]" (rewards last, every term when absent;
-// labels as RewardTerm.label: "math", "rm:helpful"). Returns 0, or -1 after
-// err_set naming the spec and the field (what was opened is closed).
-int grpo_sources_open(GrpoSources *S, const OptList *specs, const RewardSpec *rewards, int difficulty, uint64_t seed);
+// labels as RewardTerm.label: "math", "rm:helpful"). A source whose verifier
+// (the task's, "math" for datasets) is not among its terms gets it appended to
+// rewards with weight 0: its correctness is judged and logged, never paid.
+// Returns 0, or -1 after err_set naming the spec and the field (what was
+// opened is closed).
+int grpo_sources_open(GrpoSources *S, const OptList *specs, RewardSpec *rewards, int difficulty, uint64_t seed);
 void grpo_sources_close(GrpoSources *S);
 // The source of problem number index.
 int grpo_sources_pick(const GrpoSources *S, long index);
