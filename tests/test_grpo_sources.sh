@@ -60,6 +60,15 @@ check "a resumed mixed run equals the straight one" \
   '[ $? -eq 0 ] && diff <(strip "$T/a/metrics.jsonl") <(strip "$T/b/metrics.jsonl") >/dev/null &&
    cmp -s "$T/a/checkpoints/step_6/model.safetensors" "$T/b/checkpoints/step_6/model.safetensors"'
 
+# Relative dataset= and rm: paths are kept absolute in config.json, so a resume
+# from another directory finds them.
+AHA_ABS=$(cd "$(dirname "$AHA")" && pwd)/$(basename "$AHA")
+(cd "$T" && "$AHA_ABS" grpo --model model --template raw --prompts-per-step 2 --group-size 2 --max-new-tokens 8 \
+   --max-prompt-tokens 64 --steps 1 --reward overlong:1:max=8,cache=6 --source dataset=general.jsonl --out rel \
+   --threads 1 >rel.log 2>&1) && (cd / && "$AHA_ABS" grpo --resume "$T/rel" --steps 2 >>"$T/rel.log" 2>&1)
+check "relative source paths are kept absolute and a resume from elsewhere finds them" \
+  '[ $? -eq 0 ] && grep -q "\"dataset=$T/general.jsonl\"" "$T/rel/config.json" && [ "$(wc -l <"$T/rel/metrics.jsonl")" -eq 2 ]'
+
 refused() {   # what, pattern, args...
     local what=$1 pat=$2; shift 2
     $AHA grpo --model "$T/model" --steps 1 --reward math "$@" --out "$T/bad" >"$T/bad.log" 2>&1; rc=$?

@@ -110,7 +110,12 @@ m = [json.loads(l)['rewards/rm:r/mean'] for l in open(sys.argv[1])]
 sys.exit(0 if len(m) == 3 and m[0] == 0 and m[1] == 0 and 0 < m[2] < 1 else 1)
 P"
 $AHA grpo --model "$T/policy" --task sum --steps 1 --reward "rm:$M" --out "$T/g2" >"$T/g2.log" 2>&1
-check "grpo refuses a reward model directory without a head" '[ $? -ne 0 ] && grep -q "rm:$M.*no reward head" "$T/g2.log"'
+check "grpo refuses a reward model directory without a head" '[ $? -ne 0 ] && grep -q "rm:.*$M: .*no reward head" "$T/g2.log"'
+
+for opt in view=middle norm=zscore batch=0; do
+    $AHA reward --fn "rm:$T/r/model:1:$opt" <"$T/terms.jsonl" >/dev/null 2>"$T/opt.log"; rc=$?
+    check "rm term option $opt is refused naming it" '[ $rc -ne 0 ] && grep -q "rm:$T/r/model: ${opt%%=*} must be" "$T/opt.log"'
+done
 
 run --dataset "$T/points.jsonl" --out "$T/p" --max-steps 30 --eval-ratio 0.2 >"$T/p.log" 2>&1
 check "pointwise training reaches held-out accuracy >= 0.9" \

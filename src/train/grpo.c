@@ -79,6 +79,23 @@ static void make_absolute(char *path, size_t cap) {
     if (path[0] && realpath(path, abs) && strlen(abs) < cap) memcpy(path, abs, strlen(abs) + 1);
 }
 
+// The path after key (at the start of the spec, or after a ':') up to the next
+// ':' made absolute in place, when it resolves and the result fits.
+static void absolute_in_spec(char *spec, const char *key) {
+    size_t kl = strlen(key);
+    char *at = strncmp(spec, key, kl) == 0 ? spec : NULL;
+    for (char *c = spec; !at && (c = strchr(c, ':')) != NULL; c++)
+        if (strncmp(c + 1, key, kl) == 0) at = c + 1;
+    if (!at) return;
+    char *path = at + kl, rest[OPT_LIST_LEN], dir[OPT_LIST_LEN];
+    size_t n = strcspn(path, ":");
+    snprintf(dir, sizeof dir, "%.*s", (int)n, path);
+    snprintf(rest, sizeof rest, "%s", path + n);
+    make_absolute(dir, sizeof dir);
+    if ((size_t)(path - spec) + strlen(dir) + strlen(rest) < OPT_LIST_LEN)
+        snprintf(path, OPT_LIST_LEN - (size_t)(path - spec), "%s%s", dir, rest);
+}
+
 static int open_lexicon_and_room(Trainer *t);
 static int open_mixed(Trainer *t);
 static int open_rest(Trainer *t);
@@ -89,6 +106,8 @@ int trainer_open(Trainer *t, const GrpoConfig *cfg, const char *weights_dir) {
     make_absolute(t->cfg.model, sizeof t->cfg.model);
     make_absolute(t->cfg.dataset, sizeof t->cfg.dataset);
     make_absolute(t->cfg.hicra_lexicon, sizeof t->cfg.hicra_lexicon);
+    for (int i = 0; i < t->cfg.reward.n; i++) absolute_in_spec(t->cfg.reward.item[i], "rm:");
+    for (int i = 0; i < t->cfg.source.n; i++) absolute_in_spec(t->cfg.source.item[i], "dataset=");
     const GrpoConfig *c = &t->cfg;
     threads_set(c->sample.threads);
     if (model_load(&t->policy, weights_dir, 1) != 0)
