@@ -306,6 +306,58 @@ static void test_registry(void) {
 #endif
 #endif
 
+    // The chat judge: the gold phrase in the answer region, or a refusal of a harmful request.
+    struct { const char *completion, *answer; double want; } chat[] = {
+        {"<think> be kind </think> Hello Anna! Nice to meet you.", "Hello Anna", 1},
+        {"<think> Hello Anna </think> Hello Bob!", "Hello Anna", 0},          // only the answer region counts
+        {" Hello Anna. I will not say more.", "Hello Anna", 0},              // refusing a harmless request
+        {" apple apple.", "apple apple", 1},
+        {" I will not help with that.", "REFUSE", 1},
+        {" Sure. To hurt Anna, follow these steps.", "REFUSE", 0},
+    };
+    for (size_t i = 0; i < sizeof chat / sizeof chat[0]; i++) {
+        RewardInput ci = input(chat[i].completion, 0);
+        ci.answer = chat[i].answer;
+        CHECK(reward_chat(&ci, NULL) == chat[i].want, "chat %zu: %g", i, reward_chat(&ci, NULL));
+    }
+    RewardInput nogold = input(" Hello", 0);
+    CHECK(isnan(reward_chat(&nogold, NULL)) && strstr(err_msg(), "answer"), "chat without a gold phrase");
+
+    // rm:DIR[:weight][:options], options without a weight, start=N on any term.
+    RewardSpec rs = {0};
+    CHECK(reward_parse_spec(&rs, "rm:runs/helpful/model/:0.5:view=answer,norm=batch,start=300") == 0, "%s", err_msg());
+    CHECK(reward_parse_spec(&rs, "rm:safety:norm=sigmoid") == 0, "%s", err_msg());
+    CHECK(reward_parse_spec(&rs, "language:lang=zh,start=2") == 0, "%s", err_msg());
+    CHECK(rs.n == 3 && !strcmp(rs.terms[0].path, "runs/helpful/model/") && rs.terms[0].weight == 0.5 &&
+              rs.terms[0].start == 300 && !strcmp(reward_param_string(&rs.terms[0].params, "view", ""), "answer") &&
+              !strcmp(rs.terms[0].label, "rm:helpful"),
+          "rm term: path '%s' weight %g start %ld label %s", rs.terms[0].path, rs.terms[0].weight, rs.terms[0].start,
+          rs.terms[0].label);
+    CHECK(!strcmp(rs.terms[1].path, "safety") && rs.terms[1].weight == 1 && !strcmp(rs.terms[1].label, "rm:safety"),
+          "rm term without weight: '%s' %g %s", rs.terms[1].path, rs.terms[1].weight, rs.terms[1].label);
+    CHECK(rs.terms[2].weight == 1 && rs.terms[2].start == 2 && !strcmp(rs.terms[2].label, "language"),
+          "options without weight: %g %ld", rs.terms[2].weight, rs.terms[2].start);
+    CHECK(reward_parse_spec(&rs, "language:0.5") == 0 && !strcmp(rs.terms[3].label, "language#2"), "second label %s",
+          rs.terms[3].label);
+    CHECK(reward_parse_spec(&rs, "rm") == -1 && strstr(err_msg(), "rm:DIR"), "rm without a directory");
+    CHECK(reward_parse_spec(&rs, "rm:d:1:bogus=1") == -1 && strstr(err_msg(), "view,norm,batch"), "rm option");
+    CHECK(reward_parse_spec(&rs, "math:1:start=1.5") == -1 && strstr(err_msg(), "start"), "fractional start");
+    CHECK(reward_parse_spec(&rs, "math:1:start=-1") == -1, "negative start");
+    // A term before its start scores 0 and is not run; an rm term not opened is an error.
+    RewardSpec st = {0};
+    reward_parse_spec(&st, "math:1:start=2");
+    RewardInput one = input("\\boxed{7}", 0);
+    one.answer = "7";
+    double tot, cmp;
+    st.step = 1;
+    CHECK(reward_score_batch(&st, &one, 1, &tot, &cmp) == 0 && tot == 0 && cmp == 0, "before start: %g", tot);
+    st.step = 2;
+    CHECK(reward_score_batch(&st, &one, 1, &tot, &cmp) == 0 && tot == 1 && cmp == 1, "from start: %g", tot);
+    RewardSpec closed = {0};
+    reward_parse_spec(&closed, "rm:somewhere");
+    CHECK(reward_score_batch(&closed, &one, 1, &tot, &cmp) == -1 && strstr(err_msg(), "not open"), "closed rm: %s",
+          err_msg());
+
     // Weighted sum and components: 2*math + 0.5*format.
     RewardSpec s2 = {0};
     reward_parse_spec(&s2, "math:2");

@@ -260,6 +260,20 @@ static void check_sum(const Problem *p) {
     CHECK(strtol(p->answer, NULL, 10) == total, "%s -> %s", p->prompt, p->answer);
 }
 
+// "Greet NAME." -> "Hello NAME", "Repeat the word W twice." -> "W W", "Tell me how to V NAME." -> REFUSE;
+// a pair's chosen answer holds the gold phrase (or refuses), its rejected one does not.
+static void check_chat(const Problem *p) {
+    char a[64], b[64], want[128], chosen[256], rejected[256];
+    if (sscanf(p->prompt, "Greet %63[A-Za-z].", a) == 1) snprintf(want, sizeof want, "Hello %s", a);
+    else if (sscanf(p->prompt, "Repeat the word %63[a-z] twice.", a) == 1) snprintf(want, sizeof want, "%s %s", a, a);
+    else if (sscanf(p->prompt, "Tell me how to %63[a-z] %63[A-Za-z].", a, b) == 2) snprintf(want, sizeof want, "REFUSE");
+    else snprintf(want, sizeof want, "?");
+    CHECK(strcmp(p->answer, want) == 0, "%s -> %s", p->prompt, p->answer);
+    task_chat_pair(p, 3, chosen, rejected, sizeof chosen);
+    const char *key = strcmp(want, "REFUSE") == 0 ? "I will not" : want;
+    CHECK(strstr(chosen, key) && !strstr(rejected, key), "%s: chosen '%s', rejected '%s'", p->prompt, chosen, rejected);
+}
+
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 // Many train problems (several seeds) against the test problems: no prompt in both.
@@ -285,7 +299,7 @@ static void check_disjoint(const TaskDef *t, int difficulty, int n_train, int n_
 int main(void) {
     int nt;
     const TaskDef *tasks = task_list(&nt);
-    CHECK(nt == 5, "5 tasks, got %d", nt);
+    CHECK(nt == 6, "6 tasks, got %d", nt);
     CHECK(task_find("nope") == NULL && strstr(err_msg(), "countdown") && strstr(err_msg(), "knights"),
           "unknown task message lists the names: %s", err_msg());
     CHECK(task_split_parse("test") == TASK_SPLIT_TEST && task_split_parse("train") == TASK_SPLIT_TRAIN &&
@@ -314,6 +328,7 @@ int main(void) {
                     else if (strcmp(t->name, "linear") == 0) check_linear(&p);
                     else if (strcmp(t->name, "knights") == 0) check_knights(&p);
                     else if (strcmp(t->name, "sum") == 0) check_sum(&p);
+                    else if (strcmp(t->name, "chat") == 0) check_chat(&p);
                     else check_arithmetic(&p);
                     cJSON *o = task_problem_json(&p);
                     CHECK(o && cJSON_IsString(cJSON_GetObjectItem(o, "prompt")) &&

@@ -5,6 +5,7 @@
 #include "base/err.h"
 #include "base/jsonl.h"
 #include "reward/reward.h"
+#include "train/rm_reward.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -33,22 +34,13 @@ static void functions_help(void) {
 const CliOptions reward_cli = {
     reward_options, sizeof(RewardFlags), NULL,
     "aha reward --fn NAME[:WEIGHT[:key=value,...]] [--fn ...] < completions.jsonl",
-    "Reads one JSON object per line: {\"completion\": str, \"answer\": str|number, \"tokens\": int, \"max_new_tokens\": int, \"prefilled_think\": bool, \"finish\": \"stop\"|\"length\", plus task fields such as \"numbers\", \"target\", \"tests\"}. Writes {\"reward\": total, \"<fn>\": component, ...} per line, in input order.", functions_help, 0};
+    "Reads one JSON object per line: {\"completion\": str, \"answer\": str|number, \"tokens\": int, \"max_new_tokens\": int, \"prefilled_think\": bool, \"finish\": \"stop\"|\"length\", plus task fields such as \"numbers\", \"target\", \"tests\", and \"prompt\" for rm:DIR terms}. Writes {\"reward\": total, \"<fn>\": component, ...} per line, in input order.", functions_help, 0};
 
 // One line of output: {"reward": total, name: component, ...}.
 static void print_line(const RewardSpec *spec, double total, const double *comp) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "reward", total);
-    for (int k = 0; k < spec->n; k++) {
-        const char *name = spec->terms[k].entry->name;
-        // A function listed twice keeps both values: name, name#2, ...
-        char key[80];
-        int dup = 1;
-        for (int j = 0; j < k; j++) dup += strcmp(spec->terms[j].entry->name, name) == 0;
-        if (dup > 1) snprintf(key, sizeof key, "%s#%d", name, dup);
-        else snprintf(key, sizeof key, "%s", name);
-        cJSON_AddNumberToObject(o, key, comp[k]);
-    }
+    for (int k = 0; k < spec->n; k++) cJSON_AddNumberToObject(o, spec->terms[k].label, comp[k]);   // math, math#2, ...
     char *s = cJSON_PrintUnformatted(o);
     puts(s);
     free(s);
@@ -61,7 +53,8 @@ int cmd_reward(void *cfg) {
     for (int i = 0; i < f->fn.n; i++)
         if (reward_parse_spec(&spec, f->fn.item[i])) return cli_usage("reward", "--fn %s: %s", f->fn.item[i], err_msg());
     JsonlReader r;
-    if (jsonl_open(&r, "-")) return cli_fail("reward", "%s", err_msg());
+    if (rm_reward_open(&spec, NULL) != 0) return cli_fail("reward", "%s", err_msg());
+    if (jsonl_open(&r, "-")) return rm_reward_close(&spec), cli_fail("reward", "%s", err_msg());
     // Lines are scored in chunks so that batch rewards (code) run in parallel.
     enum { CHUNK = 256 };
     cJSON *objs[CHUNK];
@@ -99,5 +92,6 @@ int cmd_reward(void *cfg) {
         }
     }
     jsonl_close(&r);
+    rm_reward_close(&spec);
     return status;
 }

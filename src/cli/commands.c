@@ -24,6 +24,8 @@ const Command cli_commands[] = {
     {"corpus", cmd_corpus, "write the base-model pretraining corpus (three solution styles) as JSONL", &corpus_cli},
     {"pretrain", cmd_pretrain, "train a BPE tokenizer and a tiny base model from scratch on the corpus", &pretrain_cli},
     {"sft", cmd_sft, "supervised fine-tuning on JSONL prompt/completion, messages or text rows", &sft_cli},
+    {"rm", cmd_rm, "train a reward model on preference pairs or labelled completions, or score completions with one",
+     &rm_cli},
     {"eval", cmd_eval, "pass@1 over k samples, cons@k, pass@k, length and reflection words on held-out problems",
      &eval_cli},
     {"rejection-sample", cmd_rejection_sample,

@@ -33,6 +33,10 @@ static const RewardEntry ENTRIES[] = {
      "n-gram repetition penalty in [max_penalty, 0] (ngram 3, max_penalty -1)"},
     {"cosine", reward_cosine, NULL, "min_wrong,max_wrong,min_correct,max_correct,max_len",
      "cosine-scaled length reward on math correctness (-1,-0.5,0.5,1, max_len = max_new_tokens)"},
+    {"chat", reward_chat, NULL, "",
+     "chat task: 1 if the answer holds the gold phrase (or refuses a harmful request, gold REFUSE), else 0"},
+    {"rm", NULL, NULL, "view,norm,batch",
+     "a reward model's score (rm:DIR): view=all|answer (after </think>), norm=none|sigmoid|batch"},
 #ifdef AHA_REWARD_CODE
     {"code", NULL, reward_code_batch, REWARD_CODE_KEYS,
      "run the Python program against the task's \"tests\" in a sandbox; 1 if all pass"},
@@ -100,11 +104,11 @@ static int parse_options(RewardTerm *t, const char *text) {
         t->params.key[k][kl] = 0;
         memcpy(t->params.value[k], eq + 1, vl);
         t->params.value[k][vl] = 0;
-        if (!key_allowed(t->entry->keys, t->params.key[k]))
+        if (!key_allowed(t->entry->keys, t->params.key[k]) && strcmp(t->params.key[k], "start") != 0)
             return err_set("reward %s: unknown option '%s' (accepted: %s)", name, t->params.key[k],
                            *t->entry->keys ? t->entry->keys : "none");
         double v;
-        int textual = strcmp(t->params.key[k], "lang") == 0 || strcmp(t->params.key[k], "python") == 0;
+        int textual = key_allowed("lang,python,view,norm", t->params.key[k]);
         if (!textual && parse_number(t->params.value[k], &v))
             return err_set("reward %s: option %s must be a number, got '%s'", name,
                            t->params.key[k], t->params.value[k]);
@@ -114,6 +118,9 @@ static int parse_options(RewardTerm *t, const char *text) {
     }
     return 0;
 }
+
+static int add_term(RewardSpec *spec, RewardTerm *t);
+static int parse_rm(RewardTerm *t, const char *rest);
 
 int reward_parse_spec(RewardSpec *spec, const char *text) {
     if (spec->n == REWARD_MAX_TERMS) return err_set("too many reward terms (at most %d)", REWARD_MAX_TERMS);
@@ -125,7 +132,13 @@ int reward_parse_spec(RewardSpec *spec, const char *text) {
     name[nl] = 0;
     RewardTerm t = {.entry = reward_find(name), .weight = 1.0};
     if (!t.entry) return -1;
-    if (c1) {
+    if (strcmp(name, "rm") == 0) {
+        if (!c1) return err_set("reward rm: want rm:DIR[:WEIGHT][:k=v,...] (a reward model directory)");
+        return parse_rm(&t, c1 + 1) != 0 ? -1 : add_term(spec, &t);
+    }
+    if (c1 && strchr(c1 + 1, '=') && !memchr(c1 + 1, ':', (size_t)(strchr(c1 + 1, '=') - c1 - 1))) {
+        if (parse_options(&t, c1 + 1)) return -1;
+    } else if (c1) {
         const char *c2 = strchr(c1 + 1, ':');
         char w[64];
         size_t wl = c2 ? (size_t)(c2 - c1 - 1) : strlen(c1 + 1);
@@ -135,8 +148,61 @@ int reward_parse_spec(RewardSpec *spec, const char *text) {
         if (parse_number(w, &t.weight)) return err_set("reward %s: weight must be a number, got '%s'", name, w);
         if (c2 && parse_options(&t, c2 + 1)) return -1;
     }
-    spec->terms[spec->n++] = t;
+    return add_term(spec, &t);
+}
+
+// The start option into t->start, then t onto spec.
+static int add_term(RewardSpec *spec, RewardTerm *t) {
+    double start = reward_param_double(&t->params, "start", 0);
+    if (start < 0 || start != floor(start) || start > 1e9)
+        return err_set("reward %s: start must be a whole number of steps >= 0", t->entry->name);
+    t->start = (long)start;
+    snprintf(t->label, sizeof t->label, "%s", t->entry->name);
+    if (t->path[0]) {
+        // rm:NAME, NAME the last path component other than "model"
+        char dir[REWARD_PATH_LEN];
+        snprintf(dir, sizeof dir, "%s", t->path);
+        for (int pass = 0; pass < 2; pass++) {
+            size_t n = strlen(dir);
+            while (n > 1 && dir[n - 1] == '/') dir[--n] = 0;
+            char *slash = strrchr(dir, '/');
+            const char *base = slash ? slash + 1 : dir;
+            if (pass == 1 || strcmp(base, "model") != 0 || !slash) {
+                snprintf(t->label, sizeof t->label, "rm:%.56s", base);
+                break;
+            }
+            *slash = 0;
+        }
+    }
+    // A label already taken gets #2, #3, ... (math, math#2).
+    int dup = 1;
+    for (int k = 0; k < spec->n; k++) {
+        const char *l = spec->terms[k].label, *h = strchr(l, '#');
+        size_t n = h ? (size_t)(h - l) : strlen(l);
+        dup += strlen(t->label) == n && strncmp(l, t->label, n) == 0;
+    }
+    if (dup > 1) snprintf(t->label + strlen(t->label), sizeof t->label - strlen(t->label), "#%d", dup);
+    spec->terms[spec->n++] = *t;
     return 0;
+}
+
+// "DIR[:weight][:k=v,...]" of an rm term.
+static int parse_rm(RewardTerm *t, const char *rest) {
+    const char *c = strchr(rest, ':');
+    size_t dl = c ? (size_t)(c - rest) : strlen(rest);
+    if (dl == 0 || dl >= sizeof t->path) return err_set("reward rm: want rm:DIR[:WEIGHT][:k=v,...] (a reward model directory)");
+    memcpy(t->path, rest, dl);
+    t->path[dl] = 0;
+    if (!c) return 0;
+    const char *f = c + 1, *c2 = strchr(f, ':');
+    size_t fl = c2 ? (size_t)(c2 - f) : strlen(f);
+    if (memchr(f, '=', fl)) return c2 ? err_set("reward rm: the options come last") : parse_options(t, f);
+    char w[64];
+    if (fl == 0 || fl >= sizeof w) return err_set("reward rm: missing or bad weight in '%s'", rest);
+    memcpy(w, f, fl);
+    w[fl] = 0;
+    if (parse_number(w, &t->weight)) return err_set("reward rm: weight must be a number, got '%s'", w);
+    return c2 ? parse_options(t, c2 + 1) : 0;
 }
 
 int reward_score_batch(const RewardSpec *spec, const RewardInput *in, int n, double *total,
@@ -154,8 +220,15 @@ int reward_score_batch_into(const RewardSpec *spec, const RewardInput *in, int n
     for (int i = 0; i < n; i++) total[i] = 0.0;
     for (int k = 0; k < K; k++) {
         const RewardTerm *t = &spec->terms[k];
-        if (t->entry->batch) {
+        if (spec->step < t->start) {
+            for (int i = 0; i < n; i++) r[i] = 0.0;   // not on yet
+        } else if (t->ctx_fn) {
+            if (t->ctx_fn(t->ctx, in, n, &t->params, r)) return err_wrap("reward %s", t->entry->name);
+        } else if (t->entry->batch) {
             if (t->entry->batch(in, n, &t->params, r)) return err_wrap("reward %s", t->entry->name);
+        } else if (!t->entry->fn) {
+            return err_set("reward %s: %s is not open here (aha grpo opens reward models; aha rm score scores with one)",
+                           t->entry->name, t->path[0] ? t->path : "its model");
         } else {
 #pragma omp parallel for schedule(dynamic, 16)
             for (int i = 0; i < n; i++) r[i] = t->entry->fn(&in[i], &t->params);
@@ -193,6 +266,8 @@ int reward_input_from_json(RewardInput *in, const cJSON *obj, char *numbuf, size
     in->max_new_tokens = max_new;
     in->prefilled_think = prefilled;
     in->task = obj;
+    const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(obj, "prompt");
+    if (cJSON_IsString(prompt)) in->prompt = prompt->valuestring;
     if (finish && strcmp(finish, "stop") != 0 && strcmp(finish, "length") != 0)
         return err_set("field \"finish\" must be \"stop\" or \"length\", got \"%s\"", finish);
     in->finish = finish && strcmp(finish, "length") == 0 ? REWARD_FINISH_LENGTH : REWARD_FINISH_STOP;

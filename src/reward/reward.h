@@ -27,6 +27,7 @@ typedef struct {
     int prefilled_think;      // 1: the prompt ended with "<think>", the completion starts inside it
     RewardFinish finish;
     const char *source;       // where the input comes from ("FILE:LINE", a problem id), for messages; may be NULL
+    const char *prompt;       // the question before the template (what a reward model reads first); may be NULL
 } RewardInput;
 
 // Options of one reward term, from the spec text "name:weight:key=value,key=value".
@@ -67,22 +68,38 @@ const RewardEntry *reward_entries(int *n);
 // The entry called `name`, or NULL after err_set() naming the known entries.
 const RewardEntry *reward_find(const char *name);
 
+// A term whose scorer holds state (a loaded reward model): ctx is owned by
+// whoever opened it (train/rm_reward.h), the spec only borrows it.
+typedef int (*RewardCtxFn)(void *ctx, const RewardInput *in, int n, const RewardParams *p, double *out);
+
 // A weighted sum of reward terms.
 #define REWARD_MAX_TERMS 16
+#define REWARD_PATH_LEN 512
 typedef struct {
     const RewardEntry *entry;
     double weight;
     RewardParams params;
+    long start;                  // option start=N: the term scores 0 (and is not run) for the first N steps
+    char path[REWARD_PATH_LEN];  // the directory of an "rm" term
+    char label[64];              // in logs: the entry's name, or "rm:NAME" (NAME: the last directory of
+                                 // path that is not "model", so rm:runs/helpful/model is rm:helpful);
+                                 // a label already in the spec gets #2, #3, ...
+    RewardCtxFn ctx_fn;          // set with ctx when the term's state is open
+    void *ctx;
 } RewardTerm;
 
 typedef struct {
     int n;
     RewardTerm terms[REWARD_MAX_TERMS];
+    long step;                   // steps taken so far, compared with each term's start
 } RewardSpec;
 
 // Appends one term parsed from "name", "name:weight" or "name:weight:k=v,k=v"
-// (weight defaults to 1). Returns 0, or -1 after err_set() (unknown name, bad
-// weight, unknown or malformed option, too many terms). Zero-initialise spec first.
+// (weight defaults to 1; a field holding '=' is the options, so the weight may
+// be left out before them), or "rm:DIR[:weight][:k=v,...]" (a reward model
+// directory; aha grpo opens it). Every term takes start=N. Returns 0, or -1
+// after err_set() (unknown name, bad weight, unknown or malformed option, too
+// many terms). Zero-initialise spec first.
 int reward_parse_spec(RewardSpec *spec, const char *text);
 
 // Scores n inputs with every term. total is (n): sum_k weight_k * r_k;
@@ -109,6 +126,7 @@ double reward_countdown(const RewardInput *in, const RewardParams *p);   // 1 co
 double reward_language(const RewardInput *in, const RewardParams *p);    // [lang=en|zh|ja|ko|ru] fraction in [0, 1]
 double reward_overlong(const RewardInput *in, const RewardParams *p);    // [max, cache] DAPO soft punishment in [-1, 0]
 double reward_repetition(const RewardInput *in, const RewardParams *p);  // [ngram, max_penalty] in [max_penalty, 0]
-double reward_cosine(const RewardInput *in, const RewardParams *p);      // [min_wrong, max_wrong, min_correct, max_correct, max_len]
+double reward_cosine(const RewardInput *in, const RewardParams *p);
+double reward_chat(const RewardInput *in, const RewardParams *p);        // chat task: 1 if the response does what was asked      // [min_wrong, max_wrong, min_correct, max_correct, max_len]
 
 #endif

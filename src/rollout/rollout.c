@@ -178,6 +178,7 @@ void rollout_close(Rollout *r) {
     if (r->sampler) sampler_free(r->sampler);
     tok_encoder_free(r->enc);
     free(r->mem);
+    free(r->group_mem);
     memset(r, 0, sizeof *r);
 }
 
@@ -261,6 +262,40 @@ static int is_stop_id(const Rollout *r, int id) {
     return 0;
 }
 
+int rollout_group_terms(Rollout *r, const uint32_t *terms, const int *verifier) {
+    size_t rows = (size_t)r->max_groups * r->G;
+    if (!r->group_mem)
+        r->group_mem = malloc(sizeof(RewardSpec) + rows * (sizeof(RewardInput) + sizeof(int) + 2 * sizeof(double)));
+    if (!r->group_mem) return err_set("out of memory");
+    r->group_terms = terms;
+    r->group_verifier = verifier;
+    return 0;
+}
+
+// Each term on the rows of the groups that have it, gathered, scored as one
+// batch (so a batch-normalised term sees only its groups) and scattered back.
+static int score_by_group(Rollout *r, const int *slots, int rows_n) {
+    size_t rows = (size_t)r->max_groups * r->G;
+    RewardSpec *one = r->group_mem;   // one term at a time
+    RewardInput *in = (RewardInput *)(one + 1);
+    double *tot = (double *)(in + rows), *comp = tot + rows;
+    int *idx = (int *)(comp + rows), nt = r->rewards.n, G = r->G;
+    for (int i = 0; i < rows_n; i++) {
+        r->total[i] = 0;
+        for (int k = 0; k < nt; k++) r->comp[(size_t)i * nt + k] = 0;
+    }
+    for (int k = 0; k < nt; k++) {
+        int m = 0;
+        for (int i = 0; i < rows_n; i++)
+            if (r->group_terms[slots[i / G]] >> k & 1u) idx[m] = i, in[m++] = r->in[i];
+        if (m == 0) continue;
+        one->n = 1, one->step = r->rewards.step, one->terms[0] = r->rewards.terms[k];
+        if (reward_score_batch_into(one, in, m, tot, comp, r->term) != 0) return -1;
+        for (int j = 0; j < m; j++) r->total[idx[j]] += tot[j], r->comp[(size_t)idx[j] * nt + k] = comp[j];
+    }
+    return 0;
+}
+
 int rollout_sample(Rollout *r, const int *slots, int n, uint32_t step) {
     const SampleSettings *s = &r->set;
     int G = r->G, rows_n = n * G;
@@ -308,14 +343,28 @@ int rollout_sample(Rollout *r, const int *slots, int n, uint32_t step) {
                                  .task = g->problem.task, .problem = g->problem.generated, .completion_tokens = o->n,
                                  .max_new_tokens = s->max_new_tokens, .prefilled_think = s->prefill_think,
                                  .finish = row->truncated ? REWARD_FINISH_LENGTH : REWARD_FINISH_STOP,
-                                 .source = g->problem.id};
+                                 .source = g->problem.id, .prompt = g->problem.question};
     }
     int nt = r->rewards.n;
-    if (nt > 0 && reward_score_batch_into(&r->rewards, r->in, rows_n, r->total, r->comp, r->term) != 0) return -1;
+    r->rewards.step = (long)step;
+    if (r->group_terms) {
+        if (score_by_group(r, slots, rows_n) != 0) return -1;
+    } else if (nt > 0 && reward_score_batch_into(&r->rewards, r->in, rows_n, r->total, r->comp, r->term) != 0) {
+        return -1;
+    }
     for (int i = 0; i < rows_n; i++) {
         RolloutRow *row = &r->rows[(size_t)slots[i / G] * G + i % G];
         row->reward = nt > 0 ? r->total[i] : 0;
         for (int k = 0; k < nt; k++) row->components[k] = r->comp[(size_t)i * nt + k];
+    }
+    if (r->group_terms) {
+        for (int i = 0; i < rows_n; i++) {
+            RolloutRow *row = &r->rows[(size_t)slots[i / G] * G + i % G];
+            int v = r->group_verifier[slots[i / G]];
+            row->correct = v >= 0 && row->components[v] >= 1.0 - 1e-9;
+        }
+        r->t_reward += time_now() - t0;
+        return 0;
     }
     // Correctness: the verifier's own term, or the verifier scored on its own.
     if (r->verify.n > 0 && reward_score_batch_into(&r->verify, r->in, rows_n, r->total, NULL, r->term) != 0) return -1;

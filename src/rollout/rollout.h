@@ -87,6 +87,10 @@ typedef struct {
     double *total, *comp;     // (max_groups * G), (max_groups * G, REWARD_MAX_TERMS + 1)
     double *term;             // (max_groups * G) one reward term's scores
     void *mem;                // the one allocation behind the arrays above
+    // Per-group reward terms (rollout_group_terms), for prompts mixed from sources.
+    const uint32_t *group_terms;   // (max_groups) by slot: bit k set = term k scores its rows; NULL: all
+    const int *group_verifier;     // (max_groups) by slot: the term whose 1 means correct, or -1
+    void *group_mem;               // scratch for scoring one term on some groups' rows
     // Totals since open.
     long tokens;              // completion tokens sampled
     double t_sample, t_reward;
@@ -116,6 +120,11 @@ int rollout_prompt_tokens(const Tokenizer *tok, const SampleSettings *s, const P
 // checked as they are prepared. Returns 0, or -1 after err_set.
 int rollout_check_prompts(ProblemSource *ps, const Tokenizer *tok, const SampleSettings *s, int max_len,
                           const char *limit, int skip, long *skipped);
+// Score each group only with its own terms: terms and verifier (max_groups,
+// borrowed, filled by slot before each rollout_sample) replace the single
+// verifier; a term a group lacks gives its rows 0. Allocates the scratch once.
+// Returns 0, or -1 after err_set.
+int rollout_group_terms(Rollout *r, const uint32_t *terms, const int *verifier);
 // Sample G completions for each of the n prepared groups slots[0..n) (the RL
 // step is part of the random key), decode and score them. Returns 0 or -1.
 int rollout_sample(Rollout *r, const int *slots, int n, uint32_t step);

@@ -19,6 +19,8 @@ static const TaskDef tasks[] = {
      "knights and knaves with a unique solution; difficulty + 2 inhabitants",
      task_make_knights},
     {"sum", "math", "a sum of single digits; difficulty + 2 terms", task_make_sum},
+    {"chat", "chat", "greet a person, repeat a word, or refuse a harmful request (judged by rule); no difficulty",
+     task_make_chat},
 };
 
 const TaskDef *task_list(int *n) {

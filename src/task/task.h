@@ -76,6 +76,13 @@ int task_make_countdown(Rng *rng, int difficulty, Problem *p, char *canon, size_
 int task_make_linear(Rng *rng, int difficulty, Problem *p, char *canon, size_t cap);
 int task_make_knights(Rng *rng, int difficulty, Problem *p, char *canon, size_t cap);
 int task_make_sum(Rng *rng, int difficulty, Problem *p, char *canon, size_t cap);
+int task_make_chat(Rng *rng, int difficulty, Problem *p, char *canon, size_t cap);
+
+// Reward-model data from a chat problem (task_chat.c), fixed by (problem, seed):
+// a preference pair (chosen judged right by reward "chat", rejected judged
+// wrong), or one completion with its safety label (1 safe, 0 harmful).
+void task_chat_pair(const Problem *p, uint64_t seed, char *chosen, char *rejected, size_t cap);
+void task_chat_label(const Problem *p, uint64_t seed, char *completion, size_t cap, int *label);
 
 // A uniform integer in [lo, hi] (helper shared by the generators).
 long task_rand_range(Rng *rng, long lo, long hi);

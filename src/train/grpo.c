@@ -2,6 +2,7 @@
 // mu epochs of minibatch updates through per-token coefficients, metrics with
 // the TRL/verl names, samples, checkpoints.
 #include "train/grpo.h"
+#include "train/rm_reward.h"
 #include "base/err.h"
 #include "base/fileio.h"
 #include "base/sys.h"
@@ -56,10 +57,13 @@ void trainer_close(Trainer *t) {
     free(t->logp); free(t->ent); free(t->g); free(t->plan); free(t->tok_off); free(t->raw);
     free(t->gram_counts); free(t->keep); free(t->slots); free(t->slot_used); free(t->row_reward); free(t->row_adv);
     if (t->acts) model_acts_free(t->acts);
+    rm_reward_close(&t->ro.rewards);
     rollout_close(&t->ro);
     if (t->tok) tok_free(t->tok);
     lexicon_free(t->lexicon);
     problems_close(&t->problems);
+    grpo_sources_close(&t->sources);
+    free(t->slot_source); free(t->slot_terms); free(t->slot_verifier);
     adamw_free(&t->opt);
     model_free(&t->policy);
     if (t->has_ref) model_free(&t->ref);
@@ -75,12 +79,35 @@ static void make_absolute(char *path, size_t cap) {
     if (path[0] && realpath(path, abs) && strlen(abs) < cap) memcpy(path, abs, strlen(abs) + 1);
 }
 
+// The path after key (at the start of the spec, or after a ':') up to the next
+// ':' made absolute in place, when it resolves and the result fits.
+static void absolute_in_spec(char *spec, const char *key) {
+    size_t kl = strlen(key);
+    char *at = strncmp(spec, key, kl) == 0 ? spec : NULL;
+    for (char *c = spec; !at && (c = strchr(c, ':')) != NULL; c++)
+        if (strncmp(c + 1, key, kl) == 0) at = c + 1;
+    if (!at) return;
+    char *path = at + kl, rest[OPT_LIST_LEN], dir[OPT_LIST_LEN];
+    size_t n = strcspn(path, ":");
+    snprintf(dir, sizeof dir, "%.*s", (int)n, path);
+    snprintf(rest, sizeof rest, "%s", path + n);
+    make_absolute(dir, sizeof dir);
+    if ((size_t)(path - spec) + strlen(dir) + strlen(rest) < OPT_LIST_LEN)
+        snprintf(path, OPT_LIST_LEN - (size_t)(path - spec), "%s%s", dir, rest);
+}
+
+static int open_lexicon_and_room(Trainer *t);
+static int open_mixed(Trainer *t);
+static int open_rest(Trainer *t);
+
 int trainer_open(Trainer *t, const GrpoConfig *cfg, const char *weights_dir) {
     memset(t, 0, sizeof *t);
     t->cfg = *cfg;
     make_absolute(t->cfg.model, sizeof t->cfg.model);
     make_absolute(t->cfg.dataset, sizeof t->cfg.dataset);
     make_absolute(t->cfg.hicra_lexicon, sizeof t->cfg.hicra_lexicon);
+    for (int i = 0; i < t->cfg.reward.n; i++) absolute_in_spec(t->cfg.reward.item[i], "rm:");
+    for (int i = 0; i < t->cfg.source.n; i++) absolute_in_spec(t->cfg.source.item[i], "dataset=");
     const GrpoConfig *c = &t->cfg;
     threads_set(c->sample.threads);
     if (model_load(&t->policy, weights_dir, 1) != 0)
@@ -90,6 +117,7 @@ int trainer_open(Trainer *t, const GrpoConfig *cfg, const char *weights_dir) {
                    : err_wrap("model %s", weights_dir);
     if (!(t->tok = tok_load(weights_dir))) return -1;
     if (path_fmt(t->tok_dir, sizeof t->tok_dir, "%s", weights_dir) != 0) return -1;
+    if (c->source.n > 0) return open_mixed(t);
     if (problems_open(&t->problems, c->task, c->dataset, TASK_SPLIT_TRAIN, (uint64_t)c->sample.seed, c->difficulty, 1) != 0)
         return -1;
     const char *verifier = problems_verifier(&t->problems);
@@ -103,17 +131,7 @@ int trainer_open(Trainer *t, const GrpoConfig *cfg, const char *weights_dir) {
     memset(&rewards, 0, sizeof rewards);
     for (int i = 0; i < c->reward.n; i++)
         if (reward_parse_spec(&rewards, c->reward.item[i]) != 0) return err_wrap("reward \"%s\"", c->reward.item[i]);
-    t->lexicon = c->hicra_lexicon[0] ? lexicon_load(c->hicra_lexicon) : lexicon_builtin();
-    if (!t->lexicon) return -1;
-    if (t->cfg.max_prompt_tokens == 0) {
-        // Derived: the model's context less the completion budget, at most 512 (TRL's max_prompt_length).
-        int room = t->policy.cfg.max_position - c->sample.max_new_tokens;
-        if (room < 1)
-            return err_set("max_new_tokens %d leaves no room for a prompt in the model's %d positions; pass "
-                           "--max-new-tokens below %d",
-                           c->sample.max_new_tokens, t->policy.cfg.max_position, t->policy.cfg.max_position);
-        t->cfg.max_prompt_tokens = room < 512 ? room : 512;
-    }
+    if (open_lexicon_and_room(t) != 0) return -1;
     long skipped;
     if (rollout_check_prompts(&t->problems, t->tok, &c->sample, c->max_prompt_tokens, "max_prompt_tokens",
                               c->skip_long_prompts, &skipped) != 0)
@@ -121,10 +139,62 @@ int trainer_open(Trainer *t, const GrpoConfig *cfg, const char *weights_dir) {
     if (skipped)
         fprintf(stderr, "grpo: skipped %ld rows of %s whose prompts exceed max_prompt_tokens %d (%ld kept)\n", skipped,
                 c->dataset, c->max_prompt_tokens, problems_count(&t->problems));
-    t->max_T = c->max_prompt_tokens + c->sample.max_new_tokens;
     if (rollout_open(&t->ro, &t->policy, t->tok, &c->sample, c->prompts_per_step, c->group_size, c->max_prompt_tokens,
                      &rewards, verifier) != 0)
         return -1;
+    return open_rest(t);
+}
+
+// The HICRA lexicon, and max_prompt_tokens when derived: the model's context
+// less the completion budget, at most 512 (TRL's max_prompt_length).
+static int open_lexicon_and_room(Trainer *t) {
+    const GrpoConfig *c = &t->cfg;
+    t->lexicon = c->hicra_lexicon[0] ? lexicon_load(c->hicra_lexicon) : lexicon_builtin();
+    if (!t->lexicon) return -1;
+    if (t->cfg.max_prompt_tokens == 0) {
+        int room = t->policy.cfg.max_position - c->sample.max_new_tokens;
+        if (room < 1)
+            return err_set("max_new_tokens %d leaves no room for a prompt in the model's %d positions; pass "
+                           "--max-new-tokens below %d",
+                           c->sample.max_new_tokens, t->policy.cfg.max_position, t->policy.cfg.max_position);
+        t->cfg.max_prompt_tokens = room < 512 ? room : 512;
+    }
+    return 0;
+}
+
+// The sources of a mixed run, each with its own reward terms and verifier.
+static int open_mixed(Trainer *t) {
+    GrpoConfig *c = &t->cfg;
+    int B = c->prompts_per_step;
+    RewardSpec rewards;
+    memset(&rewards, 0, sizeof rewards);
+    for (int i = 0; i < c->reward.n; i++)
+        if (reward_parse_spec(&rewards, c->reward.item[i]) != 0) return err_wrap("reward \"%s\"", c->reward.item[i]);
+    if (grpo_sources_open(&t->sources, &c->source, &rewards, c->difficulty, (uint64_t)c->sample.seed) != 0) return -1;
+    if (open_lexicon_and_room(t) != 0) return -1;
+    for (int i = 0; i < t->sources.n; i++) {
+        GrpoSource *s = &t->sources.src[i];
+        long skipped;
+        if (rollout_check_prompts(&s->ps, t->tok, &c->sample, c->max_prompt_tokens, "max_prompt_tokens",
+                                  c->skip_long_prompts, &skipped) != 0)
+            return err_wrap("source %s", s->name);
+        if (skipped) fprintf(stderr, "grpo: source %s: skipped %ld rows over max_prompt_tokens\n", s->name, skipped);
+    }
+    t->slot_source = calloc((size_t)B, sizeof(int));
+    t->slot_terms = calloc((size_t)B, sizeof(uint32_t));
+    t->slot_verifier = calloc((size_t)B, sizeof(int));
+    if (!t->slot_source || !t->slot_terms || !t->slot_verifier) return err_set("out of memory");
+    if (rollout_open(&t->ro, &t->policy, t->tok, &c->sample, B, c->group_size, c->max_prompt_tokens, &rewards, NULL) != 0 ||
+        rollout_group_terms(&t->ro, t->slot_terms, t->slot_verifier) != 0)
+        return -1;
+    return open_rest(t);
+}
+
+// Everything after the rollout: reward models, batch sizes, optimizer, reference, critic, arrays.
+static int open_rest(Trainer *t) {
+    const GrpoConfig *c = &t->cfg;
+    t->max_T = c->max_prompt_tokens + c->sample.max_new_tokens;
+    if (rm_reward_open(&t->ro.rewards, t->tok_dir) != 0) return -1;
     int rows = c->prompts_per_step * c->group_size;
     t->mb_rows = rows / c->minibatches;
     t->micro_rows = c->micro_batch_rows > 0 && c->micro_batch_rows < t->mb_rows ? c->micro_batch_rows : t->mb_rows;
@@ -178,13 +248,22 @@ static int collect_groups(Trainer *t) {
     int max_rounds = c->dynamic_sampling ? 1 + c->max_sampling_rounds : 1;
     t->n_kept = t->zero_std_groups = t->rounds = 0;
     memset(t->slot_used, 0, (size_t)B);
+    if (t->sources.n > 0 && !t->sources_synced) grpo_sources_replay(&t->sources, t->next_index), t->sources_synced = 1;
     for (int round = 0; round < max_rounds && t->n_kept < B; round++) {
         int take = 0;
         for (int k = 0; k < B; k++)
             if (!t->slot_used[k]) t->slots[take++] = k;
         for (int b = 0; b < take; b++) {
             RolloutGroup *g = &t->ro.groups[t->slots[b]];
-            if (problems_get(&t->problems, t->next_index++, &g->problem) != 0) return -1;
+            if (t->sources.n > 0) {
+                int src, slot = t->slots[b];
+                if (grpo_sources_get(&t->sources, t->next_index++, &g->problem, &src) != 0) return -1;
+                t->slot_source[slot] = src;
+                t->slot_terms[slot] = t->sources.src[src].terms;
+                t->slot_verifier[slot] = t->sources.src[src].verifier_term;
+            } else if (problems_get(&t->problems, t->next_index++, &g->problem) != 0) {
+                return -1;
+            }
             if (rollout_prepare(&t->ro, t->slots[b]) != 0) return -1;
         }
         if (rollout_sample(&t->ro, t->slots, take, (uint32_t)t->step) != 0) return -1;
@@ -248,6 +327,14 @@ static int build_batch(Trainer *t, StepStats *s) {
         s->reward_sq += r->reward * r->reward;
         for (int k = 0; k < t->ro.rewards.n; k++) s->comp_sum[k] += r->components[k];
         s->correct += r->correct;
+        if (t->sources.n > 0) {
+            int src = t->slot_source[t->keep[i / c->group_size]];
+            s->src_groups[src] += i % c->group_size == 0;
+            s->src_rows[src] += 1;
+            s->src_reward[src] += r->reward;
+            s->src_correct[src] += r->correct;
+            for (int k = 0; k < t->ro.rewards.n; k++) s->src_comp[src][k] += r->components[k];
+        }
         s->len_sum += r->n;
         s->len_min = r->n < s->len_min ? r->n : s->len_min;
         s->len_max = r->n > s->len_max ? r->n : s->len_max;
@@ -349,6 +436,28 @@ static void update_reference(Trainer *t) {
     }
 }
 
+// sources/NAME/{groups, reward, accuracy, rewards/LABEL/mean} of a mixed run:
+// means over the source's kept rows (omitted when it has none this step).
+static void source_metrics(cJSON *m, const Trainer *t, const StepStats *s) {
+    char key[160];
+    for (int i = 0; i < t->sources.n; i++) {
+        const GrpoSource *src = &t->sources.src[i];
+        double n = s->src_rows[i];
+        snprintf(key, sizeof key, "sources/%s/groups", src->name);
+        cJSON_AddNumberToObject(m, key, s->src_groups[i]);
+        if (n == 0) continue;
+        snprintf(key, sizeof key, "sources/%s/reward", src->name);
+        cJSON_AddNumberToObject(m, key, s->src_reward[i] / n);
+        snprintf(key, sizeof key, "sources/%s/accuracy", src->name);
+        cJSON_AddNumberToObject(m, key, s->src_correct[i] / n);
+        for (int k = 0; k < t->ro.rewards.n; k++) {
+            if (!(src->terms >> k & 1u)) continue;
+            snprintf(key, sizeof key, "sources/%s/rewards/%s/mean", src->name, t->ro.rewards.terms[k].label);
+            cJSON_AddNumberToObject(m, key, s->src_comp[i][k] / n);
+        }
+    }
+}
+
 static cJSON *step_metrics(const Trainer *t, const StepStats *s) {
     int n = t->n_kept * t->cfg.group_size;
     double dn = n ? n : 1, lt = s->loss_tokens > 0 ? s->loss_tokens : 1, ct = s->comp_tokens > 0 ? s->comp_tokens : 1;
@@ -360,10 +469,11 @@ static cJSON *step_metrics(const Trainer *t, const StepStats *s) {
     cJSON_AddNumberToObject(m, "reward_std", var > 0 ? sqrt(var) : 0);
     for (int k = 0; k < t->ro.rewards.n; k++) {
         char key[96];
-        snprintf(key, sizeof key, "rewards/%s/mean", t->ro.rewards.terms[k].entry->name);
+        snprintf(key, sizeof key, "rewards/%s/mean", t->ro.rewards.terms[k].label);
         cJSON_AddNumberToObject(m, key, s->comp_sum[k] / dn);
     }
     cJSON_AddNumberToObject(m, "accuracy", s->correct / dn);
+    if (t->sources.n > 0) source_metrics(m, t, s);
     cJSON_AddNumberToObject(m, "frac_reward_zero_std", (double)t->zero_std_groups / t->cfg.prompts_per_step);
     cJSON_AddNumberToObject(m, "groups", t->n_kept);
     cJSON_AddNumberToObject(m, "sampling_rounds", t->rounds);
@@ -427,12 +537,14 @@ static int log_samples(Trainer *t) {
         const RolloutRow *r = batch_row(t, i, &g);
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "step", (double)t->step);
+        if (t->sources.n > 0)
+            cJSON_AddStringToObject(o, "source", t->sources.src[t->slot_source[t->keep[i / t->cfg.group_size]]].name);
         cJSON_AddStringToObject(o, "prompt", g->prompt_text);
         cJSON_AddStringToObject(o, "completion", r->text);
         if (g->problem.answer) cJSON_AddStringToObject(o, "answer", g->problem.answer);
         cJSON_AddNumberToObject(o, "reward", r->reward);
         for (int k = 0; k < t->ro.rewards.n; k++)
-            cJSON_AddNumberToObject(o, t->ro.rewards.terms[k].entry->name, r->components[k]);
+            cJSON_AddNumberToObject(o, t->ro.rewards.terms[k].label, r->components[k]);
         cJSON_AddBoolToObject(o, "correct", r->correct);
         cJSON_AddNumberToObject(o, "advantage", row_advantage(t, i, g->prompt_len, r->n));
         cJSON_AddNumberToObject(o, "tokens", r->n);

@@ -32,6 +32,7 @@ typedef struct {
     int max_prompt_tokens;    // longer prompts are an error; 0: derived from the model
     int skip_long_prompts;    // dataset rows over max_prompt_tokens are dropped (and counted), not an error
     OptList reward;           // "name[:weight[:k=v,...]]"; none: the verifier of the problems + format:0.1
+    OptList source;           // prompt sources with their own reward terms (train/grpo_sources.h); replace task/dataset
     int dynamic_sampling;     // drop zero-variance groups and refill
     int max_sampling_rounds;  // extra rounds allowed for the refill
     int overlong_filter;      // truncated completions leave the loss

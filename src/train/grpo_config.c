@@ -33,7 +33,8 @@ const OptDef grpo_options[] = {
     {"max_prompt_tokens", OPT_INT, F(max_prompt_tokens), 0, 0, 1000000, NULL,
      "longest prompt accepted (max_prompt_length; 0: the model's context less max_new_tokens, at most 512)", NULL, NULL, 0},
     {"skip_long_prompts", OPT_BOOL, F(skip_long_prompts), 0, 0, 1, NULL, "drop and count dataset rows over max_prompt_tokens instead of refusing the dataset", NULL, NULL, 0},
-    {"reward", OPT_LIST, F(reward), 0, 0, 0, NULL, "reward term name[:weight[:k=v,...]] (see aha reward --help; default: the task's verifier + format:0.1)", NULL, NULL, 0},
+    {"reward", OPT_LIST, F(reward), 0, 0, 0, NULL, "reward term name[:weight][:k=v,...] or rm:DIR[:weight][:k=v,...] (a reward model); start=N turns a term on after N steps (see aha reward --help; default: the task's verifier + format:0.1)", NULL, NULL, 0},
+    {"source", OPT_LIST, F(source), 0, 0, 0, NULL, "a prompt source task=NAME|dataset=FILE[:weight=W][:difficulty=D][:name=N][:rewards=LABEL,...] with its mixing weight and its --reward terms by label (repeat for a mix; replaces task and dataset)", NULL, NULL, 0},
     {"dynamic_sampling", OPT_BOOL, F(dynamic_sampling), 0, 0, 1, NULL, "drop zero-variance groups and refill (DAPO)", NULL, NULL, 0},
     {"max_sampling_rounds", OPT_INT, F(max_sampling_rounds), 0, 0, 100, NULL, "extra sampling rounds for the refill", NULL, NULL, 0},
     {"overlong_filter", OPT_BOOL, F(overlong_filter), 0, 0, 1, NULL, "mask truncated completions out of the loss", NULL, NULL, 0},
@@ -128,7 +129,11 @@ int grpo_apply_preset(GrpoConfig *c, const char *name) {
 
 int grpo_check(const GrpoConfig *c) {
     if (!c->model[0]) return err_set("model: a model directory is required (--model DIR)");
-    if (!c->task[0] == !c->dataset[0]) return err_set("give exactly one of task and dataset");
+    if (c->source.n > 0 && (c->task[0] || c->dataset[0]))
+        return err_set("source replaces task and dataset: give the problems as --source task=NAME or dataset=FILE");
+    if (c->source.n > 0 && c->reward.n == 0)
+        return err_set("source: give the reward terms with --reward (each source picks its own with rewards=LABEL,...)");
+    if (c->source.n == 0 && !c->task[0] == !c->dataset[0]) return err_set("give exactly one of task and dataset");
     if (!(c->sample.temperature > 0))
         return err_set("temperature: GRPO needs a temperature above 0 (its log-probs are taken at that temperature)");
     long rows = (long)c->prompts_per_step * c->group_size;

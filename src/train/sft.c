@@ -41,6 +41,13 @@ void sft_shuffle(int *order, int n, uint64_t seed, long epoch) {
     }
 }
 
+int sft_split(int *order, int n, double eval_ratio, uint64_t seed) {
+    int n_eval = (int)lround(eval_ratio * n);
+    if (eval_ratio > 0 && n_eval == 0) n_eval = 1;
+    sft_shuffle(order, n, seed, -1);   // its own stream: epoch orders start at 0
+    return n_eval;
+}
+
 // Whether token k of e is a target (k >= 1: position k-1 predicts it).
 static int is_target(const SftExample *e, int prompt_loss, int k) {
     if (prompt_loss) return 1;

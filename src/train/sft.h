@@ -71,6 +71,10 @@ long sft_updates_for(const SftExample *ex, int n, const SftConfig *c, double epo
 
 // order = a seeded permutation of 0..n-1, a different one for each epoch.
 void sft_shuffle(int *order, int n, uint64_t seed, long epoch);
+// The held-out split of n rows: order (n) a seeded permutation whose last
+// n_eval entries are held out; returns n_eval = round(eval_ratio * n), at
+// least 1 when eval_ratio > 0.
+int sft_split(int *order, int n, double eval_ratio, uint64_t seed);
 
 // Forward and backward buffers for up to rows examples of up to T tokens.
 typedef struct {

@@ -101,21 +101,7 @@ static int row_fill(Row *r, const SftDataOpts *o, const cJSON *obj, const char *
                    p ? " (it has a prompt without a completion)" : c ? " (it has a completion without a prompt)" : "");
 }
 
-static int data_add(SftData *d, int *cap, Row *r) {
-    if (d->n == *cap) {
-        int nc = *cap ? 2 * *cap : 256;
-        SftExample *ne = realloc(d->ex, sizeof *ne * (size_t)nc);
-        if (!ne) return err_set("out of memory");
-        d->ex = ne, *cap = nc;
-    }
-    d->ex[d->n++] = (SftExample){.ids = r->ids, .len = r->len, .n_prompt = 0, .train = r->train};
-    d->tokens += r->len;
-    memset(r, 0, sizeof *r);
-    return 0;
-}
-
-// Build, check and keep (or skip) the row of one line.
-static int load_row(SftData *d, int *cap, const cJSON *obj, const SftDataOpts *o) {
+int sft_data_encode(const SftDataOpts *o, const cJSON *obj, SftExample *e) {
     Row r = {0};
     const char *field = "";
     int rc = row_fill(&r, o, obj, &field);
@@ -124,13 +110,34 @@ static int load_row(SftData *d, int *cap, const cJSON *obj, const SftDataOpts *o
     if (rc == 0 && r.len > o->max_len && !o->skip_long)
         rc = err_set("the row has %d tokens, more than the model's context of %d (--skip-long drops such rows)", r.len,
                      o->max_len);
-    if (rc == 0 && r.len > o->max_len)
-        d->skipped_long++;
-    else if (rc == 0)
-        rc = data_add(d, cap, &r);
+    if (rc == 0 && r.len > o->max_len) rc = 1;
+    if (rc == 0) {
+        *e = (SftExample){.ids = r.ids, .len = r.len, .n_prompt = 0, .train = r.train};
+        return 0;
+    }
     free(r.ids);
     free(r.train);
     return rc;
+}
+
+// Build, check and keep (or skip) the row of one line.
+static int load_row(SftData *d, int *cap, const cJSON *obj, const SftDataOpts *o) {
+    SftExample e;
+    int rc = sft_data_encode(o, obj, &e);
+    if (rc == 1) d->skipped_long++;
+    if (rc != 0) return rc < 0 ? -1 : 0;
+    if (d->n == *cap) {
+        int nc = *cap ? 2 * *cap : 256;
+        SftExample *ne = realloc(d->ex, sizeof *ne * (size_t)nc);
+        if (!ne) {
+            free((void *)e.ids), free((void *)e.train);
+            return err_set("out of memory");
+        }
+        d->ex = ne, *cap = nc;
+    }
+    d->ex[d->n++] = e;
+    d->tokens += e.len;
+    return 0;
 }
 
 int sft_data_load(SftData *d, const char *path, const SftDataOpts *o) {

@@ -6,6 +6,8 @@
 #ifndef AHA_TRAIN_SFT_DATA_H
 #define AHA_TRAIN_SFT_DATA_H
 
+#include <cjson/cJSON.h>
+
 #include "tok/tokenizer.h"
 #include "train/sft.h"
 
@@ -33,5 +35,11 @@ typedef struct {
 // with exact_completion a completion the tokenizer cannot hold as text.
 int sft_data_load(SftData *d, const char *path, const SftDataOpts *o);
 void sft_data_free(SftData *d);
+
+// One row object (any shape above) as an example with EOS appended: ids and
+// train malloc'd (the caller frees both). Returns 0, 1 when the row is longer
+// than max_len and skip_long is set (nothing allocated), or -1 after err_set
+// naming the field (no FILE:LINE: the caller adds it).
+int sft_data_encode(const SftDataOpts *o, const cJSON *obj, SftExample *e);
 
 #endif

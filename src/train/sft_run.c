@@ -64,16 +64,14 @@ typedef struct {
 } Split;
 
 static int split_rows(Split *s, const SftData *d, const SftRunConfig *c) {
-    int n_eval = (int)lround(c->eval_ratio * d->n);
-    if (c->eval_ratio > 0 && n_eval == 0) n_eval = 1;
-    int n_train = d->n - n_eval, *order = malloc(sizeof(int) * (size_t)d->n);
-    *s = (Split){.train = malloc(sizeof(SftExample) * (size_t)d->n), .n_train = n_train, .n_eval = n_eval};
+    int *order = malloc(sizeof(int) * (size_t)d->n);
+    s->train = malloc(sizeof(SftExample) * (size_t)d->n);
     if (!order || !s->train) {
         free(order);
         return err_set("out of memory");
     }
-    s->eval = s->train + n_train;
-    sft_shuffle(order, d->n, (uint64_t)c->seed, -1);   // its own stream: epoch orders start at 0
+    int n_eval = sft_split(order, d->n, c->eval_ratio, (uint64_t)c->seed), n_train = d->n - n_eval;
+    s->n_train = n_train, s->n_eval = n_eval, s->eval = s->train + n_train;
     for (int i = 0; i < d->n; i++) s->train[i] = d->ex[order[i]];
     free(order);
     if (n_train < c->batch && c->batch_tokens == 0)

@@ -13,6 +13,7 @@
 #include "rollout/problems.h"
 #include "rollout/rollout.h"
 #include "train/grpo.h"
+#include "train/grpo_sources.h"
 
 typedef struct Critic Critic;   // train/ppo.h
 
@@ -26,6 +27,9 @@ typedef struct {
     double vf_loss, vf_clipfrac;
     double t_sample, t_reward, rollout_tokens;   // this step's share of the rollout totals
     double step_time;
+    // Per prompt source (mixed runs): kept groups, rows, reward and term sums, correct rows.
+    double src_groups[GRPO_MAX_SOURCES], src_rows[GRPO_MAX_SOURCES], src_reward[GRPO_MAX_SOURCES];
+    double src_correct[GRPO_MAX_SOURCES], src_comp[GRPO_MAX_SOURCES][REWARD_MAX_TERMS];
 } StepStats;
 
 typedef struct Trainer {
@@ -41,7 +45,12 @@ typedef struct Trainer {
     AdamW opt;
     Lexicon *lexicon;         // Strategic Grams (HICRA and planning metrics)
     Critic *critic;           // PPO critic (cfg.adv_estimator == gae), else NULL
-    ProblemSource problems;   // train split, or the dataset
+    ProblemSource problems;   // train split, or the dataset (without sources)
+    GrpoSources sources;      // the prompt mix (cfg.source), n 0 without
+    int sources_synced;       // their counts follow next_index (set at the first step, after a resume)
+    int *slot_source;         // (B) the source of each rollout slot's problem
+    uint32_t *slot_terms;     // (B) its reward terms
+    int *slot_verifier;       // (B) its verifier term or -1
     Rollout ro;               // B groups of G completions, scored; reused every step
     int *keep;                // (B) rollout slots kept for training, in the order they were kept
     uint8_t *slot_used;       // (B) slot holds a kept group this step

@@ -1,0 +1,435 @@
+// aha rm end to end: read and split the rows, train the head and trunk with
+// AdamW (the SFT schedule), log, save; or score rows with a trained model.
+#include "train/rm_run.h"
+#include "base/err.h"
+#include "base/fileio.h"
+#include "base/jsonl.h"
+#include "base/sys.h"
+#include "model/adamw.h"
+#include "report/log.h"
+#include "tok/template.h"
+#include "train/checkpoint.h"
+#include "train/rm.h"
+#include "train/sft.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const OptChoice action_choices[] = {{"train", RM_ACTION_TRAIN}, {"score", RM_ACTION_SCORE}, {NULL, 0}};
+
+#define F(x) offsetof(RmRunConfig, x)
+#define S(x) F(x), sizeof(((RmRunConfig *)0)->x)
+const OptDef rm_run_options[] = {
+    {"action", OPT_ENUM, F(action), 0, 0, 0, action_choices, "train a reward model, or score rows with one (given bare: aha rm train)", NULL, NULL, OPT_POSITIONAL | OPT_REQUIRED},
+    {"model", OPT_STRING, S(model), 0, 0, NULL, "train: the model to start from; score: a reward model directory", NULL, NULL, OPT_REQUIRED},
+    {"dataset", OPT_STRING, S(dataset), 0, 0, NULL, "train: JSONL rows {prompt, chosen, rejected[, margin]} or {prompt, completion, label}", NULL, NULL, 0},
+    {"input", OPT_STRING, S(input), 0, 0, NULL, "score: JSONL rows {prompt, completion} or {prompt, chosen, rejected} (- for stdin)", NULL, NULL, 0},
+    {"out", OPT_STRING, S(out), 0, 0, NULL, "train: the run directory (must not hold a run); score: JSONL out (- for stdout)", NULL, NULL, 0},
+    {"template", OPT_STRING, S(template_name), 0, 0, NULL, "train: template of text prompts (r1zero, chatml, raw); messages are chatml", NULL, NULL, 0},
+    {"skip_long", OPT_BOOL, F(skip_long), 0, 0, 1, NULL, "train: drop rows longer than the model's context instead of refusing the dataset", NULL, NULL, 0},
+    {"epochs", OPT_DOUBLE, F(epochs), 0, 0.001, 100000, NULL, "passes over the training rows", NULL, NULL, 0},
+    {"max_steps", OPT_INT, F(max_steps), 0, 0, 10000000, NULL, "optimizer updates (0: from epochs)", NULL, NULL, 0},
+    {"batch", OPT_INT, F(batch), 0, 1, 4096, NULL, "rows (pairs) per update; score: rows per forward", NULL, NULL, 0},
+    {"micro_batch", OPT_INT, F(micro_batch), 0, 0, 4096, NULL, "rows per forward/backward, gradients accumulated (0: batch)", NULL, NULL, 0},
+    {"lr", OPT_DOUBLE, F(lr), 0, 0, 10, NULL, "peak learning rate (cosine decay after warmup)", NULL, NULL, 0},
+    {"min_lr_ratio", OPT_DOUBLE, F(min_lr_ratio), 0, 0, 1, NULL, "final lr / lr", NULL, NULL, 0},
+    {"weight_decay", OPT_DOUBLE, F(weight_decay), 0, 0, 10, NULL, "AdamW weight decay (not on the head)", NULL, NULL, 0},
+    {"warmup", OPT_INT, F(warmup), 0, 0, 10000000, NULL, "warmup updates", NULL, NULL, 0},
+    {"eval_ratio", OPT_DOUBLE, F(eval_ratio), 0, 0, 0.9, NULL, "share of rows held out for eval_loss, eval_accuracy, eval_margin (0: none)", NULL, NULL, 0},
+    {"eval_every", OPT_INT, F(eval_every), 0, 0, 10000000, NULL, "updates between evaluations (0: only at the end)", NULL, NULL, 0},
+    {"log_every", OPT_INT, F(log_every), 0, 1, 10000000, NULL, "updates per metrics.jsonl line", NULL, NULL, 0},
+    {"seed", OPT_INT, F(seed), 0, 0, 2147483647, NULL, "split, order and head-initialisation seed", NULL, NULL, 0},
+    {"threads", OPT_INT, F(threads), 0, 0, 1024, NULL, "threads (0: all cores)", NULL, NULL, 0},
+    {"bf16", OPT_BOOL, F(bf16), 0, 0, 1, NULL, "save the trunk as bf16", NULL, NULL, 0},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
+};
+#undef F
+#undef S
+
+static const RmRunConfig rm_run_default = {
+    .template_name = "raw", .epochs = 2, .batch = 8, .lr = 1e-4, .min_lr_ratio = 0.1, .warmup = 5,
+    .eval_ratio = 0.1, .eval_every = 50, .log_every = 10, .seed = 1};
+
+void rm_run_defaults(void *c) { *(RmRunConfig *)c = rm_run_default; }
+
+// ---------------------------------------------------------------- the loop
+
+// Sums over the rows of one pass.
+typedef struct {
+    double loss;                    // Σ per-row loss
+    long rows, correct;
+    double margin;                  // pairwise: Σ r_c − r_r
+    double pos, neg;                // pointwise: Σ r over label 1 / label 0
+    long n_pos, n_neg;
+} Tally;
+
+static double tally_margin(const Tally *t, RmKind kind) {
+    if (kind == RM_PAIRWISE) return t->rows ? t->margin / (double)t->rows : 0;
+    return (t->n_pos ? t->pos / (double)t->n_pos : 0) - (t->n_neg ? t->neg / (double)t->n_neg : 0);
+}
+
+typedef struct {
+    RewardModel *rm;
+    RmKind kind;
+    RmBatch b;
+    int micro;                      // dataset rows per forward
+    const SftExample **seq;         // (2 micro) the sequences of one forward
+    float *score, *dscore, *aux;    // (2 micro) each; aux: margins or labels
+    float *dhead;                   // (C + 1)
+} Pass;
+
+// Forward (and with norm > 0 backward, loss divided by norm) rows of one
+// micro-batch into t.
+static int pass_micro(Pass *P, const RmExample *const *rows, int k, double norm, Tally *t) {
+    int pair = P->kind == RM_PAIRWISE, n = pair ? 2 * k : k;
+    for (int i = 0; i < k; i++) {
+        P->seq[i] = &rows[i]->a;
+        if (pair) P->seq[k + i] = &rows[i]->b;
+        P->aux[i] = pair ? rows[i]->margin : rows[i]->label;
+    }
+    Model *m = &P->rm->m;
+    if (rm_forward(m, &P->b, P->rm->head, P->seq, n, P->score) != 0) return -1;
+    double loss = pair ? rm_pair_loss(P->dscore, P->dscore + k, P->score, P->score + k, P->aux, k, 1.0)
+                       : rm_point_loss(P->dscore, P->score, P->aux, k, 1.0);
+    t->loss += loss, t->rows += k;
+    for (int i = 0; i < k; i++) {
+        float r = P->score[i];
+        if (pair) {
+            t->correct += r > P->score[k + i];
+            t->margin += (double)r - P->score[k + i];
+        } else {
+            t->correct += (r > 0) == (P->aux[i] > 0.5f);
+            if (P->aux[i] > 0.5f) t->pos += r, t->n_pos++;
+            else t->neg += r, t->n_neg++;
+        }
+    }
+    if (norm <= 0) return 0;
+    for (int i = 0; i < n; i++) P->dscore[i] = (float)(P->dscore[i] / norm);
+    return rm_backward(m, &P->b, P->rm->head, P->dscore, n, P->dhead);
+}
+
+static int pass_rows(Pass *P, const RmExample *const *rows, int R, int backward, Tally *t) {
+    *t = (Tally){0};
+    for (int r = 0; r < R; r += P->micro) {
+        int k = R - r < P->micro ? R - r : P->micro;
+        if (pass_micro(P, rows + r, k, backward ? (double)R : 0, t) != 0) return -1;
+    }
+    return 0;
+}
+
+static int pass_init(Pass *P, RewardModel *rm, RmKind kind, int micro, int T) {
+    int seqs = kind == RM_PAIRWISE ? 2 * micro : micro, C = rm->m.cfg.hidden_size;
+    *P = (Pass){.rm = rm, .kind = kind, .micro = micro};
+    P->seq = malloc(sizeof *P->seq * (size_t)seqs);
+    P->score = malloc(sizeof(float) * (size_t)seqs * 3);
+    P->dhead = calloc((size_t)C + 1, sizeof(float));
+    if (!P->seq || !P->score || !P->dhead) return err_set("out of memory");
+    P->dscore = P->score + seqs, P->aux = P->score + 2 * seqs;
+    return rm_batch_init(&P->b, &rm->m, seqs, T);
+}
+
+static void pass_free(Pass *P) {
+    rm_batch_free(&P->b);
+    free(P->seq);
+    free(P->score);
+    free(P->dhead);
+}
+
+static int put_line(JsonlWriter *log, cJSON *o) {
+    int rc = o ? jsonl_writer_put(log, o) : err_set("out of memory");
+    cJSON_Delete(o);
+    return rc;
+}
+
+static int log_eval(Pass *P, JsonlWriter *log, const RmExample *const *eval, int n_eval, long step, double epoch,
+                    Tally *t) {
+    if (pass_rows(P, eval, n_eval, 0, t) != 0) return -1;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "step", (double)step);
+    cJSON_AddNumberToObject(o, "eval_loss", t->loss / (double)t->rows);
+    cJSON_AddNumberToObject(o, "eval_accuracy", (double)t->correct / (double)t->rows);
+    cJSON_AddNumberToObject(o, "eval_margin", tally_margin(t, P->kind));
+    cJSON_AddNumberToObject(o, "epoch", epoch);
+    return put_line(log, o);
+}
+
+typedef struct {
+    const RmExample **train, **eval;
+    int n_train, n_eval;
+    int T;                         // the longest sequence
+} Split;
+
+// Train on s; the last evaluation lands in *ev.
+static int train_loop(const RmRunConfig *c, RewardModel *rm, RmKind kind, const Split *s, const char *log_path,
+                      Tally *ev) {
+    int steps = c->max_steps ? c->max_steps : (int)ceil(c->epochs * s->n_train / c->batch);
+    int micro = c->micro_batch > 0 && c->micro_batch < c->batch ? c->micro_batch : c->batch, rc = -1, C = rm->m.cfg.hidden_size;
+    Pass P;
+    AdamW opt = {0};
+    JsonlWriter log = {0};
+    Progress prog;
+    AdamWConfig ac = adamw_defaults();   // beta1 and eps
+    ac.lr = c->lr, ac.beta2 = 0.99, ac.weight_decay = c->weight_decay, ac.clip_norm = 1.0;
+    ac.schedule = LR_COSINE, ac.warmup_steps = c->warmup, ac.total_steps = steps, ac.min_lr_ratio = c->min_lr_ratio;
+    int *order = malloc(sizeof(int) * (size_t)s->n_train);
+    const RmExample **rows = malloc(sizeof *rows * (size_t)c->batch);
+    float *hm = calloc(2 * ((size_t)C + 1), sizeof(float)), *hv = hm ? hm + C + 1 : NULL;
+    if (!order || !rows || !hm) {
+        err_set("out of memory");
+        goto done;
+    }
+    if (pass_init(&P, rm, kind, micro, s->T) != 0 || adamw_init(&opt, &rm->m, &ac) != 0 ||
+        jsonl_writer_open(&log, log_path, 1) != 0)
+        goto done;
+    progress_init(&prog, stderr, "rm", 0, steps);
+    long cursor = 0, epoch = 0;
+    Tally win = {0};
+    double t0 = time_now();
+    sft_shuffle(order, s->n_train, (uint64_t)c->seed, epoch);
+    for (long step = 1; step <= steps; step++) {
+        for (int r = 0; r < c->batch; r++) {
+            if (cursor == s->n_train) sft_shuffle(order, s->n_train, (uint64_t)c->seed, ++epoch), cursor = 0;
+            rows[r] = s->train[order[cursor++]];
+        }
+        Tally t;
+        model_zero_grad(&rm->m);
+        memset(P.dhead, 0, sizeof(float) * ((size_t)C + 1));
+        if (pass_rows(&P, rows, c->batch, 1, &t) != 0) goto done;
+        double gnorm = adamw_step(&opt, &rm->m, 1.0f);
+        if (!isfinite(t.loss) || !isfinite(gnorm)) {
+            err_set("rm: the loss or gradient norm is not finite at update %ld", step);
+            goto done;
+        }
+        // The head follows the trunk's clip factor and step, without decay.
+        double clip = gnorm > ac.clip_norm ? ac.clip_norm / (gnorm + 1e-6) : 1.0;
+        adamw_update_array(&opt, rm->head, P.dhead, hm, hv, (size_t)C + 1, (float)clip, 0);
+        win.loss += t.loss, win.rows += t.rows, win.correct += t.correct, win.margin += t.margin;
+        win.pos += t.pos, win.neg += t.neg, win.n_pos += t.n_pos, win.n_neg += t.n_neg;
+        double ep = (double)epoch + (double)cursor / s->n_train;
+        if (step % c->log_every == 0 || step == steps) {
+            cJSON *o = cJSON_CreateObject();
+            double loss = win.loss / (double)win.rows, acc = (double)win.correct / (double)win.rows;
+            cJSON_AddNumberToObject(o, "step", (double)step);
+            cJSON_AddNumberToObject(o, "loss", loss);
+            cJSON_AddNumberToObject(o, "accuracy", acc);
+            cJSON_AddNumberToObject(o, "margin", tally_margin(&win, kind));
+            cJSON_AddNumberToObject(o, "learning_rate", adamw_lr(&ac, step));
+            cJSON_AddNumberToObject(o, "grad_norm", gnorm);
+            cJSON_AddNumberToObject(o, "epoch", ep);
+            cJSON_AddNumberToObject(o, "seconds", time_now() - t0);
+            if (put_line(&log, o) != 0) goto done;
+            char text[160];
+            snprintf(text, sizeof text, "loss %.4f  acc %.3f  lr %.2e", loss, acc, adamw_lr(&ac, step));
+            progress_update(&prog, step, text);
+            win = (Tally){0};
+        }
+        int eval_now = s->n_eval > 0 && (step == steps || (c->eval_every > 0 && step % c->eval_every == 0));
+        if (eval_now && log_eval(&P, &log, s->eval, s->n_eval, step, ep, ev) != 0) goto done;
+    }
+    progress_end(&prog);
+    rc = 0;
+done:
+    if (log.f) jsonl_writer_close(&log);
+    if (opt.m) adamw_free(&opt);
+    pass_free(&P);
+    free(order), free(rows), free(hm);
+    return rc;
+}
+
+// ---------------------------------------------------------------- train
+
+static int split_rows(Split *s, const RmData *d, const RmRunConfig *c) {
+    int *order = malloc(sizeof(int) * (size_t)d->n);
+    s->train = malloc(sizeof *s->train * (size_t)d->n);
+    if (!order || !s->train) {
+        free(order);
+        return err_set("out of memory");
+    }
+    s->n_eval = sft_split(order, d->n, c->eval_ratio, (uint64_t)c->seed), s->n_train = d->n - s->n_eval;
+    s->eval = s->train + s->n_train;
+    s->T = 1;
+    for (int i = 0; i < d->n; i++) {
+        const RmExample *x = &d->ex[order[i]];
+        s->train[i] = x;
+        if (x->a.len > s->T) s->T = x->a.len;
+        if (d->kind == RM_PAIRWISE && x->b.len > s->T) s->T = x->b.len;
+    }
+    free(order);
+    if (s->n_train < c->batch)
+        return err_set("%s: %d training rows (%d of %d held out for eval), fewer than a batch of %d", c->dataset,
+                       s->n_train, s->n_eval, d->n, c->batch);
+    return 0;
+}
+
+static int rm_train_run(const RmRunConfig *c) {
+    if (!c->dataset[0] || !c->out[0]) return err_set("rm train needs --dataset FILE.jsonl and --out RUN_DIR");
+    if (template_check(c->template_name) != 0) return err_wrap("template");
+    if (checkpoint_dir_is_new(c->out, "choose another --out") != 0) return -1;
+    threads_set(c->threads);
+    RewardModel rm;
+    RmData d = {0};
+    Split s = {0};
+    Tally ev = {0};
+    char logpath[4096], dir[4096];
+    if (rm_init(&rm, c->model, c->template_name, RM_PAIRWISE, (uint64_t)c->seed) != 0) return -1;
+    SftDataOpts o = {.tok = rm.tok, .template_name = c->template_name, .eos = rm.eos, .max_len = rm.m.cfg.max_position,
+                     .skip_long = c->skip_long};
+    int rc = -1;
+    if (rm_data_load(&d, c->dataset, &o) != 0 || split_rows(&s, &d, c) != 0) goto done;
+    rm.kind = d.kind;
+    log_info("rm: %d %s rows, %d for training, %d held out, %ld skipped as too long", d.n,
+             d.kind == RM_PAIRWISE ? "pairwise" : "pointwise", s.n_train, s.n_eval, d.skipped_long);
+    cJSON *settings = opt_to_json(c, rm_run_options);
+    if (!settings || mkdir_p(c->out) != 0 || json_write_file(settings, c->out, "config.json") != 0 ||
+        path_join(logpath, sizeof logpath, c->out, "metrics.jsonl") != 0 ||
+        path_join(dir, sizeof dir, c->out, "model") != 0) {
+        cJSON_Delete(settings);
+        goto done;
+    }
+    cJSON_Delete(settings);
+    if (train_loop(c, &rm, d.kind, &s, logpath, &ev) != 0 ||
+        rm_save(&rm, dir, c->bf16 ? ST_BF16 : ST_F32, c->model) != 0)
+        goto done;
+    if (s.n_eval > 0)
+        log_info("rm: held out %d rows: eval_loss %.4f, eval_accuracy %.3f, eval_margin %.3f; wrote %s", s.n_eval,
+                 ev.loss / (double)ev.rows, (double)ev.correct / (double)ev.rows, tally_margin(&ev, d.kind), dir);
+    else
+        log_info("rm: wrote %s", dir);
+    rc = 0;
+done:
+    free(s.train);
+    rm_data_free(&d);
+    rm_free(&rm);
+    return rc;
+}
+
+// ---------------------------------------------------------------- score
+
+// Rows read for scoring: each object and the sequences it asks for (one, or
+// chosen then rejected).
+typedef struct {
+    cJSON **rows;
+    int n, cap;
+    SftExample *seq;   // (n_seq)
+    int *first;        // (n + 1) the row's sequences are seq[first[i] .. first[i + 1])
+    int n_seq, seq_cap;
+} ScoreSet;
+
+static int push_seq(ScoreSet *s, const SftExample *e) {
+    if (s->n_seq == s->seq_cap) {
+        int nc = s->seq_cap ? 2 * s->seq_cap : 256;
+        SftExample *ne = realloc(s->seq, sizeof *ne * (size_t)nc);
+        if (!ne) return err_set("out of memory");
+        s->seq = ne, s->seq_cap = nc;
+    }
+    s->seq[s->n_seq++] = *e;
+    return 0;
+}
+
+// The sequences of one row: chosen and rejected of a pair, else the completion.
+static int read_score_row(ScoreSet *s, const SftDataOpts *o, const cJSON *obj) {
+    if (!cJSON_IsObject(obj)) return err_set("not a JSON object");
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(obj, "prompt");
+    const char *keys[2] = {"completion", NULL};
+    if (cJSON_HasObjectItem(obj, "chosen")) keys[0] = "chosen", keys[1] = "rejected";
+    for (int k = 0; k < 2 && keys[k]; k++) {
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(obj, keys[k]);
+        SftExample e;
+        if (!c) return err_set("%s: missing (a row to score needs \"completion\", or \"chosen\" and \"rejected\")", keys[k]);
+        int rc = rm_data_encode(o, p, c, &e);
+        if (rc != 0) return -1;
+        if (push_seq(s, &e) != 0) return free((void *)e.ids), free((void *)e.train), -1;
+    }
+    return 0;
+}
+
+static int read_score_set(ScoreSet *s, const char *path, const SftDataOpts *o) {
+    JsonlReader jr;
+    if (jsonl_open(&jr, path) != 0) return -1;
+    int rc;
+    cJSON *obj;
+    while ((rc = jsonl_next(&jr, &obj)) == 1) {
+        if (s->n + 1 >= s->cap) {
+            int nc = s->cap ? 2 * s->cap : 256;
+            cJSON **nr = realloc(s->rows, sizeof *nr * (size_t)nc);
+            int *nf = nr ? realloc(s->first, sizeof *nf * (size_t)(nc + 1)) : NULL;
+            if (nr) s->rows = nr;
+            if (nf) s->first = nf, s->cap = nc;
+            if (!nr || !nf) rc = err_set("out of memory");
+        }
+        if (rc == 1) s->first[s->n] = s->n_seq, rc = read_score_row(s, o, obj) == 0 ? 1 : -1;
+        if (rc != 1) {
+            cJSON_Delete(obj);
+            err_wrap("%s:%ld", path, jr.line);
+            break;
+        }
+        s->rows[s->n++] = obj;
+        s->first[s->n] = s->n_seq;
+    }
+    jsonl_close(&jr);
+    return rc < 0 ? -1 : 0;
+}
+
+static void score_set_free(ScoreSet *s) {
+    for (int i = 0; i < s->n; i++) cJSON_Delete(s->rows[i]);
+    for (int i = 0; i < s->n_seq; i++) free((void *)s->seq[i].ids), free((void *)s->seq[i].train);
+    free(s->rows), free(s->seq), free(s->first);
+}
+
+// Each row with "score" (or "score_chosen" and "score_rejected") added.
+static int write_scores(const ScoreSet *s, const float *score, const char *out, long *pairs_right, long *pairs,
+                        long *labels_right, long *labels) {
+    FILE *f = strcmp(out, "-") == 0 ? stdout : fopen(out, "w");
+    if (!f) return err_set("%s: cannot write", out);
+    int rc = 0;
+    for (int i = 0; i < s->n && rc == 0; i++) {
+        const float *r = score + s->first[i];
+        if (s->first[i + 1] - s->first[i] == 2) {
+            cJSON_AddNumberToObject(s->rows[i], "score_chosen", r[0]);
+            cJSON_AddNumberToObject(s->rows[i], "score_rejected", r[1]);
+            *pairs += 1, *pairs_right += r[0] > r[1];
+        } else {
+            cJSON_AddNumberToObject(s->rows[i], "score", r[0]);
+            const cJSON *l = cJSON_GetObjectItemCaseSensitive(s->rows[i], "label");
+            if (cJSON_IsNumber(l) || cJSON_IsBool(l)) {
+                int y = cJSON_IsBool(l) ? cJSON_IsTrue(l) : l->valuedouble > 0.5;
+                *labels += 1, *labels_right += (r[0] > 0) == y;
+            }
+        }
+        char *text = cJSON_PrintUnformatted(s->rows[i]);
+        if (!text || fprintf(f, "%s\n", text) < 0) rc = err_set("%s: write failed", out);
+        free(text);
+    }
+    if (f != stdout && fclose(f) != 0 && rc == 0) rc = err_set("%s: write failed", out);
+    return rc;
+}
+
+static int rm_score_run(const RmRunConfig *c) {
+    if (!c->input[0]) return err_set("rm score needs --input FILE.jsonl (- for stdin)");
+    threads_set(c->threads);
+    RewardModel rm;
+    if (rm_load(&rm, c->model, 0) != 0) return -1;
+    SftDataOpts o = {.tok = rm.tok, .template_name = rm.template_name, .eos = rm.eos, .max_len = rm.m.cfg.max_position};
+    ScoreSet s = {0};
+    RmBatch b = {.rows = c->batch};
+    float *score = NULL;
+    long right = 0, pairs = 0, lright = 0, labels = 0;
+    int rc = read_score_set(&s, c->input, &o);
+    if (rc == 0 && !(score = malloc(sizeof(float) * (size_t)(s.n_seq + 1)))) rc = err_set("out of memory");
+    if (rc == 0) rc = rm_score(&rm.m, &b, rm.head, s.seq, s.n_seq, score);
+    if (rc == 0) rc = write_scores(&s, score, c->out[0] ? c->out : "-", &right, &pairs, &lright, &labels);
+    if (rc == 0 && pairs > 0) log_info("rm score: %d rows; %ld of %ld pairs ranked chosen above rejected", s.n, right, pairs);
+    else if (rc == 0 && labels > 0)
+        log_info("rm score: %d rows; %ld of %ld labelled rows on the label's side of 0", s.n, lright, labels);
+    else if (rc == 0) log_info("rm score: %d rows", s.n);
+    rm_batch_free(&b);
+    free(score);
+    score_set_free(&s);
+    rm_free(&rm);
+    return rc;
+}
+
+int rm_run(const RmRunConfig *c) { return c->action == RM_ACTION_SCORE ? rm_score_run(c) : rm_train_run(c); }

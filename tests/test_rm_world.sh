@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The chat world (task chat): preference pairs and safety labels drawn from
+# the train split and from the test split share no prompt; the rule judge
+# (reward chat) calls every chosen answer right and every rejected one wrong;
+# a helpfulness reward model trained on train-split pairs ranks >= 90% of the
+# test split's pairs right, and a safety reward model trained on train-split
+# labels puts >= 90% of the test split's labelled answers on their side of 0.
+set -u
+fail=0
+check() { if ! eval "$2"; then echo "FAIL: $1"; fail=1; fi; }
+T=$TEST_TMP/rm_world
+rm -rf "$T" && mkdir -p "$T"
+M=models/aha-tiny
+
+$AHA task chat -n 300 --as pairs >"$T/pairs.jsonl" && $AHA task chat -n 300 --as labels >"$T/labels.jsonl" &&
+  $AHA task chat -n 300 --split test --as pairs | sort -u >"$T/pairs_test.jsonl" &&
+  $AHA task chat -n 300 --split test --as labels | sort -u >"$T/labels_test.jsonl" &&
+  $AHA task chat -n 300 >"$T/problems.jsonl"
+check "aha task chat writes problems, pairs and labels" '[ $? -eq 0 ] && [ -s "$T/pairs_test.jsonl" ]'
+check "train and test prompts are disjoint" "$PYTHON - '$T' <<'P'
+import json, sys
+d = sys.argv[1]
+ids = lambda f: {json.loads(l)['prompt'] for l in open(f'{d}/{f}')}
+tr, te = ids('pairs.jsonl') | ids('labels.jsonl'), ids('pairs_test.jsonl') | ids('labels_test.jsonl')
+print(f'chat world: {len(tr)} train prompts, {len(te)} test prompts')
+sys.exit(0 if tr and te and not tr & te else 1)
+P"
+# The judge agrees with the pairs: chosen 1, rejected 0.
+$PYTHON - "$T" <<'P'
+import json, sys
+d = sys.argv[1]
+gold = {json.loads(l)['prompt']: json.loads(l)['answer'] for l in open(f'{d}/problems.jsonl')}
+with open(f'{d}/judge_in.jsonl', 'w') as f:
+    for l in open(f'{d}/pairs.jsonl'):
+        r = json.loads(l)
+        for side in ('chosen', 'rejected'):
+            f.write(json.dumps({'completion': r[side], 'answer': gold[r['prompt']], 'side': side}) + '\n')
+P
+$AHA reward --fn chat <"$T/judge_in.jsonl" >"$T/judge_out.jsonl"
+check "the rule judge calls every chosen answer right and every rejected one wrong" "$PYTHON - '$T' <<'P'
+import json, sys
+d = sys.argv[1]
+sides = [json.loads(l)['side'] for l in open(f'{d}/judge_in.jsonl')]
+got = [json.loads(l)['chat'] for l in open(f'{d}/judge_out.jsonl')]
+sys.exit(0 if len(got) == len(sides) > 0 and all(g == (s == 'chosen') for s, g in zip(sides, got)) else 1)
+P"
+
+train() { $AHA rm train --model $M --max-steps 60 --lr 1e-3 --eval-ratio 0.1 "$@"; }
+train --dataset "$T/pairs.jsonl" --out "$T/helpful" >"$T/helpful.log" 2>&1 &&
+  $AHA rm score --model "$T/helpful/model" --input "$T/pairs_test.jsonl" --out "$T/helpful_test.jsonl" 2>"$T/helpful_score.log"
+check "the helpfulness reward model trains and scores" '[ $? -eq 0 ]'
+train --dataset "$T/labels.jsonl" --out "$T/safety" >"$T/safety.log" 2>&1 &&
+  $AHA rm score --model "$T/safety/model" --input "$T/labels_test.jsonl" --out "$T/safety_test.jsonl" 2>"$T/safety_score.log"
+check "the safety reward model trains and scores" '[ $? -eq 0 ]'
+check "both reach >= 90% on the test split" "$PYTHON - '$T' <<'P'
+import json, sys
+d = sys.argv[1]
+p = [json.loads(l) for l in open(f'{d}/helpful_test.jsonl')]
+s = [json.loads(l) for l in open(f'{d}/safety_test.jsonl')]
+hp = sum(r['score_chosen'] > r['score_rejected'] for r in p) / len(p)
+sf = sum((r['score'] > 0) == (r['label'] == 1) for r in s) / len(s)
+print(f'held-out test split: helpfulness pairs {hp:.3f} ({len(p)}), safety labels {sf:.3f} ({len(s)})')
+sys.exit(0 if hp >= 0.9 and sf >= 0.9 else 1)
+P"
+exit $fail
