@@ -19,6 +19,9 @@ static const TaskDef tasks[] = {
      "knights and knaves with a unique solution; difficulty + 2 inhabitants",
      task_make_knights},
     {"sum", "math", "a sum of single digits; difficulty + 2 terms", task_make_sum},
+    {"code", "code",
+     "a Python function or stdin/stdout program checked by tests; longer algorithms with difficulty",
+     task_make_code},
 };
 
 const TaskDef *task_list(int *n) {
@@ -109,6 +112,13 @@ cJSON *task_problem_json(const Problem *p) {
         }
         ok = ok && a && cJSON_AddNumberToObject(o, "target", (double)p->target);
     }
+    cJSON *code = ok && p->code[0] ? cJSON_Parse(p->code) : NULL;
+    if (p->code[0] && !code) ok = 0;
+    while (code && code->child) {
+        cJSON *f = cJSON_DetachItemViaPointer(code, code->child);
+        if (!cJSON_AddItemToObject(o, f->string, f)) ok = 0;
+    }
+    cJSON_Delete(code);
     if (!ok) {
         cJSON_Delete(o);
         return NULL;

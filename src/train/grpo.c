@@ -248,6 +248,7 @@ static int build_batch(Trainer *t, StepStats *s) {
         s->reward_sq += r->reward * r->reward;
         for (int k = 0; k < t->ro.rewards.n; k++) s->comp_sum[k] += r->components[k];
         s->correct += r->correct;
+        reward_code_summary_add(&s->code, &r->code);
         s->len_sum += r->n;
         s->len_min = r->n < s->len_min ? r->n : s->len_min;
         s->len_max = r->n > s->len_max ? r->n : s->len_max;
@@ -363,6 +364,7 @@ static cJSON *step_metrics(const Trainer *t, const StepStats *s) {
         snprintf(key, sizeof key, "rewards/%s/mean", t->ro.rewards.terms[k].entry->name);
         cJSON_AddNumberToObject(m, key, s->comp_sum[k] / dn);
     }
+    reward_code_summary_json(m, &s->code, s->t_reward);
     cJSON_AddNumberToObject(m, "accuracy", s->correct / dn);
     cJSON_AddNumberToObject(m, "frac_reward_zero_std", (double)t->zero_std_groups / t->cfg.prompts_per_step);
     cJSON_AddNumberToObject(m, "groups", t->n_kept);
@@ -434,6 +436,7 @@ static int log_samples(Trainer *t) {
         for (int k = 0; k < t->ro.rewards.n; k++)
             cJSON_AddNumberToObject(o, t->ro.rewards.terms[k].entry->name, r->components[k]);
         cJSON_AddBoolToObject(o, "correct", r->correct);
+        if (r->code.scored) cJSON_AddItemToObject(o, "code_report", reward_code_report_json(&r->code));
         cJSON_AddNumberToObject(o, "advantage", row_advantage(t, i, g->prompt_len, r->n));
         cJSON_AddNumberToObject(o, "tokens", r->n);
         cJSON_AddStringToObject(o, "finish", r->truncated ? "length" : "stop");

@@ -8,6 +8,7 @@
 
 #include "model/adamw.h"
 #include "model/forward.h"
+#include "reward/code.h"
 #include "report/log.h"
 #include "rl/hicra.h"
 #include "rollout/problems.h"
@@ -26,6 +27,7 @@ typedef struct {
     double vf_loss, vf_clipfrac;
     double t_sample, t_reward, rollout_tokens;   // this step's share of the rollout totals
     double step_time;
+    RewardCodeSummary code;   // the code reward's reports of the batch's rows
 } StepStats;
 
 typedef struct Trainer {
