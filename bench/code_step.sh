@@ -13,15 +13,7 @@ T=${TMPDIR:-/tmp}/aha_code_step
 rm -rf "$T" && mkdir -p "$T"
 ./aha init --preset "$preset" --seed 5 --out "$T/m" >/dev/null
 ./aha task code --difficulty 1 -n 16 --seed 3 >"$T/rows.jsonl"
-python3 - "$T" <<'P'
-import json, sys
-t = sys.argv[1]
-rows = [json.loads(l) for l in open(t + "/rows.jsonl")]
-with open(t + "/sft.jsonl", "w") as f:
-    for _ in range(8):
-        for r in rows:
-            f.write(json.dumps({"prompt": r["prompt"], "completion": "```python\n" + r["solution"] + "```"}) + "\n")
-P
+python3 scripts/code_sft_rows.py 8 <"$T/rows.jsonl" >"$T/sft.jsonl"
 ./aha sft --model "$T/m" --dataset "$T/sft.jsonl" --out "$T/sft" --lr 3e-3 --max-steps 200 --batch 8 \
     --eval-ratio 0 >/dev/null 2>&1
 ./aha grpo --model "$T/sft/model" --task code --difficulty 1 --template raw --prompts-per-step 8 --group-size 8 \

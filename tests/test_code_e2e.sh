@@ -17,15 +17,12 @@ $AHA init --preset tiny --seed 5 --out "$T/m" >/dev/null 2>&1
 check "init" '[ $? -eq 0 ]'
 $AHA task code --difficulty 1 -n 4 --seed 3 >"$T/rows.jsonl"
 check "aha task code" '[ $? -eq 0 ] && [ "$(wc -l <"$T/rows.jsonl")" -eq 4 ]'
+$PYTHON scripts/code_sft_rows.py 16 <"$T/rows.jsonl" >"$T/sft.jsonl"
+# The rows as a user's data set: prompt and tests only, no answer.
 $PYTHON - "$T" <<'P'
 import json, sys
 t = sys.argv[1]
 rows = [json.loads(l) for l in open(t + "/rows.jsonl")]
-with open(t + "/sft.jsonl", "w") as f:
-    for _ in range(16):
-        for r in rows:
-            f.write(json.dumps({"prompt": r["prompt"], "completion": "```python\n" + r["solution"] + "```"}) + "\n")
-# The rows as a user's data set: prompt and tests only, no answer.
 with open(t + "/data.jsonl", "w") as f:
     for r in rows:
         keep = {k: r[k] for k in ("prompt", "tests", "fn_name", "inputs", "outputs") if k in r}

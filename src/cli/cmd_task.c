@@ -39,7 +39,7 @@ static void task_list_help(void) {
 const CliOptions task_cli = {
     task_options, sizeof(TaskFlags), task_defaults,
     "aha task NAME [--split train|test] [-n N] [--seed S] [--difficulty D] [--start I]",
-    "Prints N generated problems of task NAME as JSON Lines: id, task, split, difficulty, prompt, answer (gold), reward (the verifier), plus numbers/target for countdown.\n"
+    "Prints N generated problems of task NAME as JSON Lines: id, task, split, difficulty, prompt, answer (gold), reward (the verifier), plus numbers/target for countdown, and for code its tests (\"tests\": [{\"input\", \"output\"}] or \"fn_name\", \"inputs\", \"outputs\") and a reference \"solution\": valid --dataset rows.\n"
     "A problem is fixed by (seed, split, difficulty, index); train and test never share one.", task_list_help, 0};
 
 int cmd_task(void *cfg) {
