@@ -59,4 +59,12 @@ out=$(printf '%s\n' '{"completion": "```python\nprint(41)\n```", "fn_name": "f",
   "$AHA_BIN" reward --fn code 2>&1)
 check "call-based tests and the first failure" test "$out" = '{"reward":0,"code":0,"code_report":{"tests":1,"run":1,"passed":0,"first_failure":"crash"}}
 {"reward":1,"code":1,"code_report":{"tests":1,"run":1,"passed":1,"result":"pass"}}'
+# wall= lets a program wait longer than its CPU limit (a sleeper uses no CPU).
+sleeper='{"completion": "```python\nimport time\ntime.sleep(1.5)\nprint(1)\n```", "tests": [{"input": "", "output": "1"}]}'
+out=$(printf '%s\n' "$sleeper" | "$AHA_BIN" reward --fn code:1:timeout=1 2>&1)
+check "timeout cuts the sleeper" test "$out" = '{"reward":0,"code":0,"code_report":{"tests":1,"run":1,"passed":0,"first_failure":"timeout"}}'
+out=$(printf '%s\n' "$sleeper" | "$AHA_BIN" reward --fn code:1:timeout=1,wall=3 2>&1)
+check "wall lets it finish" test "$out" = '{"reward":1,"code":1,"code_report":{"tests":1,"run":1,"passed":1,"result":"pass"}}'
+out=$(printf '%s\n' "$sleeper" | "$AHA_BIN" reward --fn code:1:timeout=2,wall=1 2>&1)
+check "wall below timeout refused" grep -q "wall in \[timeout, 3600\]" <<<"$out"
 exit $fail

@@ -266,11 +266,12 @@ int reward_code_batch(const RewardInput *in, int n, const RewardParams *p, doubl
     double timeout = reward_param_double(p, "timeout", 5.0);
     double mem_mb = reward_param_double(p, "memory_mb", 1024.0);
     double parallel = reward_param_double(p, "parallel", 0.0);
-    if (!(timeout > 0 && timeout <= 3600) || !(mem_mb >= 16 && mem_mb <= 1 << 20) ||
-        !(parallel >= 0 && parallel <= 1024))
-        return err_set("code: timeout must be in (0, 3600], memory_mb in [16, 1048576], "
+    double wall = reward_param_double(p, "wall", timeout);
+    if (!(timeout > 0 && timeout <= 3600) || !(wall >= timeout && wall <= 3600) ||
+        !(mem_mb >= 16 && mem_mb <= 1 << 20) || !(parallel >= 0 && parallel <= 1024))
+        return err_set("code: timeout must be in (0, 3600], wall in [timeout, 3600], memory_mb in [16, 1048576], "
                        "parallel in [0, 1024]");
-    l.wall_seconds = timeout;
+    l.wall_seconds = wall;
     l.cpu_seconds = timeout;
     l.mem_bytes = (long)(mem_mb * 1048576.0);
     l.max_parallel = (int)parallel;

@@ -12,14 +12,17 @@
 // Options (RewardParams keys, all optional):
 //   partial=1      reward = fraction of tests passed (default 0: 1 only if all pass,
 //                  and the remaining tests of a failing program are skipped)
-//   timeout=S      wall seconds per test run (default 5; CPU limit the same)
+//   timeout=S      seconds per test run, CPU and wall clock (default 5)
+//   wall=S         wall-clock seconds instead, when more than timeout: a program
+//                  waiting for a CPU (more sandboxes than CPUs) is not cut
+//                  short, while CPU time still stops a loop at timeout
 //   memory_mb=M    address-space limit (default 1024)
 //   parallel=P     sandboxes alive at once (default: CPU count)
 //   python=PATH    interpreter (default /usr/bin/python3)
 //   unsafe_sandbox=1  where namespaces cannot be made (no unprivileged user
 //                  namespaces), run programs with rlimits and a seccomp filter
 //                  only, warned on stderr, instead of refusing (default 0)
-#define REWARD_CODE_KEYS "partial,timeout,memory_mb,parallel,python,unsafe_sandbox"
+#define REWARD_CODE_KEYS "partial,timeout,wall,memory_mb,parallel,python,unsafe_sandbox"
 
 // Scores n completions against their tests: in[i].task's fields in a shape of
 // task/code_tests.h, else those of the generated problem in[i].problem->code.
