@@ -67,4 +67,8 @@ out=$(printf '%s\n' "$sleeper" | "$AHA_BIN" reward --fn code:1:timeout=1,wall=3 
 check "wall lets it finish" test "$out" = '{"reward":1,"code":1,"code_report":{"tests":1,"run":1,"passed":1,"result":"pass"}}'
 out=$(printf '%s\n' "$sleeper" | "$AHA_BIN" reward --fn code:1:timeout=2,wall=1 2>&1)
 check "wall below timeout refused" grep -q "wall in \[timeout, 3600\]" <<<"$out"
+# A loop with room on the wall clock is stopped by its CPU limit, and reported as a timeout.
+out=$(printf '%s\n' '{"completion": "```python\nwhile True: pass\n```", "tests": [{"input": "", "output": "1"}]}' |
+  "$AHA_BIN" reward --fn code:1:timeout=1,wall=20 2>&1)
+check "the CPU limit is a timeout" test "$out" = '{"reward":0,"code":0,"code_report":{"tests":1,"run":1,"passed":0,"first_failure":"timeout"}}'
 exit $fail
