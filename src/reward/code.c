@@ -126,8 +126,7 @@ static int call_matches(const SandboxResult *r, const cJSON *want) {
 // Why a test failed. The CPU limit kills with SIGKILL (SIGXCPU where the
 // program is not its namespace's init): a program killed so, after at least
 // its CPU time, ran out of time.
-static RewardCodeOutcome outcome_of(const SandboxResult *r, int passed, double cpu_seconds) {
-    if (passed) return REWARD_CODE_PASS;
+static RewardCodeOutcome failure_of(const SandboxResult *r, double cpu_seconds) {
     int cpu_kill = (r->term_signal == SIGKILL || r->term_signal == SIGXCPU) && r->wall_seconds >= cpu_seconds;
     if (r->status == SANDBOX_TIMEOUT || cpu_kill) return REWARD_CODE_TIMEOUT;
     if (r->status == SANDBOX_OUTPUT_LIMIT) return REWARD_CODE_OUTPUT_LIMIT;
@@ -149,7 +148,7 @@ static void code_done(void *ctx, int j, const SandboxResult *r) {
     if (c->first[i] < 0 || c->test[j] < c->first[i]) {
         c->first[i] = c->test[j];
         // Text that was no program (no fence, no <answer>) and did not run is reported as such.
-        RewardCodeOutcome o = outcome_of(r, 0, c->cpu_seconds);
+        RewardCodeOutcome o = failure_of(r, c->cpu_seconds);
         c->rep[i].outcome = !c->found[i] && o == REWARD_CODE_CRASH ? REWARD_CODE_NO_PROGRAM : o;
     }
 }
