@@ -1,8 +1,9 @@
 // JSONL datasets: the fixtures in tests/data/ (written for these tests) in the
-// GSM8K, MATH and generic shapes; gold answers extracted on load; bad lines
+// GSM8K, MATH, generic and code shapes; gold answers extracted on load; bad lines
 // reported as file:line or skipped and counted; extraction edge cases.
 #include "task/dataset.h"
 #include "base/err.h"
+#include "task/code_tests.h"
 #include "test.h"
 
 #include <stdlib.h>
@@ -73,6 +74,62 @@ static void test_files(void) {
     CHECK(dataset_shape_parse("math") == DATASET_MATH && dataset_shape_parse("csv") == -1, "shape names");
 }
 
+// Code rows: stdin/stdout and call-based tests in the open-r1, verl and APPS
+// shapes, no answer needed; a malformed test names the line, the field and the test.
+static void test_code_rows(void) {
+    Dataset ds = {0};
+    CHECK(dataset_load(&ds, "tests/data/code.jsonl", DATASET_AUTO, 0) == 0, "%s", err_msg());
+    CHECK(ds.shape == DATASET_CODE && ds.n == 4, "shape %d n %d", ds.shape, ds.n);
+    for (int i = 0; i < ds.n && i < 3; i++) CHECK(ds.items[i].answer == NULL, "row %d: answer [%s]", i, ds.items[i].answer);
+    CHECK(ds.n == 4 && strcmp(ds.items[3].answer, "print(input().upper())") == 0, "an answer is kept");
+    CHECK(ds.n == 4 && strncmp(ds.items[2].prompt, "Write a function rev", 20) == 0, "APPS question as the prompt");
+    const int want_n[] = {2, 2, 1, 1};
+    const char *want_fn[] = {NULL, "double", "rev", NULL};
+    for (int i = 0; i < ds.n; i++) {
+        CodeTests t;
+        CHECK(code_tests_parse(ds.items[i].json, &t) == 0 && t.n == want_n[i], "row %d: %s", i, err_msg());
+        CHECK((t.fn_name == NULL) == (want_fn[i] == NULL) && (!t.fn_name || strcmp(t.fn_name, want_fn[i]) == 0),
+              "row %d: fn_name", i);
+    }
+    CodeTests t;
+    CHECK(code_tests_parse(ds.items[1].json, &t) == 0 && cJSON_GetArrayItem(code_test_input(&t, 1), 0)->valueint == -3 &&
+              code_test_output(&t, 1)->valueint == -6, "call-based test 1");
+    CHECK(code_tests_parse(ds.items[0].json, &t) == 0 && strcmp(code_test_input(&t, 1)->valuestring, "-5 5\n") == 0 &&
+              strcmp(code_test_output(&t, 1)->valuestring, "0\n") == 0, "stdin test 1");
+    dataset_free(&ds);
+
+    CHECK(dataset_load(&ds, "tests/data/code_bad.jsonl", DATASET_AUTO, 0) == -1 &&
+              strstr(err_msg(), "code_bad.jsonl:2: tests[0] needs string fields \"input\" and \"output\""), "%s",
+          err_msg());
+    CHECK(dataset_load(&ds, "tests/data/code_bad.jsonl", DATASET_AUTO, 1) == 0 && ds.n == 2 && ds.skipped == 4,
+          "n %d skipped %ld", ds.n, ds.skipped);
+    dataset_free(&ds);
+    const char *bad[][2] = {
+        {"{\"prompt\": \"p\", \"fn_name\": \"f\", \"inputs\": [1], \"outputs\": [2]}",
+         "inputs[0] must be the array of arguments f is called with"},
+        {"{\"prompt\": \"p\", \"fn_name\": \"f\", \"inputs\": [[1], [2]], \"outputs\": [2]}",
+         "\"inputs\" has 2 tests but \"outputs\" has 1"},
+        {"{\"prompt\": \"p\", \"tests\": []}", "needs 1 to 4096 tests, got 0"},
+        {"{\"prompt\": \"p\", \"tests\": {\"inputs\": [1], \"outputs\": [\"1\"]}}",
+         "tests.inputs[0] and tests.outputs[0] must be strings"},
+        {"{\"prompt\": \"p\", \"tests\": \"[]\"}", "field \"tests\" must be an array"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        cJSON *o = cJSON_Parse(bad[k][0]);
+        DatasetItem it;
+        CHECK(dataset_detect(o) == DATASET_CODE && dataset_item_parse(o, DATASET_CODE, &it) == -1 &&
+                  strstr(err_msg(), bad[k][1]), "case %zu: %s", k, err_msg());
+        cJSON_Delete(o);
+    }
+    // A math row without an answer is still refused.
+    cJSON *o = cJSON_Parse("{\"prompt\": \"p\", \"answer\": \"\"}");
+    DatasetItem it;
+    CHECK(dataset_item_parse(o, DATASET_GENERIC, &it) == -1 && strstr(err_msg(), "empty answer"), "%s", err_msg());
+    cJSON_Delete(o);
+    CHECK(dataset_shape_parse("code") == DATASET_CODE && strcmp(dataset_shape_name(DATASET_CODE), "code") == 0,
+          "shape name");
+}
+
 static void test_extraction(void) {
     struct { const char *in, *want; } boxed[] = {
         {"\\boxed{42}", "42"},
@@ -111,5 +168,6 @@ static void test_extraction(void) {
 int main(void) {
     test_files();
     test_extraction();
+    test_code_rows();
     return TEST_END();
 }

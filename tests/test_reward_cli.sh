@@ -46,10 +46,29 @@ out=$(printf '{"completion": "a b c a b c", "tokens": 90, "max_new_tokens": 100}
   "$AHA_BIN" reward --fn overlong:1:max=100,cache=20 --fn repetition --fn repetition:1:ngram=1 2>&1)
 # overlong (80-90)/20 = -0.5; trigrams 3/4 unique: -0.25; unigrams 3/6 unique: -0.5
 check "options and duplicate names" test "$out" = '{"reward":-1.25,"overlong":-0.5,"repetition":-0.25,"repetition#2":-0.5}'
-# The code reward runs the program in the sandbox; unsafe_sandbox is an accepted option.
+# The code reward runs the program in the sandbox and reports the tests run and
+# passed (or the first failure); unsafe_sandbox is an accepted option.
 code='{"completion": "```python\nprint(int(input()) * 2)\n```", "tests": [{"input": "21", "output": "42"}]}'
 out=$(printf '%s\n' "$code" | "$AHA_BIN" reward --fn code 2>&1)
-check "code reward runs the program" test "$out" = '{"reward":1,"code":1}'
+report='"code_report":{"tests":1,"run":1,"passed":1,"result":"pass"}'
+check "code reward runs the program" test "$out" = '{"reward":1,"code":1,'"$report"'}'
 out=$(printf '%s\n' "$code" | "$AHA_BIN" reward --fn code:1:unsafe_sandbox=1 2>&1)
-check "code reward accepts unsafe_sandbox" test "$out" = '{"reward":1,"code":1}'
+check "code reward accepts unsafe_sandbox" test "$out" = '{"reward":1,"code":1,'"$report"'}'
+out=$(printf '%s\n' '{"completion": "```python\nprint(41)\n```", "fn_name": "f", "inputs": [[1]], "outputs": [2]}' \
+  '{"completion": "```python\ndef f(x):\n    return x + 1\n```", "fn_name": "f", "inputs": [[1]], "outputs": [2]}' |
+  "$AHA_BIN" reward --fn code 2>&1)
+check "call-based tests and the first failure" test "$out" = '{"reward":0,"code":0,"code_report":{"tests":1,"run":1,"passed":0,"first_failure":"crash"}}
+{"reward":1,"code":1,"code_report":{"tests":1,"run":1,"passed":1,"result":"pass"}}'
+# wall= lets a program wait longer than its CPU limit (a sleeper uses no CPU).
+sleeper='{"completion": "```python\nimport time\ntime.sleep(1.5)\nprint(1)\n```", "tests": [{"input": "", "output": "1"}]}'
+out=$(printf '%s\n' "$sleeper" | "$AHA_BIN" reward --fn code:1:timeout=1 2>&1)
+check "timeout cuts the sleeper" test "$out" = '{"reward":0,"code":0,"code_report":{"tests":1,"run":1,"passed":0,"first_failure":"timeout"}}'
+out=$(printf '%s\n' "$sleeper" | "$AHA_BIN" reward --fn code:1:timeout=1,wall=3 2>&1)
+check "wall lets it finish" test "$out" = '{"reward":1,"code":1,"code_report":{"tests":1,"run":1,"passed":1,"result":"pass"}}'
+out=$(printf '%s\n' "$sleeper" | "$AHA_BIN" reward --fn code:1:timeout=2,wall=1 2>&1)
+check "wall below timeout refused" grep -q "wall in \[timeout, 3600\]" <<<"$out"
+# A loop with room on the wall clock is stopped by its CPU limit, and reported as a timeout.
+out=$(printf '%s\n' '{"completion": "```python\nwhile True: pass\n```", "tests": [{"input": "", "output": "1"}]}' |
+  "$AHA_BIN" reward --fn code:1:timeout=1,wall=20 2>&1)
+check "the CPU limit is a timeout" test "$out" = '{"reward":0,"code":0,"code_report":{"tests":1,"run":1,"passed":0,"first_failure":"timeout"}}'
 exit $fail

@@ -4,7 +4,7 @@
 // escapes of a program running as our own user: killing or tracing the trainer
 // or other processes of the user, a daemon that outlives the run or the
 // trainer, reading the trainer's environment, the data set or the project
-// files, connecting to host unix sockets. Each must score 0 within its limit
+// files, /etc/shadow, connecting to host unix sockets, raising its rlimits. Each must score 0 within its limit
 // plus a margin and leave no process behind (checked in /proc); controls show
 // the same probes succeed when a guard is lifted. An honest program that opens
 // /dev/null, /dev/zero, /dev/random or /dev/urandom passes, while /dev holds
@@ -13,6 +13,7 @@
 // whole test runs again as an unprivileged user (aha-test, else nobody).
 #include "reward/code.h"
 #include "reward/sandbox.h"
+#include "task/task.h"
 #include "base/err.h"
 #include "base/sys.h"
 #include "test.h"
@@ -100,6 +101,17 @@ static int leftovers(void) {
     }
     closedir(d);
     return found;
+}
+
+// Work directories of sandboxes in /tmp (each run removes its own).
+static int sandbox_dirs(void) {
+    DIR *d = opendir("/tmp");
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        n += strncmp(e->d_name, "aha-sbx-", 8) == 0 && strncmp(e->d_name, "aha-sbx-user-", 13) != 0;
+    if (d) closedir(d);
+    return n;
 }
 
 // Score one program on one test through the code reward's batch path.
@@ -238,6 +250,104 @@ static void test_passing_and_partial(void) {
           err_msg());
     cJSON_Delete(bad);
     cJSON_Delete(task);
+}
+
+// Score one completion on the tests of row (JSON text) with a report.
+static double score_row(const SandboxLimits *l, const char *completion, const char *row, RewardCodeReport *rep) {
+    cJSON *task = cJSON_Parse(row);
+    CHECK(task != NULL, "bad test row %s", row);
+    RewardInput in = {.completion = completion, .completion_len = strlen(completion), .task = task, .code = rep};
+    double r = -1;
+    memset(rep, 0, sizeof *rep);
+    CHECK(reward_code_batch_limits(&in, 1, l, 0, &r) == 0, "%s", err_msg());
+    cJSON_Delete(task);
+    return r;
+}
+
+// Call-based tests (APPS/verl shape) and the report of each kind of failure.
+static void test_call_based_and_reports(void) {
+    SandboxLimits l = test_limits();
+    RewardCodeReport rep;
+    const char *call = "{\"fn_name\": \"f\", \"inputs\": [[1, 2], [3, 4]], \"outputs\": [3, 7]}";
+    CHECK(score_row(&l, "```python\nprint('noise')\ndef f(a, b):\n    print('more')\n    return a + b\n```", call, &rep) == 1.0 &&
+              rep.scored && rep.tests == 2 && rep.passed == 2 && rep.outcome == REWARD_CODE_PASS,
+          "a function that prints along the way passes: %d/%d %d", rep.passed, rep.tests, rep.outcome);
+    CHECK(score_row(&l, "```python\nclass Solution:\n    def f(self, a, b):\n        return a + b\n```", call, &rep) == 1.0,
+          "a LeetCode-style class Solution passes");
+    CHECK(score_row(&l, "```python\ndef f(a, b):\n    return a - b\n```", call, &rep) == 0.0 &&
+              rep.outcome == REWARD_CODE_WRONG_OUTPUT, "a wrong value: outcome %d", rep.outcome);
+    CHECK(score_row(&l, "```python\ndef g(a, b):\n    return a + b\n```", call, &rep) == 0.0 &&
+              rep.outcome == REWARD_CODE_CRASH, "no such function: outcome %d", rep.outcome);
+    // APPS wraps some expected values in a one-element list; tuples come back as lists.
+    CHECK(score_row(&l, "```python\ndef f(s):\n    return (s[::-1], len(s))\n```",
+                    "{\"tests\": {\"fn_name\": \"f\", \"inputs\": [[\"ab\"]], \"outputs\": [[[\"ba\", 2]]]}}", &rep) == 1.0,
+          "wrapped expected value and a tuple");
+    CHECK(score_row(&l, "```python\nprint(input()[::-1])\n```",
+                    "{\"tests\": {\"inputs\": [\"abc\\n\"], \"outputs\": [\"cba\\n\"]}}", &rep) == 1.0,
+          "input_output without fn_name is stdin/stdout");
+    // The other outcomes, each named.
+    const char *one = "{\"tests\": [{\"input\": \"\", \"output\": \"1\"}]}";
+    CHECK(score_row(&l, "I cannot write this program.", one, &rep) == 0.0 && rep.outcome == REWARD_CODE_NO_PROGRAM,
+          "prose: outcome %d", rep.outcome);
+    CHECK(score_row(&l, "```python\n```", one, &rep) == 0.0 && rep.outcome == REWARD_CODE_NO_PROGRAM && rep.run == 0,
+          "empty fence: outcome %d, run %d", rep.outcome, rep.run);
+    CHECK(score_row(&l, "```python\nwhile True: pass\n```", one, &rep) == 0.0 && rep.outcome == REWARD_CODE_TIMEOUT,
+          "loop: outcome %d", rep.outcome);
+    CHECK(score_row(&l, "```python\nprint(1 / 0)\n```", one, &rep) == 0.0 && rep.outcome == REWARD_CODE_CRASH,
+          "exception: outcome %d", rep.outcome);
+    CHECK(score_row(&l, "```python\nimport sys\nwhile True: sys.stdout.write('x' * 65536)\n```", one, &rep) == 0.0 &&
+              rep.outcome == REWARD_CODE_OUTPUT_LIMIT, "flood: outcome %d", rep.outcome);
+    CHECK(score_row(&l, "```python\nprint(2)\n```", one, &rep) == 0.0 && rep.outcome == REWARD_CODE_WRONG_OUTPUT &&
+              rep.run == 1 && rep.passed == 0, "wrong: outcome %d", rep.outcome);
+}
+
+// Every family of the code task, in both forms and both splits: the reference
+// solution passes the tests whose outputs C computed, and a near miss (the
+// last test's expected output changed) fails on that test only.
+static void test_code_task_solutions(void) {
+    SandboxLimits l = test_limits();
+    l.max_parallel = 4;
+    enum { PER = 6 };
+    RewardInput in[2 * TASK_MAX_DIFFICULTY * PER];
+    RewardCodeReport rep[2 * TASK_MAX_DIFFICULTY * PER];
+    cJSON *rows[2 * TASK_MAX_DIFFICULTY * PER];
+    char *comp[2 * TASK_MAX_DIFFICULTY * PER];
+    double out[2 * TASK_MAX_DIFFICULTY * PER];
+    int n = 0;
+    Problem p;
+    for (int d = 1; d <= TASK_MAX_DIFFICULTY; d++)
+        for (int i = 0; i < PER; i++, n++) {
+            CHECK(task_generate(task_find("code"), 11, i % 2, d, i, &p) == 0, "%s", err_msg());
+            rows[n] = task_problem_json(&p);
+            const char *sol = cJSON_GetObjectItem(rows[n], "solution")->valuestring;
+            comp[n] = malloc(strlen(sol) + 32);
+            sprintf(comp[n], "```python\n%s```\n", sol);
+            in[n] = (RewardInput){.completion = comp[n], .completion_len = strlen(comp[n]), .task = rows[n],
+                                  .code = &rep[n]};
+        }
+    // The same solutions against tests with the last expected output changed.
+    for (int k = 0; k < n; k++) {
+        cJSON *r = cJSON_Duplicate(rows[k], 1);
+        cJSON *tests = cJSON_GetObjectItem(r, "tests");
+        if (tests) cJSON_ReplaceItemInObject(cJSON_GetArrayItem(tests, 4), "output", cJSON_CreateString("-1\n"));
+        else cJSON_ReplaceItemInArray(cJSON_GetObjectItem(r, "outputs"), 4, cJSON_CreateString("?"));
+        rows[n + k] = r;
+        in[n + k] = in[k];
+        in[n + k].task = r;
+        in[n + k].code = &rep[n + k];
+    }
+    double t0 = time_now();
+    CHECK(reward_code_batch_limits(in, 2 * n, &l, 1, out) == 0, "%s", err_msg());
+    double dt = time_now() - t0;
+    for (int k = 0; k < n; k++) {
+        CHECK(out[k] == 1.0 && rep[k].passed == 5, "%s: reference solution passes %d/5 (outcome %d)",
+              cJSON_GetObjectItem(rows[k], "prompt")->valuestring, rep[k].passed, rep[k].outcome);
+        CHECK(out[n + k] == 0.8 && rep[n + k].outcome == REWARD_CODE_WRONG_OUTPUT, "%s: near miss %g",
+              cJSON_GetObjectItem(rows[k], "prompt")->valuestring, out[n + k]);
+    }
+    printf("  %d code-task solutions and near misses: %d programs in %.2f s\n", 2 * n, 10 * n, dt);
+    for (int k = 0; k < 2 * n; k++) cJSON_Delete(rows[k]);
+    for (int k = 0; k < n; k++) free(comp[k]);
 }
 
 static void test_parallel_bounded(void) {
@@ -459,6 +569,22 @@ static void test_escapes(void) {
     snprintf(expect, sizeof expect, "%lld", stat(exe, &st) == 0 ? (long long)st.st_size : -1LL);
     hostile("read the project's files", &l, "print(len(open(input(), 'rb').read()))", in, expect);
     hostile("read /etc/passwd", &l, "print(open('/etc/passwd').readline().strip())", "", "root:x:0:0:root:/root:/bin/bash");
+    // /etc/shadow: what the program would print if it could read the host's.
+    FILE *sh = fopen("/etc/shadow", "r");
+    char shadow[512] = "no shadow";
+    if (sh) {
+        if (fgets(shadow, sizeof shadow, sh)) shadow[strcspn(shadow, "\n")] = 0;
+        fclose(sh);
+    }
+    hostile("read /etc/shadow", &l, "print(open('/etc/shadow').readline().strip())", "", shadow);
+    // Raising its limits back: the hard limits hold (and cannot be raised
+    // without privileges), so the allocation and the fork loop still fail.
+    hostile("raise rlimits", &l,
+            "import os, resource\nfor r in (resource.RLIMIT_AS, resource.RLIMIT_NPROC, resource.RLIMIT_CPU, "
+            "resource.RLIMIT_FSIZE, resource.RLIMIT_NOFILE):\n"
+            "    try: resource.setrlimit(r, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))\n"
+            "    except (ValueError, OSError): pass\n"
+            "x = bytearray(10 * 1024**3)\nprint('raised')", "", "raised");
     unlink(data);
 
     CHECK(untouched(v), "the other process of the user was stopped, traced or killed");
@@ -620,12 +746,17 @@ int main(int argc, char **argv) {
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     struct rlimit before;
     getrlimit(RLIMIT_AS, &before);
+    int dirs_before = sandbox_dirs();
     test_output_matching();
     test_extract();
     test_passing_and_partial();
+    test_call_based_and_reports();
+    test_code_task_solutions();
     test_parallel_bounded();
     test_hostile();
     test_escapes();
+    // Every run removed its work directory (a trainer killed mid-run, next, cannot).
+    CHECK(sandbox_dirs() == dirs_before, "%d sandbox directories left in /tmp", sandbox_dirs() - dirs_before);
     test_trainer_killed();
     check_without_namespaces();
     test_caller_unaffected(&before);

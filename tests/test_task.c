@@ -4,6 +4,7 @@
 // text, a re-addition of the sum terms; plus determinism and train/test disjointness over many samples.
 #include "task/task.h"
 #include "base/err.h"
+#include "task/code_tests.h"
 #include "test.h"
 
 #include <stdlib.h>
@@ -274,6 +275,32 @@ static void check_chat(const Problem *p) {
     CHECK(strstr(chosen, key) && !strstr(rejected, key), "%s: chosen '%s', rejected '%s'", p->prompt, chosen, rejected);
 }
 
+// A code problem: its tests parse in the shape its prompt asks for (a
+// function's call-based tests, or a program's stdin/stdout tests), five of
+// them, with a reference solution defining the function; the gold answer is
+// empty (the tests decide). That the solution passes the tests is checked in
+// the sandbox by test_sandbox.
+static void check_code(const Problem *p) {
+    cJSON *o = cJSON_Parse(p->code);
+    CodeTests t;
+    CHECK(o && code_tests_parse(o, &t) == 0 && t.n == 5, "%s: %s", p->id, err_msg());
+    if (!o) return;
+    const cJSON *sol = cJSON_GetObjectItem(o, "solution");
+    CHECK(cJSON_IsString(sol) && strncmp(sol->valuestring, "def ", 4) == 0, "%s: solution", p->id);
+    int call = strncmp(p->prompt, "Write a Python function ", 24) == 0;
+    CHECK(call || strncmp(p->prompt, "Write a Python program that reads ", 34) == 0, "%s", p->prompt);
+    CHECK(call == (t.fn_name != NULL), "%s: call-based tests for a function only", p->prompt);
+    if (call) {
+        char head[64];
+        snprintf(head, sizeof head, "Write a Python function %s(", t.fn_name);
+        CHECK(strncmp(p->prompt, head, strlen(head)) == 0, "%s names %s", p->prompt, t.fn_name);
+    } else {
+        CHECK(strstr(sol->valuestring, "input()") && strstr(sol->valuestring, "print("), "%s", sol->valuestring);
+    }
+    CHECK(p->answer[0] == 0, "code answer [%s]", p->answer);
+    cJSON_Delete(o);
+}
+
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 // Many train problems (several seeds) against the test problems: no prompt in both.
@@ -329,6 +356,7 @@ int main(void) {
                     else if (strcmp(t->name, "knights") == 0) check_knights(&p);
                     else if (strcmp(t->name, "sum") == 0) check_sum(&p);
                     else if (strcmp(t->name, "chat") == 0) check_chat(&p);
+                    else if (strcmp(t->name, "code") == 0) check_code(&p);
                     else check_arithmetic(&p);
                     cJSON *o = task_problem_json(&p);
                     CHECK(o && cJSON_IsString(cJSON_GetObjectItem(o, "prompt")) &&
@@ -343,7 +371,21 @@ int main(void) {
         check_disjoint(t, 1, 3000, 300);
         check_disjoint(t, 3, 2000, 300);
     }
-    CHECK(strcmp(task_find("countdown")->reward, "countdown") == 0 && strcmp(task_find("arithmetic")->reward, "math") == 0,
+    CHECK(strcmp(task_find("countdown")->reward, "countdown") == 0 && strcmp(task_find("arithmetic")->reward, "math") == 0 &&
+              strcmp(task_find("code")->reward, "code") == 0,
           "verifiers");
+    // Both test shapes occur at every difficulty, and the same problem always has the same tests.
+    for (int d = 1; d <= TASK_MAX_DIFFICULTY; d++) {
+        int calls = 0;
+        for (int i = 0; i < 40; i++) {
+            CHECK(task_generate(task_find("code"), 9, TASK_SPLIT_TRAIN, d, i, &p) == 0, "%s", err_msg());
+            calls += strstr(p.code, "\"fn_name\"") != NULL;
+            for (int j = 0; j < i; j++) {
+                CHECK(task_generate(task_find("code"), 9, TASK_SPLIT_TRAIN, d, j, &q) == 0, "%s", err_msg());
+                CHECK(strcmp(p.prompt, q.prompt) != 0 || strcmp(p.code, q.code) == 0, "%s: two test sets", p.prompt);
+            }
+        }
+        CHECK(calls > 5 && calls < 35, "d%d: %d of 40 call-based", d, calls);
+    }
     return TEST_END();
 }

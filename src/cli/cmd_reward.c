@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 #include "base/err.h"
 #include "base/jsonl.h"
+#include "reward/code.h"
 #include "reward/reward.h"
 #include "train/rm_reward.h"
 
@@ -34,13 +35,14 @@ static void functions_help(void) {
 const CliOptions reward_cli = {
     reward_options, sizeof(RewardFlags), NULL,
     "aha reward --fn NAME[:WEIGHT[:key=value,...]] [--fn ...] < completions.jsonl",
-    "Reads one JSON object per line: {\"completion\": str, \"answer\": str|number, \"tokens\": int, \"max_new_tokens\": int, \"prefilled_think\": bool, \"finish\": \"stop\"|\"length\", plus task fields such as \"numbers\", \"target\", \"tests\", and \"prompt\" for rm:DIR terms}. Writes {\"reward\": total, \"<fn>\": component, ...} per line, in input order.", functions_help, 0};
+    "Reads one JSON object per line: {\"completion\": str, \"answer\": str|number, \"tokens\": int, \"max_new_tokens\": int, \"prefilled_think\": bool, \"finish\": \"stop\"|\"length\", plus task fields such as \"numbers\", \"target\", \"tests\", and \"prompt\" for rm:DIR terms}. Writes {\"reward\": total, \"<fn>\": component, ...} per line, in input order; with the code reward also \"code_report\": {\"tests\", \"run\", \"passed\", \"result\": \"pass\" or \"first_failure\": no_program|wrong_output|timeout|crash|output_limit}.", functions_help, 0};
 
-// One line of output: {"reward": total, name: component, ...}.
-static void print_line(const RewardSpec *spec, double total, const double *comp) {
+// One line of output: {"reward": total, name: component, ..., "code_report": {...}}.
+static void print_line(const RewardSpec *spec, double total, const double *comp, const RewardCodeReport *code) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "reward", total);
     for (int k = 0; k < spec->n; k++) cJSON_AddNumberToObject(o, spec->terms[k].label, comp[k]);   // math, math#2, ...
+    if (code->scored) cJSON_AddItemToObject(o, "code_report", reward_code_report_json(code));
     char *s = cJSON_PrintUnformatted(o);
     puts(s);
     free(s);
@@ -59,6 +61,7 @@ int cmd_reward(void *cfg) {
     enum { CHUNK = 256 };
     cJSON *objs[CHUNK];
     RewardInput in[CHUNK];
+    RewardCodeReport code[CHUNK];
     long lines[CHUNK];
     char numbufs[CHUNK][64];
     double total[CHUNK], comp[CHUNK * REWARD_MAX_TERMS];  // comp is (CHUNK, spec.n)
@@ -78,6 +81,8 @@ int cmd_reward(void *cfg) {
                 cJSON_Delete(objs[n]);
                 break;
             }
+            code[n].scored = 0;
+            in[n].code = &code[n];
             n++;
         }
         if (!status && n > 0 && reward_score_batch(&spec, in, n, total, comp)) {
@@ -87,7 +92,7 @@ int cmd_reward(void *cfg) {
             status = cli_fail("reward", "%s:%ld: %s", r.name, lines[bad], err_msg());
         }
         for (int i = 0; i < n; i++) {
-            if (!status) print_line(&spec, total[i], comp + (size_t)i * (size_t)spec.n);
+            if (!status) print_line(&spec, total[i], comp + (size_t)i * (size_t)spec.n, &code[i]);
             cJSON_Delete(objs[i]);
         }
     }

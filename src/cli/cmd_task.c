@@ -63,7 +63,7 @@ static void task_list_help(void) {
 const CliOptions task_cli = {
     task_options, sizeof(TaskFlags), task_defaults,
     "aha task NAME [--split train|test] [-n N] [--seed S] [--difficulty D] [--start I] [--as problems|pairs|labels]",
-    "Prints N generated problems of task NAME as JSON Lines: id, task, split, difficulty, prompt, answer (gold), reward (the verifier), plus numbers/target for countdown.\n"
+    "Prints N generated problems of task NAME as JSON Lines: id, task, split, difficulty, prompt, answer (gold), reward (the verifier), plus numbers/target for countdown, and for code its tests (\"tests\": [{\"input\", \"output\"}] or \"fn_name\", \"inputs\", \"outputs\") and a reference \"solution\": valid --dataset rows.\n"
     "A problem is fixed by (seed, split, difficulty, index); train and test never share one. For chat, --as pairs writes reward-model preference pairs and --as labels safety labels (1 safe, 0 harmful) drawn from the problems.", task_list_help, 0};
 
 int cmd_task(void *cfg) {

@@ -18,7 +18,7 @@
 #define S(x) F(x), sizeof(((ProblemChoice *)0)->x)
 const OptDef problem_choice_options[] = {
     {"task", OPT_STRING, S(task), 0, 0, NULL, "task generator (see aha task --help)", NULL, NULL, 0},
-    {"dataset", OPT_STRING, S(dataset), 0, 0, NULL, "JSONL dataset instead of a task (math verifier)", NULL, NULL, 0},
+    {"dataset", OPT_STRING, S(dataset), 0, 0, NULL, "JSONL dataset instead of a task (math verifier; code when its rows have tests)", NULL, NULL, 0},
     {"split", OPT_STRING, S(split), 0, 0, NULL, "train or test (task problems)", NULL, NULL, 0},
     {"difficulty", OPT_INT, F(difficulty), 0, 0, TASK_MAX_DIFFICULTY, NULL, "task difficulty, 0 cycles 1..5", NULL, NULL, 0},
     {"problems", OPT_INT, F(problems), 0, 0, 1000000, NULL, "problems to sample (dataset: the first n, 0 = all)", NULL, NULL, 0},

@@ -15,6 +15,26 @@ typedef enum {
     REWARD_FINISH_LENGTH = 1,  // hit max new tokens: truncated
 } RewardFinish;
 
+// What the code reward found for one completion, for logs: how many of its
+// tests ran and passed, and why the first failing one failed.
+typedef enum {
+    REWARD_CODE_PASS = 0,       // every test passed
+    REWARD_CODE_NO_PROGRAM,     // no fenced block or <answer> and the text does not run, or an empty program
+    REWARD_CODE_WRONG_OUTPUT,   // it ran to the end and printed (returned) something else
+    REWARD_CODE_TIMEOUT,        // wall or CPU time limit
+    REWARD_CODE_CRASH,          // an exception, a non-zero exit, a signal, memory exhausted
+    REWARD_CODE_OUTPUT_LIMIT,   // printed more than the output cap
+    REWARD_CODE_OUTCOMES
+} RewardCodeOutcome;
+// "pass", "no_program", "wrong_output", "timeout", "crash", "output_limit".
+extern const char *const reward_code_outcome_names[REWARD_CODE_OUTCOMES];
+
+typedef struct {
+    int scored;                 // 1 once the code reward filled it
+    int tests, run, passed;     // tests of the problem, started, passed
+    RewardCodeOutcome outcome;  // of the first failing test (by index), or PASS
+} RewardCodeReport;
+
 // One completion to score. Everything is borrowed; nothing is freed by rewards.
 typedef struct {
     const char *completion;   // model output (not NUL-terminated necessarily)
@@ -28,6 +48,7 @@ typedef struct {
     RewardFinish finish;
     const char *source;       // where the input comes from ("FILE:LINE", a problem id), for messages; may be NULL
     const char *prompt;       // the question before the template (what a reward model reads first); may be NULL
+    RewardCodeReport *code;   // filled by the code reward when not NULL (the caller's storage)
 } RewardInput;
 
 // Options of one reward term, from the spec text "name:weight:key=value,key=value".

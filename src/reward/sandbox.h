@@ -21,7 +21,7 @@ typedef enum {
 typedef struct {
     const char *python;      // interpreter; NULL means "/usr/bin/python3"
     double wall_seconds;     // killed (whole group / namespace) after this much wall time
-    double cpu_seconds;      // RLIMIT_CPU, rounded up to whole seconds
+    double cpu_seconds;      // RLIMIT_CPU (soft = hard: SIGKILL), rounded up to whole seconds
     long mem_bytes;          // RLIMIT_AS
     long max_output;         // stdout bytes kept; more kills the program
     long max_file_bytes;     // RLIMIT_FSIZE

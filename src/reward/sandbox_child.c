@@ -216,8 +216,10 @@ __attribute__((noreturn)) void child_main(const ChildPlan *p) {
     int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);   // before the host's /dev goes
     if ((iso & SANDBOX_ISO_MNTNS) && child_mounts(p) != 0) child_fail(p, iso, STAGE_MOUNT);
 
+    // Soft = hard: the program is the init of its PID namespace, which ignores
+    // the soft limit's SIGXCPU, so only the hard limit's SIGKILL stops it.
     rlim_t cpu = (rlim_t)(l->cpu_seconds > 0 ? l->cpu_seconds + 0.999 : 1);
-    set_limit(p, iso, RLIMIT_CPU, cpu, cpu + 1);
+    set_limit(p, iso, RLIMIT_CPU, cpu, cpu);
     set_limit(p, iso, RLIMIT_AS, (rlim_t)l->mem_bytes, (rlim_t)l->mem_bytes);
     set_limit(p, iso, RLIMIT_FSIZE, (rlim_t)l->max_file_bytes, (rlim_t)l->max_file_bytes);
     set_limit(p, iso, RLIMIT_NOFILE, (rlim_t)l->max_files, (rlim_t)l->max_files);

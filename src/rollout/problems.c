@@ -34,7 +34,10 @@ void problems_close(ProblemSource *ps) {
     memset(ps, 0, sizeof *ps);
 }
 
-const char *problems_verifier(const ProblemSource *ps) { return ps->task ? ps->task->reward : "math"; }
+const char *problems_verifier(const ProblemSource *ps) {
+    if (ps->task) return ps->task->reward;
+    return ps->ds.shape == DATASET_CODE ? "code" : "math";
+}
 
 long problems_count(const ProblemSource *ps) { return ps->use_dataset ? ps->ds.n : -1; }
 
@@ -79,7 +82,7 @@ int problems_get(ProblemSource *ps, long index, PromptProblem *p) {
     if (task_generate(ps->task, ps->seed, ps->split, d, index, &p->gen) != 0) return -1;
     p->difficulty = d;
     p->question = p->gen.prompt;
-    p->answer = p->gen.answer;
+    p->answer = p->gen.code[0] ? NULL : p->gen.answer;   // code problems are judged by their tests
     p->generated = &p->gen;
     snprintf(p->id, sizeof p->id, "%s", p->gen.id);
     return 0;

@@ -46,7 +46,7 @@ int problems_open(ProblemSource *ps, const char *task, const char *dataset, int 
                   int shuffle);
 void problems_close(ProblemSource *ps);
 // The reward whose value 1 means "correct" for these problems: the task's own
-// verifier, "math" for datasets.
+// verifier; for datasets "code" when its rows carry tests, else "math".
 const char *problems_verifier(const ProblemSource *ps);
 // Problems in a dataset (one pass), or -1 for a generator (unbounded).
 long problems_count(const ProblemSource *ps);

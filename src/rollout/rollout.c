@@ -339,11 +339,12 @@ int rollout_sample(Rollout *r, const int *slots, int n, uint32_t step) {
         row->stop_id = o->finish == SAMPLER_FINISH_STOP && is_stop_id(r, last) ? last : -1;
         if (row_text(r, row) != 0) return -1;
         r->tokens += o->n;
+        row->code.scored = 0;
         r->in[i] = (RewardInput){.completion = row->text, .completion_len = row->text_len, .answer = g->problem.answer,
                                  .task = g->problem.task, .problem = g->problem.generated, .completion_tokens = o->n,
                                  .max_new_tokens = s->max_new_tokens, .prefilled_think = s->prefill_think,
                                  .finish = row->truncated ? REWARD_FINISH_LENGTH : REWARD_FINISH_STOP,
-                                 .source = g->problem.id, .prompt = g->problem.question};
+                                 .source = g->problem.id, .prompt = g->problem.question, .code = &row->code};
     }
     int nt = r->rewards.n;
     r->rewards.step = (long)step;

@@ -62,6 +62,7 @@ typedef struct {
     double reward;            // weighted sum of the terms
     double components[REWARD_MAX_TERMS];   // each term, unweighted
     int correct;              // the verifier scored it 1 (0 without a verifier)
+    RewardCodeReport code;    // tests run / passed and the first failure (scored 0 without the code reward)
 } RolloutRow;
 
 typedef struct {

@@ -3,20 +3,22 @@
 // a message naming file:line; nothing aborts on bad input.
 #include "task/dataset.h"
 #include "base/err.h"
+#include "task/code_tests.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static const char *shape_names[] = {"auto", "gsm8k", "math", "generic"};
+static const char *shape_names[] = {"auto", "gsm8k", "math", "generic", "code"};
+#define N_SHAPES ((int)(sizeof shape_names / sizeof shape_names[0]))
 
 int dataset_shape_parse(const char *s) {
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < N_SHAPES; i++)
         if (strcmp(s, shape_names[i]) == 0) return i;
-    return err_set("unknown dataset shape '%s' (known: auto, gsm8k, math, generic)", s);
+    return err_set("unknown dataset shape '%s' (known: auto, gsm8k, math, generic, code)", s);
 }
 
 const char *dataset_shape_name(DatasetShape s) {
-    return (unsigned)s < 4 ? shape_names[s] : "?";
+    return (unsigned)s < (unsigned)N_SHAPES ? shape_names[s] : "?";
 }
 
 static char *dup_trim(const char *p, size_t n) {
@@ -94,6 +96,7 @@ static int has_string(const cJSON *o, const char *key) {
 }
 
 DatasetShape dataset_detect(const cJSON *obj) {
+    if (code_tests_present(obj) && (has_string(obj, "prompt") || has_string(obj, "question"))) return DATASET_CODE;
     if (has_string(obj, "question") && has_string(obj, "answer")) return DATASET_GSM8K;
     if (has_string(obj, "problem") && has_string(obj, "solution")) return DATASET_MATH;
     if (has_string(obj, "prompt") && cJSON_GetObjectItemCaseSensitive(obj, "answer")) return DATASET_GENERIC;
@@ -103,12 +106,22 @@ DatasetShape dataset_detect(const cJSON *obj) {
 int dataset_item_parse(const cJSON *obj, DatasetShape shape, DatasetItem *out) {
     memset(out, 0, sizeof *out);
     if (!cJSON_IsObject(obj)) return err_set("a line must be a JSON object");
-    static const char *prompt_key[] = {"", "question", "problem", "prompt"};
-    if (shape < DATASET_GSM8K || shape > DATASET_GENERIC) return err_set("bad dataset shape");
+    static const char *prompt_key[] = {"", "question", "problem", "prompt", "prompt"};
+    if (shape < DATASET_GSM8K || shape > DATASET_CODE) return err_set("bad dataset shape");
     const char *prompt = NULL, *text = NULL;
-    if (json_get_string(obj, prompt_key[shape], &prompt, 1) != 0) return -1;
+    // Code rows come as {"prompt", ...} or APPS-style {"question", ...}.
+    const char *pkey = shape == DATASET_CODE && !has_string(obj, "prompt") ? "question" : prompt_key[shape];
+    if (json_get_string(obj, pkey, &prompt, 1) != 0) return -1;
     char *answer = NULL;
-    if (shape == DATASET_GSM8K) {
+    if (shape == DATASET_CODE) {
+        CodeTests t;
+        if (code_tests_parse(obj, &t) != 0) return -1;
+        // The tests decide; an answer ("" included) is kept only as text.
+        if (has_string(obj, "answer")) {
+            const char *a = cJSON_GetObjectItemCaseSensitive(obj, "answer")->valuestring;
+            if (*a && !(answer = dup_trim(a, strlen(a)))) return -1;
+        }
+    } else if (shape == DATASET_GSM8K) {
         if (json_get_string(obj, "answer", &text, 1) != 0) return -1;
         answer = dataset_gsm8k_answer(text);
     } else if (shape == DATASET_MATH) {
@@ -135,8 +148,8 @@ int dataset_item_parse(const cJSON *obj, DatasetShape shape, DatasetItem *out) {
             return err_set("field \"answer\" must be a string or a number");
         }
     }
-    if (!answer) return -1;
-    if (!*answer) {
+    if (!answer && shape != DATASET_CODE) return -1;
+    if (answer && !*answer) {
         free(answer);
         return err_set("empty answer");
     }
@@ -185,7 +198,7 @@ int dataset_read(Dataset *ds, JsonlReader *r, DatasetShape shape, int skip_bad) 
                 DatasetShape s = dataset_detect(obj);
                 if (s == DATASET_AUTO) {
                     err_set("%s:%ld: cannot tell the dataset shape: expected fields question/answer "
-                            "(GSM8K), problem/solution (MATH) or prompt/answer",
+                            "(GSM8K), problem/solution (MATH), prompt/answer, or prompt with tests (code)",
                             r->name, r->line);
                     bad = 1;
                 } else {

@@ -1,5 +1,6 @@
 // JSONL problem datasets: GSM8K shape {"question", "answer": "... #### 42"}, MATH
-// shape {"problem", "solution": "... \boxed{...}"}, generic {"prompt", "answer"}.
+// shape {"problem", "solution": "... \boxed{...}"}, generic {"prompt", "answer"},
+// code {"prompt", tests in a shape of task/code_tests.h} (no answer needed).
 // The gold answer is extracted on load. A bad line is an error naming file:line,
 // or, when asked, skipped and counted. It never evaluates or rewrites answers.
 #ifndef AHA_DATASET_H
@@ -15,11 +16,12 @@ typedef enum {
     DATASET_GSM8K,
     DATASET_MATH,
     DATASET_GENERIC,
+    DATASET_CODE,       // a prompt and tests; the answer is optional
 } DatasetShape;
 
 typedef struct {
     char *prompt;   // the question text (malloc'd)
-    char *answer;   // the extracted gold answer (malloc'd)
+    char *answer;   // the extracted gold answer (malloc'd); NULL for a code row without one
     cJSON *json;    // the whole line, for task fields ("numbers", "tests", ...); owned
     long line;      // line number in the file
 } DatasetItem;
@@ -31,7 +33,7 @@ typedef struct {
     DatasetShape shape;   // the shape the file was read as
 } Dataset;
 
-// "auto", "gsm8k", "math", "generic" -> shape, or -1 after err_set().
+// "auto", "gsm8k", "math", "generic", "code" -> shape, or -1 after err_set().
 int dataset_shape_parse(const char *s);
 const char *dataset_shape_name(DatasetShape s);
 
@@ -47,7 +49,8 @@ void dataset_free(Dataset *ds);
 // Returns how many were dropped.
 int dataset_retain(Dataset *ds, const unsigned char *keep);
 
-// The shape a line looks like (GSM8K, MATH or generic), or DATASET_AUTO when none.
+// The shape a line looks like (code when it has tests, else GSM8K, MATH or
+// generic), or DATASET_AUTO when none.
 DatasetShape dataset_detect(const cJSON *obj);
 // Fill prompt/answer of one item from obj read as `shape`. Returns 0, or -1
 // after err_set() naming the missing or bad field.

@@ -21,6 +21,9 @@ static const TaskDef tasks[] = {
     {"sum", "math", "a sum of single digits; difficulty + 2 terms", task_make_sum},
     {"chat", "chat", "greet a person, repeat a word, or refuse a harmful request (judged by rule); no difficulty",
      task_make_chat},
+    {"code", "code",
+     "a Python function or stdin/stdout program checked by tests; longer algorithms with difficulty",
+     task_make_code},
 };
 
 const TaskDef *task_list(int *n) {
@@ -111,6 +114,13 @@ cJSON *task_problem_json(const Problem *p) {
         }
         ok = ok && a && cJSON_AddNumberToObject(o, "target", (double)p->target);
     }
+    cJSON *code = ok && p->code[0] ? cJSON_Parse(p->code) : NULL;
+    if (p->code[0] && !code) ok = 0;
+    while (code && code->child) {
+        cJSON *f = cJSON_DetachItemViaPointer(code, code->child);
+        if (!cJSON_AddItemToObject(o, f->string, f)) ok = 0;
+    }
+    cJSON_Delete(code);
     if (!ok) {
         cJSON_Delete(o);
         return NULL;

@@ -1,5 +1,5 @@
 // Seeded problem generators (arithmetic, countdown, linear equations, knights and
-// knaves) with difficulty levels and a deterministic, disjoint train/test split.
+// knaves, small programs) with difficulty levels and a deterministic, disjoint train/test split.
 // A problem is a pure function of (task, seed, split, difficulty, index); its
 // split is decided by a hash of its canonical content, never by the seed, so a
 // test problem can never be generated for train. No I/O, no global state.
@@ -18,6 +18,7 @@ enum { TASK_SPLIT_TRAIN = 0, TASK_SPLIT_TEST = 1 };
 #define TASK_MAX_NUMBERS 6
 #define TASK_PROMPT_MAX 2048
 #define TASK_ANSWER_MAX 128
+#define TASK_CODE_MAX 2048        // code: the JSON text of the tests and the reference solution
 
 struct TaskDef;
 
@@ -32,6 +33,8 @@ typedef struct {
     int n_numbers;                   // countdown: numbers given (0 for other tasks)
     long numbers[TASK_MAX_NUMBERS];
     long target;                     // countdown target
+    char code[TASK_CODE_MAX];        // code: JSON object text {"fn_name", "inputs", "outputs"} or
+                                     // {"tests": [{"input", "output"}]}, plus "solution"; "" otherwise
 } Problem;
 
 // Draws one candidate problem at a difficulty: fills prompt, answer (and the
@@ -66,7 +69,8 @@ int task_generate(const TaskDef *t, uint64_t seed, int split, int difficulty, lo
 int task_split_of(const char *task, const char *canon, uint64_t *hash);
 
 // The problem as a JSON object {"id", "task", "split", "difficulty", "prompt",
-// "answer", "reward", plus "numbers"/"target" for countdown}. The caller frees
+// "answer", "reward", plus "numbers"/"target" for countdown and the fields of
+// p->code for code}. The caller frees
 // it with cJSON_Delete; NULL when out of memory.
 cJSON *task_problem_json(const Problem *p);
 
@@ -83,6 +87,7 @@ int task_make_chat(Rng *rng, int difficulty, Problem *p, char *canon, size_t cap
 // wrong), or one completion with its safety label (1 safe, 0 harmful).
 void task_chat_pair(const Problem *p, uint64_t seed, char *chosen, char *rejected, size_t cap);
 void task_chat_label(const Problem *p, uint64_t seed, char *completion, size_t cap, int *label);
+int task_make_code(Rng *rng, int difficulty, Problem *p, char *canon, size_t cap);
 
 // A uniform integer in [lo, hi] (helper shared by the generators).
 long task_rand_range(Rng *rng, long lo, long hi);

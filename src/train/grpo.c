@@ -335,6 +335,7 @@ static int build_batch(Trainer *t, StepStats *s) {
             s->src_correct[src] += r->correct;
             for (int k = 0; k < t->ro.rewards.n; k++) s->src_comp[src][k] += r->components[k];
         }
+        reward_code_summary_add(&s->code, &r->code);
         s->len_sum += r->n;
         s->len_min = r->n < s->len_min ? r->n : s->len_min;
         s->len_max = r->n > s->len_max ? r->n : s->len_max;
@@ -472,6 +473,7 @@ static cJSON *step_metrics(const Trainer *t, const StepStats *s) {
         snprintf(key, sizeof key, "rewards/%s/mean", t->ro.rewards.terms[k].label);
         cJSON_AddNumberToObject(m, key, s->comp_sum[k] / dn);
     }
+    reward_code_summary_json(m, &s->code, s->t_reward);
     cJSON_AddNumberToObject(m, "accuracy", s->correct / dn);
     if (t->sources.n > 0) source_metrics(m, t, s);
     cJSON_AddNumberToObject(m, "frac_reward_zero_std", (double)t->zero_std_groups / t->cfg.prompts_per_step);
@@ -546,6 +548,7 @@ static int log_samples(Trainer *t) {
         for (int k = 0; k < t->ro.rewards.n; k++)
             cJSON_AddNumberToObject(o, t->ro.rewards.terms[k].label, r->components[k]);
         cJSON_AddBoolToObject(o, "correct", r->correct);
+        if (r->code.scored) cJSON_AddItemToObject(o, "code_report", reward_code_report_json(&r->code));
         cJSON_AddNumberToObject(o, "advantage", row_advantage(t, i, g->prompt_len, r->n));
         cJSON_AddNumberToObject(o, "tokens", r->n);
         cJSON_AddStringToObject(o, "finish", r->truncated ? "length" : "stop");

@@ -181,9 +181,9 @@ static SampleFacts row_facts(const RolloutRow *row) {
                          .repetition = -row->components[TERM_REPETITION]};
 }
 
-// The fields of a dataset row the output does not already hold, so that the
-// verifier finds its task fields ("numbers", "tests") when the row is scored
-// again. "text" and "messages" stay out: they would make it another SFT shape.
+// The fields of a dataset row (or of a generated problem) the output does not
+// already hold, so that the verifier finds its task fields ("numbers", "tests")
+// when the row is scored again. "text" and "messages" stay out: they would make it another SFT shape.
 static void add_task_fields(cJSON *o, const PromptProblem *p) {
     if (p->generated && p->generated->n_numbers > 0) {
         cJSON *nums = cJSON_CreateArray();
@@ -192,6 +192,12 @@ static void add_task_fields(cJSON *o, const PromptProblem *p) {
         cJSON_AddItemToObject(o, "numbers", nums);
         cJSON_AddNumberToObject(o, "target", (double)p->generated->target);
     }
+    // A code problem's tests (its reference solution stays out of an SFT row).
+    cJSON *code = p->generated && p->generated->code[0] ? cJSON_Parse(p->generated->code) : NULL;
+    for (cJSON *f = code ? code->child : NULL; f; f = f->next)
+        if (!cJSON_HasObjectItem(o, f->string) && strcmp(f->string, "solution"))
+            cJSON_AddItemToObject(o, f->string, cJSON_Duplicate(f, 1));
+    cJSON_Delete(code);
     for (const cJSON *f = p->task ? p->task->child : NULL; f; f = f->next)
         if (!cJSON_HasObjectItem(o, f->string) && strcmp(f->string, "text") && strcmp(f->string, "messages"))
             cJSON_AddItemToObject(o, f->string, cJSON_Duplicate(f, 1));

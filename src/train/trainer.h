@@ -8,6 +8,7 @@
 
 #include "model/adamw.h"
 #include "model/forward.h"
+#include "reward/code.h"
 #include "report/log.h"
 #include "rl/hicra.h"
 #include "rollout/problems.h"
@@ -30,6 +31,7 @@ typedef struct {
     // Per prompt source (mixed runs): kept groups, rows, reward and term sums, correct rows.
     double src_groups[GRPO_MAX_SOURCES], src_rows[GRPO_MAX_SOURCES], src_reward[GRPO_MAX_SOURCES];
     double src_correct[GRPO_MAX_SOURCES], src_comp[GRPO_MAX_SOURCES][REWARD_MAX_TERMS];
+    RewardCodeSummary code;   // the code reward's reports of the batch's rows
 } StepStats;
 
 typedef struct Trainer {
