@@ -326,7 +326,7 @@ static void check_disjoint(const TaskDef *t, int difficulty, int n_train, int n_
 int main(void) {
     int nt;
     const TaskDef *tasks = task_list(&nt);
-    CHECK(nt == 6, "6 tasks, got %d", nt);
+    CHECK(nt == 7, "7 tasks, got %d", nt);
     CHECK(task_find("nope") == NULL && strstr(err_msg(), "countdown") && strstr(err_msg(), "knights"),
           "unknown task message lists the names: %s", err_msg());
     CHECK(task_split_parse("test") == TASK_SPLIT_TEST && task_split_parse("train") == TASK_SPLIT_TRAIN &&
