@@ -26,6 +26,9 @@ int cmd_version(void *cfg) {
 #ifdef AHA_BLAS
     printf(" +openblas");
 #endif
+#ifdef AHA_DNNL
+    printf(" +onednn");
+#endif
     printf("\n");
     return 0;
 }
