@@ -3,7 +3,7 @@
 #   make test       build everything and run tests/run.sh
 #   make debug      build ./aha-debug and the tests with ASan + UBSan
 #   make fuzz       build the libFuzzer targets (clang)
-# Opt-outs: NO_OMP=1, NO_BLAS=1, NO_MPI=1, PORTABLE=1 (no -march=native).
+# Opt-outs: NO_OMP=1, NO_BLAS=1, NO_DNNL=1, NO_MPI=1, PORTABLE=1 (no -march=native).
 
 CC      ?= gcc
 OPT     ?= -O2
@@ -66,6 +66,25 @@ else
   $(info ✗ MPI disabled (NO_MPI=1): one rank)
 endif
 
+# ---- oneDNN probe (Debian's libdnnl-dev: matmuls on its primitives)
+ifndef NO_DNNL
+  HAVE_DNNL := $(shell printf '\043include <oneapi/dnnl/dnnl.h>\nint main(void){return dnnl_version() == 0;}\n' | $(CC) -x c - -ldnnl -o /dev/null 2>/dev/null && echo 1)
+  ifeq ($(HAVE_DNNL),1)
+    CFLAGS += -DAHA_DNNL
+    LDLIBS += -ldnnl
+    $(info ✓ oneDNN found)
+  else
+    $(info ✗ oneDNN not found: matmuls on OpenBLAS or the plain loop)
+  endif
+else
+  $(info ✗ oneDNN disabled (NO_DNNL=1))
+endif
+
+# Objects rebuild when the compile settings change (a NO_DNNL=1 build after a
+# oneDNN one, say): the stamp is rewritten only when its text differs.
+FLAGS_STAMP := $(BUILD)/flags.stamp
+$(shell mkdir -p $(BUILD) && echo '$(CC) $(CFLAGS) $(OPT) $(LDLIBS)' | cmp -s - $(FLAGS_STAMP) || echo '$(CC) $(CFLAGS) $(OPT) $(LDLIBS)' > $(FLAGS_STAMP))
+
 LIB_SRC  := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
@@ -85,11 +104,11 @@ $(BUILD)/libaha.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/%.o: %.c
+$(BUILD)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(OPT) -c -o $@ $<
 
-$(BUILD)/tests/%: tests/%.c $(BUILD)/libaha.a
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libaha.a $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(OPT) -Itests $(LDFLAGS) -o $@ $< $(BUILD)/libaha.a $(LDLIBS)
 

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-PKGS="build-essential pkg-config libopenblas-openmp-dev libpcre2-dev libcjson-dev libutf8proc-dev
+PKGS="build-essential pkg-config libopenblas-openmp-dev libdnnl-dev libpcre2-dev libcjson-dev libutf8proc-dev
       libopenmpi-dev openmpi-bin iproute2
       clang libclang-rt-14-dev python3 python3-torch python3-numpy python3-pil chromium"
 missing=$(for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)

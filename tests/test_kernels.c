@@ -1,4 +1,4 @@
-// Kernels against their twins: gemm (OpenBLAS or not) vs gemm_ref, attention
+// Kernels against their twins: gemm (oneDNN, OpenBLAS or neither) vs gemm_ref, attention
 // and the fused head vs their plain-loop twins, at several sizes (normalized
 // error); vexp against exp in double; and every backward (matmul, rmsnorm, rope, swiglu, attention, head)
 // against central finite differences of double-precision twins written here.
@@ -9,7 +9,9 @@
 
 #include "base/rng.h"
 #include "base/sys.h"
+#include "kernels/dnnl_mm.h"
 #include "kernels/head.h"
+#include "kernels/omp.h"
 #include "kernels/ops.h"
 #include "kernels/vexp.h"
 #include "test.h"
@@ -167,6 +169,87 @@ static void test_gemm_vs_ref(void) {
             }
     threads_set(nth);
 }
+
+// Leading dimensions wider than the matrices, alpha 1 with beta 0 and 1 (the
+// training products' settings), one thread and two, and the same products from
+// inside a parallel region (where gemm runs on the calling thread alone); then
+// more distinct products than the oneDNN backend keeps primitives for, and the
+// first again, which must be made anew and give the same numbers.
+static void test_gemm_strided(void) {
+    int nth = threads_get();
+    for (int pass = 0; pass < 4; pass++) {
+        threads_set(pass % 2 ? 2 : 1);
+        int M = 37, N = 29, K = 45, pad = 3;
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++) {
+                int lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad, ldc = N + pad;
+                float beta = pass < 2 ? 0.0f : 1.0f;
+                float *A = randf((size_t)(ta ? K : M) * lda, 1), *B = randf((size_t)(tb ? N : K) * ldb, 1);
+                float *C1 = randf((size_t)M * ldc, 1), *C2 = malloc((size_t)M * ldc * sizeof(float));
+                float *C3 = malloc((size_t)M * ldc * sizeof(float));
+                memcpy(C2, C1, (size_t)M * ldc * sizeof(float));
+                memcpy(C3, C1, (size_t)M * ldc * sizeof(float));
+                gemm(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, C1, ldc);
+                gemm_ref(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, C2, ldc);
+OMP(parallel num_threads(2))
+                {
+                    if (thread_index() == 0) gemm(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, C3, ldc);
+                }
+                int pads_kept = 1;
+                for (int i = 0; i < M; i++)
+                    for (int j = N; j < ldc; j++) pads_kept &= C1[(size_t)i * ldc + j] == C2[(size_t)i * ldc + j];
+                double e = test_nerr(C1, C2, (size_t)M * ldc), e3 = test_nerr(C3, C2, (size_t)M * ldc);
+                CHECK(e <= 1e-6 && e3 <= 1e-6 && pads_kept, "strided gemm ta=%d tb=%d beta %g, %d threads: %.3g, in a parallel region %.3g",
+                      ta, tb, (double)beta, threads_get(), e, e3);
+                free(A), free(B), free(C1), free(C2), free(C3);
+            }
+    }
+    threads_set(nth);
+    int K = 24, N = 16;
+    float *A = randf((size_t)200 * K, 1), *B = randf((size_t)N * K, 1);
+    float *first = malloc((size_t)200 * N * sizeof(float)), *C = malloc((size_t)200 * N * sizeof(float));
+    gemm(0, 1, 1, N, K, 1.0f, A, K, B, K, 0.0f, first, N);
+    for (int M = 2; M <= 200; M++) gemm(0, 1, M, N, K, 1.0f, A, K, B, K, 0.0f, C, N);
+    gemm(0, 1, 1, N, K, 1.0f, A, K, B, K, 0.0f, C, N);
+    CHECK(memcmp(first, C, (size_t)N * sizeof(float)) == 0, "gemm after 200 shapes: the same product, the same bits");
+    free(A), free(B), free(first), free(C);
+}
+
+#ifdef AHA_DNNL
+static uint16_t bf16_of(float x) {
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+static float float_of(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    float x;
+    memcpy(&x, &u, 4);
+    return x;
+}
+
+// bf16 inputs, fp32 accumulation: against the plain loop on the same
+// (rounded) inputs, where every product is exact in fp32.
+static void test_gemm_bf16(void) {
+    int M = 70, N = 48, K = 300;
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++) {
+            float *A = randf((size_t)M * K, 1), *B = randf((size_t)K * N, 1), *C1 = randf((size_t)M * N, 1);
+            float *C2 = malloc((size_t)M * N * sizeof(float));
+            uint16_t *Ah = malloc((size_t)M * K * 2), *Bh = malloc((size_t)K * N * 2);
+            for (int i = 0; i < M * K; i++) Ah[i] = bf16_of(A[i]), A[i] = float_of(Ah[i]);
+            for (int i = 0; i < K * N; i++) Bh[i] = bf16_of(B[i]), B[i] = float_of(Bh[i]);
+            memcpy(C2, C1, (size_t)M * N * sizeof(float));
+            int lda = ta ? M : K, ldb = tb ? K : N;
+            int rc = dnnl_mm_gemm_bf16(ta, tb, M, N, K, 0.7f, Ah, lda, Bh, ldb, 1.0f, C1, N);
+            gemm_ref(ta, tb, M, N, K, 0.7f, A, lda, B, ldb, 1.0f, C2, N);
+            double e = test_nerr(C1, C2, (size_t)M * N);
+            CHECK(rc == 0 && e <= 1e-6, "bf16 gemm ta=%d tb=%d: rc %d, %.3g", ta, tb, rc, e);
+            free(A), free(B), free(C1), free(C2), free(Ah), free(Bh);
+        }
+}
+#endif
 
 static void test_attention_vs_ref(void) {
     // the fast kernel works in blocks of 32 query rows: one block, exactly one,
@@ -383,6 +466,10 @@ int main(void) {
     test_vexp();
     rng_init(&rng, 11);
     test_gemm_vs_ref();
+    test_gemm_strided();
+#ifdef AHA_DNNL
+    test_gemm_bf16();
+#endif
     test_attention_vs_ref();
     test_head_vs_ref();
     test_fd();

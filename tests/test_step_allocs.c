@@ -3,9 +3,10 @@
 // whatever B·G is, and the step's log lines make a number that does not grow
 // with B·G. Every allocation of the process is seen (shared libraries
 // included): under ASan through its allocator hooks, otherwise by defining
-// malloc and friends here on top of glibc's. Those the thread runtimes make
+// malloc and friends here on top of glibc's. Those the math runtimes make
 // for themselves (libgomp's team for a parallel region that runs on one
-// thread, OpenBLAS's job arrays) are counted apart and only printed.
+// thread, OpenBLAS's job arrays, oneDNN's argument maps of each run, through
+// libstdc++ as oneDNN is the one C++ library here) are counted apart and only printed.
 #include "base/err.h"
 #include "test.h"
 #include "train/trainer.h"
@@ -21,12 +22,13 @@
 static atomic_int counting;
 static atomic_long n_allocs, n_runtime;
 
-// Whether code is in libgomp or OpenBLAS (1), in the allocator itself: ASan
+// Whether code is in libgomp, OpenBLAS or oneDNN (1), in the allocator itself: ASan
 // or libc (-1), or elsewhere: this program with libaha, or a library it calls (0).
 static int owner(void *pc) {
     Dl_info d;
     if (!dladdr(pc, &d) || !d.dli_fname) return 0;
-    if (strstr(d.dli_fname, "libgomp") || strstr(d.dli_fname, "openblas")) return 1;
+    const char *f = d.dli_fname;
+    if (strstr(f, "libgomp") || strstr(f, "openblas") || strstr(f, "libdnnl") || strstr(f, "libstdc++")) return 1;
     return strstr(d.dli_fname, "libasan") || strstr(d.dli_fname, "libc.so") ? -1 : 0;
 }
 
@@ -129,7 +131,7 @@ static int run(int B, int G, Counts *c) {
         if (rc == 0) rc = trainer_log_step(&t, line, sizeof line);
         atomic_store(&counting, 0);
         c->log[s] = atomic_load(&n_allocs) + atomic_load(&n_runtime) - a;
-        printf("B %d G %d step %d: %ld allocations in the step (and %ld by libgomp/OpenBLAS), %ld in its logs (%s)\n",
+        printf("B %d G %d step %d: %ld allocations in the step (and %ld by libgomp/OpenBLAS/oneDNN), %ld in its logs (%s)\n",
                B, G, s + 1, c->step[s], c->runtime[s], c->log[s], line);
     }
     if (rc != 0) fprintf(stderr, "%s\n", err_msg());

@@ -201,7 +201,9 @@ int cmd_bench(void *cfg) {
     threads_set(f->threads);
     log_quiet(1);
     double peak = sgemm_peak(2048, 3);
-#ifdef AHA_BLAS
+#if defined(AHA_DNNL)
+    const char *backend = "oneDNN matmul";
+#elif defined(AHA_BLAS)
     const char *backend = "OpenBLAS sgemm";
 #else
     const char *backend = "plain gemm";

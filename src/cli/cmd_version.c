@@ -27,6 +27,9 @@ int cmd_version(void *cfg) {
 #ifdef AHA_BLAS
     printf(" +openblas");
 #endif
+#ifdef AHA_DNNL
+    printf(" +onednn");
+#endif
     if (dist_available()) printf(" +mpi");
     if (dist_size() > 1) printf(" (rank %d of %d)", dist_rank(), dist_size());
     printf("\n");

@@ -1,7 +1,9 @@
 // Matmul, RMSNorm, RoPE and SwiGLU kernels, forward and backward. Matmul goes
-// to OpenBLAS sgemm under AHA_BLAS; every other loop is plain C with OpenMP over
-// independent outputs, so results do not depend on the thread count.
+// to oneDNN under AHA_DNNL, else to OpenBLAS sgemm under AHA_BLAS; every other
+// loop is plain C with OpenMP over independent outputs, so results do not
+// depend on the thread count.
 #include "kernels/ops.h"
+#include "kernels/dnnl_mm.h"
 #include "kernels/omp.h"
 #include "kernels/vexp.h"
 
@@ -43,6 +45,11 @@ static void sgemm(int ta, int tb, int M, int N, int K, float alpha, const float 
 
 void gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb, float beta, float *Cm, int ldc) {
     if (M <= 0 || N <= 0) return;
+#ifdef AHA_DNNL
+    // oneDNN threads inside the product; in a parallel region it declines
+    // and the caller's thread runs the product below.
+    if (dnnl_mm_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, Cm, ldc) == 0) return;
+#endif
 #ifdef AHA_BLAS
 #ifdef _OPENMP
     // Tall products (the per-token matmuls): each thread takes a band of rows of

@@ -1,5 +1,5 @@
-// The compute kernels of the transformer: matmul (OpenBLAS sgemm when built
-// with AHA_BLAS, else plain loops), RMSNorm, rotary embedding, SwiGLU, each with
+// The compute kernels of the transformer: matmul (oneDNN when built with
+// AHA_DNNL, OpenBLAS sgemm with AHA_BLAS, else plain loops), RMSNorm, rotary embedding, SwiGLU, each with
 // its backward. Kernels never allocate and never fail; shapes are the caller's job.
 #ifndef AHA_KERNELS_OPS_H
 #define AHA_KERNELS_OPS_H
@@ -11,8 +11,9 @@
 
 // Row-major general product: Cm (M, N) = alpha · op(A) · op(B) + beta · Cm, where
 // op(A) is (M, K) (A stored (K, M) when ta) and op(B) is (K, N) (B stored (N, K)
-// when tb). OpenBLAS under AHA_BLAS, else gemm_ref. Inside an OpenMP parallel
-// region it runs on the calling thread only.
+// when tb). oneDNN under AHA_DNNL, else OpenBLAS under AHA_BLAS, else gemm_ref
+// (the one place that picks the backend). Inside an OpenMP parallel region it
+// runs on the calling thread only, on OpenBLAS or gemm_ref.
 void gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb, float beta, float *Cm, int ldc);
 // The plain loops twin of gemm (threads over rows of Cm outside parallel regions).
 void gemm_ref(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb, float beta, float *Cm, int ldc);
