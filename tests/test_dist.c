@@ -1,11 +1,14 @@
 // base/dist: run alone, a world of one where every call leaves its data as it
 // is; run under mpirun (tests/test_mpi.sh), sums in rank order that every rank
-// holds bit for bit, maxima, broadcasts, and buffers larger than one slice.
+// holds bit for bit, maxima, broadcasts, buffers larger than one slice, and
+// the check that stops ranks whose weights differ.
 #include "base/dist.h"
+#include "base/err.h"
 #include "test.h"
 
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,6 +50,13 @@ static void test_ranks(int R, int me) {
     for (int r = 0; r < R; r++) want += (int64_t)1 << (40 + r);
     CHECK(dist_sum_i64(k, 1) == 0 && k[0] == want, "i64 sum");
     CHECK(dist_barrier() == 0, "barrier");
+    // The weight check: equal bytes pass; one rank's changed byte stops every rank, naming it.
+    CHECK(dist_check_same(y, n * sizeof *y, "weights") == 0, "rank %d: equal weights reported as differing", me);
+    if (me == R - 1) ((unsigned char *)y)[12345] ^= 1;
+    CHECK(dist_check_same(y, n * sizeof *y, "weights") == -1, "rank %d: differing weights passed the check", me);
+    char want_rank[64];
+    snprintf(want_rank, sizeof want_rank, "weights differ (rank %d of %d", me, R);
+    CHECK(strstr(err_msg(), want_rank) != NULL, "rank %d: the message does not name the rank: %s", me, err_msg());
     free(x);
     free(y);
 }

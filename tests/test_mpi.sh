@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # MPI ranks (base/dist): 2 and 4 ranks on this machine (oversubscribed) sum in
 # rank order and hold the same bits on every rank; `aha version` names its rank
-# under mpirun; aha sft on 1, 2 and 4 ranks ends bit for bit alike, resumes on
-# another rank count, and stops with the rank named when one is killed; and
+# under mpirun; aha sft on 1, 2 and 4 ranks ends bit for bit alike, aha grpo
+# within 1e-6; both resume on another rank count and stop with the rank named
+# when one is killed; eval and rejection-sample give one process's files; and
 # the same over two hosts made of network namespaces (tests/mpi_hosts.sh),
 # skipped with its reason where namespaces are not allowed.
 set -u
@@ -67,15 +68,22 @@ check "resume on 4 ranks: the straight run's weights" 'cmp -s "$T/s1/model/model
 
 # A rank killed mid-run stops the job within a bounded time, naming the rank;
 # the last checkpoint is whole and resumes.
-sft 2 --max-steps 100000 --save-steps 2 --out "$T/k" >"$T/k.log" 2>&1 &
-job=$!
-for i in $(seq 1 300); do [ -e "$T/k/checkpoints/step_4" ] && break; sleep 0.2; done
-victim=$(pgrep -f "sft .*--out $T/k" | while read -r p; do
-    tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1' && echo "$p"; done | head -1)
-[ -n "$victim" ] && kill -9 "$victim"
-t0=$SECONDS; wait $job; rc=$?; took=$((SECONDS - t0))
-check "a killed rank stops the job (exit $rc) within 60 s ($took s)" '[ -n "$victim" ] && [ $rc -ne 0 ] && [ $took -le 60 ]'
-check "the job says which rank died" 'grep -qiE "rank 1|process rank 1" "$T/k.log"' || tail -5 "$T/k.log"
+# kill_rank1 NAME DIR CKPT: the job of NAME (a function, run in the background
+# with --out DIR) loses rank 1 once DIR holds checkpoint CKPT; it must stop
+# within 60 s and say which rank died.
+kill_rank1() { local name=$1 dir=$2 ckpt=$3; shift 3
+    "$name" 2 "$@" --out "$dir" >"$dir.log" 2>&1 &
+    local job=$! victim rc t0 took
+    for i in $(seq 1 300); do [ -e "$dir/checkpoints/$ckpt" ] && break; sleep 0.2; done
+    victim=$(pgrep -f "$name .*--out $dir" | while read -r p; do
+        tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1' && echo "$p"; done | head -1)
+    [ -n "$victim" ] && kill -9 "$victim"
+    t0=$SECONDS; wait $job; rc=$?; took=$((SECONDS - t0))
+    check "$name: a killed rank stops the job (exit $rc) within 60 s ($took s)" \
+        '[ -n "$victim" ] && [ $rc -ne 0 ] && [ $took -le 60 ]'
+    check "$name: the job says which rank died" 'grep -qiE "rank 1|process rank 1" "$dir.log"' || tail -5 "$dir.log"
+}
+kill_rank1 sft "$T/k" step_4 --max-steps 100000 --save-steps 2
 last=$(cat "$T/k/checkpoints/latest")
 "$AHA" sft --model models/aha-tiny --dataset "$T/sft.jsonl" --template r1zero --batch 8 --micro-batch 2 --lr 2e-3 \
     --warmup 2 --log-every 1 --threads 1 --max-steps 100000 --save-steps 2 --out "$T/k" --resume \
@@ -89,5 +97,80 @@ tests/mpi_hosts.sh 2 "$(pwd)/$AHA" sft --model "$(pwd)/models/aha-tiny" --datase
 rc=$?
 if [ $rc -eq 77 ]; then cat "$T/h.log"
 else check "sft across two hosts: 1 rank's weights" '[ $rc -eq 0 ] && cmp -s "$T/s1/model/model.safetensors" "$T/h/model/model.safetensors"' || tail -5 "$T/h.log"
+fi
+
+# Data-parallel GRPO: groups dealt to ranks for the rollout (every rank then
+# holds the whole batch), whole micro-batches dealt for the updates, one
+# rank-order sum of the gradients. With the same global batch, 1, 2 and 4
+# ranks end within 1e-6 of each other (DAPO refills, two minibatches, two
+# epochs, four micro-batches each); rank 0 alone writes the run.
+maxdiff() { "$PYTHON" - "$@" <<'P'
+import sys
+sys.path.insert(0, "tests/pyref")
+import safetensors_io as st
+a, b = st.read(sys.argv[1]), st.read(sys.argv[2])
+assert a.keys() == b.keys(), "different tensors"
+print(max(float((a[k].double() - b[k].double()).abs().max()) for k in a))
+P
+}
+within() { awk -v d="$1" 'BEGIN { exit !(d != "" && d <= 1e-6) }'; }
+grpo() { local np=$1; shift
+    timeout 300 mpirun -np "$np" --oversubscribe "$AHA" grpo --model models/aha-tiny --task sum --difficulty 2 \
+        --prompts-per-step 4 --group-size 4 --max-new-tokens 48 --minibatches 2 --epochs 2 --micro-batch-rows 2 \
+        --beta 0.04 --dynamic-sampling --lr 1.5e-4 --seed 3 --threads 1 --log-samples 4 "$@"; }
+for np in 1 2 4; do
+    grpo $np --steps 5 --out "$T/g$np" >"$T/g$np.log" 2>&1
+    check "grpo on $np ranks exits 0" '[ $? -eq 0 ]' || tail -5 "$T/g$np.log"
+done
+W=checkpoints/step_5/model.safetensors
+for np in 2 4; do
+    d=$(maxdiff "$T/g1/$W" "$T/g$np/$W")
+    check "grpo: $np ranks end within 1e-6 of 1 rank (max abs $d)" 'within "$d"'
+done
+rewards() { "$PYTHON" -c 'import json,sys; print([(o["step"], o["reward"], o["groups"], o["sampling_rounds"]) for o in map(json.loads, open(sys.argv[1]))])' "$1"; }
+check "grpo: 4 ranks sample, score and keep what 1 rank does" '[ "$(rewards "$T/g1/metrics.jsonl")" = "$(rewards "$T/g4/metrics.jsonl")" ]'
+check "grpo: one metrics line per step, samples as on 1 rank" \
+    '[ "$(wc -l <"$T/g2/metrics.jsonl")" -eq 5 ] && cmp -s <(cut -d, -f1-4 "$T/g1/samples.jsonl") <(cut -d, -f1-4 "$T/g2/samples.jsonl")'
+check "grpo: the allreduce's time is reported under MPI" 'grep -q "time/allreduce" "$T/g2/metrics.jsonl" && ! grep -q "time/allreduce" "$T/g1/metrics.jsonl"'
+check "grpo: one progress voice" '[ "$(grep -c "^grpo 5/5" "$T/g2.log")" -eq 1 ]'
+
+# Resume a 2-rank run on 4 ranks from its step-2 checkpoint.
+grpo 2 --steps 5 --save-every 2 --out "$T/gr" >"$T/gr.log" 2>&1
+rm -rf "$T/gr/checkpoints/step_4" "$T/gr/checkpoints/step_5" && echo step_2 >"$T/gr/checkpoints/latest"
+timeout 300 mpirun -np 4 --oversubscribe "$AHA" grpo --resume "$T/gr" >"$T/gr4.log" 2>&1
+check "grpo: a 2-rank run resumes on 4 ranks" '[ $? -eq 0 ] && grep -q "resuming .* at step 2" "$T/gr4.log"' || tail -5 "$T/gr4.log"
+d=$(maxdiff "$T/g1/$W" "$T/gr/$W")
+check "grpo: resumed on 4 ranks, within 1e-6 of the straight run (max abs $d)" 'within "$d"'
+check "grpo: the resumed run's log has one line per step" '[ "$(wc -l <"$T/gr/metrics.jsonl")" -eq 5 ]'
+
+# A rank killed mid-run stops the GRPO job, naming it; the last checkpoint resumes.
+kill_rank1 grpo "$T/gk" step_2 --steps 100000 --save-every 1
+last=$(cat "$T/gk/checkpoints/latest")
+"$AHA" grpo --resume "$T/gk" >"$T/gk1.log" 2>&1 </dev/null &
+pid=$!; sleep 4; kill $pid 2>/dev/null; wait $pid 2>/dev/null
+check "grpo: the checkpoint the kill left ($last) resumes" 'grep -q "resuming .* at step ${last#step_}" "$T/gk1.log"' || tail -3 "$T/gk1.log"
+
+# eval and rejection-sample deal their prompts to the ranks: the same
+# results and files as one process.
+ev() { timeout 300 mpirun -np "$1" --oversubscribe "$AHA" eval --model models/aha-tiny --task sum --problems 12 --k 4 \
+    --threads 1 --samples "$T/ev$1.jsonl" --json "$T/ev$1.json" >"$T/ev$1.log" 2>&1; }
+ev 1; ev 2
+check "eval on 2 ranks: 1 rank's samples and scores" \
+    'cmp -s "$T/ev1.jsonl" "$T/ev2.jsonl" && diff <(grep -v seconds "$T/ev1.json") <(grep -v seconds "$T/ev2.json") >/dev/null' || tail -3 "$T/ev2.log"
+check "eval on 2 ranks prints its result once" '[ "$(grep -c "^problems 12, k 4" "$T/ev2.log")" -eq 1 ]'
+rs() { timeout 300 mpirun -np "$1" --oversubscribe "$AHA" rejection-sample --model models/aha-tiny --task sum --problems 12 \
+    --n 4 --threads 1 --out "$T/rs$1.jsonl" >"$T/rs$1.log" 2>&1; }
+rs 1; rs 2
+check "rejection-sample on 2 ranks: 1 rank's kept rows" '[ -s "$T/rs1.jsonl.stats.json" ] && cmp -s "$T/rs1.jsonl" "$T/rs2.jsonl"' || tail -3 "$T/rs2.log"
+
+# Two hosts: the same 2-rank GRPO across the namespaces, within 1e-6 of 1 rank.
+tests/mpi_hosts.sh 2 "$(pwd)/$AHA" grpo --model "$(pwd)/models/aha-tiny" --task sum --difficulty 2 \
+    --prompts-per-step 4 --group-size 4 --max-new-tokens 48 --minibatches 2 --epochs 2 --micro-batch-rows 2 \
+    --beta 0.04 --dynamic-sampling --lr 1.5e-4 --seed 3 --threads 1 --log-samples 4 --steps 5 --out "$T/gh" >"$T/gh.log" 2>&1
+rc=$?
+if [ $rc -eq 77 ]; then cat "$T/gh.log"
+else
+    d=$(maxdiff "$T/g1/$W" "$T/gh/$W" 2>/dev/null)
+    check "grpo across two hosts: within 1e-6 of 1 rank (max abs $d)" '[ $rc -eq 0 ] && within "$d"' || tail -5 "$T/gh.log"
 fi
 exit $fail

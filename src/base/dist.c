@@ -3,10 +3,20 @@
 // library's choice: a weight update must not depend on which rank added
 // first. Large buffers go in slices so that the gather's scratch stays small.
 #include "base/dist.h"
+#include "base/crc32c.h"
 #include "base/err.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+int dist_check_same(const void *buf, size_t bytes, const char *what) {
+    if (dist_size() == 1) return 0;
+    uint32_t crc = crc32c_update(0, buf, bytes);
+    double h[2] = {crc, -(double)crc};   // max and -min over the ranks
+    if (dist_max_f64(h, 2) != 0) return -1;
+    if (h[0] == -h[1]) return 0;
+    return err_set("the ranks' %s differ (rank %d of %d: CRC-32C %08x)", what, dist_rank(), dist_size(), (unsigned)crc);
+}
 
 #ifdef AHA_MPI
 #include <mpi.h>

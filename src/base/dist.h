@@ -28,6 +28,10 @@ int dist_max_f64(double *x, size_t n);
 // Rank root's bytes onto every rank.
 int dist_bcast(void *buf, size_t bytes, int root);
 int dist_barrier(void);
+// That every rank holds the same bytes (weights, say), by a CRC-32C of them
+// compared over the ranks. Returns 0 when they do, else -1 after err_set
+// naming what, this rank and its CRC (or the failed collective).
+int dist_check_same(const void *buf, size_t bytes, const char *what);
 // Stop every rank of the job with this exit code (never returns).
 void dist_abort(int code);
 

@@ -38,6 +38,7 @@ int err_restore(const ErrKept *k) {
 }
 
 void log_quiet(int quiet) { log_silent = quiet; }
+int log_is_quiet(void) { return log_silent; }
 
 void log_info(const char *fmt, ...) {
     if (log_silent) return;

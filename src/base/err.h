@@ -25,9 +25,11 @@ typedef struct {
 void err_keep(ErrKept *k);
 int err_restore(const ErrKept *k);
 
-// Informational line to stderr, unless logging was silenced with log_quiet(1).
+// Informational line to stderr, unless logging was silenced with log_quiet(1)
+// (which silences progress lines too: report/log.h).
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_quiet(int quiet);
+int log_is_quiet(void);
 
 #define AHA_ASSERT(cond)                                                          \
     do {                                                                          \

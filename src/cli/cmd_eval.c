@@ -1,4 +1,5 @@
 // aha eval: flags in, eval/eval.h does the work; the table on stdout, JSON on request.
+#include "base/dist.h"
 #include "base/err.h"
 #include "base/fileio.h"
 #include "cli/cli.h"
@@ -19,7 +20,7 @@ int cmd_eval(void *cfg) {
     EvalResult r;
     if (eval_run(c, &r) != 0) return cli_fail("eval", "%s", err_msg());
     eval_print(stdout, &r);
-    if (c->json[0]) {
+    if (c->json[0] && dist_rank() == 0) {
         cJSON *o = eval_result_json(&r);
         char *text = o ? cJSON_Print(o) : NULL;
         cJSON_Delete(o);

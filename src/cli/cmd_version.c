@@ -20,18 +20,21 @@ const CliOptions version_cli = {
 
 int cmd_version(void *cfg) {
     (void)cfg;
-    printf("aha %s", AHA_VERSION);
+    // Under MPI every rank answers: ranks above 0 on stderr, their stdout
+    // being silenced (cli/main.c).
+    FILE *f = dist_rank() > 0 ? stderr : stdout;
+    fprintf(f, "aha %s", AHA_VERSION);
 #ifdef _OPENMP
-    printf(" +openmp");
+    fprintf(f, " +openmp");
 #endif
 #ifdef AHA_BLAS
-    printf(" +openblas");
+    fprintf(f, " +openblas");
 #endif
 #ifdef AHA_DNNL
-    printf(" +onednn");
+    fprintf(f, " +onednn");
 #endif
-    if (dist_available()) printf(" +mpi");
-    if (dist_size() > 1) printf(" (rank %d of %d)", dist_rank(), dist_size());
-    printf("\n");
+    if (dist_available()) fprintf(f, " +mpi");
+    if (dist_size() > 1) fprintf(f, " (rank %d of %d)", dist_rank(), dist_size());
+    fprintf(f, "\n");
     return 0;
 }

@@ -51,7 +51,12 @@ int main(int argc, char **argv) {
         fprintf(stderr, "aha: %s\n", err_msg());
         return 1;
     }
-    if (dist_rank() > 0) log_quiet(1);   // one voice: rank 0's
+    // One voice, rank 0's: the other ranks compute the same results and
+    // print them nowhere (their errors still reach stderr).
+    if (dist_rank() > 0) {
+        log_quiet(1);
+        if (!freopen("/dev/null", "w", stdout)) return 1;
+    }
     int rc = run(argc, argv);
     // A rank that fails while the others wait in a collective call would hang
     // the job: stop every rank, naming this one.

@@ -1,6 +1,7 @@
 // aha eval: problems -> k scored samples each (the rollout path) -> pass@1,
 // cons@k, pass@k, lengths and reflection words.
 #include "eval/eval.h"
+#include "base/dist.h"
 #include "base/err.h"
 #include "base/sys.h"
 #include "eval/stats.h"
@@ -160,7 +161,9 @@ int eval_run(const EvalConfig *c, EvalResult *r) {
     if (reward_parse_spec(&terms, verifier) != 0 || reward_parse_spec(&terms, "format") != 0) goto done;
     P = c->batch < n ? c->batch : n;
     if (rollout_open(&ro, &m, tok, &c->sample, P, k, max_prompt, &terms, verifier) != 0) goto done;
-    if (c->samples[0] && jsonl_writer_open(&samples, c->samples, 1) != 0) goto done;
+    // Under MPI the problems of a batch are dealt to the ranks, every rank
+    // scores them all, and rank 0 alone writes.
+    if (c->samples[0] && dist_rank() == 0 && jsonl_writer_open(&samples, c->samples, 1) != 0) goto done;
     ans = calloc((size_t)P * k, sizeof *ans);
     correct = calloc((size_t)P * k, sizeof *correct);
     if (!ans || !correct) {
@@ -173,7 +176,7 @@ int eval_run(const EvalConfig *c, EvalResult *r) {
         int B = n - b0 < P ? n - b0 : P;
         for (int b = 0; b < B; b++)
             if (problems_get(&ps, b0 + b, &ro.groups[b].problem) != 0 || rollout_prepare(&ro, b) != 0) goto done;
-        if (rollout_sample(&ro, slots, B, 0) != 0) goto done;
+        if (rollout_sample_dealt(&ro, slots, B, 0) != 0) goto done;
         int brc = score_batch(c, &ro, B, ans, correct, r, samples.f ? &samples : NULL);
         for (int i = 0; i < B * k; i++) free(ans[i]), ans[i] = NULL;
         if (brc != 0) goto done;

@@ -76,8 +76,8 @@ int jsonl_rewind(const char *path, long n_lines, long step, int exact) {
 }
 
 void progress_init(Progress *p, FILE *out, const char *label, long start, long total) {
-    p->out = out;
-    p->tty = isatty(fileno(out));
+    p->out = log_is_quiet() ? NULL : out;
+    p->tty = p->out && isatty(fileno(out));
     p->total = total;
     p->start = start;
     p->t0 = time_now();
@@ -91,6 +91,7 @@ static void fmt_time(char *buf, size_t cap, double s) {
 }
 
 void progress_update(Progress *p, long done, const char *text) {
+    if (!p->out) return;
     double el = time_now() - p->t0;
     long did = done - p->start;
     double eta = did > 0 ? el / did * (double)(p->total - done) : 0;
@@ -109,6 +110,7 @@ void progress_update(Progress *p, long done, const char *text) {
 }
 
 void progress_end(Progress *p) {
+    if (!p->out) return;
     if (p->tty) fputc('\n', p->out);
     fflush(p->out);
 }

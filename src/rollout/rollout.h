@@ -129,5 +129,12 @@ int rollout_group_terms(Rollout *r, const uint32_t *terms, const int *verifier);
 // Sample G completions for each of the n prepared groups slots[0..n) (the RL
 // step is part of the random key), decode and score them. Returns 0 or -1.
 int rollout_sample(Rollout *r, const int *slots, int n, uint32_t step);
+// The same across the ranks of a job (base/dist.h): the n groups are dealt in
+// contiguous blocks, each rank samples and scores its own, and then every rank
+// receives every other rank's rows, so that all of them hold the whole rollout
+// (a row is keyed by its problem, so the rows do not depend on the number of
+// ranks). t_sample includes the exchange; tokens counts every rank's rows.
+// With one rank it is rollout_sample. Returns 0 or -1.
+int rollout_sample_dealt(Rollout *r, const int *slots, int n, uint32_t step);
 
 #endif

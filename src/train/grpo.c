@@ -3,6 +3,7 @@
 // the TRL/verl names, samples, checkpoints.
 #include "train/grpo.h"
 #include "train/rm_reward.h"
+#include "base/dist.h"
 #include "base/err.h"
 #include "base/fileio.h"
 #include "base/sys.h"
@@ -13,6 +14,7 @@
 #include "tok/tokenizer.h"
 #include "train/checkpoint.h"
 #include "train/ppo.h"
+#include "train/rundir.h"
 #include "train/trainer.h"
 
 #include <limits.h>
@@ -214,13 +216,26 @@ static int open_rest(Trainer *t) {
     return alloc_arrays(t);
 }
 
-// Forward over rows [0, n) in minibatch-sized chunks, keeping only log-probs.
+// The micro-batches of a minibatch of R rows that this rank runs: whole ones,
+// dealt to the ranks in contiguous blocks, so that each one's rows, and with
+// them its log-probs and gradient, are the same whatever the number of ranks.
+static void my_micro_batches(const Trainer *t, int R, int *lo, int *hi) {
+    int M = (R + t->micro_rows - 1) / t->micro_rows, ranks = dist_size(), me = dist_rank();
+    *lo = (int)((long)M * me / ranks), *hi = (int)((long)M * (me + 1) / ranks);
+}
+
+// Forward over this rank's micro-batches of rows [0, n), keeping only log-probs.
 static int forward_all(Trainer *t, Model *m, int n, float *out) {
-    for (int s = 0; s < n; s += t->micro_rows) {
-        int R = n - s < t->micro_rows ? n - s : t->micro_rows;
-        size_t o = (size_t)s * t->max_T;
-        if (model_forward(m, t->acts, t->ids + o, t->lens + s, R, t->max_T, (float)t->cfg.sample.temperature, out + o, NULL) != 0)
-            return -1;
+    for (int start = 0; start < n; start += t->mb_rows) {
+        int R = n - start < t->mb_rows ? n - start : t->mb_rows, lo, hi;
+        my_micro_batches(t, R, &lo, &hi);
+        for (int j = lo; j < hi; j++) {
+            int s = start + j * t->micro_rows, r = start + R - s < t->micro_rows ? start + R - s : t->micro_rows;
+            size_t o = (size_t)s * t->max_T;
+            if (model_forward(m, t->acts, t->ids + o, t->lens + s, r, t->max_T, (float)t->cfg.sample.temperature,
+                              out + o, NULL) != 0)
+                return -1;
+        }
     }
     return 0;
 }
@@ -266,7 +281,7 @@ static int collect_groups(Trainer *t) {
             }
             if (rollout_prepare(&t->ro, t->slots[b]) != 0) return -1;
         }
-        if (rollout_sample(&t->ro, t->slots, take, (uint32_t)t->step) != 0) return -1;
+        if (rollout_sample_dealt(&t->ro, t->slots, take, (uint32_t)t->step) != 0) return -1;
         t->rounds = round + 1;
         for (int b = 0; b < take; b++) {
             int varied = group_has_variance(&t->ro.rows[(size_t)t->slots[b] * G], G);
@@ -380,12 +395,15 @@ static int train_on_batch(Trainer *t, int n, StepStats *s) {
                            .beta = kl_in_loss ? (float)c->beta : 0.0f, .kl = (KlEstimator)c->kl, .agg = (LossAgg)c->loss_agg,
                            .ratio = (RatioLevel)c->ratio_level, .global_tokens = tokens > 0 ? tokens : 1,
                            .global_seqs = R, .max_completion_len = c->sample.max_new_tokens};
-            // bnpo divides by the tokens of this process's minibatch: the same
-            // as token-mean over it here, whatever the micro-batches.
+            // bnpo divides by the tokens of the minibatch: the same as
+            // token-mean over it here, whatever the micro-batches and ranks
+            // (every rank holds the whole minibatch's mask).
             if (lo.agg == LOSS_AGG_BNPO) lo.agg = LOSS_AGG_TOKEN_MEAN;
             model_zero_grad(&t->policy);
-            for (int ms = start; ms < start + R; ms += t->micro_rows) {
-                int r = start + R - ms < t->micro_rows ? start + R - ms : t->micro_rows;
+            int first, last;
+            my_micro_batches(t, R, &first, &last);
+            for (int j = first; j < last; j++) {
+                int ms = start + j * t->micro_rows, r = start + R - ms < t->micro_rows ? start + R - ms : t->micro_rows;
                 size_t mo = (size_t)ms * T;
                 if (model_forward(&t->policy, t->acts, t->ids + mo, t->lens + ms, r, T, (float)c->sample.temperature,
                                   t->logp + mo, ep == 0 ? t->ent + mo : NULL) != 0)
@@ -400,8 +418,14 @@ static int train_on_batch(Trainer *t, int n, StepStats *s) {
                 s->kl_sum += st.kl_sum;
                 s->clip_low += st.clip_low;
                 s->clip_high += st.clip_high;
+                if (ep == 0)
+                    for (size_t i = mo; i < mo + (size_t)r * T; i++)
+                        if (t->mask[i]) s->ent_sum += t->ent[i];
             }
             s->t_train += time_now() - t1;
+            t1 = time_now();
+            if (dist_size() > 1 && dist_sum_f32(t->policy.grads, t->policy.n_params) != 0) return -1;
+            s->t_comm += time_now() - t1;
             t1 = time_now();
             s->lr = adamw_lr(&t->opt.cfg, t->opt.step + 1);
             double gn = adamw_step(&t->opt, &t->policy, 1.0f);
@@ -409,11 +433,12 @@ static int train_on_batch(Trainer *t, int n, StepStats *s) {
             if (t->critic && ppo_critic_update(t, start, R, &s->vf_loss, &s->vf_clipfrac) != 0) return -1;
             s->t_opt += time_now() - t1;
             s->grad_norm += gn;
-            if (ep == 0)
-                for (size_t i = o; i < o + (size_t)R * T; i++)
-                    if (t->mask[i]) s->ent_sum += t->ent[i];
             updates++;
         }
+    // The loss statistics of every rank's micro-batches.
+    double sums[5] = {s->policy_loss, s->kl_sum, s->clip_low, s->clip_high, s->ent_sum};
+    if (dist_size() > 1 && dist_sum_f64(sums, 5) != 0) return -1;
+    s->policy_loss = sums[0], s->kl_sum = sums[1], s->clip_low = sums[2], s->clip_high = sums[3], s->ent_sum = sums[4];
     if (updates) {
         s->grad_norm /= updates;
         s->policy_loss /= updates;
@@ -505,6 +530,7 @@ static cJSON *step_metrics(const Trainer *t, const StepStats *s) {
     cJSON_AddNumberToObject(m, "time/reference", s->t_ref);
     cJSON_AddNumberToObject(m, "time/train", s->t_train);
     cJSON_AddNumberToObject(m, "time/optimizer", s->t_opt);
+    if (dist_size() > 1) cJSON_AddNumberToObject(m, "time/allreduce", s->t_comm);
     cJSON_AddNumberToObject(m, "step_time", s->step_time);
     return m;
 }
@@ -532,6 +558,10 @@ static void add_planning(cJSON *o, const Trainer *t, int i, int n) {
 
 static int log_samples(Trainer *t) {
     int n = t->n_kept * t->cfg.group_size, want = t->cfg.log_samples < n ? t->cfg.log_samples : n;
+    if (dist_rank() != 0) {
+        t->samples_lines += want;
+        return 0;
+    }
     for (int j = 0; j < want; j++) {
         // Spread over groups first: sample j of group j % n_kept.
         int i = (j % t->n_kept) * t->cfg.group_size + (j / t->n_kept) % t->cfg.group_size;
@@ -588,7 +618,8 @@ int trainer_step(Trainer *t) {
 
 int trainer_log_step(Trainer *t, char *line, size_t cap) {
     cJSON *m = step_metrics(t, &t->stats);
-    int rc = jsonl_writer_put(&t->metrics, m);
+    int rc = 0;
+    if (dist_rank() == 0) rc = jsonl_writer_put(&t->metrics, m);   // one writer; every rank counts the lines
     if (rc == 0) t->metrics_lines++;
     if (rc == 0) rc = log_samples(t);
     snprintf(line, cap, "reward %.3f acc %.3f len %.0f refl/1k %.1f kl %.2g ent %.2f %.1fs",
@@ -639,12 +670,16 @@ static int open_logs(Trainer *t) {
 // Enter the run directory: start over when asked, else restore the
 // checkpoint (if any) and cut the logs back to it; then clear what killed
 // writers left and record the settings.
+// Under MPI every rank restores the checkpoint and rank 0 alone touches the
+// directory.
 static int enter_run(Trainer *t, const char *ckpt) {
-    if (t->cfg.restart && clear_run(t->run_dir) != 0) return -1;
+    int lead = dist_rank() == 0;
+    if (lead && t->cfg.restart && clear_run(t->run_dir) != 0) return -1;
     if (ckpt[0] && checkpoint_restore(t, ckpt) != 0) return -1;
     if (t->step > t->cfg.steps)
         return err_set("%s: the run is at step %ld, past steps %d; pass --steps %ld or more to continue it", ckpt,
                        t->step, t->cfg.steps, t->step);
+    if (!lead) return 0;
     if (open_logs(t) != 0) return -1;
     if (checkpoint_remove_temps(t->run_dir) != 0) return -1;
     return write_config(t);
@@ -658,8 +693,14 @@ static void train_loop(Trainer *t, int *rc) {
         *rc = trainer_step(t);
         if (*rc == 0) *rc = trainer_log_step(t, line, sizeof line);
         if (*rc == 0) progress_update(&p, t->step, line);
+        // Ranks whose weights drifted apart stop the job rather than train apart.
+        if (*rc == 0 && dist_check_same(t->policy.params, sizeof(float) * t->policy.n_params, "weights") != 0)
+            *rc = err_wrap("grpo: step %ld", t->step);
         int save = t->cfg.save_every > 0 && t->step % t->cfg.save_every == 0;
-        if (*rc == 0 && (save || t->step == t->cfg.steps)) *rc = checkpoint_save(t);
+        if (*rc == 0 && (save || t->step == t->cfg.steps)) {
+            *rc = dist_rank() == 0 ? checkpoint_save(t) : 0;
+            if (*rc == 0) *rc = dist_barrier();   // a resume finds it from every rank
+        }
     }
     progress_end(&p);
 }
@@ -668,6 +709,8 @@ int grpo_run(const GrpoConfig *cfg, const char *resume_dir) {
     Trainer t;
     char ckpt[4096] = "";
     if (grpo_check(cfg) != 0) return -1;
+    if (dist_size() > 1 && cfg->adv_estimator == ADV_ESTIMATOR_GAE)
+        return err_set("grpo: adv_estimator gae (PPO's critic) runs in one process; under MPI use grpo advantages");
     if (resume_dir && !cfg->restart && checkpoint_find(resume_dir, cfg, ckpt, sizeof ckpt) != 0) return -1;
     if (resume_dir && !cfg->restart && !ckpt[0]) log_info("grpo: %s has no checkpoint yet: starting at step 0", resume_dir);
     if (trainer_open(&t, cfg, ckpt[0] ? ckpt : cfg->model) != 0) {
@@ -679,12 +722,9 @@ int grpo_run(const GrpoConfig *cfg, const char *resume_dir) {
         trainer_close(&t);
         return err_set("%s: the run directory's path is longer than the %zu bytes allowed", dir, sizeof t.cfg.out - 1);
     }
-    if (dir[0]) snprintf(t.run_dir, sizeof t.run_dir, "%s", dir);
-    else {
-        char stamp[32];
-        time_t now = time(NULL);
-        strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&now));
-        snprintf(t.run_dir, sizeof t.run_dir, "runs/grpo-%s", stamp);
+    if (rundir_name(t.run_dir, sizeof t.run_dir, dir, "grpo") != 0) {
+        trainer_close(&t);
+        return -1;
     }
     memcpy(t.cfg.out, t.run_dir, strlen(t.run_dir) + 1);   // fits: checked above
     if (!resume_dir && !t.cfg.restart &&
@@ -692,7 +732,9 @@ int grpo_run(const GrpoConfig *cfg, const char *resume_dir) {
         trainer_close(&t);
         return -1;
     }
-    int created = !path_exists(t.run_dir), rc = mkdir_p(t.run_dir);
+    // Every rank looks before rank 0 makes the directory.
+    int lead = dist_rank() == 0, created = !path_exists(t.run_dir), rc = dist_barrier();
+    if (rc == 0 && lead) rc = mkdir_p(t.run_dir);
     if (rc == 0) rc = enter_run(&t, ckpt);
     int entered = rc == 0;
     if (rc == 0 && ckpt[0]) log_info("grpo: resuming %s at step %ld", t.run_dir, t.step);
@@ -707,13 +749,13 @@ int grpo_run(const GrpoConfig *cfg, const char *resume_dir) {
     err_keep(&first);
     // The report is rebuilt from the logs, so a run that stopped early has one
     // too (a refused resume changes nothing).
-    if (entered && t.metrics_lines > 0) {
+    if (lead && entered && t.metrics_lines > 0) {
         jsonl_writer_close(&t.metrics);
         jsonl_writer_close(&t.samples);
         if (report_write(t.run_dir, NULL) != 0) log_info("grpo: report.html not written: %s", err_msg());
     }
     // A run refused before its first step leaves no half-made directory behind.
-    if (rc != 0 && created && t.step == 0) remove_tree(t.run_dir);
+    if (lead && rc != 0 && created && t.step == 0) remove_tree(t.run_dir);
     if (rc != 0) err_restore(&first);
     trainer_close(&t);
     return rc;

@@ -1,6 +1,7 @@
 // aha rejection-sample: problems -> n scored samples each (the rollout path)
 // -> the checks, dedup and the per-prompt cap -> SFT rows and stats.
 #include "train/rejection.h"
+#include "base/dist.h"
 #include "base/err.h"
 #include "base/fileio.h"
 #include "base/sys.h"
@@ -324,7 +325,7 @@ static int sample_all(const RejectConfig *c, const RejectChecks *ch, Rollout *ro
         int B = n - b0 < P ? n - b0 : P;
         for (int b = 0; rc == 0 && b < B; b++)
             if (problems_get(ps, b0 + b, &ro->groups[b].problem) != 0 || rollout_prepare(ro, b) != 0) rc = -1;
-        if (rc == 0 && rollout_sample(ro, slots, B, 0) != 0) rc = -1;
+        if (rc == 0 && rollout_sample_dealt(ro, slots, B, 0) != 0) rc = -1;
         for (int b = 0; rc == 0 && b < B; b++) rc = take_group(c, ch, ro, b, out, t, reason, text);
         char line[96];
         snprintf(line, sizeof line, "kept %ld of %ld samples", t->all.kept, t->all.samples);
@@ -347,6 +348,7 @@ int reject_run(const RejectConfig *c, cJSON **stats) {
     ProblemSource ps = {0};
     Rollout ro = {0};
     AtomicFile af = {0};
+    FILE *nowhere = NULL;   // rank > 0's output under MPI
     RewardSpec terms;
     RejectTally t = {0};
     int n = 0, max_prompt = 1, rc = -1;
@@ -364,18 +366,26 @@ int reject_run(const RejectConfig *c, cJSON **stats) {
         goto done;
     }
     // The output's folder is made once nothing can refuse the start any more.
+    // Under MPI the prompts of a batch are dealt to the ranks, every rank
+    // checks every sample, and rank 0 alone writes.
     char dir[1024];
-    if (path_sibling(dir, sizeof dir, c->out, ".") != 0 || mkdir_p(dir) != 0 || atomic_open(&af, c->out) != 0)
+    int lead = dist_rank() == 0;
+    if (!lead && !(nowhere = fopen("/dev/null", "w"))) {
+        err_set("/dev/null: %s", strerror(errno));
         goto done;
-    if (sample_all(c, &ch, &ro, &ps, n, af.f, &t) != 0) goto done;
+    }
+    if (lead && (path_sibling(dir, sizeof dir, c->out, ".") != 0 || mkdir_p(dir) != 0 || atomic_open(&af, c->out) != 0))
+        goto done;
+    if (sample_all(c, &ch, &ro, &ps, n, lead ? af.f : nowhere, &t) != 0) goto done;
     *stats = stats_json(c, ch.require, &t);
     cJSON_AddNumberToObject(*stats, "skipped_long_prompts", (double)skipped);
-    char *text = cJSON_Print(*stats);
-    int w = text ? file_write_atomic(spath, text, strlen(text)) : err_set("out of memory");
+    char *text = lead ? cJSON_Print(*stats) : NULL;
+    int w = !lead ? 0 : text ? file_write_atomic(spath, text, strlen(text)) : err_set("out of memory");
     free(text);
-    if (w != 0 || atomic_commit(&af) != 0) goto done;
+    if (w != 0 || (lead && atomic_commit(&af) != 0)) goto done;
     rc = 0;
 done:
+    if (nowhere) fclose(nowhere);
     if (rc != 0 && af.f) atomic_abort(&af);
     if (rc != 0) cJSON_Delete(*stats), *stats = NULL;
     cJSON_Delete(t.per_prompt);

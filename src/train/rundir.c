@@ -1,10 +1,12 @@
 // Run directories: settings written once, compared on every resume.
 #include "train/rundir.h"
+#include "base/dist.h"
 #include "base/err.h"
 #include "base/fileio.h"
 #include "base/jsonl.h"
 
 #include <dirent.h>
+#include <stdint.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,10 @@ int rundir_name(char *out, size_t cap, const char *given, const char *prefix) {
     if (given[0]) return path_fmt(out, cap, "%s", given);
     char stamp[32];
     time_t now = time(NULL);
+    // Under MPI every rank takes rank 0's clock, so that they name one directory.
+    int64_t t = (int64_t)now;
+    if (dist_bcast(&t, sizeof t, 0) != 0) return -1;
+    now = (time_t)t;
     strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&now));
     return path_fmt(out, cap, "runs/%s-%s", prefix, stamp);
 }

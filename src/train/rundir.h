@@ -14,8 +14,9 @@ typedef struct {
     size_t size;
 } RunSettings;
 
-// The run directory: given when not "", else runs/<prefix>-<local time>.
-// Returns 0 or -1 (too long).
+// The run directory: given when not "", else runs/<prefix>-<local time>
+// (rank 0's time on every rank of an MPI job). Returns 0 or -1 (too long, or
+// the broadcast failed).
 int rundir_name(char *out, size_t cap, const char *given, const char *prefix);
 // 0 when dir/config.json holds cfg's settings (all but "out"; a key the file
 // lacks takes its default). Else -1, naming the first setting that differs.

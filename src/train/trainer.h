@@ -24,7 +24,7 @@ typedef struct {
     int len_min, len_max;
     double plan_tokens, comp_tokens, loss_tokens;
     double policy_loss, kl_sum, clip_low, clip_high, ent_sum, grad_norm, lr;
-    double t_ref, t_train, t_opt, train_tokens;
+    double t_ref, t_train, t_opt, t_comm, train_tokens;   // t_comm: the gradient sum over ranks
     double vf_loss, vf_clipfrac;
     double t_sample, t_reward, rollout_tokens;   // this step's share of the rollout totals
     double step_time;

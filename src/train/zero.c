@@ -1,5 +1,6 @@
 // The R1-Zero demo: eval -> GRPO (r1zero preset) -> eval, one run directory.
 #include "train/zero.h"
+#include "base/dist.h"
 #include "base/err.h"
 #include "base/fileio.h"
 #include "eval/eval.h"
@@ -88,7 +89,9 @@ int zero_run(const ZeroConfig *c) {
     char run_dir[sizeof c->out], ckpt[1200];
     if (rundir_name(run_dir, sizeof run_dir, c->out, "zero") != 0) return -1;
     if (checkpoint_dir_is_new(run_dir, "choose another --out, or remove it") != 0) return -1;
-    if (mkdir_p(run_dir) != 0) return -1;
+    // Every rank of an MPI job looks before rank 0 makes it and alone writes.
+    int lead = dist_rank() == 0;
+    if (dist_barrier() != 0 || (lead && mkdir_p(run_dir) != 0)) return -1;
     GrpoConfig g;
     grpo_defaults(&g);
     if (grpo_apply_preset(&g, "r1zero") != 0) return -1;
@@ -114,8 +117,8 @@ int zero_run(const ZeroConfig *c) {
     if (checkpoint_latest(run_dir, ckpt, sizeof ckpt) != 0) return -1;
     if (!ckpt[0]) return err_set("%s: the run left no checkpoint", run_dir);
     if (zero_evaluate(c, ckpt, run_dir, "after", &after) != 0) return -1;
-    if (write_zero_json(run_dir, &before, &after) != 0) return -1;
-    if (report_write(run_dir, NULL) != 0) return err_wrap("report");
+    if (lead && write_zero_json(run_dir, &before, &after) != 0) return -1;
+    if (lead && report_write(run_dir, NULL) != 0) return err_wrap("report");
     printf("\n%-22s %10s %10s\n", "held-out", "before", "after");
     printf("%-22s %10.3f %10.3f\n", "pass@1", before.pass1, after.pass1);
     printf("%-22s %10.3f %10.3f\n", "cons@k", before.cons, after.cons);
