@@ -200,6 +200,11 @@ static int open_rest(Trainer *t) {
     int rows = c->prompts_per_step * c->group_size;
     t->mb_rows = rows / c->minibatches;
     t->micro_rows = c->micro_batch_rows > 0 && c->micro_batch_rows < t->mb_rows ? c->micro_batch_rows : t->mb_rows;
+    int units = (t->mb_rows + t->micro_rows - 1) / t->micro_rows;
+    if (dist_size() > units)
+        log_info("grpo: %d ranks share %d micro-batch%s per update: ranks idle while training (set "
+                 "--micro-batch-rows to %d or less)", dist_size(), units, units == 1 ? "" : "es",
+                 t->mb_rows / dist_size() > 0 ? t->mb_rows / dist_size() : 1);
     if (!(t->acts = model_acts_create(&t->policy, t->micro_rows, t->max_T))) return -1;
     AdamWConfig ac = {
         .lr = c->lr, .beta1 = c->adam_beta1, .beta2 = c->adam_beta2, .eps = c->adam_eps,
