@@ -14,6 +14,7 @@
 #include "kernels/omp.h"
 #include "kernels/ops.h"
 #include "kernels/vexp.h"
+#include "model/safetensors.h"
 #include "test.h"
 
 static Rng rng;
@@ -215,41 +216,47 @@ OMP(parallel num_threads(2))
     free(A), free(B), free(first), free(C);
 }
 
-#ifdef AHA_DNNL
-static uint16_t bf16_of(float x) {
-    uint32_t u;
-    memcpy(&u, &x, 4);
-    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-}
-
-static float float_of(uint16_t h) {
-    uint32_t u = (uint32_t)h << 16;
-    float x;
-    memcpy(&x, &u, 4);
-    return x;
-}
-
-// bf16 inputs, fp32 accumulation: against the plain loop on the same
-// (rounded) inputs, where every product is exact in fp32.
+// bf16 inputs, fp32 accumulation: oneDNN (where built), the dispatcher and
+// its plain twin against gemm_ref on the same (rounded) inputs, where every
+// product is exact in fp32.
 static void test_gemm_bf16(void) {
     int M = 70, N = 48, K = 300;
     for (int ta = 0; ta < 2; ta++)
         for (int tb = 0; tb < 2; tb++) {
             float *A = randf((size_t)M * K, 1), *B = randf((size_t)K * N, 1), *C1 = randf((size_t)M * N, 1);
-            float *C2 = malloc((size_t)M * N * sizeof(float));
+            float *C2 = malloc((size_t)M * N * sizeof(float)), *C0 = malloc((size_t)M * N * sizeof(float));
+            float *C3 = malloc((size_t)M * N * sizeof(float)), *C4 = malloc((size_t)M * N * sizeof(float));
             uint16_t *Ah = malloc((size_t)M * K * 2), *Bh = malloc((size_t)K * N * 2);
-            for (int i = 0; i < M * K; i++) Ah[i] = bf16_of(A[i]), A[i] = float_of(Ah[i]);
-            for (int i = 0; i < K * N; i++) Bh[i] = bf16_of(B[i]), B[i] = float_of(Bh[i]);
+            for (int i = 0; i < M * K; i++) Ah[i] = bf16_of(A[i]), A[i] = bf16_to_f32(Ah[i]);
+            for (int i = 0; i < K * N; i++) Bh[i] = bf16_of(B[i]), B[i] = bf16_to_f32(Bh[i]);
+            memcpy(C0, C1, (size_t)M * N * sizeof(float));
             memcpy(C2, C1, (size_t)M * N * sizeof(float));
+            memcpy(C3, C1, (size_t)M * N * sizeof(float));
+            memcpy(C4, C1, (size_t)M * N * sizeof(float));
             int lda = ta ? M : K, ldb = tb ? K : N;
+#ifdef AHA_DNNL
             int rc = dnnl_mm_gemm_bf16(ta, tb, M, N, K, 0.7f, Ah, lda, Bh, ldb, 1.0f, C1, N);
-            gemm_ref(ta, tb, M, N, K, 0.7f, A, lda, B, ldb, 1.0f, C2, N);
-            double e = test_nerr(C1, C2, (size_t)M * N);
-            CHECK(rc == 0 && e <= 1e-6, "bf16 gemm ta=%d tb=%d: rc %d, %.3g", ta, tb, rc, e);
-            free(A), free(B), free(C1), free(C2), free(Ah), free(Bh);
-        }
-}
+            CHECK(rc == 0, "oneDNN bf16 gemm ta=%d tb=%d: rc %d", ta, tb, rc);
+#else
+            gemm_bf16_ref(ta, tb, M, N, K, 0.7f, Ah, lda, Bh, ldb, 1.0f, C1, N);
 #endif
+            gemm_ref(ta, tb, M, N, K, 0.7f, A, lda, B, ldb, 1.0f, C2, N);
+            gemm_bf16(ta, tb, M, N, K, 0.7f, Ah, lda, Bh, ldb, 1.0f, C3, N);
+            gemm_bf16_ref(ta, tb, M, N, K, 0.7f, Ah, lda, Bh, ldb, 1.0f, C4, N);
+            double e = test_nerr(C1, C2, (size_t)M * N), e3 = test_nerr(C3, C2, (size_t)M * N);
+            double e4 = test_nerr(C4, C2, (size_t)M * N);
+            CHECK(e <= 1e-6 && e3 <= 1e-6 && e4 <= 1e-6, "bf16 gemm ta=%d tb=%d: %.3g %.3g %.3g", ta, tb, e, e3, e4);
+            free(A), free(B), free(C0), free(C1), free(C2), free(C3), free(C4), free(Ah), free(Bh);
+        }
+    // rounding: to nearest, ties to even, as safetensors' bf16 writer does
+    float xs[] = {1.0f, 1.00390625f, 1.01171875f, -3.14159f, 1e-30f, 65504.0f, 3.4e38f};
+    for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++)
+        CHECK(bf16_of(xs[i]) == safetensors_f32_to_bf16(xs[i]), "bf16_of(%g)", (double)xs[i]);
+    CHECK(bf16_of(1.00390625f) == 0x3f80 && bf16_of(1.01171875f) == 0x3f82, "ties to even");
+    float r[3] = {1.00390625f, 1.01171875f, -2.0f};
+    bf16_round_f32(r, 3);
+    CHECK(r[0] == 1.0f && r[1] == 1.015625f && r[2] == -2.0f, "bf16_round_f32");
+}
 
 static void test_attention_vs_ref(void) {
     // the fast kernel works in blocks of 32 query rows: one block, exactly one,
@@ -467,9 +474,7 @@ int main(void) {
     rng_init(&rng, 11);
     test_gemm_vs_ref();
     test_gemm_strided();
-#ifdef AHA_DNNL
     test_gemm_bf16();
-#endif
     test_attention_vs_ref();
     test_head_vs_ref();
     test_fd();

@@ -72,6 +72,46 @@ OMP(parallel num_threads(nt))
 #endif
 }
 
+// ---------------------------------------------------------------- bf16
+
+void bf16_from_f32(uint16_t *dst, const float *src, int rows, int cols, int ld) {
+OMP(parallel for schedule(static) if ((long)rows * cols >= 65536))
+    for (int r = 0; r < rows; r++) {
+        const float *s = src + (size_t)r * ld;
+        uint16_t *d = dst + (size_t)r * cols;
+OMP(simd)
+        for (int c = 0; c < cols; c++) d[c] = bf16_of(s[c]);
+    }
+}
+
+void bf16_round_f32(float *x, size_t n) {
+OMP(parallel for simd schedule(static) if (parallel: n >= 65536))
+    for (size_t i = 0; i < n; i++) x[i] = bf16_to_f32(bf16_of(x[i]));
+}
+
+void gemm_bf16_ref(int ta, int tb, int M, int N, int K, float alpha, const uint16_t *A, int lda, const uint16_t *B, int ldb, float beta, float *Cm, int ldc) {
+OMP(parallel for schedule(static) if (M >= 64))
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            float s = 0.0f;
+            for (int kk = 0; kk < K; kk++) {
+                float a = bf16_to_f32(ta ? A[(size_t)kk * lda + i] : A[(size_t)i * lda + kk]);
+                float b = bf16_to_f32(tb ? B[(size_t)j * ldb + kk] : B[(size_t)kk * ldb + j]);
+                s += a * b;
+            }
+            float *c = Cm + (size_t)i * ldc + j;
+            *c = alpha * s + (beta == 0.0f ? 0.0f : beta * *c);
+        }
+}
+
+void gemm_bf16(int ta, int tb, int M, int N, int K, float alpha, const uint16_t *A, int lda, const uint16_t *B, int ldb, float beta, float *Cm, int ldc) {
+    if (M <= 0 || N <= 0) return;
+#ifdef AHA_DNNL
+    if (dnnl_mm_gemm_bf16(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, Cm, ldc) == 0) return;
+#endif
+    gemm_bf16_ref(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, Cm, ldc);
+}
+
 // ---------------------------------------------------------------- matmul
 
 void matmul_forward(float *out, const float *inp, const float *weight, const float *bias, int N, int C, int OC) {

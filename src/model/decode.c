@@ -159,6 +159,13 @@ void decode_pack(Decoder *d, const Model *m) {
         rowmm_pack(y->w_down, w->w_down, F, C);
     }
     rowmm_pack(d->packed_head, m->w.lm_head, C, c->vocab_size);
+    d->bf16 = m->w16 != NULL;
+    if (d->bf16) bf16_round_f32(d->packed, packed_floats(c));
+}
+
+// A matmul input (n, w) rounded to bf16 in place for a bf16 model.
+static void round_in(const Decoder *d, float *x, int n, int w) {
+    if (d->bf16) bf16_round_f32(x, (size_t)n * (size_t)w);
 }
 
 // out = inp · wᵀ + b from the packed copy when there is one; unpacked, the
@@ -195,6 +202,7 @@ static void layer_in(Decoder *d, const Model *m, KVCache *kv, int l, const Rows 
     float *x = d->x + (size_t)p->r0 * C, *xn = d->xn + (size_t)p->r0 * C;
     float *q = d->q + (size_t)p->r0 * QD, *k = d->k + (size_t)p->r0 * KD, *v = d->v + (size_t)p->r0 * KD;
     rmsnorm_forward(xn, NULL, x, w->attn_norm, n, C, eps);
+    round_in(d, xn, n, C);
     if (d->packed) {
         RowmmJob qkv[3] = {{q, pk->wq, w->bq, QD}, {k, pk->wk, w->bk, KD}, {v, pk->wv, w->bv, KD}};
         rowmm_forward_jobs(qkv, 3, xn, n, C);
@@ -232,9 +240,11 @@ static void layer_out(Decoder *d, const Model *m, const KVCache *kv, int l, cons
         OMP(parallel for schedule(dynamic, 1) num_threads(ntc) if (units > 1))
         for (int u = 0; u < units; u++) attend_unit(d, kv, l, rw, p->r0, n, u, d->scores + (size_t)thread_index() * GT);
     }
+    round_in(d, att, n, QD);
     mm(d, xn, att, w->wo, pk->wo, NULL, n, QD, C, part_scratch(d, p), nt);
     add_inplace(x, xn, (size_t)n * C);
     rmsnorm_forward(xn, NULL, x, w->mlp_norm, n, C, eps);
+    round_in(d, xn, n, C);
     if (d->packed) {
         RowmmJob gu[2] = {{h1, pk->w_gate, NULL, F}, {h2, pk->w_up, NULL, F}};
         rowmm_forward_jobs(gu, 2, xn, n, C);
@@ -243,6 +253,7 @@ static void layer_out(Decoder *d, const Model *m, const KVCache *kv, int l, cons
         mm(d, h2, xn, w->w_up, NULL, NULL, n, C, F, part_scratch(d, p), nt);
     }
     swiglu_forward(h1, h1, h2, (size_t)n * F);
+    round_in(d, h1, n, F);
     mm(d, xn, h1, w->w_down, pk->w_down, NULL, n, F, C, part_scratch(d, p), nt);
     add_inplace(x, xn, (size_t)n * C);
 }
@@ -255,6 +266,7 @@ static void head_part(Decoder *d, const Model *m, const int *head_rows, int i0, 
     float *hx = d->xn + (size_t)i0 * C;
     for (int i = i0; i < i1; i++) memcpy(d->xn + (size_t)i * C, d->x + (size_t)head_rows[i] * C, (size_t)C * sizeof(float));
     rmsnorm_forward(hx, NULL, hx, m->w.norm, n, C, (float)d->cfg.rms_eps);
+    round_in(d, hx, n, C);
     mm(d, logits + (size_t)i0 * V, hx, m->w.lm_head, d->packed_head, NULL, n, C, V, part_scratch(d, p),
        p->tid < 0 ? d->n_threads : 1);
 }
@@ -287,6 +299,9 @@ int decode_forward(Decoder *d, const Model *m, KVCache *kv, const int *tokens, c
             return err_set("decode: row %d: prefix of %d positions in slot %d for position %d", r, prefix_len[r],
                            prefix_slot[r], pos[r]);
     }
+    if ((m->w16 != NULL) != d->bf16 || (d->bf16 && !d->packed))
+        return err_set("decode: a %s model needs decode_pack on a decoder with packed weights first",
+                       m->w16 ? "bf16" : "fp32");
     for (int i = 0; i < n_head; i++)
         if (head_rows[i] < 0 || head_rows[i] >= N) return err_set("decode: head row %d outside [0, %d)", head_rows[i], N);
     for (int r = 0; r < N; r++) memcpy(d->x + (size_t)r * C, m->w.embed + (size_t)tokens[r] * C, (size_t)C * sizeof(float));
