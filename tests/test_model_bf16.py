@@ -19,7 +19,7 @@ import torch
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "pyref"))
 import model_ref  # noqa: E402
-from test_model_ref import CONFIGS, FIXTURE, STEPS, LR, WD, CLIP, TMP, nerr  # noqa: E402
+from test_model_ref import CONFIGS, FIXTURE, STEPS, LR, WD, CLIP, make_fixture, nerr  # noqa: E402
 
 LOGP_ABS, LOGP_NERR, GRAD_COS, LOSS_REL = 0.2, 1e-2, 0.99, 5e-2
 
@@ -42,26 +42,10 @@ def run(d, fixture, precision):
 
 
 def check(cfg, seed, lens=(13, 7, 1, 10)):
-    gen = torch.Generator().manual_seed(seed)
     cfg = dict(cfg, max_position_embeddings=64)
     name = cfg["model_type"]
-    R, T, temp, V = len(lens), max(lens), 0.7, cfg["vocab_size"]
-    ids = torch.randint(0, V, (R, T), generator=gen)
-    g = torch.randn(R, T, generator=gen, dtype=torch.float64).float().double()
-    ga = -(0.2 + torch.rand(R, T, generator=gen, dtype=torch.float64)).float().double()
-    for r in range(R):
-        g[r, lens[r] - 1:] = 0.0
-        ga[r, lens[r] - 1:] = 0.0
-    P = model_ref.random_params(cfg, gen)
-    names = [n for n, _ in model_ref.param_names(cfg)]
-    d = os.path.join(TMP, f"fixture_bf16_{name}")
-    os.makedirs(d, exist_ok=True)
-    fixture = dict(cfg, R=R, T=T, temperature=temp, head_rows=5, adam_steps=STEPS, lr=LR, weight_decay=WD,
-                   clip_norm=CLIP, lens=list(lens), ids=ids.ravel().tolist(), g=g.ravel().tolist(),
-                   g_adam=ga.ravel().tolist(), tensors=names)
-    with open(os.path.join(d, "params.bin"), "wb") as f:
-        for n in names:
-            f.write(P[n].float().numpy().tobytes())
+    R, T, temp = len(lens), max(lens), 0.7
+    d, fixture, P, names, ids, g, ga = make_fixture(cfg, seed, list(lens), "bf16_" + name)
     out32, out16 = run(d, fixture, "fp32"), run(d, fixture, "bf16")
     if out16 is None:
         print("SKIP: this build has no bf16 (no oneDNN)")
