@@ -3,6 +3,7 @@
 // loop is plain C with OpenMP over independent outputs, so results do not
 // depend on the thread count.
 #include "kernels/ops.h"
+#include "base/sys.h"
 #include "kernels/dnnl_mm.h"
 #include "kernels/omp.h"
 #include "kernels/vexp.h"
@@ -43,8 +44,40 @@ static void sgemm(int ta, int tb, int M, int N, int K, float alpha, const float 
 }
 #endif
 
+static double count_s, count_flops;   // written outside parallel regions only
+
+void gemm_counters(double *seconds, double *flops) {
+    *seconds = count_s;
+    *flops = count_flops;
+}
+
+static int counting(void) {
+#ifdef _OPENMP
+    return !omp_in_parallel();
+#else
+    return 1;
+#endif
+}
+
+static void count(double t0, int M, int N, int K) {
+    count_s += time_now() - t0;
+    count_flops += 2.0 * M * N * K;
+}
+
+static void gemm_run(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb, float beta, float *Cm, int ldc);
+
 void gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb, float beta, float *Cm, int ldc) {
     if (M <= 0 || N <= 0) return;
+    if (!counting()) {
+        gemm_run(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, Cm, ldc);
+        return;
+    }
+    double t0 = time_now();
+    gemm_run(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, Cm, ldc);
+    count(t0, M, N, K);
+}
+
+static void gemm_run(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb, float beta, float *Cm, int ldc) {
 #ifdef AHA_DNNL
     // oneDNN threads inside the product; in a parallel region it declines
     // and the caller's thread runs the product below.
@@ -106,10 +139,13 @@ OMP(parallel for schedule(static) if (M >= 64))
 
 void gemm_bf16(int ta, int tb, int M, int N, int K, float alpha, const uint16_t *A, int lda, const uint16_t *B, int ldb, float beta, float *Cm, int ldc) {
     if (M <= 0 || N <= 0) return;
+    double t0 = time_now();
+    int ok = 0;
 #ifdef AHA_DNNL
-    if (dnnl_mm_gemm_bf16(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, Cm, ldc) == 0) return;
+    ok = dnnl_mm_gemm_bf16(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, Cm, ldc) == 0;
 #endif
-    gemm_bf16_ref(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, Cm, ldc);
+    if (!ok) gemm_bf16_ref(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, Cm, ldc);
+    if (counting()) count(t0, M, N, K);
 }
 
 // ---------------------------------------------------------------- matmul

@@ -38,6 +38,9 @@ void bf16_round_f32(float *x, size_t n);
 // oneDNN when it takes the product, else on gemm_bf16_ref. Products of two bf16
 // are exact in fp32, so only the accumulation order differs between the two.
 void gemm_bf16(int ta, int tb, int M, int N, int K, float alpha, const uint16_t *A, int lda, const uint16_t *B, int ldb, float beta, float *Cm, int ldc);
+// Seconds and flops (2·M·N·K) of the gemm and gemm_bf16 calls made outside
+// OpenMP parallel regions so far (the weight products; benchmarks read them).
+void gemm_counters(double *seconds, double *flops);
 // The plain loops twin (each element summed over k ascending in fp32).
 void gemm_bf16_ref(int ta, int tb, int M, int N, int K, float alpha, const uint16_t *A, int lda, const uint16_t *B, int ldb, float beta, float *Cm, int ldc);
 
