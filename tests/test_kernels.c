@@ -13,6 +13,7 @@
 #include "kernels/head.h"
 #include "kernels/omp.h"
 #include "kernels/ops.h"
+#include "kernels/rowmm.h"
 #include "kernels/vexp.h"
 #include "model/safetensors.h"
 #include "test.h"
@@ -258,6 +259,42 @@ static void test_gemm_bf16(void) {
     CHECK(r[0] == 1.0f && r[1] == 1.015625f && r[2] == -2.0f, "bf16_round_f32");
 }
 
+// Decode's bf16 matmul (vdpbf16ps, where the build has it) against
+// gemm_bf16_ref on the rounded operands, at odd and even widths and ragged
+// panels; a row computed alone equals the same row among 37, bit for bit.
+static void test_rowmm_bf16(void) {
+    if (!rowmm_bf16) {
+        printf("rowmm bf16: this build has no AVX512_BF16 kernel (callers round and use the fp32 one)\n");
+        return;
+    }
+    int Cs[] = {1, 7, 64, 129}, OCs[] = {5, 32, 70}, N = 37;
+    for (int ci = 0; ci < 4; ci++)
+        for (int oi = 0; oi < 3; oi++) {
+            int C = Cs[ci], OC = OCs[oi];
+            float *W = randf((size_t)OC * C, 1), *X = randf((size_t)N * C, 1), *bias = randf((size_t)OC, 1);
+            float *out = malloc(sizeof(float) * N * OC), *ref = malloc(sizeof(float) * N * OC), *one = malloc(sizeof(float) * OC);
+            uint16_t *pk = malloc(rowmm_packed16_halfs(C, OC) * 2), *x16 = malloc(rowmm_x16_halfs(N, C) * 2);
+            uint16_t *Wh = malloc((size_t)OC * C * 2), *Xh = malloc((size_t)N * C * 2);
+            rowmm_pack16(pk, W, C, OC);
+            RowmmJob job = {out, NULL, bias, OC, pk};
+            rowmm_forward_jobs16(&job, 1, X, x16, N, C);
+            bf16_from_f32(Wh, W, OC, C, C);
+            bf16_from_f32(Xh, X, N, C, C);
+            for (int n = 0; n < N; n++) memcpy(ref + (size_t)n * OC, bias, sizeof(float) * OC);
+            gemm_bf16_ref(0, 1, N, OC, C, 1.0f, Xh, C, Wh, C, 1.0f, ref, OC);
+            double e = test_nerr(out, ref, (size_t)N * OC);
+            CHECK(e <= 1e-6, "rowmm bf16 C %d OC %d: error %.3g", C, OC, e);
+            int rows[] = {0, 17, 36}, same = 1;
+            for (int i = 0; i < 3; i++) {
+                RowmmJob j1 = {one, NULL, bias, OC, pk};
+                rowmm_forward_jobs16(&j1, 1, X + (size_t)rows[i] * C, x16, 1, C);
+                same &= memcmp(one, out + (size_t)rows[i] * OC, sizeof(float) * OC) == 0;
+            }
+            CHECK(same, "rowmm bf16 C %d OC %d: a row alone differs from the same row among %d", C, OC, N);
+            free(W), free(X), free(bias), free(out), free(ref), free(one), free(pk), free(x16), free(Wh), free(Xh);
+        }
+}
+
 static void test_attention_vs_ref(void) {
     // the fast kernel works in blocks of 32 query rows: one block, exactly one,
     // one row past it, several with a ragged last block; at two head dims
@@ -475,6 +512,7 @@ int main(void) {
     test_gemm_vs_ref();
     test_gemm_strided();
     test_gemm_bf16();
+    test_rowmm_bf16();
     test_attention_vs_ref();
     test_head_vs_ref();
     test_fd();

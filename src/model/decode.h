@@ -39,6 +39,8 @@ typedef struct {
     PackedLayer packed_layer[AHA_MAX_LAYERS];
     float *packed_head; // lm_head panels
     int bf16;           // the model is bf16: weights and matmul inputs rounded to bf16, fp32 accumulation
+    int native16;       // bf16 on the chip's bf16 dot product: packed slots hold rowmm_pack16 panels
+    uint16_t *x16;      // (R, kmax + 2) matmul inputs in bf16 (native16)
 } Decoder;
 
 // Bytes decode_init takes from an arena.
