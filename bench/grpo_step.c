@@ -2,9 +2,11 @@
 // (../shared/bench/torch_grpo_peer.py): B prompts x G samples, prompt P tokens,
 // exactly N new tokens at temperature 1, random 0/1 rewards -> group z-score
 // advantages, reference log-probs, clipped surrogate + k3 KL (beta 0.04),
-// token-mean over completion tokens, backward, clip 1.0, AdamW.
-//   make bench && OMP_WAIT_POLICY=PASSIVE build/bench/grpo_step [small|large] [reps] [threads]
-// Prints a table and a JSON line (prefix "JSON ").
+// token-mean over completion tokens, backward, clip 1.0, AdamW. In bf16 the
+// matmuls of every phase take bf16 weights and activations (fp32 accumulation).
+//   make bench && OMP_WAIT_POLICY=PASSIVE build/bench/grpo_step [small|large] [reps] [threads] [fp32|bf16]
+// Prints a table and a JSON line (prefix "JSON "); "train matmuls" is the
+// GFLOP/s of the weight products inside the training pass (kernels/ops.h counters).
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include "base/err.h"
 #include "base/rng.h"
 #include "base/sys.h"
+#include "kernels/ops.h"
 #include "gen/sampler.h"
 #include "model/adamw.h"
 #include "model/forward.h"
@@ -33,6 +36,10 @@ int main(int argc, char **argv) {
     const char *which = argc > 1 ? argv[1] : "small";
     int reps = argc > 2 ? atoi(argv[2]) : 5, warmup = 1;
     if (argc > 3) threads_set(atoi(argv[3]));
+    const char *prec = argc > 4 ? argv[4] : "fp32";
+    if (strcmp(prec, "fp32") && strcmp(prec, "bf16")) return fprintf(stderr, "grpo_step: precision fp32 or bf16\n"), 2;
+    if (model_precision_set(strcmp(prec, "bf16") ? PRECISION_FP32 : PRECISION_BF16) != 0)
+        return fprintf(stderr, "%s\n", err_msg()), 1;
     int large = !strcmp(which, "large");
     ModelPreset shape = *model_preset(large ? "large" : "small");
     shape.context = 256;
@@ -63,7 +70,7 @@ int main(int argc, char **argv) {
     for (int b = 0; b < B; b++) pp[b] = prompts + b * P, plens[b] = P;
     SamplerOpts so = sampler_opts_default();
     so.max_new_tokens = N;
-    double tr[16], tw[16], tf[16], tt[16], to[16], tall[16];
+    double tr[16], tw[16], tf[16], tt[16], to[16], tall[16], mm_s[16], mm_f[16];
     if (reps > 16) reps = 16;
     for (int it = 0; it < warmup + reps; it++) {
         double t0 = time_now();
@@ -86,7 +93,8 @@ int main(int argc, char **argv) {
         }
         double t2 = time_now();
         if (model_forward(&ref, acts, ids, lens, R, T, 1.0f, refp, NULL) != 0) return fprintf(stderr, "%s\n", err_msg()), 1;
-        double t3 = time_now();
+        double t3 = time_now(), c0_s, c0_f, c1_s, c1_f;
+        gemm_counters(&c0_s, &c0_f);
         model_zero_grad(&pol);
         model_forward(&pol, acts, ids, lens, R, T, 1.0f, logp, NULL);
         LossOpts lo = {.eps_low = 0.2f, .eps_high = 0.2f, .beta = 0.04f, .kl = KL_K3, .agg = LOSS_AGG_TOKEN_MEAN,
@@ -97,26 +105,29 @@ int main(int argc, char **argv) {
         rl_loss_coeffs(g, NULL, logp, old, refp, adv, mask, R, T, &lo);
         model_backward(&pol, acts, g);
         double t4 = time_now();
+        gemm_counters(&c1_s, &c1_f);
         adamw_step(&opt, &pol, 1.0f);
         double t5 = time_now();
         if (it >= warmup) {
             int k = it - warmup;
             tr[k] = t1 - t0, tw[k] = t2 - t1, tf[k] = t3 - t2, tt[k] = t4 - t3, to[k] = t5 - t4, tall[k] = t5 - t0;
+            mm_s[k] = c1_s - c0_s, mm_f[k] = c1_f - c0_f;
         }
     }
     double mr = median(tr, reps), mw = median(tw, reps), mf = median(tf, reps), mt = median(tt, reps);
-    double mo = median(to, reps), ma = median(tall, reps);
-    printf("aha GRPO step, config %s (%zu params), B %d G %d prompt %d new %d, %d threads, median of %d\n", which,
-           pol.n_params, B, G, P, N, threads_get(), reps);
+    double mo = median(to, reps), ma = median(tall, reps), mf_flops = mm_f[0], ms = median(mm_s, reps);
+    printf("aha GRPO step, config %s (%zu params), %s, B %d G %d prompt %d new %d, %d threads, median of %d\n", which,
+           pol.n_params, prec, B, G, P, N, threads_get(), reps);
     printf("  rollout    %8.3f s  (%.0f new tok/s)\n", mr, R * N / mr);
     printf("  reward+adv %8.3f s\n", mw);
     printf("  reference  %8.3f s\n", mf);
     printf("  train      %8.3f s  (policy fwd + loss + bwd)\n", mt);
+    printf("    matmuls  %8.3f s  (%.0f GFLOP/s on %.1f GFLOP)\n", ms, mf_flops / ms * 1e-9, mf_flops * 1e-9);
     printf("  optimizer  %8.3f s\n", mo);
     printf("  step       %8.3f s\n", ma);
     printf("  peak RSS   %8.1f MiB\n", peak_rss_bytes() / 1048576.0);
-    printf("JSON {\"config\": \"%s\", \"step_s\": %.4f, \"rollout_s\": %.4f, \"reward_s\": %.4f, \"reference_s\": %.4f, "
+    printf("JSON {\"config\": \"%s\", \"precision\": \"%s\", \"train_matmul_s\": %.4f, \"train_matmul_gflops\": %.1f, \"step_s\": %.4f, \"rollout_s\": %.4f, \"reward_s\": %.4f, \"reference_s\": %.4f, "
            "\"train_s\": %.4f, \"optimizer_s\": %.4f, \"rollout_tok_s\": %.0f, \"peak_rss_mib\": %.1f}\n",
-           which, ma, mr, mw, mf, mt, mo, R * N / mr, peak_rss_bytes() / 1048576.0);
+           which, prec, ms, mf_flops / ms * 1e-9, ma, mr, mw, mf, mt, mo, R * N / mr, peak_rss_bytes() / 1048576.0);
     return 0;
 }

@@ -147,6 +147,23 @@ out=$($AHA grpo --model "$T/model" --task arithmetic --preset nosuch 2>&1); rc=$
 check "unknown preset" '[ $rc -eq 2 ] && echo "$out" | grep -q "r1zero"'
 out=$($AHA grpo --model "$T/model" --task arithmetic --prompts-per-step 3 --group-size 3 --minibatches 2 2>&1); rc=$?
 check "minibatches must divide rows" '[ $rc -eq 1 ] && echo "$out" | grep -q "minibatches"'
+# bf16: 4 steps + resume to 8 equal 8 straight steps bit for bit (the precision
+# is kept in config.json), and the run is not the fp32 one. A build without
+# oneDNN refuses bf16 with a message that names it.
+$AHA grpo "${COMMON[@]}" --precision bf16 --steps 8 --save-every 4 --out "$T/h" >"$T/h.log" 2>&1; rc=$?
+if grep -q "needs oneDNN" "$T/h.log"; then
+  check "bf16 refused without oneDNN" '[ $rc -ne 0 ] && [ ! -d "$T/h/checkpoints" ]'
+else
+  check "bf16 run exits 0" '[ $rc -eq 0 ]'
+  check "bf16 config.json" 'grep -q "\"precision\":	\"bf16\"" "$T/h/config.json"'
+  $AHA grpo "${COMMON[@]}" --precision bf16 --steps 4 --save-every 4 --out "$T/i" >"$T/i.log" 2>&1
+  $AHA grpo --resume "$T/i" --steps 8 >>"$T/i.log" 2>&1
+  check "bf16 resume: weights bit-identical" 'cmp -s "$T/h/checkpoints/step_8/model.safetensors" "$T/i/checkpoints/step_8/model.safetensors"'
+  check "bf16 resume: optimizer bit-identical" 'cmp -s "$T/h/checkpoints/step_8/optimizer.safetensors" "$T/i/checkpoints/step_8/optimizer.safetensors"'
+  check "bf16 resume: metrics identical" '[ "$(strip "$T/h/metrics.jsonl")" = "$(strip "$T/i/metrics.jsonl")" ]'
+  check "bf16 resume: samples identical" 'cmp -s "$T/h/samples.jsonl" "$T/i/samples.jsonl"'
+  check "bf16 is not fp32" '! cmp -s "$T/a/checkpoints/step_8/model.safetensors" "$T/h/checkpoints/step_8/model.safetensors"'
+fi
 $AHA grpo --help | grep -q -- "--loss-agg"; check "help lists options" '[ $? -eq 0 ]'
 [ $fail -ne 0 ] && tail -n 20 "$T/a.log" "$T/c.log"
 exit $fail

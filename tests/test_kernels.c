@@ -13,7 +13,9 @@
 #include "kernels/head.h"
 #include "kernels/omp.h"
 #include "kernels/ops.h"
+#include "kernels/rowmm.h"
 #include "kernels/vexp.h"
+#include "model/safetensors.h"
 #include "test.h"
 
 static Rng rng;
@@ -215,41 +217,83 @@ OMP(parallel num_threads(2))
     free(A), free(B), free(first), free(C);
 }
 
-#ifdef AHA_DNNL
-static uint16_t bf16_of(float x) {
-    uint32_t u;
-    memcpy(&u, &x, 4);
-    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-}
-
-static float float_of(uint16_t h) {
-    uint32_t u = (uint32_t)h << 16;
-    float x;
-    memcpy(&x, &u, 4);
-    return x;
-}
-
-// bf16 inputs, fp32 accumulation: against the plain loop on the same
-// (rounded) inputs, where every product is exact in fp32.
+// bf16 inputs, fp32 accumulation: oneDNN (where built), the dispatcher and
+// its plain twin against gemm_ref on the same (rounded) inputs, where every
+// product is exact in fp32.
 static void test_gemm_bf16(void) {
     int M = 70, N = 48, K = 300;
     for (int ta = 0; ta < 2; ta++)
         for (int tb = 0; tb < 2; tb++) {
             float *A = randf((size_t)M * K, 1), *B = randf((size_t)K * N, 1), *C1 = randf((size_t)M * N, 1);
-            float *C2 = malloc((size_t)M * N * sizeof(float));
+            float *C2 = malloc((size_t)M * N * sizeof(float)), *C0 = malloc((size_t)M * N * sizeof(float));
+            float *C3 = malloc((size_t)M * N * sizeof(float)), *C4 = malloc((size_t)M * N * sizeof(float));
             uint16_t *Ah = malloc((size_t)M * K * 2), *Bh = malloc((size_t)K * N * 2);
-            for (int i = 0; i < M * K; i++) Ah[i] = bf16_of(A[i]), A[i] = float_of(Ah[i]);
-            for (int i = 0; i < K * N; i++) Bh[i] = bf16_of(B[i]), B[i] = float_of(Bh[i]);
+            for (int i = 0; i < M * K; i++) Ah[i] = bf16_of(A[i]), A[i] = bf16_to_f32(Ah[i]);
+            for (int i = 0; i < K * N; i++) Bh[i] = bf16_of(B[i]), B[i] = bf16_to_f32(Bh[i]);
+            memcpy(C0, C1, (size_t)M * N * sizeof(float));
             memcpy(C2, C1, (size_t)M * N * sizeof(float));
+            memcpy(C3, C1, (size_t)M * N * sizeof(float));
+            memcpy(C4, C1, (size_t)M * N * sizeof(float));
             int lda = ta ? M : K, ldb = tb ? K : N;
+#ifdef AHA_DNNL
             int rc = dnnl_mm_gemm_bf16(ta, tb, M, N, K, 0.7f, Ah, lda, Bh, ldb, 1.0f, C1, N);
+            CHECK(rc == 0, "oneDNN bf16 gemm ta=%d tb=%d: rc %d", ta, tb, rc);
+#else
+            gemm_bf16_ref(ta, tb, M, N, K, 0.7f, Ah, lda, Bh, ldb, 1.0f, C1, N);
+#endif
             gemm_ref(ta, tb, M, N, K, 0.7f, A, lda, B, ldb, 1.0f, C2, N);
-            double e = test_nerr(C1, C2, (size_t)M * N);
-            CHECK(rc == 0 && e <= 1e-6, "bf16 gemm ta=%d tb=%d: rc %d, %.3g", ta, tb, rc, e);
-            free(A), free(B), free(C1), free(C2), free(Ah), free(Bh);
+            gemm_bf16(ta, tb, M, N, K, 0.7f, Ah, lda, Bh, ldb, 1.0f, C3, N);
+            gemm_bf16_ref(ta, tb, M, N, K, 0.7f, Ah, lda, Bh, ldb, 1.0f, C4, N);
+            double e = test_nerr(C1, C2, (size_t)M * N), e3 = test_nerr(C3, C2, (size_t)M * N);
+            double e4 = test_nerr(C4, C2, (size_t)M * N);
+            CHECK(e <= 1e-6 && e3 <= 1e-6 && e4 <= 1e-6, "bf16 gemm ta=%d tb=%d: %.3g %.3g %.3g", ta, tb, e, e3, e4);
+            free(A), free(B), free(C0), free(C1), free(C2), free(C3), free(C4), free(Ah), free(Bh);
+        }
+    // rounding: to nearest, ties to even, as safetensors' bf16 writer does
+    float xs[] = {1.0f, 1.00390625f, 1.01171875f, -3.14159f, 1e-30f, 65504.0f, 3.4e38f};
+    for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++)
+        CHECK(bf16_of(xs[i]) == safetensors_f32_to_bf16(xs[i]), "bf16_of(%g)", (double)xs[i]);
+    CHECK(bf16_of(1.00390625f) == 0x3f80 && bf16_of(1.01171875f) == 0x3f82, "ties to even");
+    float r[3] = {1.00390625f, 1.01171875f, -2.0f};
+    bf16_round_f32(r, 3);
+    CHECK(r[0] == 1.0f && r[1] == 1.015625f && r[2] == -2.0f, "bf16_round_f32");
+}
+
+// Decode's bf16 matmul (vdpbf16ps, where the build has it) against
+// gemm_bf16_ref on the rounded operands, at odd and even widths and ragged
+// panels; a row computed alone equals the same row among 37, bit for bit.
+static void test_rowmm_bf16(void) {
+    if (!rowmm_bf16) {
+        printf("rowmm bf16: this build has no AVX512_BF16 kernel (callers round and use the fp32 one)\n");
+        return;
+    }
+    int Cs[] = {1, 7, 64, 129}, OCs[] = {5, 32, 70}, N = 37;
+    for (int ci = 0; ci < 4; ci++)
+        for (int oi = 0; oi < 3; oi++) {
+            int C = Cs[ci], OC = OCs[oi];
+            float *W = randf((size_t)OC * C, 1), *X = randf((size_t)N * C, 1), *bias = randf((size_t)OC, 1);
+            float *out = malloc(sizeof(float) * N * OC), *ref = malloc(sizeof(float) * N * OC), *one = malloc(sizeof(float) * OC);
+            uint16_t *pk = malloc(rowmm_packed16_halfs(C, OC) * 2), *x16 = malloc(rowmm_x16_halfs(N, C) * 2);
+            uint16_t *Wh = malloc((size_t)OC * C * 2), *Xh = malloc((size_t)N * C * 2);
+            rowmm_pack16(pk, W, C, OC);
+            RowmmJob job = {out, NULL, bias, OC, pk};
+            rowmm_forward_jobs16(&job, 1, X, x16, N, C);
+            bf16_from_f32(Wh, W, OC, C, C);
+            bf16_from_f32(Xh, X, N, C, C);
+            for (int n = 0; n < N; n++) memcpy(ref + (size_t)n * OC, bias, sizeof(float) * OC);
+            gemm_bf16_ref(0, 1, N, OC, C, 1.0f, Xh, C, Wh, C, 1.0f, ref, OC);
+            double e = test_nerr(out, ref, (size_t)N * OC);
+            CHECK(e <= 1e-6, "rowmm bf16 C %d OC %d: error %.3g", C, OC, e);
+            int rows[] = {0, 17, 36}, same = 1;
+            for (int i = 0; i < 3; i++) {
+                RowmmJob j1 = {one, NULL, bias, OC, pk};
+                rowmm_forward_jobs16(&j1, 1, X + (size_t)rows[i] * C, x16, 1, C);
+                same &= memcmp(one, out + (size_t)rows[i] * OC, sizeof(float) * OC) == 0;
+            }
+            CHECK(same, "rowmm bf16 C %d OC %d: a row alone differs from the same row among %d", C, OC, N);
+            free(W), free(X), free(bias), free(out), free(ref), free(one), free(pk), free(x16), free(Wh), free(Xh);
         }
 }
-#endif
 
 static void test_attention_vs_ref(void) {
     // the fast kernel works in blocks of 32 query rows: one block, exactly one,
@@ -467,9 +511,8 @@ int main(void) {
     rng_init(&rng, 11);
     test_gemm_vs_ref();
     test_gemm_strided();
-#ifdef AHA_DNNL
     test_gemm_bf16();
-#endif
+    test_rowmm_bf16();
     test_attention_vs_ref();
     test_head_vs_ref();
     test_fd();

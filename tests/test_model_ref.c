@@ -51,6 +51,10 @@ static int run_fixture(const char *dir) {
     }
     for (int r = 0; r < R; r++) lens[r] = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "lens"), r)->valueint;
 
+    // "precision": "bf16" runs the fixture in bf16 (exit 77, a skip, in a build without oneDNN)
+    const cJSON *prec = cJSON_GetObjectItem(j, "precision");
+    if (cJSON_IsString(prec) && strcmp(prec->valuestring, "bf16") == 0 && model_precision_set(PRECISION_BF16) != 0)
+        return fprintf(stderr, "%s\n", err_msg()), 77;
     Model m;
     if (model_create(&m, &c, 1) != 0) return fprintf(stderr, "%s\n", err_msg()), 1;
     snprintf(path, sizeof path, "%s/params.bin", dir);

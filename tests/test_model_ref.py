@@ -42,11 +42,10 @@ def nerr(a, b):
     return np.linalg.norm(a - b) / s if s > 0 else np.linalg.norm(a - b)
 
 
-def check(cfg, seed, lens=(13, 7, 1, 10), name=None):
+def make_fixture(cfg, seed, lens, name):
+    """Random inputs and parameters of one check, written to TMP/fixture_NAME:
+    fixture.json (returned as a dict, too) and params.bin."""
     gen = torch.Generator().manual_seed(seed)
-    cfg = dict(cfg, max_position_embeddings=64)
-    name = name or cfg["model_type"]
-    lens = list(lens)
     R, T, temp = len(lens), max(lens), 0.7
     V = cfg["vocab_size"]
     ids = torch.randint(0, V, (R, T), generator=gen)
@@ -62,13 +61,23 @@ def check(cfg, seed, lens=(13, 7, 1, 10), name=None):
 
     d = os.path.join(TMP, f"fixture_{name}")
     os.makedirs(d, exist_ok=True)
+    fixture = dict(cfg, R=R, T=T, temperature=temp, head_rows=5, adam_steps=STEPS, lr=LR, weight_decay=WD,
+                   clip_norm=CLIP, lens=lens, ids=ids.ravel().tolist(),
+                   g=g.ravel().tolist(), g_adam=ga.ravel().tolist(), tensors=names)
     with open(os.path.join(d, "fixture.json"), "w") as f:
-        json.dump(dict(cfg, R=R, T=T, temperature=temp, head_rows=5, adam_steps=STEPS, lr=LR, weight_decay=WD,
-                       clip_norm=CLIP, lens=lens, ids=ids.ravel().tolist(),
-                       g=g.ravel().tolist(), g_adam=ga.ravel().tolist(), tensors=names), f)
+        json.dump(fixture, f)
     with open(os.path.join(d, "params.bin"), "wb") as f:
         for n in names:
             f.write(P[n].float().numpy().tobytes())
+    return d, fixture, P, names, ids, g, ga
+
+
+def check(cfg, seed, lens=(13, 7, 1, 10), name=None):
+    cfg = dict(cfg, max_position_embeddings=64)
+    name = name or cfg["model_type"]
+    lens = list(lens)
+    R, T, temp = len(lens), max(lens), 0.7
+    d, _, P, names, ids, g, ga = make_fixture(cfg, seed, lens, name)
     subprocess.run([FIXTURE, "--fixture", d], check=True)
     out = np.fromfile(os.path.join(d, "out.bin"), dtype=np.float32)
 

@@ -398,5 +398,11 @@ int main(void) {
     ref_perturb(&m, 8);
     test_invariance(&m);
     model_free(&m);
+    // bf16 (weights and matmul inputs rounded per row): the same invariances, bit for bit
+    CHECK(model_create(&m, &cfg, 0) == 0 && model_set_precision(&m, PRECISION_BF16) == 0, "%s", err_msg());
+    model_init_random(&m, 7, 0.5f);
+    ref_perturb(&m, 8);
+    test_invariance(&m);
+    model_free(&m);
     return TEST_END();
 }

@@ -26,7 +26,7 @@ enum { BENCH_A, BENCH_B, BENCH_ALL };
 static const OptChoice config_choices[] = {{"a", BENCH_A}, {"b", BENCH_B}, {"all", BENCH_ALL}, {NULL, 0}};
 
 typedef struct {
-    int config, reps, threads, train, gen;
+    int config, reps, threads, train, gen, precision;
 } BenchFlags;
 
 #define F(x) offsetof(BenchFlags, x)
@@ -34,17 +34,18 @@ static const OptDef bench_options[] = {
     {"config", OPT_ENUM, F(config), 0, 0, 0, config_choices, "which configurations to time", NULL, NULL, 0},
     {"reps", OPT_INT, F(reps), 0, 1, 100, NULL, "timed repetitions (after one warm-up)", NULL, NULL, 0},
     OPT_GROUP_ENTRY(BenchFlags, threads, threads_options),
+    OPT_GROUP_ENTRY(BenchFlags, precision, precision_options),
     {"train", OPT_BOOL, F(train), 0, 0, 1, NULL, "time training", NULL, NULL, 0},
     {"gen", OPT_BOOL, F(gen), 0, 0, 1, NULL, "time generation", NULL, NULL, 0},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };
 #undef F
 
-static void bench_defaults(void *cfg) { *(BenchFlags *)cfg = (BenchFlags){BENCH_ALL, 3, 0, 1, 1}; }
+static void bench_defaults(void *cfg) { *(BenchFlags *)cfg = (BenchFlags){BENCH_ALL, 3, 0, 1, 1, PRECISION_FP32}; }
 
 const CliOptions bench_cli = {
     bench_options, sizeof(BenchFlags), bench_defaults,
-    "aha bench [--config a|b|all] [--reps N] [--threads N] [--no-train] [--no-gen]",
+    "aha bench [--config a|b|all] [--reps N] [--threads N] [--precision fp32|bf16] [--no-train] [--no-gen]",
     "Times the engine on random llama-style models (untied, no biases, rope 10000):\n"
     "  (a) dim 256, 4 layers, 4 heads, vocab 512, ffn 704\n"
     "  (b) dim 512, 8 layers, 8 heads, vocab 2048, ffn 1376\n"
@@ -199,6 +200,7 @@ static int bench_gen(const Model *m, int reps, BenchResult *r) {
 int cmd_bench(void *cfg) {
     const BenchFlags *f = cfg;
     threads_set(f->threads);
+    if (model_precision_set(f->precision) != 0) return cli_fail(CMD, "%s", err_msg());
     log_quiet(1);
     double peak = sgemm_peak(2048, 3);
 #if defined(AHA_DNNL)

@@ -19,7 +19,7 @@
 
 typedef struct {
     char model[4096], input[4096];
-    int threads;
+    int threads, precision;
 } LogprobsFlags;
 
 #define S(x) offsetof(LogprobsFlags, x), sizeof(((LogprobsFlags *)0)->x)
@@ -29,12 +29,13 @@ static const OptDef logprobs_options[] = {
     {"input", OPT_STRING, S(input), 0, 0, NULL, "JSONL file, one object with an \"ids\" array per line ('-' = stdin)",
      NULL, NULL, OPT_REQUIRED},
     OPT_GROUP_ENTRY(LogprobsFlags, threads, threads_options),
+    OPT_GROUP_ENTRY(LogprobsFlags, precision, precision_options),
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };
 #undef S
 
 const CliOptions logprobs_cli = {
-    logprobs_options, sizeof(LogprobsFlags), NULL, "aha logprobs --model DIR --input FILE.jsonl [--threads N]",
+    logprobs_options, sizeof(LogprobsFlags), NULL, "aha logprobs --model DIR --input FILE.jsonl [--threads N] [--precision fp32|bf16]",
     "For each input line {\"ids\":[...]} prints one line {\"logp\":[...]} where logp[i] = log p(ids[i+1] | ids[0..i]) at temperature 1 (n-1 numbers for n ids). A plain interface to compare aha's model with any other implementation.", NULL, 0};
 
 typedef struct {
@@ -134,6 +135,7 @@ done:
 int cmd_logprobs(void *cfg) {
     const LogprobsFlags *f = cfg;
     threads_set(f->threads);
+    if (model_precision_set(f->precision) != 0) return cli_fail("logprobs", "%s", err_msg());
     Model m;
     if (model_load(&m, f->model, 0) != 0) return cli_fail("logprobs", "%s", err_msg());
     Seq *seqs = NULL;

@@ -110,6 +110,7 @@ int cmd_sample(void *cfg) {
     const char *cmd = "sample";
     const SampleArgs *a = cfg;
     threads_set(a->sample.threads);
+    if (model_precision_set(a->sample.precision) != 0) return cli_fail(cmd, "%s", err_msg());
     Model m;
     if (model_load(&m, a->model, 0) != 0) return cli_fail(cmd, "%s", err_msg());
     Tokenizer *tok = tok_load(a->model);

@@ -141,6 +141,7 @@ int eval_run(const EvalConfig *c, EvalResult *r) {
     if (!c->model[0]) return err_set("model: a model directory is required (--model DIR)");
     if (!c->src.task[0] == !c->src.dataset[0]) return err_set("give exactly one of --task and --dataset");
     threads_set(c->sample.threads);
+    if (model_precision_set(c->sample.precision) != 0) return -1;
     double t0 = time_now();
     Model m = {0};
     Tokenizer *tok = NULL;

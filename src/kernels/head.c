@@ -46,9 +46,18 @@ OMP(simd)
 
 void head_forward(float *logp, float *entropy, float *lse, float *logits, const float *h, const float *w, const int *y, int M, int C, int V, float inv_temp) {
     head_logits(logits, h, w, M, C, V);
+    head_stats(logp, entropy, lse, logits, y, M, V, inv_temp);
+}
+
+void head_stats(float *logp, float *entropy, float *lse, const float *logits, const int *y, int M, int V, float inv_temp) {
 OMP(parallel for schedule(static) if (M >= 8))
     for (int m = 0; m < M; m++)
         row_stats(logp + m, entropy ? entropy + m : NULL, lse + m, logits + (size_t)m * V, y[m], V, inv_temp);
+}
+
+void head_dlogits(float *logits, const float *g, const int *y, const float *lse, int M, int V, float inv_temp) {
+OMP(parallel for schedule(static) if (M >= 8))
+    for (int m = 0; m < M; m++) row_grad(logits + (size_t)m * V, g[m], y[m], lse[m], V, inv_temp);
 }
 
 void head_logits(float *logits, const float *h, const float *w, int M, int C, int V) {
@@ -61,8 +70,7 @@ void head_backward(float *dh, float *dw, float *logits, const float *g, const fl
 }
 
 void head_backward_logits(float *dh, float *dw, float *logits, const float *g, const float *h, const float *w, const int *y, const float *lse, int M, int C, int V, float inv_temp) {
-OMP(parallel for schedule(static) if (M >= 8))
-    for (int m = 0; m < M; m++) row_grad(logits + (size_t)m * V, g[m], y[m], lse[m], V, inv_temp);
+    head_dlogits(logits, g, y, lse, M, V, inv_temp);
     matmul_backward(dh, dw, NULL, logits, h, w, M, C, V);
 }
 

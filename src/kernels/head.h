@@ -19,6 +19,12 @@ void head_backward(float *dh, float *dw, float *logits, const float *g, const fl
 // the forward's logits can call alone to skip a third of the backward's work.
 void head_logits(float *logits, const float *h, const float *w, int M, int C, int V);
 void head_backward_logits(float *dh, float *dw, float *logits, const float *g, const float *h, const float *w, const int *y, const float *lse, int M, int C, int V, float inv_temp);
+// The two halves of head_forward and head_backward_logits around their
+// products, for callers that compute the products themselves (bf16):
+// head_stats fills logp, entropy (or NULL) and lse from logits (M, V);
+// head_dlogits turns logits into dz in place.
+void head_stats(float *logp, float *entropy, float *lse, const float *logits, const int *y, int M, int V, float inv_temp);
+void head_dlogits(float *logits, const float *g, const int *y, const float *lse, int M, int V, float inv_temp);
 // Plain-loop twins computing one row at a time; logits_row (V) scratch.
 void head_forward_ref(float *logp, float *entropy, float *lse, float *logits_row, const float *h, const float *w, const int *y, int M, int C, int V, float inv_temp);
 void head_backward_ref(float *dh, float *dw, float *logits_row, const float *g, const float *h, const float *w, const int *y, const float *lse, int M, int C, int V, float inv_temp);

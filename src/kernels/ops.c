@@ -3,6 +3,7 @@
 // loop is plain C with OpenMP over independent outputs, so results do not
 // depend on the thread count.
 #include "kernels/ops.h"
+#include "base/sys.h"
 #include "kernels/dnnl_mm.h"
 #include "kernels/omp.h"
 #include "kernels/vexp.h"
@@ -43,8 +44,40 @@ static void sgemm(int ta, int tb, int M, int N, int K, float alpha, const float 
 }
 #endif
 
+static double count_s, count_flops;   // written outside parallel regions only
+
+void gemm_counters(double *seconds, double *flops) {
+    *seconds = count_s;
+    *flops = count_flops;
+}
+
+static int counting(void) {
+#ifdef _OPENMP
+    return !omp_in_parallel();
+#else
+    return 1;
+#endif
+}
+
+static void count(double t0, int M, int N, int K) {
+    count_s += time_now() - t0;
+    count_flops += 2.0 * M * N * K;
+}
+
+static void gemm_run(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb, float beta, float *Cm, int ldc);
+
 void gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb, float beta, float *Cm, int ldc) {
     if (M <= 0 || N <= 0) return;
+    if (!counting()) {
+        gemm_run(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, Cm, ldc);
+        return;
+    }
+    double t0 = time_now();
+    gemm_run(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, Cm, ldc);
+    count(t0, M, N, K);
+}
+
+static void gemm_run(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb, float beta, float *Cm, int ldc) {
 #ifdef AHA_DNNL
     // oneDNN threads inside the product; in a parallel region it declines
     // and the caller's thread runs the product below.
@@ -70,6 +103,49 @@ OMP(parallel num_threads(nt))
 #else
     gemm_ref(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, Cm, ldc);
 #endif
+}
+
+// ---------------------------------------------------------------- bf16
+
+void bf16_from_f32(uint16_t *dst, const float *src, int rows, int cols, int ld) {
+OMP(parallel for schedule(static) if ((long)rows * cols >= 65536))
+    for (int r = 0; r < rows; r++) {
+        const float *s = src + (size_t)r * ld;
+        uint16_t *d = dst + (size_t)r * cols;
+OMP(simd)
+        for (int c = 0; c < cols; c++) d[c] = bf16_of(s[c]);
+    }
+}
+
+void bf16_round_f32(float *x, size_t n) {
+OMP(parallel for simd schedule(static) if (parallel: n >= 65536))
+    for (size_t i = 0; i < n; i++) x[i] = bf16_to_f32(bf16_of(x[i]));
+}
+
+void gemm_bf16_ref(int ta, int tb, int M, int N, int K, float alpha, const uint16_t *A, int lda, const uint16_t *B, int ldb, float beta, float *Cm, int ldc) {
+OMP(parallel for schedule(static) if (M >= 64))
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            float s = 0.0f;
+            for (int kk = 0; kk < K; kk++) {
+                float a = bf16_to_f32(ta ? A[(size_t)kk * lda + i] : A[(size_t)i * lda + kk]);
+                float b = bf16_to_f32(tb ? B[(size_t)j * ldb + kk] : B[(size_t)kk * ldb + j]);
+                s += a * b;
+            }
+            float *c = Cm + (size_t)i * ldc + j;
+            *c = alpha * s + (beta == 0.0f ? 0.0f : beta * *c);
+        }
+}
+
+void gemm_bf16(int ta, int tb, int M, int N, int K, float alpha, const uint16_t *A, int lda, const uint16_t *B, int ldb, float beta, float *Cm, int ldc) {
+    if (M <= 0 || N <= 0) return;
+    double t0 = time_now();
+    int ok = 0;
+#ifdef AHA_DNNL
+    ok = dnnl_mm_gemm_bf16(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, Cm, ldc) == 0;
+#endif
+    if (!ok) gemm_bf16_ref(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, Cm, ldc);
+    if (counting()) count(t0, M, N, K);
 }
 
 // ---------------------------------------------------------------- matmul

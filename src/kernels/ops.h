@@ -5,6 +5,7 @@
 #define AHA_KERNELS_OPS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 // Letters: N rows, C input channels, OC output channels, H heads, HD head dim,
 // T sequence length.
@@ -17,6 +18,31 @@
 void gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb, float beta, float *Cm, int ldc);
 // The plain loops twin of gemm (threads over rows of Cm outside parallel regions).
 void gemm_ref(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb, float beta, float *Cm, int ldc);
+
+// bf16 is the upper half of an fp32's bits. Rounding is to nearest, ties to
+// even (what oneDNN and vcvtneps2bf16 do); NaN stays NaN.
+static inline uint16_t bf16_of(float x) {
+    union { float f; uint32_t u; } v = {x};
+    if ((v.u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((v.u >> 16) | 0x40u);
+    return (uint16_t)((v.u + 0x7fffu + ((v.u >> 16) & 1u)) >> 16);
+}
+static inline float bf16_to_f32(uint16_t h) {
+    union { uint32_t u; float f; } v = {(uint32_t)h << 16};
+    return v.f;
+}
+// dst (rows, cols) packed = src (rows, cols) with row stride ld, rounded to bf16.
+void bf16_from_f32(uint16_t *dst, const float *src, int rows, int cols, int ld);
+// x (n) rounded to bf16 in place (values a bf16 holds exactly, stored as fp32).
+void bf16_round_f32(float *x, size_t n);
+// gemm with bf16 A and B (strides as gemm's) and fp32 accumulation and Cm: on
+// oneDNN when it takes the product, else on gemm_bf16_ref. Products of two bf16
+// are exact in fp32, so only the accumulation order differs between the two.
+void gemm_bf16(int ta, int tb, int M, int N, int K, float alpha, const uint16_t *A, int lda, const uint16_t *B, int ldb, float beta, float *Cm, int ldc);
+// Seconds and flops (2·M·N·K) of the gemm and gemm_bf16 calls made outside
+// OpenMP parallel regions so far (the weight products; benchmarks read them).
+void gemm_counters(double *seconds, double *flops);
+// The plain loops twin (each element summed over k ascending in fp32).
+void gemm_bf16_ref(int ta, int tb, int M, int N, int K, float alpha, const uint16_t *A, int lda, const uint16_t *B, int ldb, float beta, float *Cm, int ldc);
 
 // out (N, OC) = inp (N, C) · weight (OC, C)^T + bias (OC); bias may be NULL.
 void matmul_forward(float *out, const float *inp, const float *weight, const float *bias, int N, int C, int OC);

@@ -10,6 +10,7 @@
 #include "base/err.h"
 #include "base/sys.h"
 #include "kernels/omp.h"
+#include "kernels/ops.h"
 #include "kernels/simd.h"
 
 #define PW (2 * VW)   // output columns per panel
@@ -128,27 +129,148 @@ void rowmm_pack(float *packed, const float *weight, int C, int OC) {
 }
 
 void rowmm_forward_packed(float *out, const float *inp, const float *packed, const float *bias, int N, int C, int OC) {
-    RowmmJob job = {out, packed, bias, OC};
+    RowmmJob job = {out, packed, bias, OC, NULL};
     rowmm_forward_jobs(&job, 1, inp, N, C);
 }
 
-void rowmm_forward_jobs(const RowmmJob *jobs, int n_jobs, const float *inp, int N, int C) {
-    enum { MAX_JOBS = 8 };
-    int first[MAX_JOBS + 1] = {0};   // first panel of each job in the joint numbering
+enum { MAX_JOBS = 8 };
+
+// Panels of the jobs numbered jointly: first (n_jobs + 1) gets the first
+// panel of each job; returns the multiply-adds of the call.
+static long job_panels(int *first, const RowmmJob *jobs, int n_jobs, int N, int C) {
     long work = 0;
     AHA_ASSERT(n_jobs >= 1 && n_jobs <= MAX_JOBS);
+    first[0] = 0;
     for (int j = 0; j < n_jobs; j++) {
         first[j + 1] = first[j] + (jobs[j].OC + PW - 1) / PW;
         work += (long)N * jobs[j].OC * C;
     }
+    return work;
+}
+
+// The job of joint panel p, its panel index within the job (*q), first column (*o) and width (*nj).
+static const RowmmJob *job_of(const RowmmJob *jobs, const int *first, int p, int *q, int *o, int *nj) {
+    int j = 0;
+    while (p >= first[j + 1]) j++;
+    *q = p - first[j];
+    *o = *q * PW;
+    *nj = jobs[j].OC - *o < PW ? jobs[j].OC - *o : PW;
+    return &jobs[j];
+}
+
+void rowmm_forward_jobs(const RowmmJob *jobs, int n_jobs, const float *inp, int N, int C) {
+    int first[MAX_JOBS + 1];
+    long work = job_panels(first, jobs, n_jobs, N, C);
     (void)work;   // read only by the OpenMP clause
     OMP(parallel for schedule(static) if (work >= 65536))
     for (int p = 0; p < first[n_jobs]; p++) {
-        int j = 0;
-        while (p >= first[j + 1]) j++;
-        const RowmmJob *b = &jobs[j];
-        int o = (p - first[j]) * PW, nj = b->OC - o < PW ? b->OC - o : PW;
-        panel_rows(b->out + o, b->OC, inp, N, C, b->packed + (size_t)(p - first[j]) * rowmm_scratch_floats(C),
+        int q, o, nj;
+        const RowmmJob *b = job_of(jobs, first, p, &q, &o, &nj);
+        panel_rows(b->out + o, b->OC, inp, N, C, b->packed + (size_t)q * rowmm_scratch_floats(C),
                    b->bias ? b->bias + o : NULL, nj);
     }
 }
+
+// ---------------------------------------------------------------- bf16
+// Panel of PW columns for k pairs: for pair kp, 2·PW uint16s, columns 0..VW-1
+// then VW..PW-1, each column's (w[2kp], w[2kp+1]) adjacent, as vdpbf16ps
+// takes them: acc[j] += x[2kp]·w[j][2kp] + x[2kp+1]·w[j][2kp+1].
+
+static int pairs(int C) { return (C + 1) / 2; }
+
+size_t rowmm_packed16_halfs(int C, int OC) { return (size_t)((OC + PW - 1) / PW) * (size_t)pairs(C) * 2 * PW; }
+
+size_t rowmm_x16_halfs(int N, int C) { return (size_t)N * (size_t)pairs(C) * 2; }
+
+static void pack16(uint16_t *wp, const float *w, int C, int nj) {
+    int KP = pairs(C);
+    memset(wp, 0, (size_t)KP * 2 * PW * sizeof(uint16_t));
+    for (int j = 0; j < nj; j++) {
+        const float *src = w + (size_t)j * C;
+        uint16_t *col = wp + (size_t)(j / VW) * 2 * VW + (size_t)(j % VW) * 2;
+        for (int k = 0; k < C; k++) col[(size_t)(k / 2) * 2 * PW + k % 2] = bf16_of(src[k]);
+    }
+}
+
+void rowmm_pack16(uint16_t *packed, const float *weight, int C, int OC) {
+    int n_panels = (OC + PW - 1) / PW;
+    size_t panel = (size_t)pairs(C) * 2 * PW;
+    OMP(parallel for schedule(static))
+    for (int p = 0; p < n_panels; p++) {
+        int o = p * PW, nj = OC - o < PW ? OC - o : PW;
+        pack16(packed + (size_t)p * panel, weight + (size_t)o * C, C, nj);
+    }
+}
+
+#if defined(__AVX512BF16__) && VW == 16
+const int rowmm_bf16 = 1;
+
+// One tile of NR ≤ RB rows × one bf16 panel: the fp32 tile's loop over k
+// pairs, one vdpbf16ps per (row, half panel, pair).
+static inline __attribute__((always_inline)) void tile16(float *out, int ldo, const uint16_t *x, int KP,
+                                                         const uint16_t *wp, const float *bias, int nj, const int NR) {
+    vf a0[RB], a1[RB];
+#pragma GCC unroll 8
+    for (int r = 0; r < NR; r++) a0[r] = a1[r] = VZERO();
+#pragma GCC unroll 4
+    for (int kp = 0; kp < KP; kp++) {
+        __m512bh w0 = (__m512bh)_mm512_loadu_si512(wp + (size_t)kp * 2 * PW);
+        __m512bh w1 = (__m512bh)_mm512_loadu_si512(wp + (size_t)kp * 2 * PW + 2 * VW);
+#pragma GCC unroll 8
+        for (int r = 0; r < NR; r++) {
+            uint32_t xp;
+            memcpy(&xp, x + ((size_t)r * KP + kp) * 2, sizeof xp);
+            __m512bh xv = (__m512bh)_mm512_set1_epi32((int)xp);
+            a0[r] = _mm512_dpbf16_ps(a0[r], xv, w0);
+            a1[r] = _mm512_dpbf16_ps(a1[r], xv, w1);
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < NR; r++) put_row(out + (size_t)r * ldo, a0[r], a1[r], bias, nj);
+}
+
+static void panel_rows16(float *out, int OC, const uint16_t *x16, int N, int KP, const uint16_t *wp, const float *b,
+                         int nj) {
+    int tiles = (N + RB - 1) / RB;
+    for (int i = 0; i < tiles; i++) {
+        int n = (int)((long)N * i / tiles), nr = (int)((long)N * (i + 1) / tiles) - n;
+        float *o = out + (size_t)n * OC;
+        const uint16_t *x = x16 + (size_t)n * KP * 2;
+        switch (nr) {
+        case 8: tile16(o, OC, x, KP, wp, b, nj, 8); break;
+        case 7: tile16(o, OC, x, KP, wp, b, nj, 7); break;
+        case 6: tile16(o, OC, x, KP, wp, b, nj, 6); break;
+        case 5: tile16(o, OC, x, KP, wp, b, nj, 5); break;
+        case 4: tile16(o, OC, x, KP, wp, b, nj, 4); break;
+        case 3: tile16(o, OC, x, KP, wp, b, nj, 3); break;
+        case 2: tile16(o, OC, x, KP, wp, b, nj, 2); break;
+        default: tile16(o, OC, x, KP, wp, b, nj, 1); break;
+        }
+    }
+}
+
+void rowmm_forward_jobs16(const RowmmJob *jobs, int n_jobs, const float *inp, uint16_t *x16, int N, int C) {
+    int first[MAX_JOBS + 1], KP = pairs(C);
+    long work = job_panels(first, jobs, n_jobs, N, C);
+    (void)work;   // read only by the OpenMP clause
+    for (int n = 0; n < N; n++) {   // rows in bf16, an odd C padded with a zero
+        uint16_t *x = x16 + (size_t)n * KP * 2;
+        for (int k = 0; k < C; k++) x[k] = bf16_of(inp[(size_t)n * C + k]);
+        if (C % 2) x[C] = 0;
+    }
+    size_t panel = (size_t)KP * 2 * PW;
+    OMP(parallel for schedule(static) if (work >= 65536))
+    for (int p = 0; p < first[n_jobs]; p++) {
+        int q, o, nj;
+        const RowmmJob *b = job_of(jobs, first, p, &q, &o, &nj);
+        panel_rows16(b->out + o, b->OC, x16, N, KP, b->packed16 + (size_t)q * panel, b->bias ? b->bias + o : NULL, nj);
+    }
+}
+#else
+const int rowmm_bf16 = 0;
+
+void rowmm_forward_jobs16(const RowmmJob *jobs, int n_jobs, const float *inp, uint16_t *x16, int N, int C) {
+    (void)jobs, (void)n_jobs, (void)inp, (void)x16, (void)N, (void)C;
+    AHA_ASSERT(!"rowmm_forward_jobs16 needs an AVX512_BF16 build");
+}
+#endif

@@ -8,6 +8,7 @@
 #define AHA_KERNELS_ROWMM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 // Floats of packing scratch rowmm_forward needs per thread for inputs of up to C channels.
 size_t rowmm_scratch_floats(int C);
@@ -30,7 +31,23 @@ typedef struct {
     const float *packed;
     const float *bias;   // may be NULL
     int OC;
+    const uint16_t *packed16;   // rowmm_forward_jobs16: rowmm_pack16 panels (packed unused)
 } RowmmJob;
 void rowmm_forward_jobs(const RowmmJob *jobs, int n_jobs, const float *inp, int N, int C);
+
+// bf16 products on the chip's bf16 dot product (vdpbf16ps; builds for
+// AVX512_BF16 only): weights packed once as bf16 in k pairs, inputs rounded
+// to bf16 (nearest even) into x16, fp32 accumulation, one fixed order per
+// element (k pairs ascending), so a row's numbers still depend on that row
+// alone. Elsewhere rowmm_bf16 is 0 and callers round weights and inputs to
+// bf16 themselves and use the fp32 kernels (the same products, exact in fp32).
+extern const int rowmm_bf16;
+// uint16s of one weight (OC, C) packed in bf16 (at most rowmm_packed_floats(C, OC)).
+size_t rowmm_packed16_halfs(int C, int OC);
+void rowmm_pack16(uint16_t *packed, const float *weight, int C, int OC);
+// uint16s of x16 scratch for N rows of C channels.
+size_t rowmm_x16_halfs(int N, int C);
+// As rowmm_forward_jobs, from each job's packed16; x16 holds rowmm_x16_halfs(N, C).
+void rowmm_forward_jobs16(const RowmmJob *jobs, int n_jobs, const float *inp, uint16_t *x16, int N, int C);
 
 #endif

@@ -112,6 +112,7 @@ double adamw_step(AdamW *o, Model *mod, float grad_scale) {
     double clip = c->clip_norm > 0 && norm > 0 ? c->clip_norm / (norm + 1e-6) : 1.0;
     float gs = grad_scale * (float)(clip < 1.0 ? clip : 1.0);
     long t = ++o->step;
+    mod->w16_stale = 1;   // the bf16 copy is rounded again before the next forward
     double lr = adamw_lr(c, t);
     Update u = update_for(c, t, gs);
     float decay = (float)(1.0 - lr * c->weight_decay);

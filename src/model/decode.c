@@ -20,6 +20,7 @@
 
 typedef struct {
     size_t rope, rc, rq, rkv, rf, scores, pack;   // floats per view
+    size_t x16;                                   // uint16s of x16
 } DecodeSizes;
 
 static DecodeSizes decode_sizes(const ModelConfig *c, int R, int T, int n_threads) {
@@ -34,6 +35,7 @@ static DecodeSizes decode_sizes(const ModelConfig *c, int R, int T, int n_thread
     if (c->n_heads * c->head_dim > kmax) kmax = c->n_heads * c->head_dim;
     if (c->intermediate_size > kmax) kmax = c->intermediate_size;
     s.pack = (size_t)n_threads * rowmm_scratch_floats(kmax);
+    s.x16 = (size_t)R * (size_t)(kmax + 2);
     return s;
 }
 
@@ -50,7 +52,7 @@ size_t decode_bytes(const ModelConfig *cfg, int max_rows, int max_T, int n_threa
     size_t f = sizeof(float);
     return 2 * arena_round(s.rope * f) + 2 * arena_round(s.rc * f) + 2 * arena_round(s.rq * f) +
            2 * arena_round(s.rkv * f) + 2 * arena_round(s.rf * f) + arena_round(s.scores * f) +
-           arena_round(s.pack * f) + (pack_weights ? arena_round(packed_floats(cfg) * f) : 0);
+           arena_round(s.pack * f) + arena_round(s.x16 * sizeof(uint16_t)) + (pack_weights ? arena_round(packed_floats(cfg) * f) : 0);
 }
 
 int decode_init(Decoder *d, Arena *a, const ModelConfig *cfg, int max_rows, int max_T, int n_threads, int pack_weights) {
@@ -63,6 +65,7 @@ int decode_init(Decoder *d, Arena *a, const ModelConfig *cfg, int max_rows, int 
     size_t sizes[] = {s.rope, s.rope, s.rc, s.rc, s.rq, s.rq, s.rkv, s.rkv, s.rf, s.rf, s.scores, s.pack};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
         if (!(*views[i] = arena_alloc(a, sizes[i] * f))) return err_wrap("decoder scratch");
+    if (!(d->x16 = arena_alloc(a, s.x16 * sizeof(uint16_t)))) return err_wrap("decoder scratch");
     if (pack_weights) {
         const ModelConfig *c = cfg;
         int C = c->hidden_size, F = c->intermediate_size, QD = c->n_heads * c->head_dim, KD = c->n_kv_heads * c->head_dim;
@@ -143,10 +146,34 @@ static void attend_unit(Decoder *d, const KVCache *kv, int layer, const Rows *rw
     }
 }
 
+// The bf16 panels of every matmul weight, each in its fp32 slot (half of it is enough).
+static void pack16_all(Decoder *d, const Model *m) {
+    const ModelConfig *c = &d->cfg;
+    int C = c->hidden_size, F = c->intermediate_size, QD = c->n_heads * c->head_dim, KD = c->n_kv_heads * c->head_dim;
+    for (int l = 0; l < c->n_layers; l++) {
+        const LayerView *w = &m->w.layer[l];
+        PackedLayer *y = &d->packed_layer[l];
+        rowmm_pack16((uint16_t *)y->wq, w->wq, C, QD);
+        rowmm_pack16((uint16_t *)y->wk, w->wk, C, KD);
+        rowmm_pack16((uint16_t *)y->wv, w->wv, C, KD);
+        rowmm_pack16((uint16_t *)y->wo, w->wo, QD, C);
+        rowmm_pack16((uint16_t *)y->w_gate, w->w_gate, C, F);
+        rowmm_pack16((uint16_t *)y->w_up, w->w_up, C, F);
+        rowmm_pack16((uint16_t *)y->w_down, w->w_down, F, C);
+    }
+    rowmm_pack16((uint16_t *)d->packed_head, m->w.lm_head, C, c->vocab_size);
+}
+
 void decode_pack(Decoder *d, const Model *m) {
     if (!d->packed) return;
     const ModelConfig *c = &d->cfg;
     int C = c->hidden_size, F = c->intermediate_size, QD = c->n_heads * c->head_dim, KD = c->n_kv_heads * c->head_dim;
+    d->bf16 = m->w16 != NULL;
+    d->native16 = d->bf16 && rowmm_bf16;
+    if (d->native16) {
+        pack16_all(d, m);
+        return;
+    }
     for (int l = 0; l < c->n_layers; l++) {
         const LayerView *w = &m->w.layer[l];
         PackedLayer *y = &d->packed_layer[l];
@@ -159,13 +186,22 @@ void decode_pack(Decoder *d, const Model *m) {
         rowmm_pack(y->w_down, w->w_down, F, C);
     }
     rowmm_pack(d->packed_head, m->w.lm_head, C, c->vocab_size);
+    if (d->bf16) bf16_round_f32(d->packed, packed_floats(c));
+}
+
+// A matmul input (n, w) rounded to bf16 in place for a bf16 model.
+static void round_in(const Decoder *d, float *x, int n, int w) {
+    if (d->bf16 && !d->native16) bf16_round_f32(x, (size_t)n * (size_t)w);
 }
 
 // out = inp · wᵀ + b from the packed copy when there is one; unpacked, the
 // panels are packed into scratch by at most nt threads.
 static void mm(Decoder *d, float *out, const float *inp, const float *w, const float *packed, const float *b, int N,
-               int C, int OC, float *scratch, int nt) {
-    if (d->packed) rowmm_forward_packed(out, inp, packed, b, N, C, OC);
+               int C, int OC, float *scratch, int nt, uint16_t *x16) {
+    if (d->native16) {
+        RowmmJob job = {out, NULL, b, OC, (const uint16_t *)packed};
+        rowmm_forward_jobs16(&job, 1, inp, x16, N, C);
+    } else if (d->packed) rowmm_forward_packed(out, inp, packed, b, N, C, OC);
     else rowmm_forward(out, inp, w, b, N, C, OC, scratch, nt);
 }
 
@@ -184,6 +220,15 @@ typedef struct {
 
 static float *part_scratch(const Decoder *d, const Part *p) { return p->tid < 0 ? d->pack : d->pack + (size_t)p->tid * d->pack_floats; }
 
+// The part's rows of x16 (parts own disjoint rows, each row kmax + 2 wide).
+static uint16_t *part_x16(const Decoder *d, const Part *p) {
+    const ModelConfig *c = &d->cfg;
+    int kmax = c->hidden_size;
+    if (c->n_heads * c->head_dim > kmax) kmax = c->n_heads * c->head_dim;
+    if (c->intermediate_size > kmax) kmax = c->intermediate_size;
+    return d->x16 + (size_t)p->r0 * (size_t)(kmax + 2);
+}
+
 // First half of layer l for the part's rows: x → q, k, v, rotated, and k/v into the cache.
 static void layer_in(Decoder *d, const Model *m, KVCache *kv, int l, const Rows *rw, const Part *p) {
     const ModelConfig *c = &d->cfg;
@@ -195,13 +240,18 @@ static void layer_in(Decoder *d, const Model *m, KVCache *kv, int l, const Rows 
     float *x = d->x + (size_t)p->r0 * C, *xn = d->xn + (size_t)p->r0 * C;
     float *q = d->q + (size_t)p->r0 * QD, *k = d->k + (size_t)p->r0 * KD, *v = d->v + (size_t)p->r0 * KD;
     rmsnorm_forward(xn, NULL, x, w->attn_norm, n, C, eps);
-    if (d->packed) {
-        RowmmJob qkv[3] = {{q, pk->wq, w->bq, QD}, {k, pk->wk, w->bk, KD}, {v, pk->wv, w->bv, KD}};
+    round_in(d, xn, n, C);
+    if (d->native16) {
+        RowmmJob qkv[3] = {{q, NULL, w->bq, QD, (const uint16_t *)pk->wq}, {k, NULL, w->bk, KD, (const uint16_t *)pk->wk},
+                           {v, NULL, w->bv, KD, (const uint16_t *)pk->wv}};
+        rowmm_forward_jobs16(qkv, 3, xn, part_x16(d, p), n, C);
+    } else if (d->packed) {
+        RowmmJob qkv[3] = {{q, pk->wq, w->bq, QD, NULL}, {k, pk->wk, w->bk, KD, NULL}, {v, pk->wv, w->bv, KD, NULL}};
         rowmm_forward_jobs(qkv, 3, xn, n, C);
     } else {
-        mm(d, q, xn, w->wq, NULL, w->bq, n, C, QD, part_scratch(d, p), nt);
-        mm(d, k, xn, w->wk, NULL, w->bk, n, C, KD, part_scratch(d, p), nt);
-        mm(d, v, xn, w->wv, NULL, w->bv, n, C, KD, part_scratch(d, p), nt);
+        mm(d, q, xn, w->wq, NULL, w->bq, n, C, QD, part_scratch(d, p), nt, part_x16(d, p));
+        mm(d, k, xn, w->wk, NULL, w->bk, n, C, KD, part_scratch(d, p), nt, part_x16(d, p));
+        mm(d, v, xn, w->wv, NULL, w->bv, n, C, KD, part_scratch(d, p), nt, part_x16(d, p));
     }
     if (c->qk_norm) {
         rmsnorm_forward(q, NULL, q, w->q_norm, n * NH, HD, eps);
@@ -232,18 +282,24 @@ static void layer_out(Decoder *d, const Model *m, const KVCache *kv, int l, cons
         OMP(parallel for schedule(dynamic, 1) num_threads(ntc) if (units > 1))
         for (int u = 0; u < units; u++) attend_unit(d, kv, l, rw, p->r0, n, u, d->scores + (size_t)thread_index() * GT);
     }
-    mm(d, xn, att, w->wo, pk->wo, NULL, n, QD, C, part_scratch(d, p), nt);
+    round_in(d, att, n, QD);
+    mm(d, xn, att, w->wo, pk->wo, NULL, n, QD, C, part_scratch(d, p), nt, part_x16(d, p));
     add_inplace(x, xn, (size_t)n * C);
     rmsnorm_forward(xn, NULL, x, w->mlp_norm, n, C, eps);
-    if (d->packed) {
-        RowmmJob gu[2] = {{h1, pk->w_gate, NULL, F}, {h2, pk->w_up, NULL, F}};
+    round_in(d, xn, n, C);
+    if (d->native16) {
+        RowmmJob gu[2] = {{h1, NULL, NULL, F, (const uint16_t *)pk->w_gate}, {h2, NULL, NULL, F, (const uint16_t *)pk->w_up}};
+        rowmm_forward_jobs16(gu, 2, xn, part_x16(d, p), n, C);
+    } else if (d->packed) {
+        RowmmJob gu[2] = {{h1, pk->w_gate, NULL, F, NULL}, {h2, pk->w_up, NULL, F, NULL}};
         rowmm_forward_jobs(gu, 2, xn, n, C);
     } else {
-        mm(d, h1, xn, w->w_gate, NULL, NULL, n, C, F, part_scratch(d, p), nt);
-        mm(d, h2, xn, w->w_up, NULL, NULL, n, C, F, part_scratch(d, p), nt);
+        mm(d, h1, xn, w->w_gate, NULL, NULL, n, C, F, part_scratch(d, p), nt, part_x16(d, p));
+        mm(d, h2, xn, w->w_up, NULL, NULL, n, C, F, part_scratch(d, p), nt, part_x16(d, p));
     }
     swiglu_forward(h1, h1, h2, (size_t)n * F);
-    mm(d, xn, h1, w->w_down, pk->w_down, NULL, n, F, C, part_scratch(d, p), nt);
+    round_in(d, h1, n, F);
+    mm(d, xn, h1, w->w_down, pk->w_down, NULL, n, F, C, part_scratch(d, p), nt, part_x16(d, p));
     add_inplace(x, xn, (size_t)n * C);
 }
 
@@ -255,8 +311,9 @@ static void head_part(Decoder *d, const Model *m, const int *head_rows, int i0, 
     float *hx = d->xn + (size_t)i0 * C;
     for (int i = i0; i < i1; i++) memcpy(d->xn + (size_t)i * C, d->x + (size_t)head_rows[i] * C, (size_t)C * sizeof(float));
     rmsnorm_forward(hx, NULL, hx, m->w.norm, n, C, (float)d->cfg.rms_eps);
+    round_in(d, hx, n, C);
     mm(d, logits + (size_t)i0 * V, hx, m->w.lm_head, d->packed_head, NULL, n, C, V, part_scratch(d, p),
-       p->tid < 0 ? d->n_threads : 1);
+       p->tid < 0 ? d->n_threads : 1, part_x16(d, p));
 }
 
 // Whether no row reads a cache position another row of the call writes: the
@@ -287,6 +344,9 @@ int decode_forward(Decoder *d, const Model *m, KVCache *kv, const int *tokens, c
             return err_set("decode: row %d: prefix of %d positions in slot %d for position %d", r, prefix_len[r],
                            prefix_slot[r], pos[r]);
     }
+    if ((m->w16 != NULL) != d->bf16 || (d->bf16 && !d->packed))
+        return err_set("decode: a %s model needs decode_pack on a decoder with packed weights first",
+                       m->w16 ? "bf16" : "fp32");
     for (int i = 0; i < n_head; i++)
         if (head_rows[i] < 0 || head_rows[i] >= N) return err_set("decode: head row %d outside [0, %d)", head_rows[i], N);
     for (int r = 0; r < N; r++) memcpy(d->x + (size_t)r * C, m->w.embed + (size_t)tokens[r] * C, (size_t)C * sizeof(float));

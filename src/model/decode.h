@@ -38,6 +38,9 @@ typedef struct {
     float *packed;      // every matmul weight packed once (decode_pack), or NULL: packed per call
     PackedLayer packed_layer[AHA_MAX_LAYERS];
     float *packed_head; // lm_head panels
+    int bf16;           // the model is bf16: weights and matmul inputs rounded to bf16, fp32 accumulation
+    int native16;       // bf16 on the chip's bf16 dot product: packed slots hold rowmm_pack16 panels
+    uint16_t *x16;      // (R, kmax + 2) matmul inputs in bf16 (native16)
 } Decoder;
 
 // Bytes decode_init takes from an arena.
@@ -50,7 +53,9 @@ size_t decode_bytes(const ModelConfig *cfg, int max_rows, int max_T, int n_threa
 // Returns 0 or -1 (err_set).
 int decode_init(Decoder *d, Arena *a, const ModelConfig *cfg, int max_rows, int max_T, int n_threads, int pack_weights);
 // Pack m's current weights (no-op without pack_weights). Results are
-// bit-identical to the unpacked path.
+// bit-identical to the unpacked path. A bf16 model (m->w16) has its weights
+// packed rounded to bf16, and decode_forward then rounds every matmul input
+// to bf16 as the training forward does; bf16 needs pack_weights.
 void decode_pack(Decoder *d, const Model *m);
 
 // Run N rows (N ≤ max_rows): row r is token tokens[r] at position pos[r] of

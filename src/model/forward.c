@@ -24,6 +24,7 @@
 struct ModelActs {
     Arena arena;
     int max_rows, max_T, max_N, n_slots, head_rows;
+    int bf16;              // made for a bf16 model: the s16 scratch exists
     // the batch of the last model_forward
     int R, T, N, ready;
     float inv_temp;
@@ -58,6 +59,8 @@ struct ModelActs {
     float *datt;           // (N, QD)
     float *dhmid, *dgate, *dup;  // (N, F)
     float *gp;             // (N) g at each packed token
+    // bf16: operands of the matmuls rounded to bf16 (NULL in fp32)
+    uint16_t *s16a, *s16b; // (max(max_N·D, head_rows·V)) each, D the widest of C, QD, KD, F
 };
 
 // Two passes: count bytes (ar == NULL), then carve.
@@ -120,6 +123,13 @@ static void carve(ModelActs *a, const ModelConfig *c, Arena *ar, size_t *total) 
     a->dgate = take(ar, total, N * F * f);
     a->dup = take(ar, total, N * F * f);
     a->gp = take(ar, total, N * f);
+    if (a->bf16) {
+        size_t D = C > QD ? C : QD, n16;
+        if (F > D) D = F;
+        n16 = N * D > (size_t)a->head_rows * V ? N * D : (size_t)a->head_rows * V;
+        a->s16a = take(ar, total, n16 * sizeof(uint16_t));
+        a->s16b = take(ar, total, n16 * sizeof(uint16_t));
+    }
 }
 
 ModelActs *model_acts_create(const Model *m, int max_rows, int max_T) {
@@ -145,6 +155,7 @@ ModelActs *model_acts_create(const Model *m, int max_rows, int max_T) {
     a->max_T = max_T;
     a->max_N = max_rows * max_T;
     a->n_slots = threads_get();
+    a->bf16 = m->w16 != NULL;
     size_t hr = HEAD_SCRATCH_FLOATS / (size_t)c->vocab_size;
     if (hr < 16) hr = 16;
     if (hr > (size_t)a->max_N) hr = (size_t)a->max_N;
@@ -219,6 +230,57 @@ OMP(parallel for schedule(dynamic, 1) num_threads(a->n_slots))
     }
 }
 
+// ---------------------------------------------------------------- matmuls
+// Products with a weight W of m: fp32, or, when m holds a bf16 copy, bf16
+// operands (W's copy, the activation rounded into scratch) with fp32
+// accumulation, as the decoder's rowmm does for sampling.
+
+static const uint16_t *w16_of(const Model *m, const float *w) { return m->w16 + (w - m->params); }
+
+// out (N, OC) = inp (N, C) · Wᵀ + bias when beta is 0 (bias may be NULL),
+// else out += inp · Wᵀ (beta 1, no bias).
+static void mm_fwd(const Model *m, ModelActs *a, float *out, const float *inp, const float *W, const float *bias, int N,
+                   int C, int OC, float beta) {
+    if (!m->w16) {
+        if (beta == 0.0f) matmul_forward(out, inp, W, bias, N, C, OC);
+        else gemm(0, 1, N, OC, C, 1.0f, inp, C, W, C, beta, out, OC);
+        return;
+    }
+    if (bias) {
+        for (int n = 0; n < N; n++) memcpy(out + (size_t)n * OC, bias, (size_t)OC * sizeof(float));
+        beta = 1.0f;
+    }
+    bf16_from_f32(a->s16a, inp, N, C, C);
+    gemm_bf16(0, 1, N, OC, C, 1.0f, a->s16a, C, w16_of(m, W), C, beta, out, OC);
+}
+
+// matmul_backward in m's precision: dinp (N, C) += dout·W, dweight (OC, C) +=
+// doutᵀ·inp, dbias (OC) += Σ_n dout; any of the three may be NULL.
+static void mm_bwd(const Model *m, ModelActs *a, float *dinp, float *dweight, float *dbias, const float *dout,
+                   const float *inp, const float *W, int N, int C, int OC) {
+    if (!m->w16) {
+        matmul_backward(dinp, dweight, dbias, dout, inp, W, N, C, OC);
+        return;
+    }
+    bf16_from_f32(a->s16a, dout, N, OC, OC);
+    if (dinp) gemm_bf16(0, 0, N, C, OC, 1.0f, a->s16a, OC, w16_of(m, W), C, 1.0f, dinp, C);
+    if (dweight) {
+        bf16_from_f32(a->s16b, inp, N, C, C);
+        gemm_bf16(1, 0, OC, C, N, 1.0f, a->s16a, OC, a->s16b, C, 1.0f, dweight, C);
+    }
+    if (dbias) matmul_backward(NULL, NULL, dbias, dout, NULL, NULL, N, C, OC);
+}
+
+// logits (M, V) = h (M, C) · lm_headᵀ in m's precision.
+static void head_mm(const Model *m, ModelActs *a, const float *h, int M) {
+    int C = m->cfg.hidden_size, V = m->cfg.vocab_size;
+    if (!m->w16) {
+        head_logits(a->logits, h, m->w.lm_head, M, C, V);
+        return;
+    }
+    mm_fwd(m, a, a->logits, h, m->w.lm_head, NULL, M, C, V, 0.0f);
+}
+
 // What the activations hold: nothing usable, the trunk (through the final
 // norm), or the trunk and the LM head.
 enum { ACTS_NONE = 0, ACTS_TRUNK, ACTS_HEAD };
@@ -232,6 +294,8 @@ static int trunk_forward(Model *m, ModelActs *a, const int *ids, const int *lens
     float eps = (float)c->rms_eps;
     a->ready = ACTS_NONE;
     a->logits_at = -1;
+    if (m->w16 && !a->bf16) return err_set("forward: a bf16 model needs activations made for it");
+    model_sync_bf16(m);
     if (R <= 0 || R > a->max_rows || T <= 0 || T > a->max_T)
         return err_set("forward: batch %d × %d exceeds the activations (%d × %d)", R, T, a->max_rows, a->max_T);
     int N = 0;
@@ -264,9 +328,9 @@ static int trunk_forward(Model *m, ModelActs *a, const int *ids, const int *lens
         // attention block: Xm = X + o_proj(attn(rope(norm(q)), rope(norm(k)), v))
         rmsnorm_forward(a->ln, LAYER(a, a->rstd1, l, 1), X, y->attn_norm, N, C, eps);
         float *qd = c->qk_norm ? LAYER(a, a->qraw, l, QD) : q, *kd = c->qk_norm ? LAYER(a, a->kraw, l, KD) : k;
-        matmul_forward(qd, a->ln, y->wq, y->bq, N, C, QD);
-        matmul_forward(kd, a->ln, y->wk, y->bk, N, C, KD);
-        matmul_forward(v, a->ln, y->wv, y->bv, N, C, KD);
+        mm_fwd(m, a, qd, a->ln, y->wq, y->bq, N, C, QD, 0.0f);
+        mm_fwd(m, a, kd, a->ln, y->wk, y->bk, N, C, KD, 0.0f);
+        mm_fwd(m, a, v, a->ln, y->wv, y->bv, N, C, KD, 0.0f);
         if (c->qk_norm) {
             rmsnorm_forward(q, LAYER(a, a->qrstd, l, NH), qd, y->q_norm, N * NH, HD, eps);
             rmsnorm_forward(k, LAYER(a, a->krstd, l, NKV), kd, y->k_norm, N * NKV, HD, eps);
@@ -275,14 +339,14 @@ static int trunk_forward(Model *m, ModelActs *a, const int *ids, const int *lens
         rope_forward(k, a->pos, a->cos_tab, a->sin_tab, N, NKV, HD);
         attention_layer(a, c, l, 0);
         memcpy(Xm, X, (size_t)N * C * sizeof(float));
-        gemm(0, 1, N, C, QD, 1.0f, LAYER(a, a->att, l, QD), QD, y->wo, QD, 1.0f, Xm, C);
+        mm_fwd(m, a, Xm, LAYER(a, a->att, l, QD), y->wo, NULL, N, QD, C, 1.0f);
         // MLP block: Xn = Xm + down(silu(gate(norm(Xm))) · up(norm(Xm)))
         rmsnorm_forward(a->ln, LAYER(a, a->rstd2, l, 1), Xm, y->mlp_norm, N, C, eps);
-        matmul_forward(gate, a->ln, y->w_gate, NULL, N, C, F);
-        matmul_forward(up, a->ln, y->w_up, NULL, N, C, F);
+        mm_fwd(m, a, gate, a->ln, y->w_gate, NULL, N, C, F, 0.0f);
+        mm_fwd(m, a, up, a->ln, y->w_up, NULL, N, C, F, 0.0f);
         swiglu_forward(a->hmid, gate, up, (size_t)N * F);
         memcpy(Xn, Xm, (size_t)N * C * sizeof(float));
-        gemm(0, 1, N, C, F, 1.0f, a->hmid, F, y->w_down, F, 1.0f, Xn, C);
+        mm_fwd(m, a, Xn, a->hmid, y->w_down, NULL, N, F, C, 1.0f);
     }
     rmsnorm_forward(a->lnf, a->rstdf, LAYER(a, a->x, L, C), w->norm, N, C, eps);
     a->ready = ACTS_TRUNK;
@@ -299,8 +363,9 @@ int model_forward(Model *m, ModelActs *a, const int *ids, const int *lens, int R
     a->inv_temp = 1.0f / temperature;
     for (int i0 = 0; i0 < N; i0 += a->head_rows) {
         int M = N - i0 < a->head_rows ? N - i0 : a->head_rows;
-        head_forward(a->tok_logp + i0, entropy ? a->tok_ent + i0 : NULL, a->head_lse + i0, a->logits,
-                     a->lnf + (size_t)i0 * C, m->w.lm_head, a->tgt + i0, M, C, V, a->inv_temp);
+        head_mm(m, a, a->lnf + (size_t)i0 * C, M);
+        head_stats(a->tok_logp + i0, entropy ? a->tok_ent + i0 : NULL, a->head_lse + i0, a->logits, a->tgt + i0, M,
+                   V, a->inv_temp);
         a->logits_at = i0;
     }
     memset(logp, 0, (size_t)R * T * sizeof(float));
@@ -350,16 +415,16 @@ static void trunk_backward(Model *m, ModelActs *a, const float *dlnf) {
         // in the same pass as swiglu's backward, before w_down's gradient needs it)
         rmsnorm_forward(a->ln, NULL, Xm, y->mlp_norm, N, C, eps);
         zero(a->dhmid, (size_t)N * F);
-        matmul_backward(a->dhmid, NULL, NULL, a->dres, NULL, y->w_down, N, F, C);
+        mm_bwd(m, a, a->dhmid, NULL, NULL, a->dres, NULL, y->w_down, N, F, C);
         swiglu_backward(a->dgate, a->dup, a->hmid, a->dhmid, gate, up, (size_t)N * F);
-        matmul_backward(NULL, dy->w_down, NULL, a->dres, a->hmid, NULL, N, F, C);
+        mm_bwd(m, a, NULL, dy->w_down, NULL, a->dres, a->hmid, NULL, N, F, C);
         zero(a->dln, (size_t)N * C);
-        matmul_backward(a->dln, dy->w_gate, NULL, a->dgate, a->ln, y->w_gate, N, C, F);
-        matmul_backward(a->dln, dy->w_up, NULL, a->dup, a->ln, y->w_up, N, C, F);
+        mm_bwd(m, a, a->dln, dy->w_gate, NULL, a->dgate, a->ln, y->w_gate, N, C, F);
+        mm_bwd(m, a, a->dln, dy->w_up, NULL, a->dup, a->ln, y->w_up, N, C, F);
         rmsnorm_backward(a->dres, dy->mlp_norm, a->dln, Xm, y->mlp_norm, LAYER(a, a->rstd2, l, 1), N, C);
         // attention block
         zero(a->datt, (size_t)N * QD);
-        matmul_backward(a->datt, dy->wo, NULL, a->dres, LAYER(a, a->att, l, QD), y->wo, N, QD, C);
+        mm_bwd(m, a, a->datt, dy->wo, NULL, a->dres, LAYER(a, a->att, l, QD), y->wo, N, QD, C);
         zero(a->dq, (size_t)N * QD);
         zero(a->dk, (size_t)N * KD);
         zero(a->dv, (size_t)N * KD);
@@ -377,9 +442,9 @@ static void trunk_backward(Model *m, ModelActs *a, const float *dlnf) {
         }
         rmsnorm_forward(a->ln, NULL, X, y->attn_norm, N, C, eps);
         zero(a->dln, (size_t)N * C);
-        matmul_backward(a->dln, dy->wq, dy->bq, dq, a->ln, y->wq, N, C, QD);
-        matmul_backward(a->dln, dy->wk, dy->bk, dk, a->ln, y->wk, N, C, KD);
-        matmul_backward(a->dln, dy->wv, dy->bv, a->dv, a->ln, y->wv, N, C, KD);
+        mm_bwd(m, a, a->dln, dy->wq, dy->bq, dq, a->ln, y->wq, N, C, QD);
+        mm_bwd(m, a, a->dln, dy->wk, dy->bk, dk, a->ln, y->wk, N, C, KD);
+        mm_bwd(m, a, a->dln, dy->wv, dy->bv, a->dv, a->ln, y->wv, N, C, KD);
         rmsnorm_backward(a->dres, dy->attn_norm, a->dln, X, y->attn_norm, LAYER(a, a->rstd1, l, 1), N, C);
     }
     // embedding rows: serial, since one id may appear many times
@@ -402,9 +467,9 @@ int model_backward(Model *m, ModelActs *a, const float *g) {
     for (int i0 = last; i0 >= 0; i0 -= a->head_rows) {
         int M = N - i0 < a->head_rows ? N - i0 : a->head_rows;
         const float *h = a->lnf + (size_t)i0 * C;
-        if (i0 != a->logits_at) head_logits(a->logits, h, m->w.lm_head, M, C, V);
-        head_backward_logits(a->dln + (size_t)i0 * C, m->g.lm_head, a->logits, a->gp + i0, h, m->w.lm_head, a->tgt + i0,
-                             a->head_lse + i0, M, C, V, a->inv_temp);
+        if (i0 != a->logits_at) head_mm(m, a, h, M);
+        head_dlogits(a->logits, a->gp + i0, a->tgt + i0, a->head_lse + i0, M, V, a->inv_temp);
+        mm_bwd(m, a, a->dln + (size_t)i0 * C, m->g.lm_head, NULL, a->logits, h, m->w.lm_head, M, C, V);
     }
     a->logits_at = -1;
     trunk_backward(m, a, a->dln);

@@ -142,10 +142,15 @@ int model_create(Model *m, const ModelConfig *cfg, int with_grads) {
         m->grads = arena_alloc(&m->arena, m->n_params * sizeof(float));
         model_view(&m->g, cfg, m->grads);
     }
+    if (model_set_precision(m, model_precision_get()) != 0) {
+        model_free(m);
+        return -1;
+    }
     return 0;
 }
 
 void model_free(Model *m) {
+    free(m->w16);
     arena_free(&m->arena);
     free(m->tensors);
     memset(m, 0, sizeof *m);

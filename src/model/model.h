@@ -85,7 +85,27 @@ typedef struct {
     float *grads;           // (n_params) or NULL when not training
     WeightView w;           // views into params
     WeightView g;           // views into grads (all NULL when grads == NULL)
+    // bf16 precision: the matmuls take this bf16 copy of params (same layout)
+    // and bf16-rounded activations, accumulating in fp32; NULL in fp32.
+    uint16_t *w16;          // (n_params) or NULL
+    int w16_stale;          // params changed since w16 was made (model_sync_bf16)
 } Model;
+
+// What the matmuls of forward, backward and decode take. Norms, softmax,
+// losses, log-probs, master weights and optimizer state are fp32 in both.
+typedef enum {
+    PRECISION_FP32 = 0,
+    PRECISION_BF16 = 1,
+} Precision;
+// The precision model_create gives new models (a process setting, as the
+// thread count is). Returns -1 (err_set) for bf16 in a build without oneDNN.
+int model_precision_set(Precision p);
+Precision model_precision_get(void);
+// Switch m to p: allocates (bf16) or frees (fp32) the bf16 copy. Returns 0 or -1.
+int model_set_precision(Model *m, Precision p);
+// Whoever writes m->params sets m->w16_stale; forward and decode call this,
+// which rounds params into w16 once when stale (a no-op in fp32).
+void model_sync_bf16(Model *m);
 
 // The layout of a configuration: fills up to `cap` tensors (tensors may be NULL
 // to count), returns the number of tensors and stores the float count in

@@ -14,6 +14,15 @@ const OptDef threads_options[] = {
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };
 
+static const OptChoice precision_choices[] = {{"fp32", PRECISION_FP32}, {"bf16", PRECISION_BF16}, {NULL, 0}};
+const OptDef precision_options[] = {
+    {"precision", OPT_ENUM, 0, 0, 0, 0, precision_choices,
+     "matmul precision: fp32, or bf16 (bf16 weights and activations into the matmuls, fp32 accumulation, fp32 "
+     "master weights, optimizer, norms, softmax and log-probs)",
+     NULL, NULL, 0},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
+};
+
 #define F(x) offsetof(SampleSettings, x)
 #define S(x) F(x), sizeof(((SampleSettings *)0)->x)
 const OptDef sample_settings_options[] = {
@@ -28,6 +37,7 @@ const OptDef sample_settings_options[] = {
     {"stop", OPT_LIST, F(stop), 0, 0, 0, NULL, "stop when the text ends with this string (EOS/end-of-turn ids always stop)", NULL, NULL, 0},
     {"seed", OPT_INT, F(seed), 0, 0, 2147483647, NULL, "random seed", NULL, NULL, 0},
     OPT_GROUP_ENTRY(SampleSettings, threads, threads_options),
+    OPT_GROUP_ENTRY(SampleSettings, precision, precision_options),
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };
 #undef F

@@ -30,12 +30,15 @@ typedef struct {
     OptList stop;             // stop strings; the stop ids always stop
     int seed;                 // sampling key (and problem order where there is one)
     int threads;              // 0: all cores
+    int precision;            // Precision (model/model.h) of the matmuls
 } SampleSettings;
 
 extern const OptDef sample_settings_options[];
 // --threads N (0: all cores), on its own for commands that take it without the
 // other sampling settings: a group entry over an int field.
 extern const OptDef threads_options[];
+// --precision fp32|bf16 the same way, over an int field holding a Precision.
+extern const OptDef precision_options[];
 // Template r1zero, T 1, top-p 1, top-k 0, min-p 0, 128 new tokens, seed 1, all
 // cores: an initializer, so that settings structs holding one can be constants.
 #define SAMPLE_SETTINGS_DEFAULT {.template_name = "r1zero", .temperature = 1.0, .top_p = 1.0, .max_new_tokens = 128, .seed = 1}

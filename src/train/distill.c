@@ -103,7 +103,7 @@ static int student_sft(const DistillConfig *c, const char *traces) {
     snprintf(s.template_name, sizeof s.template_name, "raw");
     s.epochs = c->epochs, s.max_steps = c->max_steps, s.batch = c->batch, s.lr = c->lr, s.save_steps = c->save_steps;
     s.exact_completion = 1;   // the student learns the teacher's text, not what its tokenizer makes of it
-    s.skip_long = c->skip_long, s.seed = c->sample.seed, s.threads = c->sample.threads, s.resume = n > 0;
+    s.skip_long = c->skip_long, s.seed = c->sample.seed, s.threads = c->sample.threads, s.precision = c->sample.precision, s.resume = n > 0;
     return sft_run(&s) != 0 ? err_wrap("student sft") : 0;
 }
 

@@ -33,6 +33,7 @@ const OptDef distill_vs_rl_options[] = {
     {"lr", OPT_DOUBLE, F(lr), 0, 0, 10, NULL, "distillation: student peak learning rate", NULL, NULL, 0},
     {"batch", OPT_INT, F(batch), 0, 1, 4096, NULL, "distillation: student rows per update", NULL, NULL, 0},
     {"threads", OPT_INT, F(threads), 0, 0, 1024, NULL, "threads (0: all cores)", NULL, NULL, 0},
+    OPT_GROUP_ENTRY(DistillVsRlConfig, precision, precision_options),
     {"resume", OPT_BOOL, F(resume), 0, 0, 1, NULL, "continue the run in --out (same settings): finished stages are kept", NULL, NULL, OPT_ARGV_ONLY},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };
@@ -51,6 +52,7 @@ static int zero_config(ZeroConfig *z, const DistillVsRlConfig *c, const char *mo
     snprintf(z->task, sizeof z->task, "%s", c->task);
     z->difficulty = c->difficulty, z->steps = c->steps, z->eval_problems = c->eval_problems, z->eval_k = c->eval_k;
     z->sample.threads = c->threads;
+    z->sample.precision = c->precision;
     return path_fmt(z->model, sizeof z->model, "%s", model) != 0 ? -1 : path_fmt(z->out, sizeof z->out, "%s", out);
 }
 
@@ -109,6 +111,7 @@ static int distill_arm(const DistillVsRlConfig *c, char *student, size_t cap) {
     zero_defaults(&z);
     d.sample.max_new_tokens = z.sample.max_new_tokens;   // the teacher samples as it was trained
     d.sample.threads = c->threads;
+    d.sample.precision = c->precision;
     d.resume = path_exists(cfg);
     if (d.resume && path_is_dir(student)) {
         log_info("distill-vs-rl: %s done before", d.out);

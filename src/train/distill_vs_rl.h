@@ -20,7 +20,7 @@ typedef struct {
     int problems, n, max_keep;   // traces: teacher prompts (train split), samples and kept traces per prompt
     double epochs, lr;        // student SFT on the traces
     int batch;
-    int threads;
+    int threads, precision;
     int resume;               // continue OUT: finished stages are kept, an unfinished one starts over
 } DistillVsRlConfig;
 

@@ -112,6 +112,7 @@ int trainer_open(Trainer *t, const GrpoConfig *cfg, const char *weights_dir) {
     for (int i = 0; i < t->cfg.source.n; i++) absolute_in_spec(t->cfg.source.item[i], "dataset=");
     const GrpoConfig *c = &t->cfg;
     threads_set(c->sample.threads);
+    if (model_precision_set(c->sample.precision) != 0) return -1;
     if (model_load(&t->policy, weights_dir, 1) != 0)
         return weights_dir == cfg->model && weights_dir[0] != '/'
                    ? err_wrap("the starting model (\"model\" setting \"%s\", relative to the working directory)",
@@ -465,6 +466,7 @@ static void update_reference(Trainer *t) {
         for (size_t i = 0; i < n; i++) t->ref.params[i] = a * t->policy.params[i] + (1 - a) * t->ref.params[i];
         t->ref_moved = 1;
     }
+    t->ref.w16_stale = 1;
 }
 
 // sources/NAME/{groups, reward, accuracy, rewards/LABEL/mean} of a mixed run:

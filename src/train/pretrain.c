@@ -6,6 +6,7 @@
 #include "base/jsonl.h"
 #include "base/sys.h"
 #include "model/io.h"
+#include "rollout/rollout.h"
 #include "model/presets.h"
 #include "tok/tokenizer.h"
 #include "train/corpus.h"
@@ -48,6 +49,7 @@ const OptDef pretrain_options[] = {
     {"warmup", OPT_INT, F(warmup), 0, 0, 10000000, NULL, "warmup updates", NULL, NULL, 0},
     {"seed", OPT_INT, F(seed), 0, 0, 2147483647, NULL, "initialisation and order seed", NULL, NULL, 0},
     {"threads", OPT_INT, F(threads), 0, 0, 1024, NULL, "threads (0: all cores)", NULL, NULL, 0},
+    OPT_GROUP_ENTRY(PretrainConfig, precision, precision_options),
     {"bf16", OPT_BOOL, F(bf16), 0, 0, 1, NULL, "save the weights as bf16", NULL, NULL, 0},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };
@@ -160,6 +162,7 @@ int pretrain_run(const PretrainConfig *c) {
     if (!c->out[0]) return err_set("out: a model directory is required (--out DIR)");
     if (c->dim % c->heads || c->heads % c->kv_heads) return err_set("heads must divide dim and kv_heads must divide heads");
     threads_set(c->threads);
+    if (model_precision_set(c->precision) != 0) return -1;
     if (mkdir_p(c->out) != 0) return -1;
     char corpus[4096], tokpath[4096], logpath[4096];
     if (path_join(tokpath, sizeof tokpath, c->out, "tokenizer.json") != 0 ||

@@ -21,7 +21,7 @@ typedef struct {
     // Optimisation.
     int steps, batch;
     double lr, min_lr_ratio, weight_decay;
-    int warmup, seed, threads;
+    int warmup, seed, threads, precision;
     int bf16;               // save weights as bf16
 } PretrainConfig;
 

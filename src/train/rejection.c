@@ -343,6 +343,7 @@ int reject_run(const RejectConfig *c, cJSON **stats) {
     char spath[1024];
     if (check_config(c, &ch) != 0 || stats_path(c, spath, sizeof spath) != 0) return -1;
     threads_set(c->sample.threads);
+    if (model_precision_set(c->sample.precision) != 0) return -1;
     Model m = {0};
     Tokenizer *tok = NULL;
     ProblemSource ps = {0};

@@ -7,6 +7,7 @@
 #include "base/sys.h"
 #include "model/adamw.h"
 #include "report/log.h"
+#include "rollout/rollout.h"
 #include "tok/template.h"
 #include "train/checkpoint.h"
 #include "train/rm.h"
@@ -43,6 +44,7 @@ const OptDef rm_run_options[] = {
     {"log_every", OPT_INT, F(log_every), 0, 1, 10000000, NULL, "updates per metrics.jsonl line", NULL, NULL, 0},
     {"seed", OPT_INT, F(seed), 0, 0, 2147483647, NULL, "split, order and head-initialisation seed", NULL, NULL, 0},
     {"threads", OPT_INT, F(threads), 0, 0, 1024, NULL, "threads (0: all cores)", NULL, NULL, 0},
+    OPT_GROUP_ENTRY(RmRunConfig, precision, precision_options),
     {"bf16", OPT_BOOL, F(bf16), 0, 0, 1, NULL, "save the trunk as bf16", NULL, NULL, 0},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };
@@ -269,6 +271,7 @@ static int rm_train_run(const RmRunConfig *c) {
     if (template_check(c->template_name) != 0) return err_wrap("template");
     if (checkpoint_dir_is_new(c->out, "choose another --out") != 0) return -1;
     threads_set(c->threads);
+    if (model_precision_set(c->precision) != 0) return -1;
     RewardModel rm;
     RmData d = {0};
     Split s = {0};
@@ -410,6 +413,7 @@ static int write_scores(const ScoreSet *s, const float *score, const char *out, 
 static int rm_score_run(const RmRunConfig *c) {
     if (!c->input[0]) return err_set("rm score needs --input FILE.jsonl (- for stdin)");
     threads_set(c->threads);
+    if (model_precision_set(c->precision) != 0) return -1;
     RewardModel rm;
     if (rm_load(&rm, c->model, 0) != 0) return -1;
     SftDataOpts o = {.tok = rm.tok, .template_name = rm.template_name, .eos = rm.eos, .max_len = rm.m.cfg.max_position};

@@ -29,7 +29,7 @@ typedef struct {
     double lr, min_lr_ratio, weight_decay;
     int warmup;
     double eval_ratio;
-    int eval_every, log_every, seed, threads;
+    int eval_every, log_every, seed, threads, precision;
     int bf16;
 } RmRunConfig;
 

@@ -6,6 +6,7 @@
 #include "base/jsonl.h"
 #include "base/sys.h"
 #include "model/io.h"
+#include "rollout/rollout.h"
 #include "report/html.h"
 #include "tok/template.h"
 #include "train/checkpoint.h"
@@ -42,6 +43,7 @@ const OptDef sft_run_options[] = {
     {"log_every", OPT_INT, F(log_every), 0, 1, 10000000, NULL, "updates per metrics.jsonl line", NULL, NULL, 0},
     {"seed", OPT_INT, F(seed), 0, 0, 2147483647, NULL, "split and order seed", NULL, NULL, 0},
     {"threads", OPT_INT, F(threads), 0, 0, 1024, NULL, "threads (0: all cores)", NULL, NULL, 0},
+    OPT_GROUP_ENTRY(SftRunConfig, precision, precision_options),
     {"bf16", OPT_BOOL, F(bf16), 0, 0, 1, NULL, "save the weights as bf16", NULL, NULL, 0},
     {"save_steps", OPT_INT, F(save_steps), 0, 0, 10000000, NULL, "updates between checkpoints in OUT/checkpoints (0: none)", NULL, NULL, 0},
     {"save_total_limit", OPT_INT, F(save_total_limit), 0, 0, 10000000, NULL, "keep the newest N checkpoints (0: all)", NULL, NULL, 0},
@@ -148,6 +150,7 @@ int sft_run(const SftRunConfig *c) {
     // Every rank looks at OUT before rank 0 writes into it.
     if (find_start(c, ckpt, sizeof ckpt) != 0 || dist_barrier() != 0) return -1;
     threads_set(c->threads);
+    if (model_precision_set(c->precision) != 0) return -1;
     Tokenizer *tok = tok_load(c->model);
     if (!tok) return -1;
     Model m = {0};

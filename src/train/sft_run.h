@@ -21,7 +21,7 @@ typedef struct {
     double lr, min_lr_ratio, weight_decay;
     int warmup;
     double eval_ratio;        // share of rows held out for eval_loss
-    int eval_every, log_every, seed, threads;
+    int eval_every, log_every, seed, threads, precision;
     int bf16;                 // save the weights as bf16
     int save_steps;           // updates between checkpoints (0: none)
     int save_total_limit;     // keep the newest N checkpoints (0: all)

@@ -57,6 +57,7 @@ int zero_evaluate(const ZeroConfig *c, const char *model, const char *run_dir, c
     e.sample.prefill_think = c->sample.prefill_think;
     e.sample.max_new_tokens = c->sample.max_new_tokens;
     e.sample.threads = c->sample.threads;
+    e.sample.precision = c->sample.precision;
     char file[64];
     snprintf(file, sizeof file, "eval_%s.jsonl", name);
     if (path_join(e.samples, sizeof e.samples, run_dir, file) != 0) return -1;
