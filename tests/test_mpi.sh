@@ -3,9 +3,9 @@
 # rank order and hold the same bits on every rank; `aha version` names its rank
 # under mpirun; aha sft on 1, 2 and 4 ranks ends bit for bit alike, aha grpo
 # within 1e-6; both resume on another rank count and stop with the rank named
-# when one is killed; eval and rejection-sample give one process's files; and
-# the same over two hosts made of network namespaces (tests/mpi_hosts.sh),
-# skipped with its reason where namespaces are not allowed.
+# when one is killed; eval, rejection-sample and pretrain give one process's
+# files; and the same over two hosts made of network namespaces
+# (tests/mpi_hosts.sh), skipped with its reason where namespaces are not allowed.
 set -u
 cd "$(dirname "$0")/.."
 fail=0
@@ -162,6 +162,15 @@ rs() { timeout 300 mpirun -np "$1" --oversubscribe "$AHA" rejection-sample --mod
     --n 4 --threads 1 --out "$T/rs$1.jsonl" >"$T/rs$1.log" 2>&1; }
 rs 1; rs 2
 check "rejection-sample on 2 ranks: 1 rank's kept rows" '[ -s "$T/rs1.jsonl.stats.json" ] && cmp -s "$T/rs1.jsonl" "$T/rs2.jsonl"' || tail -3 "$T/rs2.log"
+
+# pretrain: rank 0 writes the corpus, tokenizer and model, the ranks train
+# with sft's dealt micro-batches: 2 ranks give 1 rank's model bit for bit.
+pt() { timeout 300 mpirun -np "$1" --oversubscribe "$AHA" pretrain --docs 300 --steps 6 --batch 8 --micro-batch 2 \
+    --dim 32 --layers 1 --heads 2 --kv-heads 2 --ffn 64 --vocab 300 --context 512 --threads 1 --out "$T/pt$1" \
+    >"$T/pt$1.log" 2>&1; }
+pt 1; pt 2
+check "pretrain on 2 ranks: 1 rank's tokenizer and model bit for bit" \
+    'cmp -s "$T/pt1/tokenizer.json" "$T/pt2/tokenizer.json" && cmp -s "$T/pt1/model.safetensors" "$T/pt2/model.safetensors"' || tail -3 "$T/pt2.log"
 
 # Two hosts: the same 2-rank GRPO across the namespaces, within 1e-6 of 1 rank.
 tests/mpi_hosts.sh 2 "$(pwd)/$AHA" grpo --model "$(pwd)/models/aha-tiny" --task sum --difficulty 2 \

@@ -1,6 +1,7 @@
 // Pretraining a tiny base model from scratch on the generated corpus: BPE
 // tokenizer, llama-style config, the SFT loop over prompt + completion + EOS.
 #include "train/pretrain.h"
+#include "base/dist.h"
 #include "base/err.h"
 #include "base/fileio.h"
 #include "base/jsonl.h"
@@ -43,6 +44,7 @@ const OptDef pretrain_options[] = {
     {"context", OPT_INT, F(context), 0, 16, 65536, NULL, "max_position_embeddings", NULL, NULL, 0},
     {"steps", OPT_INT, F(steps), 0, 1, 10000000, NULL, "optimizer updates", NULL, NULL, 0},
     {"batch", OPT_INT, F(batch), 0, 1, 4096, NULL, "documents per update", NULL, NULL, 0},
+    {"micro_batch", OPT_INT, F(micro_batch), 0, 0, 4096, NULL, "documents per forward/backward, gradients accumulated (0: batch; under MPI whole micro-batches go to the ranks)", NULL, NULL, 0},
     {"lr", OPT_DOUBLE, F(lr), 0, 0, 10, NULL, "peak learning rate (cosine decay after warmup)", NULL, NULL, 0},
     {"min_lr_ratio", OPT_DOUBLE, F(min_lr_ratio), 0, 0, 1, NULL, "final lr / lr", NULL, NULL, 0},
     {"weight_decay", OPT_DOUBLE, F(weight_decay), 0, 0, 10, NULL, "AdamW weight decay", NULL, NULL, 0},
@@ -163,7 +165,11 @@ int pretrain_run(const PretrainConfig *c) {
     if (c->dim % c->heads || c->heads % c->kv_heads) return err_set("heads must divide dim and kv_heads must divide heads");
     threads_set(c->threads);
     if (model_precision_set(c->precision) != 0) return -1;
-    if (mkdir_p(c->out) != 0) return -1;
+    // Under MPI rank 0 writes the corpus, the tokenizer and the model; the
+    // other ranks read what it wrote and train beside it (sft_train deals
+    // the micro-batches).
+    int lead = dist_rank() == 0;
+    if (lead && mkdir_p(c->out) != 0) return -1;
     char corpus[4096], tokpath[4096], logpath[4096];
     if (path_join(tokpath, sizeof tokpath, c->out, "tokenizer.json") != 0 ||
         path_join(logpath, sizeof logpath, c->out, "train_log.jsonl") != 0 ||
@@ -184,13 +190,17 @@ int pretrain_run(const PretrainConfig *c) {
         cc.difficulty_p[1] = c->p_d2;
         cc.difficulty_p[2] = c->p_d3;
         CorpusStats st;
-        if (corpus_write(&cc, corpus, &st) != 0) return -1;
-        log_info("corpus: %ld documents (hasty %ld, careful %ld, check %ld), %ld bytes", st.docs,
+        if (lead && corpus_write(&cc, corpus, &st) != 0) return -1;
+        if (lead) log_info("corpus: %ld documents (hasty %ld, careful %ld, check %ld), %ld bytes", st.docs,
                  st.by_style[CORPUS_HASTY], st.by_style[CORPUS_CAREFUL], st.by_style[CORPUS_CHECK], st.bytes);
     }
     Docs d;
-    if (docs_load(&d, corpus) != 0) return -1;
-    if (!c->corpus[0] && !c->keep_corpus) unlink(corpus);
+    if (dist_barrier() != 0 || docs_load(&d, corpus) != 0) return -1;
+    if (dist_barrier() != 0) {
+        docs_free(&d);
+        return -1;
+    }
+    if (lead && !c->corpus[0] && !c->keep_corpus) unlink(corpus);
     int rc = -1;
     Tokenizer *tok = NULL;
     SftExample *ex = calloc((size_t)d.n, sizeof *ex);
@@ -203,17 +213,17 @@ int pretrain_run(const PretrainConfig *c) {
         goto done;
     }
     static const char *const specials[] = {"<|endoftext|>"};
-    if (c->init[0]) {
+    if (lead && c->init[0]) {
         // Continue: the tokenizer files travel with the model.
         char from[4096], to[4096];
         if (path_join(from, sizeof from, c->init, "tokenizer.json") != 0 || file_copy(from, tokpath) != 0 ||
             path_join(from, sizeof from, c->init, "tokenizer_config.json") != 0 ||
             path_join(to, sizeof to, c->out, "tokenizer_config.json") != 0 || file_copy(from, to) != 0)
             goto done;
-    } else if (tok_train_bpe(text, tlen, c->vocab, specials, 1, tokpath) != 0) {
+    } else if (lead && tok_train_bpe(text, tlen, c->vocab, specials, 1, tokpath) != 0) {
         goto done;
     }
-    if (!(tok = tok_load(tokpath))) goto done;
+    if (dist_barrier() != 0 || !(tok = tok_load(tokpath))) goto done;
     int eos = tok_eos_id(tok);
     long n_tokens = 0;
     for (int i = 0; i < d.n; i++) {
@@ -260,13 +270,13 @@ int pretrain_run(const PretrainConfig *c) {
              c->init[0] ? ", continued from " : "", c->init);
     SftConfig sc;
     sft_defaults(&sc);
-    sc.steps = c->steps, sc.batch_rows = c->batch, sc.lr = c->lr, sc.min_lr_ratio = c->min_lr_ratio;
+    sc.steps = c->steps, sc.batch_rows = c->batch, sc.micro_rows = c->micro_batch, sc.lr = c->lr, sc.min_lr_ratio = c->min_lr_ratio;
     sc.weight_decay = c->weight_decay, sc.warmup_steps = c->warmup, sc.seed = (uint64_t)c->seed;
     sc.prompt_loss = 1, sc.log_path = logpath, sc.progress = stderr;
     SftResult res;
     if (sft_train(&m, ex, d.n, &sc, &res) != 0) goto done;
-    if (model_save(&m, c->out, c->bf16 ? ST_BF16 : ST_F32) != 0) goto done;
-    if (write_summary(c, c->out, m.n_params, &res, n_tokens, mc.vocab_size) != 0) goto done;
+    if (lead && model_save(&m, c->out, c->bf16 ? ST_BF16 : ST_F32) != 0) goto done;
+    if (lead && write_summary(c, c->out, m.n_params, &res, n_tokens, mc.vocab_size) != 0) goto done;
     log_info("pretrain: loss %.4f -> %.4f in %.0f s (%ld target tokens); wrote %s", res.first_loss, res.last_loss,
              res.seconds, res.tokens, c->out);
     rc = 0;

@@ -19,7 +19,7 @@ typedef struct {
     // Tokenizer and model.
     int vocab, dim, layers, heads, kv_heads, ffn, context;
     // Optimisation.
-    int steps, batch;
+    int steps, batch, micro_batch;   // micro_batch: documents per forward/backward (0: batch)
     double lr, min_lr_ratio, weight_decay;
     int warmup, seed, threads, precision;
     int bf16;               // save weights as bf16
