@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# A model's own conventions in aha sample (the rollout path grpo and eval share),
+# A model's own conventions in aha sample, eval and grpo (one rollout path),
 # on a tiny random model: generation_config.json's temperature is the default
-# and a flag overrides it; a malformed file is refused naming the file and the
-# field; a list of EOS ids (config.json or generation_config.json) stops at any
+# and a flag overrides it (grpo records both in its config.json); a malformed
+# file is refused naming the file and the field; a list of EOS ids (config.json or generation_config.json) stops at any
 # of them; --template model renders Qwen3's chat_template from
 # tokenizer_config.json, and a model without one is refused with a hint.
 set -euo pipefail
@@ -21,6 +21,18 @@ echo '{"temperature": 0, "top_p": 0.9, "top_k": 50, "do_sample": true}' > "$M/ge
   || fail "--temperature does not override generation_config.json"
 "$AHA" eval --model "$M" --task sum --problems 2 --k 2 --max-new-tokens 4 --json "$T/e.json" >/dev/null \
   || fail "eval with a generation_config.json"
+
+# grpo records the effective settings: generation_config.json's, then a flag's.
+grpo() { "$AHA" grpo --model "$M" --task sum --steps 1 --prompts-per-step 1 --group-size 2 --max-new-tokens 4 "$@" \
+  >/dev/null 2>"$T/grpo.err" || fail "grpo: $(tail -3 "$T/grpo.err")"; }
+setting() { "$PYTHON" -c 'import json, sys; c = json.load(open(sys.argv[1])); print(c["temperature"], c["top_k"])' "$1"; }
+echo '{"temperature": 0.7, "top_k": 20}' > "$M/generation_config.json"
+grpo --out "$T/g1"
+[ "$(setting "$T/g1/config.json")" = "0.7 20" ] || fail "grpo: $(setting "$T/g1/config.json"), want 0.7 20"
+cmp -s "$M/generation_config.json" "$T/g1/checkpoints/step_1/generation_config.json" \
+  || fail "the checkpoint lacks the model's generation_config.json"
+grpo --out "$T/g2" --temperature 0.9
+[ "$(setting "$T/g2/config.json")" = "0.9 20" ] || fail "grpo --temperature: $(setting "$T/g2/config.json")"
 
 # Malformed files: the file and the field are named.
 for bad in '{"temperature": "hot"}|"temperature"' '{"top_p": 0}|"top_p"' '{"top_k": 2.5}|"top_k"' \
