@@ -19,7 +19,12 @@ if [ -n "$missing" ]; then
     || { tail -n 30 /tmp/aha-apt.log; exit 1; }
 fi
 # Reference implementations used only by the tests (never committed).
-if [ -f tests/node/package.json ] && [ ! -d tests/node/node_modules ]; then
+# Installed again when package.json names a package node_modules lacks.
+node_missing() {
+  (cd tests/node && node -e 'const fs = require("fs"), d = require("./package.json").dependencies || {};
+    process.exit(Object.keys(d).some((k) => !fs.existsSync("node_modules/" + k + "/package.json")) ? 0 : 1)')
+}
+if [ -f tests/node/package.json ] && { [ ! -d tests/node/node_modules ] || node_missing; }; then
   echo "setup: npm install (test references)"
   (cd tests/node && npm install --no-audit --no-fund --loglevel=error)
 fi

@@ -42,6 +42,7 @@ int cmd_strategic_grams(void *cfg);
 int cmd_tokenize(void *cfg);
 int cmd_detokenize(void *cfg);
 int cmd_train_tokenizer(void *cfg);
+int cmd_chat_template(void *cfg);
 int cmd_corpus(void *cfg);
 int cmd_pretrain(void *cfg);
 int cmd_sft(void *cfg);
@@ -54,8 +55,8 @@ int cmd_rm(void *cfg);
 
 // Their flags: the tables the dispatcher parses with.
 extern const CliOptions version_cli, init_cli, bench_cli, reward_cli, logprobs_cli, toy_cli, grpo_cli, report_cli,
-    task_cli, strategic_grams_cli, tokenize_cli, detokenize_cli, train_tokenizer_cli, corpus_cli, pretrain_cli, sft_cli,
-    eval_cli, zero_cli, sample_cli, rejection_sample_cli, distill_cli, distill_vs_rl_cli, rm_cli;
+    task_cli, strategic_grams_cli, tokenize_cli, detokenize_cli, train_tokenizer_cli, chat_template_cli, corpus_cli,
+    pretrain_cli, sft_cli, eval_cli, zero_cli, sample_cli, rejection_sample_cli, distill_cli, distill_vs_rl_cli, rm_cli;
 
 typedef struct {
     const char *name;

@@ -1,5 +1,5 @@
-// aha grpo: parse the settings (defaults < resumed run < preset < config file
-// < flags) and hand them to the trainer.
+// aha grpo: parse the settings (defaults < the model's generation_config.json
+// < resumed run < preset < config file < flags) and hand them to the trainer.
 #include "base/err.h"
 #include "base/fileio.h"
 #include "cli/cli.h"
@@ -39,7 +39,7 @@ const CliOptions grpo_cli = {
     "aha grpo --model DIR (--task NAME | --dataset FILE.jsonl) [options]\n"
     "       aha grpo --resume RUN_DIR [options]",
     "GRPO-family reinforcement learning with verifiable rewards. Each step samples G completions for each of B prompts, scores them with the reward terms, turns rewards into group-relative advantages and updates the policy.\n\n"
-    "Settings come from the defaults, then the resumed run's config.json, then --preset, then --config FILE.json (keys as below with underscores), then flags. Every effective setting is written to RUN_DIR/config.json.", NULL, offsetof(GrpoArgs, seen)};
+    "Settings come from the defaults (with the model's generation_config.json over them: temperature, top_p, top_k, min_p, eos_token_id), then the resumed run's config.json, then --preset, then --config FILE.json (keys as below with underscores), then flags. Every effective setting is written to RUN_DIR/config.json.", NULL, offsetof(GrpoArgs, seen)};
 
 static int load_json_file(const char *path, cJSON **out) {
     char *text = file_read_all(path, NULL);
@@ -80,7 +80,16 @@ int cmd_grpo(void *cfg) {
     if (!a) return cli_fail("grpo", "out of memory");
     args_defaults(a);
     int usage = 0, rc = 0;
-    if (settings(a, flags, &usage) != 0)
+    // Layered once to learn the model, then again over the defaults that the
+    // model's generation_config.json changes.
+    char model[sizeof a->c.model];
+    int ok = settings(a, flags, &usage) == 0;
+    if (ok) {
+        memcpy(model, a->c.model, sizeof model);
+        args_defaults(a);
+        ok = (!model[0] || sample_settings_model_defaults(&a->c.sample, model) == 0) && settings(a, flags, &usage) == 0;
+    }
+    if (!ok)
         rc = usage ? cli_usage("grpo", "%s", err_msg()) : cli_fail("grpo", "%s", err_msg());
     else if (grpo_run(&a->c, flags->resume[0] ? flags->resume : NULL) != 0)
         rc = cli_fail("grpo", "%s", err_msg());

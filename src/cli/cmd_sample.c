@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct {
@@ -21,6 +22,7 @@ typedef struct {
     int num_samples;       // G
     int json;
     SampleSettings sample;
+    OptSeen seen;          // the settings the command line gave
 } SampleArgs;
 
 #define F(x) offsetof(SampleArgs, x)
@@ -58,7 +60,8 @@ static void sample_more_help(void) {
 
 const CliOptions sample_cli = {
     sample_options, sizeof(SampleArgs), sample_defaults, "aha sample --model DIR --prompt TEXT [options]",
-    "Samples completions of one prompt with the batched KV-cache sampler, through the same path as grpo's rollouts and eval: template, the tokenizer's BOS, stop ids (every EOS id of the tokenizer and config.json, and the template's end-of-turn token), stop strings.", sample_more_help, 0};
+    "Samples completions of one prompt with the batched KV-cache sampler, through the same path as grpo's rollouts and eval: template, the tokenizer's BOS, stop ids (every EOS id of the tokenizer, config.json and generation_config.json, and the template's end-of-turn token), stop strings.\n\n"
+    "The model's generation_config.json (temperature, top_p, top_k, min_p) replaces the defaults below; flags win over both.", sample_more_help, offsetof(SampleArgs, seen)};
 
 // Print one completion; returns 0, or -1 after err_set.
 static int print_row(const RolloutRow *row, int g, int json) {
@@ -106,9 +109,9 @@ static int sample_prompt(const SampleArgs *a, const Model *m, const Tokenizer *t
     return rc;
 }
 
-int cmd_sample(void *cfg) {
+// Load the model and sample.
+static int sample_model(const SampleArgs *a) {
     const char *cmd = "sample";
-    const SampleArgs *a = cfg;
     threads_set(a->sample.threads);
     if (model_precision_set(a->sample.precision) != 0) return cli_fail(cmd, "%s", err_msg());
     Model m;
@@ -118,5 +121,18 @@ int cmd_sample(void *cfg) {
     if (rc == 0 && fflush(stdout) != 0) rc = cli_fail(cmd, "cannot write the output");
     tok_free(tok);
     model_free(&m);
+    return rc;
+}
+
+int cmd_sample(void *cfg) {
+    const SampleArgs *flags = cfg;
+    // The defaults, the model's generation_config.json over them, the flags over both.
+    SampleArgs *a = malloc(sizeof *a);
+    if (!a) return cli_fail("sample", "out of memory");
+    sample_defaults(a);
+    int rc = sample_settings_model_defaults(&a->sample, flags->model);
+    if (rc == 0) opt_copy_seen(a, flags, &flags->seen);
+    rc = rc == 0 ? sample_model(a) : cli_fail("sample", "%s", err_msg());
+    free(a);
     return rc;
 }

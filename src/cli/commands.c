@@ -20,6 +20,8 @@ const Command cli_commands[] = {
     {"detokenize", cmd_detokenize, "JSON array of token ids on stdin -> text", &detokenize_cli},
     {"train-tokenizer", cmd_train_tokenizer, "train a byte-level BPE on a corpus, write tokenizer.json",
      &train_tokenizer_cli},
+    {"chat-template", cmd_chat_template, "render JSONL conversations with a model's chat template (Qwen2.5, Qwen3)",
+     &chat_template_cli},
     {"task", cmd_task, "print generated problems (arithmetic, countdown, linear, knights) as JSONL", &task_cli},
     {"corpus", cmd_corpus, "write the base-model pretraining corpus (three solution styles) as JSONL", &corpus_cli},
     {"pretrain", cmd_pretrain, "train a BPE tokenizer and a tiny base model from scratch on the corpus", &pretrain_cli},

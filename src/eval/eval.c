@@ -48,7 +48,8 @@ const OptDef eval_options[] = {
 // R1's evaluation sampling: T 0.6, top-p 0.95.
 static const EvalConfig eval_default = {
     .src = {.split = "test", .problems = 50}, .k = 8, .batch = 8,
-    .sample = {.template_name = "r1zero", .temperature = 0.6, .top_p = 0.95, .max_new_tokens = 96, .seed = 1234}};
+    .sample = {.template_name = "r1zero", .enable_thinking = 1, .temperature = 0.6, .top_p = 0.95, .max_new_tokens = 96,
+               .seed = 1234}};
 
 void eval_defaults(void *c) { *(EvalConfig *)c = eval_default; }
 

@@ -33,6 +33,7 @@ typedef struct {
     int batch;              // problems per sampler call
     char json[512];         // write the summary here ("" = no)
     char samples[512];      // write every completion as JSONL here ("" = no)
+    OptSeen seen;           // the settings the command line gave (over the model's generation_config.json)
 } EvalConfig;
 
 extern const OptDef eval_options[];

@@ -40,7 +40,7 @@ static int get_int(const cJSON *o, const char *key, int *out, int required, cons
 }
 
 // A token id field: null/absent (none), an integer, or a list of integers.
-static int get_ids(const cJSON *o, const char *key, int *ids, int cap, int *n, const char *label) {
+int model_json_ids(const cJSON *o, const char *key, int *ids, int cap, int *n, const char *label) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     *n = 0;
     if (!v || cJSON_IsNull(v)) return 0;
@@ -139,9 +139,9 @@ static int parse(ModelConfig *c, const cJSON *o, const char *label) {
     if (parse_rope_scaling(c, cJSON_GetObjectItemCaseSensitive(o, "rope_scaling"), label) != 0) return -1;
     c->bos_token_id = -1;
     int nb = 0, bos[1];
-    if (get_ids(o, "bos_token_id", bos, 1, &nb, label)) return -1;
+    if (model_json_ids(o, "bos_token_id", bos, 1, &nb, label)) return -1;
     if (nb) c->bos_token_id = bos[0];
-    if (get_ids(o, "eos_token_id", c->eos_token_ids, 8, &c->n_eos, label)) return -1;
+    if (model_json_ids(o, "eos_token_id", c->eos_token_ids, 8, &c->n_eos, label)) return -1;
 
     if (json_get_bool(o, "tie_word_embeddings", &c->tie_embeddings, 0) != 0) return err_wrap("%s", label);
     c->attn_bias = fam->attn_bias;

@@ -6,6 +6,7 @@
 #ifndef AHA_MODEL_IO_H
 #define AHA_MODEL_IO_H
 
+#include <cjson/cJSON.h>
 #include <stddef.h>
 
 #include "model/model.h"
@@ -16,6 +17,10 @@
 int model_config_load(ModelConfig *cfg, const char *path);
 // Parse config.json text (label names it in messages).
 int model_config_parse(ModelConfig *cfg, const char *json, const char *label);
+// A token-id field of an HF JSON file (eos_token_id): absent or null (none),
+// an id, or a list of ids, up to cap of them into ids, *n the count. Returns 0,
+// or -1 with a message naming label and the field.
+int model_json_ids(const cJSON *o, const char *key, int *ids, int cap, int *n, const char *label);
 // Write an HF config.json (architecture per model_type, torch_dtype "float32").
 int model_config_save(const ModelConfig *cfg, const char *path);
 // The same with torch_dtype naming dtype (ST_F32 or ST_BF16).

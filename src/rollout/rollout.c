@@ -26,8 +26,11 @@ const OptDef precision_options[] = {
 #define F(x) offsetof(SampleSettings, x)
 #define S(x) F(x), sizeof(((SampleSettings *)0)->x)
 const OptDef sample_settings_options[] = {
-    {"template", OPT_STRING, S(template_name), 0, 0, NULL, "prompt template: r1zero, chatml, raw", NULL, NULL, 0},
+    {"template", OPT_STRING, S(template_name), 0, 0, NULL,
+     "prompt template: r1zero, chatml, raw, qwen2.5, qwen3, model (the model's chat_template)", NULL, NULL, 0},
     {"prefill_think", OPT_BOOL, F(prefill_think), 0, 0, 1, NULL, "end the prompt with <think>", NULL, NULL, 0},
+    {"enable_thinking", OPT_BOOL, F(enable_thinking), 0, 0, 1, NULL,
+     "qwen3: false ends the prompt with an empty think block (Qwen3's enable_thinking)", NULL, NULL, 0},
     {"system", OPT_STRING, S(system), 0, 0, NULL, "system prompt", NULL, NULL, 0},
     {"temperature", OPT_DOUBLE, F(temperature), 0, 0, 10, NULL, "sampling temperature (0: greedy)", NULL, NULL, 0},
     {"top_p", OPT_DOUBLE, F(top_p), 0, 1e-6, 1, NULL, "nucleus sampling: keep the likeliest tokens up to mass P", NULL, NULL, 0},
@@ -45,6 +48,18 @@ const OptDef sample_settings_options[] = {
 
 void sample_settings_defaults(SampleSettings *s) { *s = (SampleSettings)SAMPLE_SETTINGS_DEFAULT; }
 
+int sample_settings_model_defaults(SampleSettings *s, const char *dir) {
+    GenConfig g;
+    if (genconfig_load(&g, dir) != 0) return -1;
+    if (g.has_temperature) s->temperature = g.temperature;
+    if (g.has_top_p) s->top_p = g.top_p;
+    if (g.has_top_k) s->top_k = g.top_k;
+    if (g.has_min_p) s->min_p = g.min_p;
+    memcpy(s->model_eos, g.eos_ids, sizeof g.eos_ids);
+    s->n_model_eos = g.n_eos;
+    return 0;
+}
+
 static const char *token_bytes(const void *ctx, int id, size_t *len) { return tok_token_bytes(ctx, id, len); }
 
 static int add_stop_id(Rollout *r, int id) {
@@ -56,14 +71,26 @@ static int add_stop_id(Rollout *r, int id) {
     return 0;
 }
 
-// Stop ids: the tokenizer's EOS, every EOS id of config.json, the template's
-// end-of-turn token. An end-of-turn the tokenizer has no token for becomes a
+// The settings' template, "model" read from the tokenizer, checked against
+// the thinking settings by rendering an empty prompt.
+static int open_template(Template *t, const Tokenizer *tok, const SampleSettings *s) {
+    const char *where, *text = tok_chat_template(tok, &where);
+    if (template_open(t, s->template_name, text, where) != 0) return -1;
+    char *buf = NULL;
+    size_t cap = 0;
+    int rc = template_render_prompt(t, "", NULL, s->prefill_think, s->enable_thinking, &buf, &cap);
+    free(buf);
+    return rc;
+}
+
+// Stop ids: the tokenizer's EOS, every EOS id of config.json and of
+// generation_config.json, the template's end-of-turn token. An end-of-turn the tokenizer has no token for becomes a
 // stop string.
 static int stops_init(Rollout *r) {
-    const SampleSettings *s = &r->set;
     int rc = add_stop_id(r, tok_eos_id(r->tok));
     for (int i = 0; rc == 0 && i < r->model->cfg.n_eos; i++) rc = add_stop_id(r, r->model->cfg.eos_token_ids[i]);
-    const char *eot = template_end_of_turn(s->template_name);
+    for (int i = 0; rc == 0 && i < r->set.n_model_eos; i++) rc = add_stop_id(r, r->set.model_eos[i]);
+    const char *eot = template_eot(&r->tmpl);
     if (rc == 0 && eot) {
         int id = tok_token_id(r->tok, eot);
         if (id >= 0) rc = add_stop_id(r, id);
@@ -131,7 +158,7 @@ int rollout_open(Rollout *r, const Model *m, const Tokenizer *tok, const SampleS
     r->verifier_term = -1;
     r->bos = tok_bos_id(tok);
     if (max_groups < 1 || G < 1 || max_prompt_len < 1) return err_set("rollout: prompts, samples and prompt length must be >= 1");
-    if (template_check(s->template_name) != 0) return -1;
+    if (open_template(&r->tmpl, tok, s) != 0) return -1;
     if (tok_vocab_size(tok) > m->cfg.vocab_size)
         return err_set("the tokenizer has %d ids but the model's vocab_size is %d: they do not belong together",
                        tok_vocab_size(tok), m->cfg.vocab_size);
@@ -192,38 +219,53 @@ void rollout_close(Rollout *r) {
     memset(r, 0, sizeof *r);
 }
 
-// Render p with the template into *text (capacity *cap) and tokenize it with
+// Render p with template t into *text (capacity *cap) and tokenize it with
 // e: *ids (n tokens, without BOS) point into e. Returns 0 or -1 after err_set.
-static int encode_prompt(TokEncoder *e, const SampleSettings *s, const PromptProblem *p, char **text, size_t *cap,
-                         const int **ids, int *n) {
-    if (template_render_into(s->template_name, p->question, s->system[0] ? s->system : NULL, s->prefill_think, text,
-                             cap) != 0)
+static int encode_prompt(TokEncoder *e, const Template *t, const SampleSettings *s, const PromptProblem *p,
+                         char **text, size_t *cap, const int **ids, int *n) {
+    if (template_render_prompt(t, p->question, s->system[0] ? s->system : NULL, s->prefill_think, s->enable_thinking,
+                               text, cap) != 0)
         return -1;
     return tok_encoder_run(e, *text, strlen(*text), ids, n);
 }
 
+// The tokens of p's prompt, BOS included, or -1 after err_set.
+static int prompt_tokens(TokEncoder *e, const Tokenizer *tok, const Template *t, const SampleSettings *s,
+                         const PromptProblem *p, char **text, size_t *cap) {
+    const int *ids;
+    int n;
+    if (encode_prompt(e, t, s, p, text, cap, &ids, &n) != 0) return -1;
+    return n + (tok_bos_id(tok) >= 0);
+}
+
 int rollout_prompt_tokens(const Tokenizer *tok, const SampleSettings *s, const PromptProblem *p) {
+    Template t;
+    if (open_template(&t, tok, s) != 0) return -1;
     TokEncoder *e = tok_encoder_create(tok);
     char *text = NULL;
     size_t cap = 0;
-    const int *ids;
-    int n, rc = e ? encode_prompt(e, s, p, &text, &cap, &ids, &n) : -1;
+    int n = e ? prompt_tokens(e, tok, &t, s, p, &text, &cap) : -1;
     free(text);
     tok_encoder_free(e);
-    return rc == 0 ? n + (tok_bos_id(tok) >= 0) : -1;
+    return n;
 }
 
 int rollout_check_prompts(ProblemSource *ps, const Tokenizer *tok, const SampleSettings *s, int max_len,
                           const char *limit, int skip, long *skipped) {
     *skipped = 0;
     if (!ps->use_dataset) return 0;
+    Template t;
+    if (open_template(&t, tok, s) != 0) return -1;
     int n = ps->ds.n, rc = 0;
     unsigned char *keep = malloc((size_t)n);
     PromptProblem *p = malloc(sizeof *p);
-    if (!keep || !p) rc = err_set("%s: out of memory", ps->dataset);
+    TokEncoder *e = tok_encoder_create(tok);
+    char *text = NULL;
+    size_t cap = 0;
+    if (!keep || !p || !e) rc = err_set("%s: out of memory", ps->dataset);
     for (int i = 0; rc == 0 && i < n; i++) {
         problems_row(ps, i, p);
-        int len = rollout_prompt_tokens(tok, s, p);
+        int len = prompt_tokens(e, tok, &t, s, p, &text, &cap);
         keep[i] = len >= 0 && len <= max_len;
         if (len < 0) rc = err_wrap("%s", p->id);
         else if (!keep[i] && !skip)
@@ -236,6 +278,8 @@ int rollout_check_prompts(ProblemSource *ps, const Tokenizer *tok, const SampleS
         rc = err_set("%s: every prompt is longer than the %d tokens allowed (%s)", ps->dataset, max_len, limit);
     free(keep);
     free(p);
+    free(text);
+    tok_encoder_free(e);
     return rc;
 }
 
@@ -245,7 +289,7 @@ int rollout_prepare(Rollout *r, int k) {
     const PromptProblem *p = &g->problem;
     const int *ids;
     int n;
-    if (encode_prompt(r->enc, &r->set, p, &g->prompt_text, &g->prompt_cap, &ids, &n) != 0)
+    if (encode_prompt(r->enc, &r->tmpl, &r->set, p, &g->prompt_text, &g->prompt_cap, &ids, &n) != 0)
         return err_wrap("problem %s", p->id);
     int bos = r->bos >= 0, total = n + bos;
     if (total > r->max_prompt_len)

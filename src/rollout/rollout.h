@@ -12,16 +12,19 @@
 
 #include "base/options.h"
 #include "gen/sampler.h"
+#include "model/genconfig.h"
 #include "model/model.h"
 #include "reward/reward.h"
 #include "rollout/problems.h"
+#include "tok/template.h"
 #include "tok/tokenizer.h"
 
 // How completions are sampled: one table of names, ranges and meanings for
 // every command that samples (defaults differ by command, meanings do not).
 typedef struct {
-    char template_name[32];   // r1zero | chatml | raw
+    char template_name[32];   // r1zero | chatml | raw | qwen2.5 | qwen3 | model
     int prefill_think;        // the prompt ends inside <think>
+    int enable_thinking;      // qwen3: 0 closes an empty think block in the prompt
     char system[512];         // system prompt ("" for none)
     double temperature;       // 0: greedy
     double top_p, min_p;      // 1 / 0: off
@@ -31,6 +34,10 @@ typedef struct {
     int seed;                 // sampling key (and problem order where there is one)
     int threads;              // 0: all cores
     int precision;            // Precision (model/model.h) of the matmuls
+    // Not settings: the EOS ids of the model's generation_config.json
+    // (sample_settings_model_defaults), stop ids like every other EOS id.
+    int model_eos[GENCONFIG_MAX_EOS];
+    int n_model_eos;
 } SampleSettings;
 
 extern const OptDef sample_settings_options[];
@@ -39,10 +46,18 @@ extern const OptDef sample_settings_options[];
 extern const OptDef threads_options[];
 // --precision fp32|bf16 the same way, over an int field holding a Precision.
 extern const OptDef precision_options[];
-// Template r1zero, T 1, top-p 1, top-k 0, min-p 0, 128 new tokens, seed 1, all
+// Template r1zero (thinking on), T 1, top-p 1, top-k 0, min-p 0, 128 new tokens, seed 1, all
 // cores: an initializer, so that settings structs holding one can be constants.
-#define SAMPLE_SETTINGS_DEFAULT {.template_name = "r1zero", .temperature = 1.0, .top_p = 1.0, .max_new_tokens = 128, .seed = 1}
+#define SAMPLE_SETTINGS_DEFAULT                                                                                    \
+    {.template_name = "r1zero", .enable_thinking = 1, .temperature = 1.0, .top_p = 1.0, .max_new_tokens = 128,     \
+     .seed = 1}
 void sample_settings_defaults(SampleSettings *s);
+// The defaults a model ships in dir/generation_config.json, when there is
+// one: its temperature, top_p, top_k and min_p replace s's, and its EOS ids
+// become stop ids. Commands apply it to their defaults before the settings the
+// user gave (a config file, flags), which win. Returns 0, or -1 after err_set
+// naming the file and the field.
+int sample_settings_model_defaults(SampleSettings *s, const char *dir);
 
 // A group: one prompt and its G completions.
 typedef struct {
@@ -72,6 +87,7 @@ typedef struct {
     const Model *model;       // borrowed
     const Tokenizer *tok;     // borrowed
     SampleSettings set;
+    Template tmpl;            // set.template_name resolved (model: the tokenizer's chat_template)
     RewardSpec rewards;       // terms summed into reward (n may be 0)
     RewardSpec verify;        // the verifier when it is not among the terms (n 0 or 1)
     int verifier_term;        // index into rewards of the verifier, or -1
@@ -104,7 +120,8 @@ typedef struct {
 // included) with G samples each. rewards (may be NULL) are the terms scored;
 // verifier (may be NULL) names the reward whose 1 means correct. Checks the
 // settings against the model (template, stop strings, context length, the
-// tokenizer's ids against vocab_size). Returns 0, or -1 after err_set.
+// tokenizer's ids against vocab_size). Template "model" is the tokenizer's
+// chat_template, refused when aha does not know its form. Returns 0, or -1 after err_set.
 int rollout_open(Rollout *r, const Model *m, const Tokenizer *tok, const SampleSettings *s, int max_groups, int G,
                  int max_prompt_len, const RewardSpec *rewards, const char *verifier);
 void rollout_close(Rollout *r);

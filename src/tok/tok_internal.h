@@ -71,6 +71,8 @@ struct Tokenizer {
     int ignore_merges;          // a word found whole in the vocabulary is one token
     int bos, eos, pad;
     int cleanup;                // clean_up_tokenization_spaces
+    char *chat_template;        // tokenizer_config.json chat_template (or chat_template.jinja), or NULL
+    char *chat_where;           // the file it came from, for messages
     CacheShard cache[TOK_CACHE_SHARDS];
 };
 

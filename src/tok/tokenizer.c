@@ -67,6 +67,8 @@ void tok_free(Tokenizer *tok) {
     free(tok->str_slot);
     free(tok->merges);
     free(tok->added);
+    free(tok->chat_template);
+    free(tok->chat_where);
     free(tok);
 }
 
@@ -432,6 +434,29 @@ static int config_token(Tokenizer *tok, const cJSON *cfg, const char *key, int *
     return 0;
 }
 
+static int set_chat_template(Tokenizer *tok, const char *text, const char *where) {
+    free(tok->chat_template), free(tok->chat_where);
+    tok->chat_template = strdup(text), tok->chat_where = strdup(where);
+    return tok->chat_template && tok->chat_where ? 0 : err_set("%s: out of memory", where);
+}
+
+// chat_template: a string, or a list of {"name", "template"} of which the one
+// named "default" is the chat template.
+static int config_chat_template(Tokenizer *tok, const cJSON *v, const char *name) {
+    if (!v || cJSON_IsNull(v)) return 0;
+    if (cJSON_IsString(v)) return set_chat_template(tok, v->valuestring, name);
+    if (!cJSON_IsArray(v))
+        return err_set("%s: chat_template must be a string or a list of {\"name\", \"template\"}", name);
+    const cJSON *one;
+    cJSON_ArrayForEach(one, v) {
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(one, "name");
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(one, "template");
+        if (cJSON_IsString(n) && !strcmp(n->valuestring, "default") && cJSON_IsString(t))
+            return set_chat_template(tok, t->valuestring, name);
+    }
+    return 0;
+}
+
 static int load_config(Tokenizer *tok, const char *config, size_t len, const char *name) {
     char cname[4200];
     snprintf(cname, sizeof cname, "%s (tokenizer_config.json)", name);
@@ -441,6 +466,7 @@ static int load_config(Tokenizer *tok, const char *config, size_t len, const cha
              config_token(tok, cfg, "eos_token", &tok->eos, cname) ||
              config_token(tok, cfg, "pad_token", &tok->pad, cname) ? -1 : 0;
     tok->cleanup = json_flag(cfg, "clean_up_tokenization_spaces");
+    if (rc == 0) rc = config_chat_template(tok, cJSON_GetObjectItemCaseSensitive(cfg, "chat_template"), cname);
     cJSON_Delete(cfg);
     return rc;
 }
@@ -506,6 +532,18 @@ Tokenizer *tok_load(const char *path) {
     Tokenizer *tok = tok_load_mem(json, len, cfg, clen, json_path);
     free(json);
     free(cfg);
+    if (tok && tok->chat_template) {
+        free(tok->chat_where);
+        if (!(tok->chat_where = strdup(cfg_path))) tok_free(tok), tok = NULL;
+    }
+    // Newer checkpoints keep the chat template in a file of its own.
+    char jinja[4096];
+    if (tok && !tok->chat_template && path_sibling(jinja, sizeof jinja, json_path, "chat_template.jinja") == 0 &&
+        path_exists(jinja)) {
+        char *text = file_read_all(jinja, NULL);
+        if (!text || set_chat_template(tok, text, jinja) != 0) tok_free(tok), tok = NULL;
+        free(text);
+    }
     return tok;
 }
 
@@ -586,6 +624,11 @@ char *tok_decode(const Tokenizer *tok, const int *ids, int n, size_t *len) {
 int tok_vocab_size(const Tokenizer *tok) { return tok->n_ids; }
 int tok_bos_id(const Tokenizer *tok) { return tok->bos; }
 int tok_eos_id(const Tokenizer *tok) { return tok->eos; }
+const char *tok_chat_template(const Tokenizer *tok, const char **where) {
+    if (where) *where = tok->chat_where ? tok->chat_where : "the tokenizer (no tokenizer_config.json)";
+    return tok->chat_template;
+}
+
 int tok_pad_id(const Tokenizer *tok) { return tok->pad; }
 
 int tok_token_id(const Tokenizer *tok, const char *token) {

@@ -89,6 +89,10 @@ int tok_is_special(const Tokenizer *tok, int id);
 int tok_bos_id(const Tokenizer *tok);
 int tok_eos_id(const Tokenizer *tok);
 int tok_pad_id(const Tokenizer *tok);
+// The chat_template of tokenizer_config.json (a string, or the entry named
+// "default" of a list), else the text of chat_template.jinja beside
+// tokenizer.json, else NULL. *where (may be NULL) names its file for messages.
+const char *tok_chat_template(const Tokenizer *tok, const char **where);
 
 // Train a byte-level BPE on len bytes of corpus and write it to out_path as tokenizer.json
 // (Qwen-style Split regex + ByteLevel pre-tokenizer, ByteLevel decoder, no normalizer,

@@ -25,8 +25,9 @@
 #define STATE_FILE "trainer_state.json"
 
 int copy_tokenizer(const char *from_dir, const char *to_dir) {
-    static const char *const files[] = {"tokenizer.json", "tokenizer_config.json"};
-    for (int i = 0; i < 2; i++) {
+    static const char *const files[] = {"tokenizer.json", "tokenizer_config.json", "chat_template.jinja",
+                                        "generation_config.json"};
+    for (int i = 0; i < 4; i++) {
         char a[2048], b[2048];
         if (path_join(a, sizeof a, from_dir, files[i]) != 0 || path_join(b, sizeof b, to_dir, files[i]) != 0) return -1;
         if (!path_exists(a)) {

@@ -13,8 +13,9 @@
 
 #include <cjson/cJSON.h>
 
-// Copy tokenizer.json (required) and tokenizer_config.json (when present) from
-// one model directory to another. Returns 0 or -1.
+// Copy tokenizer.json (required) and, when present, tokenizer_config.json,
+// chat_template.jinja and generation_config.json from one model directory to
+// another (the model's conventions travel with its checkpoints). Returns 0 or -1.
 int copy_tokenizer(const char *from_dir, const char *to_dir);
 // The steps of the step_N directories in ckdir, newest first (a missing ckdir
 // has none). *steps is malloc'd (caller frees). Returns the count or -1.

@@ -29,7 +29,7 @@ const OptDef rm_run_options[] = {
     {"dataset", OPT_STRING, S(dataset), 0, 0, NULL, "train: JSONL rows {prompt, chosen, rejected[, margin]} or {prompt, completion, label}", NULL, NULL, 0},
     {"input", OPT_STRING, S(input), 0, 0, NULL, "score: JSONL rows {prompt, completion} or {prompt, chosen, rejected} (- for stdin)", NULL, NULL, 0},
     {"out", OPT_STRING, S(out), 0, 0, NULL, "train: the run directory (must not hold a run); score: JSONL out (- for stdout)", NULL, NULL, 0},
-    {"template", OPT_STRING, S(template_name), 0, 0, NULL, "train: template of text prompts (r1zero, chatml, raw); messages are chatml", NULL, NULL, 0},
+    {"template", OPT_STRING, S(template_name), 0, 0, NULL, "train: template of text prompts (r1zero, chatml, raw, qwen2.5, qwen3, model); messages: chatml unless a chat template", NULL, NULL, 0},
     {"skip_long", OPT_BOOL, F(skip_long), 0, 0, 1, NULL, "train: drop rows longer than the model's context instead of refusing the dataset", NULL, NULL, 0},
     {"epochs", OPT_DOUBLE, F(epochs), 0, 0.001, 100000, NULL, "passes over the training rows", NULL, NULL, 0},
     {"max_steps", OPT_INT, F(max_steps), 0, 0, 10000000, NULL, "optimizer updates (0: from epochs)", NULL, NULL, 0},

@@ -79,18 +79,71 @@ static int row_messages(Row *r, const SftDataOpts *o, const cJSON *msgs) {
     return 0;
 }
 
+// A chat template's rendering, tokenized in runs of pieces that are all
+// assistant-written (trained) or all not.
+typedef struct {
+    Row *r;
+    const Tokenizer *tok;
+    char *buf;
+    size_t n, cap;
+    int trained;
+} Runs;
+
+static int runs_flush(Runs *u) {
+    if (u->n == 0) return 0;
+    int *ids, n;
+    if (tok_encode(u->tok, u->buf, u->n, &ids, &n) != 0) return -1;
+    int rc = row_push(u->r, ids, n, u->trained);
+    free(ids);
+    u->n = 0;
+    return rc;
+}
+
+static int runs_sink(void *ctx, const char *s, size_t n, int asst) {
+    Runs *u = ctx;
+    if (asst != u->trained && runs_flush(u) != 0) return -1;
+    u->trained = asst;
+    if (u->n + n > u->cap) {
+        size_t cap = 2 * (u->n + n) + 64;
+        char *b = realloc(u->buf, cap);
+        if (!b) return err_set("out of memory");
+        u->buf = b, u->cap = cap;
+    }
+    memcpy(u->buf + u->n, s, n);
+    u->n += n;
+    return 0;
+}
+
+// Messages through a chat template (qwen2.5, qwen3, model): the assistant
+// turns as the template writes them (Qwen3's think blocks included) are trained.
+static int row_chat(Row *r, const SftDataOpts *o, const Template *t, const cJSON *msgs) {
+    int n;
+    ChatMessage *m = chat_messages_parse(msgs, &n);
+    if (!m) return -1;
+    Runs u = {.r = r, .tok = o->tok};
+    ChatOpts co = {.add_generation_prompt = 0, .enable_thinking = 1};
+    int rc = chat_render(&t->chat, m, n, &co, runs_sink, &u) == 0 && runs_flush(&u) == 0 ? 0 : -1;
+    free(u.buf);
+    free(m);
+    return rc;
+}
+
 // The row's pieces by its shape. Sets *field to what must hold a trained token.
 static int row_fill(Row *r, const SftDataOpts *o, const cJSON *obj, const char **field) {
     const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(obj, "messages");
-    const char *p = NULL, *c = NULL, *t = NULL;
-    if (msgs) return *field = "messages (no assistant turn)", row_messages(r, o, msgs);
+    const char *p = NULL, *c = NULL, *t = NULL, *where, *chat = tok_chat_template(o->tok, &where);
+    Template tmpl;
+    if (template_open(&tmpl, o->template_name, chat, where) != 0) return -1;
+    if (msgs) *field = "messages (no assistant turn)";
+    if (msgs) return tmpl.kind == TEMPLATE_CHAT ? row_chat(r, o, &tmpl, msgs) : row_messages(r, o, msgs);
     if (json_get_string(obj, "prompt", &p, 0) != 0 || json_get_string(obj, "completion", &c, 0) != 0 ||
         json_get_string(obj, "text", &t, 0) != 0)
         return -1;
     if (p && c) {
-        char *prompt;
+        char *prompt = NULL;
+        size_t cap = 0;
         *field = "completion (empty)";
-        if (template_render(o->template_name, p, NULL, 0, &prompt) != 0) return -1;
+        if (template_render_prompt(&tmpl, p, NULL, 0, 1, &prompt, &cap) != 0) return free(prompt), -1;
         int rc = row_text(r, o->tok, prompt, 0), start = r->len;
         free(prompt);
         if (rc == 0) rc = row_text(r, o->tok, c, 1);

@@ -1,6 +1,7 @@
 // SFT datasets as TRL's SFTTrainer reads them, one JSON object per line:
 // {"prompt", "completion"} (the prompt rendered with a template), {"messages":
-// [{"role", "content"}, ...]} (rendered as chatml; assistant turns are the
+// [{"role", "content"}, ...]} (rendered with the template when it is a chat
+// template, qwen2.5, qwen3 or model, else as chatml; assistant turns are the
 // completion) or {"text"} (all of it trained). Tokenized into SftExamples with
 // EOS appended; errors name FILE:LINE and the field.
 #ifndef AHA_TRAIN_SFT_DATA_H
@@ -13,7 +14,7 @@
 
 typedef struct {
     const Tokenizer *tok;
-    const char *template_name;   // for prompts of prompt/completion rows
+    const char *template_name;   // for prompts of prompt/completion rows (and messages, a chat template)
     int eos;                     // appended to every row (a target)
     int max_len;                 // the model's context
     int skip_long;               // drop and count rows longer than max_len instead of refusing

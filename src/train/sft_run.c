@@ -26,7 +26,7 @@ const OptDef sft_run_options[] = {
     {"model", OPT_STRING, S(model), 0, 0, NULL, "model directory to fine-tune (with its tokenizer)", NULL, NULL, OPT_REQUIRED},
     {"dataset", OPT_STRING, S(dataset), 0, 0, NULL, "JSONL rows {prompt, completion}, {messages} or {text}", NULL, NULL, OPT_REQUIRED},
     {"out", OPT_STRING, S(out), 0, 0, NULL, "run directory to write (must not hold a run)", NULL, NULL, OPT_REQUIRED},
-    {"template", OPT_STRING, S(template_name), 0, 0, NULL, "template of prompt/completion prompts (r1zero, chatml, raw); messages are chatml", NULL, NULL, 0},
+    {"template", OPT_STRING, S(template_name), 0, 0, NULL, "template of prompts (r1zero, chatml, raw, qwen2.5, qwen3, model); messages: chatml unless a chat template (qwen2.5, qwen3, model)", NULL, NULL, 0},
     {"completion_only", OPT_BOOL, F(completion_only), 0, 0, 1, NULL, "loss on completion and assistant tokens only (false: every token)", NULL, NULL, 0},
     {"skip_long", OPT_BOOL, F(skip_long), 0, 0, 1, NULL, "drop and count rows longer than the model's context instead of refusing the dataset", NULL, NULL, 0},
     {"epochs", OPT_DOUBLE, F(epochs), 0, 0.001, 100000, NULL, "passes over the training rows", NULL, NULL, 0},
@@ -153,6 +153,12 @@ int sft_run(const SftRunConfig *c) {
     if (model_precision_set(c->precision) != 0) return -1;
     Tokenizer *tok = tok_load(c->model);
     if (!tok) return -1;
+    const char *where, *chat = tok_chat_template(tok, &where);
+    Template t;
+    if (template_open(&t, c->template_name, chat, where) != 0) {
+        tok_free(tok);
+        return err_wrap("template");
+    }
     Model m = {0};
     SftData d = {0};
     Split s = {0};

@@ -55,6 +55,7 @@ int zero_evaluate(const ZeroConfig *c, const char *model, const char *run_dir, c
     snprintf(e.sample.template_name, sizeof e.sample.template_name, "%s", c->sample.template_name);
     snprintf(e.sample.system, sizeof e.sample.system, "%s", c->sample.system);
     e.sample.prefill_think = c->sample.prefill_think;
+    e.sample.enable_thinking = c->sample.enable_thinking;
     e.sample.max_new_tokens = c->sample.max_new_tokens;
     e.sample.threads = c->sample.threads;
     e.sample.precision = c->sample.precision;
