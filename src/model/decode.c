@@ -13,6 +13,7 @@
 #include "kernels/omp.h"
 #include "kernels/ops.h"
 #include "kernels/rowmm.h"
+#include "model/lora.h"
 #include "model/io.h"
 
 #define DECODE_SPLIT_ROWS 8   // rows per thread from which threads split rows rather than matrices
@@ -203,6 +204,9 @@ static void layer_in(Decoder *d, const Model *m, KVCache *kv, int l, const Rows 
         mm(d, k, xn, w->wk, NULL, w->bk, n, C, KD, part_scratch(d, p), nt);
         mm(d, v, xn, w->wv, NULL, w->bv, n, C, KD, part_scratch(d, p), nt);
     }
+    lora_rows(m->lora, l, LORA_Q, q, xn, n);
+    lora_rows(m->lora, l, LORA_K, k, xn, n);
+    lora_rows(m->lora, l, LORA_V, v, xn, n);
     if (c->qk_norm) {
         rmsnorm_forward(q, NULL, q, w->q_norm, n * NH, HD, eps);
         rmsnorm_forward(k, NULL, k, w->k_norm, n * NKV, HD, eps);
@@ -233,6 +237,7 @@ static void layer_out(Decoder *d, const Model *m, const KVCache *kv, int l, cons
         for (int u = 0; u < units; u++) attend_unit(d, kv, l, rw, p->r0, n, u, d->scores + (size_t)thread_index() * GT);
     }
     mm(d, xn, att, w->wo, pk->wo, NULL, n, QD, C, part_scratch(d, p), nt);
+    lora_rows(m->lora, l, LORA_O, xn, att, n);
     add_inplace(x, xn, (size_t)n * C);
     rmsnorm_forward(xn, NULL, x, w->mlp_norm, n, C, eps);
     if (d->packed) {
@@ -242,8 +247,11 @@ static void layer_out(Decoder *d, const Model *m, const KVCache *kv, int l, cons
         mm(d, h1, xn, w->w_gate, NULL, NULL, n, C, F, part_scratch(d, p), nt);
         mm(d, h2, xn, w->w_up, NULL, NULL, n, C, F, part_scratch(d, p), nt);
     }
+    lora_rows(m->lora, l, LORA_GATE, h1, xn, n);
+    lora_rows(m->lora, l, LORA_UP, h2, xn, n);
     swiglu_forward(h1, h1, h2, (size_t)n * F);
     mm(d, xn, h1, w->w_down, pk->w_down, NULL, n, F, C, part_scratch(d, p), nt);
+    lora_rows(m->lora, l, LORA_DOWN, xn, h1, n);
     add_inplace(x, xn, (size_t)n * C);
 }
 

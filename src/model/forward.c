@@ -17,6 +17,7 @@
 #include "kernels/omp.h"
 #include "kernels/ops.h"
 #include "model/io.h"
+#include "model/lora.h"
 
 // Budget of the head's logits scratch, in floats (32 MiB).
 #define HEAD_SCRATCH_FLOATS ((size_t)8 << 20)
@@ -58,6 +59,12 @@ struct ModelActs {
     float *datt;           // (N, QD)
     float *dhmid, *dgate, *dup;  // (N, F)
     float *gp;             // (N) g at each packed token
+    // LoRA (only when the model has adapters)
+    int lora_r;
+    uint64_t tick;         // the dropout key of the last forward
+    float *lora_u;         // (L, LORA_N_TARGETS, N, r) x·Aᵀ of every adapter
+    float *lora_du;        // (N, r)
+    float *lora_xd;        // (N, max(C, QD, F)) dropout scratch (dropout > 0 only)
 };
 
 // Two passes: count bytes (ar == NULL), then carve.
@@ -69,7 +76,7 @@ static void *take(Arena *ar, size_t *total, size_t bytes) {
     return arena_alloc(ar, bytes);
 }
 
-static void carve(ModelActs *a, const ModelConfig *c, Arena *ar, size_t *total) {
+static void carve(ModelActs *a, const ModelConfig *c, const Lora *lo, Arena *ar, size_t *total) {
     size_t N = (size_t)a->max_N, L = (size_t)c->n_layers, C = (size_t)c->hidden_size;
     size_t QD = (size_t)c->n_heads * c->head_dim, KD = (size_t)c->n_kv_heads * c->head_dim;
     size_t F = (size_t)c->intermediate_size, V = (size_t)c->vocab_size, f = sizeof(float), i = sizeof(int);
@@ -120,6 +127,14 @@ static void carve(ModelActs *a, const ModelConfig *c, Arena *ar, size_t *total) 
     a->dgate = take(ar, total, N * F * f);
     a->dup = take(ar, total, N * F * f);
     a->gp = take(ar, total, N * f);
+    if (lo) {
+        size_t r = (size_t)lo->r, widest = C > QD ? C : QD;
+        widest = widest > F ? widest : F;
+        a->lora_r = lo->r;
+        a->lora_u = take(ar, total, L * LORA_N_TARGETS * N * r * f);
+        a->lora_du = take(ar, total, N * r * f);
+        if (lo->dropout > 0) a->lora_xd = take(ar, total, N * widest * f);
+    }
 }
 
 ModelActs *model_acts_create(const Model *m, int max_rows, int max_T) {
@@ -150,13 +165,13 @@ ModelActs *model_acts_create(const Model *m, int max_rows, int max_T) {
     if (hr > (size_t)a->max_N) hr = (size_t)a->max_N;
     a->head_rows = (int)hr;
     size_t total = 0;
-    carve(a, c, NULL, &total);
+    carve(a, c, m->lora, NULL, &total);
     if (arena_init(&a->arena, total) != 0) {
         err_wrap("activations for %d × %d tokens (%.1f MiB)", max_rows, max_T, (double)total / (1 << 20));
         free(a);
         return NULL;
     }
-    carve(a, c, &a->arena, &total);
+    carve(a, c, m->lora, &a->arena, &total);
     double *inv = malloc((size_t)(c->head_dim / 2) * sizeof(double));
     if (!inv) {
         err_set("activations: out of memory");
@@ -182,6 +197,8 @@ void model_acts_free(ModelActs *a) {
 
 // Per-layer block of a stored activation: base + l·max_N·width.
 #define LAYER(a, buf, l, width) ((buf) + (size_t)(l) * (size_t)(a)->max_N * (size_t)(width))
+// The stored x·Aᵀ of adapter t of layer l: (N, r).
+#define LORA_U(a, l, t) LAYER(a, (a)->lora_u, (size_t)(l) * LORA_N_TARGETS + (t), (a)->lora_r)
 
 static int thread_id(void) {
 #ifdef _OPENMP
@@ -252,6 +269,9 @@ static int trunk_forward(Model *m, ModelActs *a, const int *ids, const int *lens
     a->R = R;
     a->T = T;
     a->N = N;
+    Lora *lo = m->lora;
+    if (lo && lo->train && lo->dropout > 0) a->tick = lo->ticks++;
+#define LORA_FWD(t, y, x) lora_forward(lo, l, t, y, LORA_U(a, l, t), x, a->lora_xd, N, a->tick)
 
     float *x0 = a->x;
     for (int i = 0; i < N; i++) memcpy(x0 + (size_t)i * C, w->embed + (size_t)a->tok[i] * C, (size_t)C * sizeof(float));
@@ -267,6 +287,9 @@ static int trunk_forward(Model *m, ModelActs *a, const int *ids, const int *lens
         matmul_forward(qd, a->ln, y->wq, y->bq, N, C, QD);
         matmul_forward(kd, a->ln, y->wk, y->bk, N, C, KD);
         matmul_forward(v, a->ln, y->wv, y->bv, N, C, KD);
+        LORA_FWD(LORA_Q, qd, a->ln);
+        LORA_FWD(LORA_K, kd, a->ln);
+        LORA_FWD(LORA_V, v, a->ln);
         if (c->qk_norm) {
             rmsnorm_forward(q, LAYER(a, a->qrstd, l, NH), qd, y->q_norm, N * NH, HD, eps);
             rmsnorm_forward(k, LAYER(a, a->krstd, l, NKV), kd, y->k_norm, N * NKV, HD, eps);
@@ -276,14 +299,19 @@ static int trunk_forward(Model *m, ModelActs *a, const int *ids, const int *lens
         attention_layer(a, c, l, 0);
         memcpy(Xm, X, (size_t)N * C * sizeof(float));
         gemm(0, 1, N, C, QD, 1.0f, LAYER(a, a->att, l, QD), QD, y->wo, QD, 1.0f, Xm, C);
+        LORA_FWD(LORA_O, Xm, LAYER(a, a->att, l, QD));
         // MLP block: Xn = Xm + down(silu(gate(norm(Xm))) · up(norm(Xm)))
         rmsnorm_forward(a->ln, LAYER(a, a->rstd2, l, 1), Xm, y->mlp_norm, N, C, eps);
         matmul_forward(gate, a->ln, y->w_gate, NULL, N, C, F);
         matmul_forward(up, a->ln, y->w_up, NULL, N, C, F);
+        LORA_FWD(LORA_GATE, gate, a->ln);
+        LORA_FWD(LORA_UP, up, a->ln);
         swiglu_forward(a->hmid, gate, up, (size_t)N * F);
         memcpy(Xn, Xm, (size_t)N * C * sizeof(float));
         gemm(0, 1, N, C, F, 1.0f, a->hmid, F, y->w_down, F, 1.0f, Xn, C);
+        LORA_FWD(LORA_DOWN, Xn, a->hmid);
     }
+#undef LORA_FWD
     rmsnorm_forward(a->lnf, a->rstdf, LAYER(a, a->x, L, C), w->norm, N, C, eps);
     a->ready = ACTS_TRUNK;
     return 0;
@@ -338,6 +366,11 @@ static void trunk_backward(Model *m, ModelActs *a, const float *dlnf) {
     int NH = c->n_heads, NKV = c->n_kv_heads, HD = c->head_dim, QD = NH * HD, KD = NKV * HD;
     int N = a->N;
     float eps = (float)c->rms_eps;
+    Lora *lo = m->lora;
+    // Adapter t of layer l: dx += its input gradient, then its own gradients from input x.
+#define LORA_DX(t, dx, dy) lora_backward_dx(lo, l, t, dx, a->lora_du, dy, LORA_U(a, l, t), a->lora_xd, N, a->tick)
+#define LORA_DA(t, x) lora_backward_da(lo, l, t, a->lora_du, x, a->lora_xd, N, a->tick)
+#define LORA_BWD(t, dx, dy, x) (LORA_DX(t, dx, dy), LORA_DA(t, x))
 
     zero(a->dres, (size_t)N * C);
     rmsnorm_backward(a->dres, dw->norm, dlnf, LAYER(a, a->x, L, C), w->norm, a->rstdf, N, C);
@@ -351,15 +384,20 @@ static void trunk_backward(Model *m, ModelActs *a, const float *dlnf) {
         rmsnorm_forward(a->ln, NULL, Xm, y->mlp_norm, N, C, eps);
         zero(a->dhmid, (size_t)N * F);
         matmul_backward(a->dhmid, NULL, NULL, a->dres, NULL, y->w_down, N, F, C);
+        LORA_DX(LORA_DOWN, a->dhmid, a->dres);
         swiglu_backward(a->dgate, a->dup, a->hmid, a->dhmid, gate, up, (size_t)N * F);
+        LORA_DA(LORA_DOWN, a->hmid);
         matmul_backward(NULL, dy->w_down, NULL, a->dres, a->hmid, NULL, N, F, C);
         zero(a->dln, (size_t)N * C);
         matmul_backward(a->dln, dy->w_gate, NULL, a->dgate, a->ln, y->w_gate, N, C, F);
         matmul_backward(a->dln, dy->w_up, NULL, a->dup, a->ln, y->w_up, N, C, F);
+        LORA_BWD(LORA_GATE, a->dln, a->dgate, a->ln);
+        LORA_BWD(LORA_UP, a->dln, a->dup, a->ln);
         rmsnorm_backward(a->dres, dy->mlp_norm, a->dln, Xm, y->mlp_norm, LAYER(a, a->rstd2, l, 1), N, C);
         // attention block
         zero(a->datt, (size_t)N * QD);
         matmul_backward(a->datt, dy->wo, NULL, a->dres, LAYER(a, a->att, l, QD), y->wo, N, QD, C);
+        LORA_BWD(LORA_O, a->datt, a->dres, LAYER(a, a->att, l, QD));
         zero(a->dq, (size_t)N * QD);
         zero(a->dk, (size_t)N * KD);
         zero(a->dv, (size_t)N * KD);
@@ -380,8 +418,15 @@ static void trunk_backward(Model *m, ModelActs *a, const float *dlnf) {
         matmul_backward(a->dln, dy->wq, dy->bq, dq, a->ln, y->wq, N, C, QD);
         matmul_backward(a->dln, dy->wk, dy->bk, dk, a->ln, y->wk, N, C, KD);
         matmul_backward(a->dln, dy->wv, dy->bv, a->dv, a->ln, y->wv, N, C, KD);
+        LORA_BWD(LORA_Q, a->dln, dq, a->ln);
+        LORA_BWD(LORA_K, a->dln, dk, a->ln);
+        LORA_BWD(LORA_V, a->dln, a->dv, a->ln);
         rmsnorm_backward(a->dres, dy->attn_norm, a->dln, X, y->attn_norm, LAYER(a, a->rstd1, l, 1), N, C);
     }
+#undef LORA_BWD
+#undef LORA_DA
+#undef LORA_DX
+    if (!dw->embed) return;   // a frozen base
     // embedding rows: serial, since one id may appear many times
     for (int i = 0; i < N; i++) {
         float *de = dw->embed + (size_t)a->tok[i] * C;
@@ -392,7 +437,7 @@ static void trunk_backward(Model *m, ModelActs *a, const float *dlnf) {
 
 int model_backward(Model *m, ModelActs *a, const float *g) {
     const ModelConfig *c = &m->cfg;
-    if (!m->grads) return err_set("backward: the model was created without gradients");
+    if (!m->grads && !m->lora) return err_set("backward: the model was created without gradients");
     if (a->ready != ACTS_HEAD) return err_set("backward: no forward pass to differentiate");
     int C = c->hidden_size, V = c->vocab_size, N = a->N;
     for (int i = 0; i < N; i++) a->gp[i] = a->tgt[i] >= 0 ? g[a->out_at[i]] : 0.0f;
@@ -412,7 +457,7 @@ int model_backward(Model *m, ModelActs *a, const float *g) {
 }
 
 int model_backward_hidden(Model *m, ModelActs *a, const float *dhidden) {
-    if (!m->grads) return err_set("backward: the model was created without gradients");
+    if (!m->grads && !m->lora) return err_set("backward: the model was created without gradients");
     if (a->ready == ACTS_NONE) return err_set("backward: no forward pass to differentiate");
     trunk_backward(m, a, dhidden);
     return 0;

@@ -75,6 +75,8 @@ typedef struct {
     int is_norm;        // RMSNorm weight (initialised to 1, no weight decay)
 } ParamTensor;
 
+struct Lora;   // model/lora.h
+
 typedef struct {
     ModelConfig cfg;
     int n_tensors;
@@ -85,6 +87,9 @@ typedef struct {
     float *grads;           // (n_params) or NULL when not training
     WeightView w;           // views into params
     WeightView g;           // views into grads (all NULL when grads == NULL)
+    // Adapters the forwards add (model/lora.h), or NULL. Not owned. With them
+    // the base may be frozen (grads NULL): backward then trains only them.
+    struct Lora *lora;
 } Model;
 
 // The layout of a configuration: fills up to `cap` tensors (tensors may be NULL
