@@ -27,12 +27,6 @@ const OptDef lora_options[] = {
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0}};
 #undef LO
 
-LoraOpts lora_opts_defaults(void) {
-    LoraOpts o = {.lora_r = 0, .lora_alpha = 32, .lora_dropout = 0};
-    snprintf(o.lora_targets, sizeof o.lora_targets, "q,k,v,o,gate,up,down");
-    return o;
-}
-
 static const char *const short_names[LORA_N_TARGETS] = {"q", "k", "v", "o", "gate", "up", "down"};
 static const char *const peft_names[LORA_N_TARGETS] = {"q_proj", "k_proj", "v_proj", "o_proj",
                                                        "gate_proj", "up_proj", "down_proj"};
@@ -95,8 +89,8 @@ int lora_create(Lora *lo, const ModelConfig *c, int r, double alpha, double drop
     if (!targets) return err_set("lora: no target layers");
     if (model_config_check(c) != 0) return -1;
     lo->r = r;
-    lo->alpha = (float)alpha;
-    lo->dropout = (float)dropout;
+    lo->alpha = alpha;
+    lo->dropout = dropout;
     lo->scale = (float)(alpha / r);
     lo->targets = targets;
     Model *ad = &lo->ad;
@@ -172,7 +166,7 @@ void lora_init_random(Lora *lo, uint64_t seed) {
 // xd (N, in) = x ⊙ mask / (1 − p), the mask a pure function of (seed, tick,
 // layer, target, row, column): forward and backward draw the same one.
 static void dropout_apply(const Lora *lo, int l, int t, float *xd, const float *x, int N, int in, uint64_t tick) {
-    float p = lo->dropout, keep_scale = 1.0f / (1.0f - p);
+    float p = (float)lo->dropout, keep_scale = 1.0f / (1.0f - p);
     uint32_t thresh = (uint32_t)(p * 4294967296.0);
     uint32_t key[2] = {(uint32_t)lo->seed, (uint32_t)(lo->seed >> 32)};
     OMP(parallel for schedule(static))

@@ -26,12 +26,12 @@ typedef struct {
 } LoraOpts;
 
 extern const OptDef lora_options[];
-// r 0, alpha 32, dropout 0, every linear layer of the decoder.
-LoraOpts lora_opts_defaults(void);
+// r 0 (off), alpha 32, dropout 0, every linear layer of the decoder.
+#define LORA_OPTS_DEFAULT {.lora_r = 0, .lora_alpha = 32, .lora_dropout = 0, .lora_targets = "q,k,v,o,gate,up,down"}
 
 typedef struct Lora {
     int r;
-    float alpha, dropout;
+    double alpha, dropout;        // as adapter_config.json gives them
     float scale;                  // alpha / r
     unsigned targets;             // bit LORA_* set when targeted
     char base_model[1024];        // base_model_name_or_path
@@ -76,6 +76,10 @@ int lora_save(const Lora *lo, const char *dir);
 // bias, fan_in_fan_out, rank patterns, unknown modules, missing or misshapen
 // tensors. Returns 0 or -1 (nothing to free).
 int lora_load(Lora *lo, const ModelConfig *c, const char *dir, int with_grads);
+// Load the adapters of adapter_dir for m and attach them (m->lora = lo); an
+// empty adapter_dir leaves lo zeroed and m without adapters. lora_free(lo)
+// afterwards either way. Returns 0 or -1.
+int lora_attach(Model *m, Lora *lo, const char *adapter_dir);
 // W += scale · B·A for every adapter: the merged model computes what base and
 // adapters computed. Returns 0 or -1 when the shapes differ.
 int lora_merge(Model *m, const Lora *lo);

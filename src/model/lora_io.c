@@ -157,13 +157,21 @@ int lora_load(Lora *lo, const ModelConfig *c, const char *dir, int with_grads) {
     return rc;
 }
 
+int lora_attach(Model *m, Lora *lo, const char *adapter_dir) {
+    memset(lo, 0, sizeof *lo);
+    if (!adapter_dir[0]) return 0;
+    if (lora_load(lo, &m->cfg, adapter_dir, 0) != 0) return err_wrap("adapter");
+    m->lora = lo;
+    return 0;
+}
+
 int lora_open(Lora *lo, const LoraOpts *o, const ModelConfig *c, const char *base_dir, const char *adapter_dir,
               uint64_t seed, int with_grads) {
     unsigned targets;
     if (lora_targets_parse(o->lora_targets, &targets) != 0) return -1;
     if (adapter_dir) {
         if (lora_load(lo, c, adapter_dir, with_grads) != 0) return -1;
-        if (lo->r != o->lora_r || lo->alpha != (float)o->lora_alpha || lo->targets != targets) {
+        if (lo->r != o->lora_r || lo->alpha != o->lora_alpha || lo->targets != targets) {
             int r = lo->r;
             double alpha = lo->alpha;
             lora_free(lo);
@@ -171,7 +179,7 @@ int lora_open(Lora *lo, const LoraOpts *o, const ModelConfig *c, const char *bas
                            "(lora_r %d, lora_alpha %g, lora_targets %s)",
                            adapter_dir, r, alpha, o->lora_r, o->lora_alpha, o->lora_targets);
         }
-        lo->dropout = (float)o->lora_dropout;
+        lo->dropout = o->lora_dropout;
     } else {
         if (lora_create(lo, c, o->lora_r, o->lora_alpha, o->lora_dropout, targets, with_grads) != 0) return -1;
         lora_init_random(lo, seed);

@@ -66,7 +66,8 @@ void trainer_close(Trainer *t) {
     free(t->slot_source); free(t->slot_terms); free(t->slot_verifier);
     adamw_free(&t->opt);
     model_free(&t->policy);
-    if (t->has_ref) model_free(&t->ref);
+    if (t->has_ref && !t->has_lora) model_free(&t->ref);
+    if (t->has_lora) lora_free(&t->lora);
     ppo_close(t);
     memset(t, 0, sizeof *t);
 }
@@ -110,11 +111,20 @@ int trainer_open(Trainer *t, const GrpoConfig *cfg, const char *weights_dir) {
     for (int i = 0; i < t->cfg.source.n; i++) absolute_in_spec(t->cfg.source.item[i], "dataset=");
     const GrpoConfig *c = &t->cfg;
     threads_set(c->sample.threads);
-    if (model_load(&t->policy, weights_dir, 1) != 0)
-        return weights_dir == cfg->model && weights_dir[0] != '/'
-                   ? err_wrap("the starting model (\"model\" setting \"%s\", relative to the working directory)",
-                              weights_dir)
-                   : err_wrap("model %s", weights_dir);
+    // With LoRA the policy is the frozen base (no gradients) and a checkpoint holds only the adapters.
+    int lora = c->lora.lora_r > 0, fresh = weights_dir == cfg->model;
+    const char *base = lora ? cfg->model : weights_dir;
+    if (model_load(&t->policy, base, !lora) != 0)
+        return base == cfg->model && base[0] != '/'
+                   ? err_wrap("the starting model (\"model\" setting \"%s\", relative to the working directory)", base)
+                   : err_wrap("model %s", base);
+    if (lora) {
+        if (lora_open(&t->lora, &c->lora, &t->policy.cfg, t->cfg.model, fresh ? NULL : weights_dir,
+                      (uint64_t)c->sample.seed, 1) != 0)
+            return err_wrap("LoRA adapters");
+        t->has_lora = 1;
+        t->policy.lora = &t->lora;
+    }
     if (!(t->tok = tok_load(weights_dir))) return -1;
     if (path_fmt(t->tok_dir, sizeof t->tok_dir, "%s", weights_dir) != 0) return -1;
     if (c->source.n > 0) return open_mixed(t);
@@ -204,8 +214,9 @@ static int open_rest(Trainer *t) {
         .weight_decay = c->weight_decay, .clip_norm = c->max_grad_norm, .warmup_steps = c->warmup_steps,
         .total_steps = (long)c->steps * c->epochs * c->minibatches, .min_lr_ratio = c->min_lr_ratio,
         .schedule = c->lr_schedule == LR_SCHEDULE_COSINE ? LR_COSINE : c->warmup_steps > 0 ? LR_WARMUP : LR_CONSTANT};
-    if (adamw_init(&t->opt, &t->policy, &ac) != 0) return -1;
-    if (c->beta > 0) {
+    if (adamw_init(&t->opt, trainer_trainable(t), &ac) != 0) return -1;
+    if (c->beta > 0 && t->has_lora) t->has_ref = 1;
+    else if (c->beta > 0) {
         if (model_create(&t->ref, &t->policy.cfg, 0) != 0) return -1;
         t->has_ref = 1;
         memcpy(t->ref.params, t->policy.params, sizeof(float) * t->policy.n_params);
@@ -223,6 +234,16 @@ static int forward_all(Trainer *t, Model *m, int n, float *out) {
             return -1;
     }
     return 0;
+}
+
+// Reference log-probs of rows [0, n): the reference model, or with LoRA the
+// policy with its adapters switched off (the base it started from).
+static int reference_logp(Trainer *t, int n) {
+    if (!t->has_lora) return forward_all(t, &t->ref, n, t->refp);
+    t->lora.off = 1;
+    int rc = forward_all(t, &t->policy, n, t->refp);
+    t->lora.off = 0;
+    return rc;
 }
 
 // Row i of the training batch (kept groups in the order they were kept).
@@ -350,7 +371,7 @@ static int train_on_batch(Trainer *t, int n, StepStats *s) {
     const GrpoConfig *c = &t->cfg;
     int T = t->max_T;
     double t0 = time_now();
-    if (t->has_ref && forward_all(t, &t->ref, n, t->refp) != 0) return -1;
+    if (t->has_ref && reference_logp(t, n) != 0) return -1;
     // Old log-probs: with one update per rollout the ratio is exactly 1 (old is
     // the current forward's value); otherwise they are recomputed before any update.
     int recompute_old = c->epochs > 1 || c->minibatches > 1 || t->critic;
@@ -383,19 +404,22 @@ static int train_on_batch(Trainer *t, int n, StepStats *s) {
             // bnpo divides by the tokens of this process's minibatch: the same
             // as token-mean over it here, whatever the micro-batches.
             if (lo.agg == LOSS_AGG_BNPO) lo.agg = LOSS_AGG_TOKEN_MEAN;
-            model_zero_grad(&t->policy);
+            model_zero_grad(trainer_trainable(t));
             for (int ms = start; ms < start + R; ms += t->micro_rows) {
                 int r = start + R - ms < t->micro_rows ? start + R - ms : t->micro_rows;
                 size_t mo = (size_t)ms * T;
-                if (model_forward(&t->policy, t->acts, t->ids + mo, t->lens + ms, r, T, (float)c->sample.temperature,
-                                  t->logp + mo, ep == 0 ? t->ent + mo : NULL) != 0)
-                    return -1;
+                t->lora.train = 1;   // adapter dropout in the forward that is differentiated
+                int frc = model_forward(&t->policy, t->acts, t->ids + mo, t->lens + ms, r, T, (float)c->sample.temperature,
+                                        t->logp + mo, ep == 0 ? t->ent + mo : NULL);
+                if (frc != 0) return -1;
                 if (!recompute_old) memcpy(t->old + mo, t->logp + mo, sizeof(float) * (size_t)r * T);
                 LossStats st;
                 if (rl_loss_coeffs(t->g + mo, &st, t->logp + mo, t->old + mo, kl_in_loss ? t->refp + mo : NULL,
                                    t->adv + mo, t->mask + mo, r, T, &lo) != 0)
                     return -1;
-                if (model_backward(&t->policy, t->acts, t->g + mo) != 0) return -1;
+                frc = model_backward(&t->policy, t->acts, t->g + mo);
+                t->lora.train = 0;
+                if (frc != 0) return -1;
                 s->policy_loss += st.policy_loss;
                 s->kl_sum += st.kl_sum;
                 s->clip_low += st.clip_low;
@@ -404,7 +428,7 @@ static int train_on_batch(Trainer *t, int n, StepStats *s) {
             s->t_train += time_now() - t1;
             t1 = time_now();
             s->lr = adamw_lr(&t->opt.cfg, t->opt.step + 1);
-            double gn = adamw_step(&t->opt, &t->policy, 1.0f);
+            double gn = adamw_step(&t->opt, trainer_trainable(t), 1.0f);
             if (!isfinite(gn)) return err_set("step %ld: gradient norm is not finite; the update was refused", t->step + 1);
             if (t->critic && ppo_critic_update(t, start, R, &s->vf_loss, &s->vf_clipfrac) != 0) return -1;
             s->t_opt += time_now() - t1;
@@ -425,7 +449,7 @@ static int train_on_batch(Trainer *t, int n, StepStats *s) {
 
 static void update_reference(Trainer *t) {
     const GrpoConfig *c = &t->cfg;
-    if (!t->has_ref) return;
+    if (!t->has_ref || t->has_lora) return;
     size_t n = t->policy.n_params;
     if (c->ref_reset_every > 0 && t->step % c->ref_reset_every == 0) {
         memcpy(t->ref.params, t->policy.params, sizeof(float) * n);
@@ -697,9 +721,10 @@ int grpo_run(const GrpoConfig *cfg, const char *resume_dir) {
     int entered = rc == 0;
     if (rc == 0 && ckpt[0]) log_info("grpo: resuming %s at step %ld", t.run_dir, t.step);
     if (rc == 0) {
-        log_info("grpo: %s, %d prompts x %d samples per step, %zu parameters, run %s", t.cfg.model,
-                 t.cfg.prompts_per_step, t.cfg.group_size, t.policy.n_params, t.run_dir);
+        log_info("grpo: %s, %d prompts x %d samples per step, %zu parameters (%zu trained), run %s", t.cfg.model,
+                 t.cfg.prompts_per_step, t.cfg.group_size, t.policy.n_params, trainer_trainable(&t)->n_params, t.run_dir);
         train_loop(&t, &rc);
+        log_info("grpo: peak resident memory %.2f GiB", (double)peak_rss_bytes() / (1 << 30));
     }
     // The first failure is the one reported: cleanup below may fail too (a
     // full disk, a read-only directory) and must not replace its message.
