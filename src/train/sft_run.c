@@ -6,6 +6,7 @@
 #include "base/jsonl.h"
 #include "base/sys.h"
 #include "model/io.h"
+#include "model/lora.h"
 #include "report/html.h"
 #include "tok/template.h"
 #include "train/checkpoint.h"
@@ -45,6 +46,7 @@ const OptDef sft_run_options[] = {
     {"bf16", OPT_BOOL, F(bf16), 0, 0, 1, NULL, "save the weights as bf16", NULL, NULL, 0},
     {"save_steps", OPT_INT, F(save_steps), 0, 0, 10000000, NULL, "updates between checkpoints in OUT/checkpoints (0: none)", NULL, NULL, 0},
     {"save_total_limit", OPT_INT, F(save_total_limit), 0, 0, 10000000, NULL, "keep the newest N checkpoints (0: all)", NULL, NULL, 0},
+    OPT_GROUP_ENTRY(SftRunConfig, lora, lora_options),
     {"resume", OPT_BOOL, F(resume), 0, 0, 1, NULL, "continue the run in --out from its newest checkpoint, bit for bit (same settings)", NULL, NULL, OPT_ARGV_ONLY},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };
@@ -53,7 +55,7 @@ const OptDef sft_run_options[] = {
 
 static const SftRunConfig sft_run_default = {
     .template_name = "raw", .completion_only = 1, .epochs = 3, .batch = 8, .lr = 1e-4, .min_lr_ratio = 0.1,
-    .warmup = 5, .eval_ratio = 0.1, .eval_every = 50, .log_every = 10, .seed = 1};
+    .warmup = 5, .eval_ratio = 0.1, .eval_every = 50, .log_every = 10, .seed = 1, .lora = LORA_OPTS_DEFAULT};
 
 void sft_run_defaults(void *c) { *(SftRunConfig *)c = sft_run_default; }
 
@@ -122,11 +124,19 @@ static int train_and_save(const SftRunConfig *c, Model *m, const Split *s, const
     if (lead && (mkdir_p(c->out) != 0 || (!ckpt[0] && write_settings(c) != 0))) return -1;
     if (sft_train(m, s->train, s->n_train, &sc, &res) != 0) return -1;
     if (!lead) return 0;
+    if (m->lora) {
+        // the adapters as PEFT writes them, then the model with them merged in
+        char adir[4096];
+        if (path_join(adir, sizeof adir, c->out, "adapter") != 0 || lora_save(m->lora, adir) != 0 ||
+            copy_tokenizer(c->model, adir) != 0 || lora_merge(m, m->lora) != 0)
+            return -1;
+    }
     if (model_save(m, dir, c->bf16 ? ST_BF16 : ST_F32) != 0 || copy_tokenizer(c->model, dir) != 0) return -1;
     if (report_write(c->out, NULL) != 0) return err_wrap("report");
     log_info("sft: %d updates, loss %.4f -> %.4f%s%.4f in %.0f s (%ld target tokens); wrote %s", sc.steps,
              res.first_loss, res.last_loss, s->n_eval ? ", eval_loss " : "", s->n_eval ? res.eval_loss : 0.0,
              res.seconds, res.tokens, dir);
+    log_info("sft: peak resident memory %.2f GiB", (double)peak_rss_bytes() / (1 << 30));
     return 0;
 }
 
@@ -151,10 +161,20 @@ int sft_run(const SftRunConfig *c) {
     Tokenizer *tok = tok_load(c->model);
     if (!tok) return -1;
     Model m = {0};
+    Lora lo = {0};
     SftData d = {0};
     Split s = {0};
-    int rc = -1, eos;
-    if (model_load(&m, ckpt[0] ? ckpt : c->model, 1) != 0 || (eos = find_eos(tok, &m, c->model)) < 0) goto done;
+    int rc = -1, eos, lora = c->lora.lora_r > 0;
+    // With LoRA the model is the frozen base (no gradients) and a checkpoint holds only the adapters.
+    if (model_load(&m, ckpt[0] && !lora ? ckpt : c->model, !lora) != 0 || (eos = find_eos(tok, &m, c->model)) < 0)
+        goto done;
+    if (lora) {
+        if (lora_open(&lo, &c->lora, &m.cfg, c->model, ckpt[0] ? ckpt : NULL, (uint64_t)c->seed, 1) != 0) {
+            err_wrap("LoRA adapters");
+            goto done;
+        }
+        m.lora = &lo;
+    }
     SftDataOpts o = {.tok = tok, .template_name = c->template_name, .eos = eos, .max_len = m.cfg.max_position,
                      .skip_long = c->skip_long, .exact_completion = c->exact_completion};
     if (sft_data_load(&d, c->dataset, &o) != 0 || split_rows(&s, &d, c) != 0) goto done;
@@ -166,6 +186,7 @@ done:
     free(s.train);
     sft_data_free(&d);
     if (m.params) model_free(&m);
+    lora_free(&lo);
     tok_free(tok);
     return rc;
 }
