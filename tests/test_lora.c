@@ -1,7 +1,9 @@
 // LoRA adapters: the forward with adapters equals the forward of the merged
 // model (training path and KV-cache decode), zero B or adapters switched off
 // give the base bit for bit, the frozen-base backward matches central
-// differences on A and B, and PEFT files round-trip and refuse variants.
+// differences on A and B, and PEFT files round-trip and refuse variants. With
+// --fixture DIR it is the C side of tests/test_lora_grad.py: log-probs of a
+// batch and the adapters' gradients of Σ g·logp on a frozen base.
 #include "base/err.h"
 #include "base/fileio.h"
 #include "decode_ref.h"
@@ -9,6 +11,7 @@
 #include "model/forward.h"
 #include "model/lora.h"
 #include "test.h"
+#include "test_grpo_grad_fixture.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,7 +186,61 @@ static void check_files(void) {
     lora_free(&lo);
 }
 
-int main(void) {
+static void put(FILE *f, double d) { fwrite(&d, sizeof d, 1, f); }
+
+// fixture.json: the model, "lora_r", "lora_alpha", "lora_tensors" (PEFT names in
+// lora.bin order), "R", "T", "ids", "lens", "g", "temperature". out.bin: logp
+// (R, T), then the gradient of every adapter tensor in lora_tensors order.
+static int run_fixture(const char *dir) {
+    Model full, m;
+    cJSON *j = fixture_open(dir, &full);
+    // the frozen base: the same weights without gradients
+    if (model_create(&m, &full.cfg, 0) != 0) fixture_die(err_msg());
+    memcpy(m.params, full.params, full.n_params * sizeof(float));
+    model_free(&full);
+    int R_ = fixture_int(j, "R"), T_ = fixture_int(j, "T");
+    int *fids = fixture_ints(j, "ids", R_ * T_), *flens = fixture_ints(j, "lens", R_);
+    float *g = fixture_floats(j, "g", R_ * T_), *logp = calloc((size_t)R_ * T_, sizeof(float));
+    Lora lo;
+    if (lora_create(&lo, &m.cfg, fixture_int(j, "lora_r"), fixture_num(j, "lora_alpha"), 0, (1u << LORA_N_TARGETS) - 1,
+                    1) != 0)
+        fixture_die(err_msg());
+    char path[4096];
+    snprintf(path, sizeof path, "%s/lora.bin", dir);
+    size_t len = 0, at = 0;
+    char *raw = file_read_all(path, &len);
+    const cJSON *names = fixture_get(j, "lora_tensors");
+    if (!raw || cJSON_GetArraySize(names) != lo.ad.n_tensors) fixture_die("lora.bin or lora_tensors");
+    const ParamTensor *order[2 * AHA_MAX_LAYERS * LORA_N_TARGETS];
+    for (int i = 0; i < lo.ad.n_tensors; i++) {
+        order[i] = model_find_tensor(&lo.ad, cJSON_GetArrayItem(names, i)->valuestring);
+        if (!order[i] || (at + order[i]->numel) * sizeof(float) > len) fixture_die("an adapter tensor is missing or short");
+        memcpy(lo.ad.params + order[i]->offset, raw + at * sizeof(float), order[i]->numel * sizeof(float));
+        at += order[i]->numel;
+    }
+    free(raw);
+    m.lora = &lo;
+    ModelActs *a = model_acts_create(&m, R_, T_);
+    if (!a || model_forward(&m, a, fids, flens, R_, T_, (float)fixture_num(j, "temperature"), logp, NULL) != 0 ||
+        model_backward(&m, a, g) != 0)
+        fixture_die(err_msg());
+    snprintf(path, sizeof path, "%s/out.bin", dir);
+    FILE *f = fopen(path, "wb");
+    if (!f) fixture_die("cannot write out.bin");
+    for (int i = 0; i < R_ * T_; i++) put(f, logp[i]);
+    for (int i = 0; i < lo.ad.n_tensors; i++)
+        for (size_t k = 0; k < order[i]->numel; k++) put(f, lo.ad.grads[order[i]->offset + k]);
+    fclose(f);
+    model_acts_free(a);
+    lora_free(&lo);
+    model_free(&m);
+    free(fids), free(flens), free(g), free(logp);
+    cJSON_Delete(j);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc == 3 && strcmp(argv[1], "--fixture") == 0) return run_fixture(argv[2]);
     check_merge("llama");
     check_merge("qwen2");
     check_merge("qwen3");
