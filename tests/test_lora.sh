@@ -112,4 +112,21 @@ out=$($AHA merge --base "$T/model" --adapter "$T/a/checkpoints/step_2" --out "$T
 check "adapter of another rank refused naming the tensor" '[ $? -ne 0 ] && echo "$out" | grep -q "lora_A.weight has shape"'
 out=$($AHA logprobs --model "$T/model" --adapter "$T/nowhere" --input "$T/ids.jsonl" 2>&1)
 check "missing adapter dir refused" '[ $? -ne 0 ] && echo "$out" | grep -q "adapter_config.json"'
+
+# a size that cannot fit is refused from its config.json alone, before anything is loaded
+mkdir -p "$T/huge" && cp "$T/model"/tokenizer*.json "$T/huge/"
+$PYTHON - "$T" <<'P'
+import json, sys
+t = sys.argv[1]
+c = json.load(open(t + "/model/config.json"))
+c.update(hidden_size=16384, intermediate_size=53248, num_hidden_layers=126, num_attention_heads=128,
+         num_key_value_heads=8, head_dim=128)
+json.dump(c, open(t + "/huge/config.json", "w"))
+P
+out=$($AHA grpo "${COMMON[@]}" --model "$T/huge" --steps 1 --out "$T/x4" 2>&1)
+check "grpo: too large refused with the memory it needs" '[ $? -ne 0 ] && echo "$out" | grep -q "needs about .* GiB (weights .*gradients .*AdamW moments .*reference model" && echo "$out" | grep -q "MemAvailable" && [ ! -e "$T/x4" ]'
+out=$($AHA grpo "${COMMON[@]}" --model "$T/huge" "${L[@]}" --steps 1 --out "$T/x5" 2>&1)
+check "grpo LoRA plan has no gradients or reference" '[ $? -ne 0 ] && echo "$out" | grep -q "LoRA adapters" && ! echo "$out" | grep -q "reference model"'
+out=$($AHA sft --model "$T/huge" --dataset "$T/sft.jsonl" --batch 4 --out "$T/x6" 2>&1)
+check "sft: too large refused" '[ $? -ne 0 ] && echo "$out" | grep -q "needs about" && [ ! -e "$T/x6" ]'
 exit $fail

@@ -76,7 +76,8 @@ static void *take(Arena *ar, size_t *total, size_t bytes) {
     return arena_alloc(ar, bytes);
 }
 
-static void carve(ModelActs *a, const ModelConfig *c, const Lora *lo, Arena *ar, size_t *total) {
+// lora_r > 0: room for adapters of that rank, with dropout scratch when lora_dropout.
+static void carve(ModelActs *a, const ModelConfig *c, int lora_r, int lora_dropout, Arena *ar, size_t *total) {
     size_t N = (size_t)a->max_N, L = (size_t)c->n_layers, C = (size_t)c->hidden_size;
     size_t QD = (size_t)c->n_heads * c->head_dim, KD = (size_t)c->n_kv_heads * c->head_dim;
     size_t F = (size_t)c->intermediate_size, V = (size_t)c->vocab_size, f = sizeof(float), i = sizeof(int);
@@ -127,18 +128,39 @@ static void carve(ModelActs *a, const ModelConfig *c, const Lora *lo, Arena *ar,
     a->dgate = take(ar, total, N * F * f);
     a->dup = take(ar, total, N * F * f);
     a->gp = take(ar, total, N * f);
-    if (lo) {
-        size_t r = (size_t)lo->r, widest = C > QD ? C : QD;
+    if (lora_r > 0) {
+        size_t r = (size_t)lora_r, widest = C > QD ? C : QD;
         widest = widest > F ? widest : F;
-        a->lora_r = lo->r;
+        a->lora_r = lora_r;
         a->lora_u = take(ar, total, L * LORA_N_TARGETS * N * r * f);
         a->lora_du = take(ar, total, N * r * f);
-        if (lo->dropout > 0) a->lora_xd = take(ar, total, N * widest * f);
+        if (lora_dropout) a->lora_xd = take(ar, total, N * widest * f);
     }
+}
+
+// Sizes of activations for max_rows x max_T (checked by the caller).
+static void size_acts(ModelActs *a, const ModelConfig *c, int max_rows, int max_T) {
+    a->max_rows = max_rows;
+    a->max_T = max_T;
+    a->max_N = max_rows * max_T;
+    a->n_slots = threads_get();
+    size_t hr = HEAD_SCRATCH_FLOATS / (size_t)c->vocab_size;
+    if (hr < 16) hr = 16;
+    if (hr > (size_t)a->max_N) hr = (size_t)a->max_N;
+    a->head_rows = (int)hr;
+}
+
+size_t model_acts_bytes(const ModelConfig *c, int max_rows, int max_T, int lora_r, int lora_dropout) {
+    ModelActs a = {0};
+    size_t total = 0;
+    size_acts(&a, c, max_rows, max_T);
+    carve(&a, c, lora_r, lora_dropout, NULL, &total);
+    return total;
 }
 
 ModelActs *model_acts_create(const Model *m, int max_rows, int max_T) {
     const ModelConfig *c = &m->cfg;
+    int lora_r = m->lora ? m->lora->r : 0, lora_dropout = m->lora && m->lora->dropout > 0;
     if (max_rows <= 0 || max_T <= 0) {
         err_set("activations: rows (%d) and length (%d) must be positive", max_rows, max_T);
         return NULL;
@@ -156,22 +178,15 @@ ModelActs *model_acts_create(const Model *m, int max_rows, int max_T) {
         err_set("activations: out of memory");
         return NULL;
     }
-    a->max_rows = max_rows;
-    a->max_T = max_T;
-    a->max_N = max_rows * max_T;
-    a->n_slots = threads_get();
-    size_t hr = HEAD_SCRATCH_FLOATS / (size_t)c->vocab_size;
-    if (hr < 16) hr = 16;
-    if (hr > (size_t)a->max_N) hr = (size_t)a->max_N;
-    a->head_rows = (int)hr;
+    size_acts(a, c, max_rows, max_T);
     size_t total = 0;
-    carve(a, c, m->lora, NULL, &total);
+    carve(a, c, lora_r, lora_dropout, NULL, &total);
     if (arena_init(&a->arena, total) != 0) {
         err_wrap("activations for %d × %d tokens (%.1f MiB)", max_rows, max_T, (double)total / (1 << 20));
         free(a);
         return NULL;
     }
-    carve(a, c, m->lora, &a->arena, &total);
+    carve(a, c, lora_r, lora_dropout, &a->arena, &total);
     double *inv = malloc((size_t)(c->head_dim / 2) * sizeof(double));
     if (!inv) {
         err_set("activations: out of memory");

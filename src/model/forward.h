@@ -14,6 +14,9 @@ typedef struct ModelActs ModelActs;
 // NULL + err_set when max_T exceeds max_position or memory runs out.
 ModelActs *model_acts_create(const Model *m, int max_rows, int max_T);
 void model_acts_free(ModelActs *a);
+// The bytes model_acts_create takes for these sizes (with LoRA adapters of rank
+// lora_r > 0, and dropout scratch when lora_dropout), for planning memory.
+size_t model_acts_bytes(const ModelConfig *c, int max_rows, int max_T, int lora_r, int lora_dropout);
 // Lower the head's chunk (rows of logits held at once) below the size chosen at
 // creation; tests use it to exercise chunk boundaries. Larger values are ignored.
 void model_acts_set_head_rows(ModelActs *a, int rows);

@@ -79,6 +79,16 @@ void lora_dims(const ModelConfig *c, int t, int *in, int *out) {
     }
 }
 
+size_t lora_param_count(const ModelConfig *c, int r, unsigned targets) {
+    size_t n = 0;
+    for (int t = 0; t < LORA_N_TARGETS; t++) {
+        int in, out;
+        lora_dims(c, t, &in, &out);
+        if (targets >> t & 1) n += (size_t)r * ((size_t)in + (size_t)out);
+    }
+    return n * (size_t)c->n_layers;
+}
+
 // ---------------------------------------------------------------- layout
 
 int lora_create(Lora *lo, const ModelConfig *c, int r, double alpha, double dropout, unsigned targets, int with_grads) {

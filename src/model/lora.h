@@ -55,6 +55,8 @@ int lora_targets_parse(const char *list, unsigned *targets);
 void lora_targets_names(unsigned targets, char *out, size_t cap);
 // Input and output width of target t's linear layer in configuration c.
 void lora_dims(const ModelConfig *c, int t, int *in, int *out);
+// Floats of adapters of rank r on the targets of configuration c.
+size_t lora_param_count(const ModelConfig *c, int r, unsigned targets);
 
 // Adapters for configuration c: A and B zeroed, gradients when with_grads.
 // Returns 0 or -1 (err_set).

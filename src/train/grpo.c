@@ -12,6 +12,7 @@
 #include "rl/loss.h"
 #include "tok/tokenizer.h"
 #include "train/checkpoint.h"
+#include "train/memplan.h"
 #include "train/ppo.h"
 #include "train/trainer.h"
 
@@ -688,12 +689,30 @@ static void train_loop(Trainer *t, int *rc) {
     progress_end(&p);
 }
 
+// Refuse a run that cannot fit before anything is loaded. A model whose
+// config.json does not read is left for trainer_open to report.
+static int check_memory(const GrpoConfig *cfg) {
+    ModelConfig mc;
+    MemPlan p;
+    threads_set(cfg->sample.threads);
+    if (model_config_load(&mc, cfg->model) != 0) {
+        err_clear();
+        return 0;
+    }
+    if (memplan_grpo(&p, cfg, &mc) != 0) return -1;
+    log_info("grpo: planned memory %.2f GiB", (double)memplan_total(&p) / (1 << 30));
+    return memplan_check(&p, cfg->lora.lora_r > 0 ? "try --micro-batch-rows 1 or fewer --max-new-tokens"
+                                                   : "try --lora-r 16 (a frozen base, no gradients, moments or "
+                                                     "reference copy), --micro-batch-rows 1 or fewer --max-new-tokens");
+}
+
 int grpo_run(const GrpoConfig *cfg, const char *resume_dir) {
     Trainer t;
     char ckpt[4096] = "";
     if (grpo_check(cfg) != 0) return -1;
     if (resume_dir && !cfg->restart && checkpoint_find(resume_dir, cfg, ckpt, sizeof ckpt) != 0) return -1;
     if (resume_dir && !cfg->restart && !ckpt[0]) log_info("grpo: %s has no checkpoint yet: starting at step 0", resume_dir);
+    if (check_memory(cfg) != 0) return -1;
     if (trainer_open(&t, cfg, ckpt[0] ? ckpt : cfg->model) != 0) {
         trainer_close(&t);
         return -1;

@@ -10,6 +10,7 @@
 #include "report/html.h"
 #include "tok/template.h"
 #include "train/checkpoint.h"
+#include "train/memplan.h"
 #include "train/rundir.h"
 #include "train/sft.h"
 #include "train/sft_data.h"
@@ -83,9 +84,9 @@ static int split_rows(Split *s, const SftData *d, const SftRunConfig *c) {
 }
 
 // The EOS appended to every row: the tokenizer's, else the model's first.
-static int find_eos(const Tokenizer *tok, const Model *m, const char *dir) {
+static int find_eos(const Tokenizer *tok, const ModelConfig *mc, const char *dir) {
     int eos = tok_eos_id(tok);
-    if (eos < 0 && m->cfg.n_eos > 0) eos = m->cfg.eos_token_ids[0];
+    if (eos < 0 && mc->n_eos > 0) eos = mc->eos_token_ids[0];
     if (eos < 0) err_set("%s: neither tokenizer_config.json nor config.json names an EOS token", dir);
     return eos;
 }
@@ -152,6 +153,18 @@ static int find_start(const SftRunConfig *c, char *out, size_t cap) {
     return checkpoint_verify_dir(out);
 }
 
+// Refuse a run that cannot fit before the weights are loaded.
+static int check_memory(const SftRunConfig *c, const ModelConfig *mc, const SftData *d) {
+    int T = 1;
+    for (int i = 0; i < d->n; i++) T = d->ex[i].len > T ? d->ex[i].len : T;
+    int micro = c->micro_batch > 0 && c->micro_batch < c->batch ? c->micro_batch : c->batch;
+    MemPlan p;
+    memplan_sft(&p, mc, &c->lora, micro, T, micro < c->batch || c->batch_tokens > 0 || dist_size() > 1);
+    return memplan_check(&p, c->lora.lora_r > 0 ? "try a smaller --micro-batch"
+                                                : "try --lora-r 16 (a frozen base: no gradients or moments) or a "
+                                                  "smaller --micro-batch");
+}
+
 int sft_run(const SftRunConfig *c) {
     char ckpt[4096];
     if (template_check(c->template_name) != 0) return err_wrap("template");
@@ -164,10 +177,15 @@ int sft_run(const SftRunConfig *c) {
     Lora lo = {0};
     SftData d = {0};
     Split s = {0};
+    ModelConfig mc;
     int rc = -1, eos, lora = c->lora.lora_r > 0;
+    if (model_config_load(&mc, c->model) != 0 || (eos = find_eos(tok, &mc, c->model)) < 0) goto done;
+    SftDataOpts o = {.tok = tok, .template_name = c->template_name, .eos = eos, .max_len = mc.max_position,
+                     .skip_long = c->skip_long, .exact_completion = c->exact_completion};
+    if (sft_data_load(&d, c->dataset, &o) != 0 || split_rows(&s, &d, c) != 0) goto done;
+    if (check_memory(c, &mc, &d) != 0) goto done;
     // With LoRA the model is the frozen base (no gradients) and a checkpoint holds only the adapters.
-    if (model_load(&m, ckpt[0] && !lora ? ckpt : c->model, !lora) != 0 || (eos = find_eos(tok, &m, c->model)) < 0)
-        goto done;
+    if (model_load(&m, ckpt[0] && !lora ? ckpt : c->model, !lora) != 0) goto done;
     if (lora) {
         if (lora_open(&lo, &c->lora, &m.cfg, c->model, ckpt[0] ? ckpt : NULL, (uint64_t)c->seed, 1) != 0) {
             err_wrap("LoRA adapters");
@@ -175,9 +193,6 @@ int sft_run(const SftRunConfig *c) {
         }
         m.lora = &lo;
     }
-    SftDataOpts o = {.tok = tok, .template_name = c->template_name, .eos = eos, .max_len = m.cfg.max_position,
-                     .skip_long = c->skip_long, .exact_completion = c->exact_completion};
-    if (sft_data_load(&d, c->dataset, &o) != 0 || split_rows(&s, &d, c) != 0) goto done;
     log_info("sft: %d rows (%ld tokens), %d for training, %d held out, %ld skipped as too long", d.n, d.tokens,
              s.n_train, s.n_eval, d.skipped_long);
     if (ckpt[0]) log_info("sft: resuming from %s", ckpt);
