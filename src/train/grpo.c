@@ -666,7 +666,9 @@ static int open_logs(Trainer *t) {
 // writers left and record the settings.
 static int enter_run(Trainer *t, const char *ckpt) {
     if (t->cfg.restart && clear_run(t->run_dir) != 0) return -1;
+    double t0 = time_now();
     if (ckpt[0] && checkpoint_restore(t, ckpt) != 0) return -1;
+    if (ckpt[0]) log_info("grpo: optimizer and counters restored in %.1f s", time_now() - t0);
     if (t->step > t->cfg.steps)
         return err_set("%s: the run is at step %ld, past steps %d; pass --steps %ld or more to continue it", ckpt,
                        t->step, t->cfg.steps, t->step);
@@ -684,7 +686,11 @@ static void train_loop(Trainer *t, int *rc) {
         if (*rc == 0) *rc = trainer_log_step(t, line, sizeof line);
         if (*rc == 0) progress_update(&p, t->step, line);
         int save = t->cfg.save_every > 0 && t->step % t->cfg.save_every == 0;
-        if (*rc == 0 && (save || t->step == t->cfg.steps)) *rc = checkpoint_save(t);
+        if (*rc == 0 && (save || t->step == t->cfg.steps)) {
+            double t0 = time_now();
+            *rc = checkpoint_save(t);
+            if (*rc == 0) log_info("grpo: checkpoint step_%ld written in %.1f s", t->step, time_now() - t0);
+        }
     }
     progress_end(&p);
 }
@@ -713,10 +719,12 @@ int grpo_run(const GrpoConfig *cfg, const char *resume_dir) {
     if (resume_dir && !cfg->restart && checkpoint_find(resume_dir, cfg, ckpt, sizeof ckpt) != 0) return -1;
     if (resume_dir && !cfg->restart && !ckpt[0]) log_info("grpo: %s has no checkpoint yet: starting at step 0", resume_dir);
     if (check_memory(cfg) != 0) return -1;
+    double t0 = time_now();
     if (trainer_open(&t, cfg, ckpt[0] ? ckpt : cfg->model) != 0) {
         trainer_close(&t);
         return -1;
     }
+    log_info("grpo: %s loaded in %.1f s", ckpt[0] ? ckpt : cfg->model, time_now() - t0);
     const char *dir = resume_dir ? resume_dir : cfg->out;
     if (strlen(dir) >= sizeof t.cfg.out) {
         trainer_close(&t);
