@@ -61,7 +61,7 @@ for s in "${shapes[@]}"; do
     wr=$(grep -o 'written in [0-9.]*' "$W/$s-$mode.log" | awk '{print $3}')
     ./aha grpo --resume "$R" --steps 1 >"$W/$s-$mode.resume.log" 2>&1
     ld=$(grep -o 'loaded in [0-9.]*' "$W/$s-$mode.resume.log" | awk '{print $3}')
-    rs=$(grep -o 'restored in [0-9.]*' "$W/$s-$mode.resume.log" | awk '{print $4}')
+    rs=$(grep -o 'restored in [0-9.]*' "$W/$s-$mode.resume.log" | awk '{print $3}')
     printf '%-5s %-9s %9s %9s %8s %8s %8s  %s\n' "$s" "$mode" "$plan" "$peak" "$step" "$wr" "$(python3 -c "print('%.1f' % ($ld + $rs))")" "$note"
   done
 done

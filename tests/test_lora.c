@@ -153,6 +153,52 @@ static void check_grad(const char *type, double dropout) {
     model_free(&m);
 }
 
+// Gradient checkpointing changes no bit: log-probs and every gradient (base
+// and adapters, adapter dropout on) equal those of keeping all activations.
+static void check_recompute(const char *type) {
+    ModelConfig cfg = ref_config(type);
+    Model m;
+    CHECK(model_create(&m, &cfg, 1) == 0, "%s", err_msg());
+    model_init_random(&m, 21, 0.3f);
+    Lora lo;
+    CHECK(lora_create(&lo, &cfg, 2, 4, 0.25, (1u << LORA_N_TARGETS) - 1, 1) == 0, "%s", err_msg());
+    lora_init_random(&lo, 22);
+    random_b(&lo, 23);
+    lo.train = 1;
+    float g[R * T], lp[2][R * T];
+    Rng r;
+    rng_init(&r, 24);
+    for (int i = 0; i < R * T; i++) g[i] = (float)rng_normal(&r);
+    float *grads[2], *agrads[2];
+    for (int with = 0; with < 2; with++) {
+        m.lora = with ? &lo : NULL;
+        for (int rc = 0; rc < 2; rc++) {
+            ModelActs *a = model_acts_create_opts(&m, R, T, rc);
+            CHECK(a != NULL, "%s", err_msg());
+            model_zero_grad(&m);
+            memset(lo.ad.grads, 0, lo.ad.n_params * sizeof(float));
+            lo.ticks = 5;
+            CHECK(model_forward(&m, a, ids, lens, R, T, 1.0f, lp[rc], NULL) == 0, "%s", err_msg());
+            CHECK(model_backward(&m, a, g) == 0, "%s", err_msg());
+            grads[rc] = malloc(m.n_params * sizeof(float));
+            agrads[rc] = malloc(lo.ad.n_params * sizeof(float));
+            memcpy(grads[rc], m.grads, m.n_params * sizeof(float));
+            memcpy(agrads[rc], lo.ad.grads, lo.ad.n_params * sizeof(float));
+            model_acts_free(a);
+        }
+        CHECK(memcmp(lp[0], lp[1], sizeof lp[0]) == 0, "%s lora %d: recomputation changes the log-probs", type, with);
+        CHECK(memcmp(grads[0], grads[1], m.n_params * sizeof(float)) == 0, "%s lora %d: recomputation changes the gradients",
+              type, with);
+        CHECK(memcmp(agrads[0], agrads[1], lo.ad.n_params * sizeof(float)) == 0,
+              "%s lora %d: recomputation changes the adapter gradients", type, with);
+        for (int k = 0; k < 2; k++) free(grads[k]), free(agrads[k]);
+    }
+    size_t all = model_acts_bytes(&cfg, 64, 64, 0, 0, 0), one = model_acts_bytes(&cfg, 64, 64, 1, 0, 0);
+    CHECK(one < all, "recomputation keeps %zu bytes of activations, all layers %zu", one, all);
+    lora_free(&lo);
+    model_free(&m);
+}
+
 static void check_files(void) {
     ModelConfig cfg = ref_config("qwen3");
     Lora lo, back;
@@ -246,6 +292,8 @@ int main(int argc, char **argv) {
     check_merge("qwen3");
     check_grad("qwen3", 0);
     check_grad("llama", 0.3);
+    check_recompute("qwen3");
+    check_recompute("qwen2");
     check_files();
     return TEST_END();
 }

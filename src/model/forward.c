@@ -25,6 +25,7 @@
 struct ModelActs {
     Arena arena;
     int max_rows, max_T, max_N, n_slots, head_rows;
+    int recompute;         // keep only x per layer; the backward recomputes each layer from it
     // the batch of the last model_forward
     int R, T, N, ready;
     float inv_temp;
@@ -78,7 +79,9 @@ static void *take(Arena *ar, size_t *total, size_t bytes) {
 
 // lora_r > 0: room for adapters of that rank, with dropout scratch when lora_dropout.
 static void carve(ModelActs *a, const ModelConfig *c, int lora_r, int lora_dropout, Arena *ar, size_t *total) {
-    size_t N = (size_t)a->max_N, L = (size_t)c->n_layers, C = (size_t)c->hidden_size;
+    // x for every layer; the rest for every layer, or for one under recomputation
+    size_t N = (size_t)a->max_N, L = a->recompute ? 1 : (size_t)c->n_layers, C = (size_t)c->hidden_size;
+    size_t LX = (size_t)c->n_layers;
     size_t QD = (size_t)c->n_heads * c->head_dim, KD = (size_t)c->n_kv_heads * c->head_dim;
     size_t F = (size_t)c->intermediate_size, V = (size_t)c->vocab_size, f = sizeof(float), i = sizeof(int);
     size_t T = (size_t)a->max_T;
@@ -90,7 +93,7 @@ static void carve(ModelActs *a, const ModelConfig *c, int lora_r, int lora_dropo
     a->out_at = take(ar, total, N * i);
     a->cos_tab = take(ar, total, T * (c->head_dim / 2) * f);
     a->sin_tab = take(ar, total, T * (c->head_dim / 2) * f);
-    a->x = take(ar, total, (L + 1) * N * C * f);
+    a->x = take(ar, total, (LX + 1) * N * C * f);
     a->xmid = take(ar, total, L * N * C * f);
     a->rstd1 = take(ar, total, L * N * f);
     a->rstd2 = take(ar, total, L * N * f);
@@ -139,7 +142,8 @@ static void carve(ModelActs *a, const ModelConfig *c, int lora_r, int lora_dropo
 }
 
 // Sizes of activations for max_rows x max_T (checked by the caller).
-static void size_acts(ModelActs *a, const ModelConfig *c, int max_rows, int max_T) {
+static void size_acts(ModelActs *a, const ModelConfig *c, int max_rows, int max_T, int recompute) {
+    a->recompute = recompute;
     a->max_rows = max_rows;
     a->max_T = max_T;
     a->max_N = max_rows * max_T;
@@ -150,15 +154,17 @@ static void size_acts(ModelActs *a, const ModelConfig *c, int max_rows, int max_
     a->head_rows = (int)hr;
 }
 
-size_t model_acts_bytes(const ModelConfig *c, int max_rows, int max_T, int lora_r, int lora_dropout) {
+size_t model_acts_bytes(const ModelConfig *c, int max_rows, int max_T, int recompute, int lora_r, int lora_dropout) {
     ModelActs a = {0};
     size_t total = 0;
-    size_acts(&a, c, max_rows, max_T);
+    size_acts(&a, c, max_rows, max_T, recompute);
     carve(&a, c, lora_r, lora_dropout, NULL, &total);
     return total;
 }
 
-ModelActs *model_acts_create(const Model *m, int max_rows, int max_T) {
+ModelActs *model_acts_create(const Model *m, int max_rows, int max_T) { return model_acts_create_opts(m, max_rows, max_T, 0); }
+
+ModelActs *model_acts_create_opts(const Model *m, int max_rows, int max_T, int recompute) {
     const ModelConfig *c = &m->cfg;
     int lora_r = m->lora ? m->lora->r : 0, lora_dropout = m->lora && m->lora->dropout > 0;
     if (max_rows <= 0 || max_T <= 0) {
@@ -178,7 +184,7 @@ ModelActs *model_acts_create(const Model *m, int max_rows, int max_T) {
         err_set("activations: out of memory");
         return NULL;
     }
-    size_acts(a, c, max_rows, max_T);
+    size_acts(a, c, max_rows, max_T, recompute);
     size_t total = 0;
     carve(a, c, lora_r, lora_dropout, NULL, &total);
     if (arena_init(&a->arena, total) != 0) {
@@ -213,7 +219,10 @@ void model_acts_free(ModelActs *a) {
 // Per-layer block of a stored activation: base + l·max_N·width.
 #define LAYER(a, buf, l, width) ((buf) + (size_t)(l) * (size_t)(a)->max_N * (size_t)(width))
 // The stored x·Aᵀ of adapter t of layer l: (N, r).
-#define LORA_U(a, l, t) LAYER(a, (a)->lora_u, (size_t)(l) * LORA_N_TARGETS + (t), (a)->lora_r)
+// Layer l's block of an activation only the backward reads: its own, or under
+// recomputation the one block every layer shares.
+#define SLOT(a, buf, l, width) LAYER(a, buf, (a)->recompute ? 0 : (l), width)
+#define LORA_U(a, l, t) LAYER(a, (a)->lora_u, (size_t)((a)->recompute ? 0 : (l)) * LORA_N_TARGETS + (t), (a)->lora_r)
 
 static int thread_id(void) {
 #ifdef _OPENMP
@@ -227,8 +236,8 @@ static int thread_id(void) {
 static void attention_layer(ModelActs *a, const ModelConfig *c, int l, int backward) {
     int NH = c->n_heads, NKV = c->n_kv_heads, HD = c->head_dim, grp = NH / NKV;
     int QD = NH * HD, KD = NKV * HD, R = a->R;
-    const float *q = LAYER(a, a->q, l, QD), *k = LAYER(a, a->k, l, KD), *v = LAYER(a, a->v, l, KD);
-    float *att = LAYER(a, a->att, l, QD), *lse = LAYER(a, a->lse, l, NH);
+    const float *q = SLOT(a, a->q, l, QD), *k = SLOT(a, a->k, l, KD), *v = SLOT(a, a->v, l, KD);
+    float *att = SLOT(a, a->att, l, QD), *lse = SLOT(a, a->lse, l, NH);
     size_t slot_floats = attention_scratch_floats(a->max_T);
     // Backward: one task per (row, kv head) owns that head's dk/dv; forward: per (row, q head).
     int tasks = backward ? R * NKV : R * NH;
@@ -251,6 +260,53 @@ OMP(parallel for schedule(dynamic, 1) num_threads(a->n_slots))
     }
 }
 
+// Layer l of the decoder on the packed tokens: x[l] -> x[l+1], keeping what
+// its backward needs (in slot 0 under recomputation). recompute: the same
+// work again from the stored x[l] for the backward, which needs everything
+// but the output; that goes to scratch, so x[l+1] keeps the bits it had.
+static void layer_forward(Model *m, ModelActs *a, int l, int recompute) {
+    const ModelConfig *c = &m->cfg;
+    const LayerView *y = &m->w.layer[l];
+    int C = c->hidden_size, F = c->intermediate_size, N = a->N;
+    int NH = c->n_heads, NKV = c->n_kv_heads, HD = c->head_dim, QD = NH * HD, KD = NKV * HD;
+    float eps = (float)c->rms_eps;
+    Lora *lo = m->lora;
+#define LORA_FWD(t, y, x) lora_forward(lo, l, t, y, LORA_U(a, l, t), x, a->lora_xd, N, a->tick)
+    float *X = LAYER(a, a->x, l, C), *Xn = recompute ? a->ln : LAYER(a, a->x, l + 1, C), *Xm = SLOT(a, a->xmid, l, C);
+    float *q = SLOT(a, a->q, l, QD), *k = SLOT(a, a->k, l, KD), *v = SLOT(a, a->v, l, KD);
+    float *gate = SLOT(a, a->gate, l, F), *up = SLOT(a, a->up, l, F), *att = SLOT(a, a->att, l, QD);
+    // attention block: Xm = X + o_proj(attn(rope(norm(q)), rope(norm(k)), v))
+    rmsnorm_forward(a->ln, SLOT(a, a->rstd1, l, 1), X, y->attn_norm, N, C, eps);
+    float *qd = c->qk_norm ? SLOT(a, a->qraw, l, QD) : q, *kd = c->qk_norm ? SLOT(a, a->kraw, l, KD) : k;
+    matmul_forward(qd, a->ln, y->wq, y->bq, N, C, QD);
+    matmul_forward(kd, a->ln, y->wk, y->bk, N, C, KD);
+    matmul_forward(v, a->ln, y->wv, y->bv, N, C, KD);
+    LORA_FWD(LORA_Q, qd, a->ln);
+    LORA_FWD(LORA_K, kd, a->ln);
+    LORA_FWD(LORA_V, v, a->ln);
+    if (c->qk_norm) {
+        rmsnorm_forward(q, SLOT(a, a->qrstd, l, NH), qd, y->q_norm, N * NH, HD, eps);
+        rmsnorm_forward(k, SLOT(a, a->krstd, l, NKV), kd, y->k_norm, N * NKV, HD, eps);
+    }
+    rope_forward(q, a->pos, a->cos_tab, a->sin_tab, N, NH, HD);
+    rope_forward(k, a->pos, a->cos_tab, a->sin_tab, N, NKV, HD);
+    attention_layer(a, c, l, 0);
+    memcpy(Xm, X, (size_t)N * C * sizeof(float));
+    gemm(0, 1, N, C, QD, 1.0f, att, QD, y->wo, QD, 1.0f, Xm, C);
+    LORA_FWD(LORA_O, Xm, att);
+    // MLP block: Xn = Xm + down(silu(gate(norm(Xm))) · up(norm(Xm)))
+    rmsnorm_forward(a->ln, SLOT(a, a->rstd2, l, 1), Xm, y->mlp_norm, N, C, eps);
+    matmul_forward(gate, a->ln, y->w_gate, NULL, N, C, F);
+    matmul_forward(up, a->ln, y->w_up, NULL, N, C, F);
+    LORA_FWD(LORA_GATE, gate, a->ln);
+    LORA_FWD(LORA_UP, up, a->ln);
+    swiglu_forward(a->hmid, gate, up, (size_t)N * F);
+    memcpy(Xn, Xm, (size_t)N * C * sizeof(float));
+    gemm(0, 1, N, C, F, 1.0f, a->hmid, F, y->w_down, F, 1.0f, Xn, C);
+    LORA_FWD(LORA_DOWN, Xn, a->hmid);
+#undef LORA_FWD
+}
+
 // What the activations hold: nothing usable, the trunk (through the final
 // norm), or the trunk and the LM head.
 enum { ACTS_NONE = 0, ACTS_TRUNK, ACTS_HEAD };
@@ -259,8 +315,7 @@ enum { ACTS_NONE = 0, ACTS_TRUNK, ACTS_HEAD };
 static int trunk_forward(Model *m, ModelActs *a, const int *ids, const int *lens, int R, int T) {
     const ModelConfig *c = &m->cfg;
     const WeightView *w = &m->w;
-    int C = c->hidden_size, V = c->vocab_size, F = c->intermediate_size, L = c->n_layers;
-    int NH = c->n_heads, NKV = c->n_kv_heads, HD = c->head_dim, QD = NH * HD, KD = NKV * HD;
+    int C = c->hidden_size, V = c->vocab_size, L = c->n_layers;
     float eps = (float)c->rms_eps;
     a->ready = ACTS_NONE;
     a->logits_at = -1;
@@ -284,49 +339,12 @@ static int trunk_forward(Model *m, ModelActs *a, const int *ids, const int *lens
     a->R = R;
     a->T = T;
     a->N = N;
-    Lora *lo = m->lora;
-    if (lo && lo->train && lo->dropout > 0) a->tick = lo->ticks++;
-#define LORA_FWD(t, y, x) lora_forward(lo, l, t, y, LORA_U(a, l, t), x, a->lora_xd, N, a->tick)
+    if (m->lora && m->lora->train && m->lora->dropout > 0) a->tick = m->lora->ticks++;
 
     float *x0 = a->x;
     for (int i = 0; i < N; i++) memcpy(x0 + (size_t)i * C, w->embed + (size_t)a->tok[i] * C, (size_t)C * sizeof(float));
 
-    for (int l = 0; l < L; l++) {
-        const LayerView *y = &w->layer[l];
-        float *X = LAYER(a, a->x, l, C), *Xn = LAYER(a, a->x, l + 1, C), *Xm = LAYER(a, a->xmid, l, C);
-        float *q = LAYER(a, a->q, l, QD), *k = LAYER(a, a->k, l, KD), *v = LAYER(a, a->v, l, KD);
-        float *gate = LAYER(a, a->gate, l, F), *up = LAYER(a, a->up, l, F);
-        // attention block: Xm = X + o_proj(attn(rope(norm(q)), rope(norm(k)), v))
-        rmsnorm_forward(a->ln, LAYER(a, a->rstd1, l, 1), X, y->attn_norm, N, C, eps);
-        float *qd = c->qk_norm ? LAYER(a, a->qraw, l, QD) : q, *kd = c->qk_norm ? LAYER(a, a->kraw, l, KD) : k;
-        matmul_forward(qd, a->ln, y->wq, y->bq, N, C, QD);
-        matmul_forward(kd, a->ln, y->wk, y->bk, N, C, KD);
-        matmul_forward(v, a->ln, y->wv, y->bv, N, C, KD);
-        LORA_FWD(LORA_Q, qd, a->ln);
-        LORA_FWD(LORA_K, kd, a->ln);
-        LORA_FWD(LORA_V, v, a->ln);
-        if (c->qk_norm) {
-            rmsnorm_forward(q, LAYER(a, a->qrstd, l, NH), qd, y->q_norm, N * NH, HD, eps);
-            rmsnorm_forward(k, LAYER(a, a->krstd, l, NKV), kd, y->k_norm, N * NKV, HD, eps);
-        }
-        rope_forward(q, a->pos, a->cos_tab, a->sin_tab, N, NH, HD);
-        rope_forward(k, a->pos, a->cos_tab, a->sin_tab, N, NKV, HD);
-        attention_layer(a, c, l, 0);
-        memcpy(Xm, X, (size_t)N * C * sizeof(float));
-        gemm(0, 1, N, C, QD, 1.0f, LAYER(a, a->att, l, QD), QD, y->wo, QD, 1.0f, Xm, C);
-        LORA_FWD(LORA_O, Xm, LAYER(a, a->att, l, QD));
-        // MLP block: Xn = Xm + down(silu(gate(norm(Xm))) · up(norm(Xm)))
-        rmsnorm_forward(a->ln, LAYER(a, a->rstd2, l, 1), Xm, y->mlp_norm, N, C, eps);
-        matmul_forward(gate, a->ln, y->w_gate, NULL, N, C, F);
-        matmul_forward(up, a->ln, y->w_up, NULL, N, C, F);
-        LORA_FWD(LORA_GATE, gate, a->ln);
-        LORA_FWD(LORA_UP, up, a->ln);
-        swiglu_forward(a->hmid, gate, up, (size_t)N * F);
-        memcpy(Xn, Xm, (size_t)N * C * sizeof(float));
-        gemm(0, 1, N, C, F, 1.0f, a->hmid, F, y->w_down, F, 1.0f, Xn, C);
-        LORA_FWD(LORA_DOWN, Xn, a->hmid);
-    }
-#undef LORA_FWD
+    for (int l = 0; l < L; l++) layer_forward(m, a, l, 0);
     rmsnorm_forward(a->lnf, a->rstdf, LAYER(a, a->x, L, C), w->norm, N, C, eps);
     a->ready = ACTS_TRUNK;
     return 0;
@@ -392,8 +410,9 @@ static void trunk_backward(Model *m, ModelActs *a, const float *dlnf) {
     for (int l = L - 1; l >= 0; l--) {
         const LayerView *y = &w->layer[l];
         LayerView *dy = &dw->layer[l];
-        float *X = LAYER(a, a->x, l, C), *Xm = LAYER(a, a->xmid, l, C);
-        float *gate = LAYER(a, a->gate, l, F), *up = LAYER(a, a->up, l, F);
+        if (a->recompute) layer_forward(m, a, l, 1);
+        float *X = LAYER(a, a->x, l, C), *Xm = SLOT(a, a->xmid, l, C);
+        float *gate = SLOT(a, a->gate, l, F), *up = SLOT(a, a->up, l, F);
         // MLP block (norm output and hidden recomputed, not stored; the hidden
         // in the same pass as swiglu's backward, before w_down's gradient needs it)
         rmsnorm_forward(a->ln, NULL, Xm, y->mlp_norm, N, C, eps);
@@ -408,11 +427,11 @@ static void trunk_backward(Model *m, ModelActs *a, const float *dlnf) {
         matmul_backward(a->dln, dy->w_up, NULL, a->dup, a->ln, y->w_up, N, C, F);
         LORA_BWD(LORA_GATE, a->dln, a->dgate, a->ln);
         LORA_BWD(LORA_UP, a->dln, a->dup, a->ln);
-        rmsnorm_backward(a->dres, dy->mlp_norm, a->dln, Xm, y->mlp_norm, LAYER(a, a->rstd2, l, 1), N, C);
+        rmsnorm_backward(a->dres, dy->mlp_norm, a->dln, Xm, y->mlp_norm, SLOT(a, a->rstd2, l, 1), N, C);
         // attention block
         zero(a->datt, (size_t)N * QD);
-        matmul_backward(a->datt, dy->wo, NULL, a->dres, LAYER(a, a->att, l, QD), y->wo, N, QD, C);
-        LORA_BWD(LORA_O, a->datt, a->dres, LAYER(a, a->att, l, QD));
+        matmul_backward(a->datt, dy->wo, NULL, a->dres, SLOT(a, a->att, l, QD), y->wo, N, QD, C);
+        LORA_BWD(LORA_O, a->datt, a->dres, SLOT(a, a->att, l, QD));
         zero(a->dq, (size_t)N * QD);
         zero(a->dk, (size_t)N * KD);
         zero(a->dv, (size_t)N * KD);
@@ -423,8 +442,8 @@ static void trunk_backward(Model *m, ModelActs *a, const float *dlnf) {
         if (c->qk_norm) {
             zero(a->dq2, (size_t)N * QD);
             zero(a->dk2, (size_t)N * KD);
-            rmsnorm_backward(a->dq2, dy->q_norm, a->dq, LAYER(a, a->qraw, l, QD), y->q_norm, LAYER(a, a->qrstd, l, NH), N * NH, HD);
-            rmsnorm_backward(a->dk2, dy->k_norm, a->dk, LAYER(a, a->kraw, l, KD), y->k_norm, LAYER(a, a->krstd, l, NKV), N * NKV, HD);
+            rmsnorm_backward(a->dq2, dy->q_norm, a->dq, SLOT(a, a->qraw, l, QD), y->q_norm, SLOT(a, a->qrstd, l, NH), N * NH, HD);
+            rmsnorm_backward(a->dk2, dy->k_norm, a->dk, SLOT(a, a->kraw, l, KD), y->k_norm, SLOT(a, a->krstd, l, NKV), N * NKV, HD);
             dq = a->dq2;
             dk = a->dk2;
         }
@@ -436,7 +455,7 @@ static void trunk_backward(Model *m, ModelActs *a, const float *dlnf) {
         LORA_BWD(LORA_Q, a->dln, dq, a->ln);
         LORA_BWD(LORA_K, a->dln, dk, a->ln);
         LORA_BWD(LORA_V, a->dln, a->dv, a->ln);
-        rmsnorm_backward(a->dres, dy->attn_norm, a->dln, X, y->attn_norm, LAYER(a, a->rstd1, l, 1), N, C);
+        rmsnorm_backward(a->dres, dy->attn_norm, a->dln, X, y->attn_norm, SLOT(a, a->rstd1, l, 1), N, C);
     }
 #undef LORA_BWD
 #undef LORA_DA

@@ -209,7 +209,7 @@ static int open_rest(Trainer *t) {
     int rows = c->prompts_per_step * c->group_size;
     t->mb_rows = rows / c->minibatches;
     t->micro_rows = c->micro_batch_rows > 0 && c->micro_batch_rows < t->mb_rows ? c->micro_batch_rows : t->mb_rows;
-    if (!(t->acts = model_acts_create(&t->policy, t->micro_rows, t->max_T))) return -1;
+    if (!(t->acts = model_acts_create_opts(&t->policy, t->micro_rows, t->max_T, c->gradient_checkpointing))) return -1;
     AdamWConfig ac = {
         .lr = c->lr, .beta1 = c->adam_beta1, .beta2 = c->adam_beta2, .eps = c->adam_eps,
         .weight_decay = c->weight_decay, .clip_norm = c->max_grad_norm, .warmup_steps = c->warmup_steps,

@@ -66,6 +66,7 @@ typedef struct {
     char hicra_lexicon[512];  // "" = built-in lexicon
     int log_samples;          // completions kept per step in samples.jsonl
     LoraOpts lora;            // lora_r > 0: adapters on a frozen base, the reference is the base
+    int gradient_checkpointing;   // keep each layer's input only; recompute the layer in the backward
 } GrpoConfig;
 
 extern const OptDef grpo_options[];

@@ -75,6 +75,9 @@ const OptDef grpo_options[] = {
     OPT_GROUP_ENTRY(GrpoConfig, sample, sample_settings_options),
     {"log_samples", OPT_INT, F(log_samples), 0, 0, 100000, NULL, "completions per step kept in samples.jsonl", NULL, NULL, 0},
     OPT_GROUP_ENTRY(GrpoConfig, lora, lora_options),
+    {"gradient_checkpointing", OPT_BOOL, F(gradient_checkpointing), 0, 0, 1, NULL,
+     "keep only each layer's input and recompute the layer in the backward: activations of one layer, not all, "
+     "for about one more forward of work", NULL, NULL, 0},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };
 #undef F

@@ -54,17 +54,17 @@ int memplan_grpo(MemPlan *p, const GrpoConfig *c, const ModelConfig *m) {
     p->T = prompt + max_new;
     if (c->beta > 0 && !lora) p->reference = p->weights;
     if (c->adv_estimator == ADV_ESTIMATOR_GAE) p->critic = 4 * p->weights;
-    p->activations = model_acts_bytes(m, p->rows, p->T, c->lora.lora_r, lora && c->lora.lora_dropout > 0);
+    p->activations = model_acts_bytes(m, p->rows, p->T, c->gradient_checkpointing, c->lora.lora_r, lora && c->lora.lora_dropout > 0);
     p->sampler = sampler_bytes(m, rows, p->T);
     return 0;
 }
 
-void memplan_sft(MemPlan *p, const ModelConfig *m, const LoraOpts *lora, int rows, int T, int accumulate) {
+void memplan_sft(MemPlan *p, const ModelConfig *m, const LoraOpts *lora, int rows, int T, int recompute, int accumulate) {
     memset(p, 0, sizeof *p);
     if (plan_params(p, m, lora) != 0) return;
     p->rows = rows;
     p->T = T;
-    p->activations = model_acts_bytes(m, rows, T, lora->lora_r, lora->lora_r > 0 && lora->lora_dropout > 0);
+    p->activations = model_acts_bytes(m, rows, T, recompute, lora->lora_r, lora->lora_r > 0 && lora->lora_dropout > 0);
     if (accumulate) p->accumulate = 2 * (lora->lora_r > 0 ? p->adapters / 2 : p->grads);
 }
 

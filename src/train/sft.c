@@ -61,7 +61,7 @@ int sft_targets(const SftExample *e, int prompt_loss) {
     return n;
 }
 
-int sft_batch_init(SftBatch *b, Model *m, int rows, int T) {
+int sft_batch_init(SftBatch *b, Model *m, int rows, int T, int recompute) {
     size_t cells = (size_t)rows * (size_t)T;
     *b = (SftBatch){.rows = rows, .T = T};
     b->ids = calloc(cells, sizeof *b->ids);
@@ -69,7 +69,7 @@ int sft_batch_init(SftBatch *b, Model *m, int rows, int T) {
     b->logp = calloc(cells, sizeof *b->logp);
     b->g = calloc(cells, sizeof *b->g);
     b->logits = malloc(sizeof *b->logits * (size_t)m->cfg.vocab_size);
-    b->acts = model_acts_create(m, rows, T);
+    b->acts = model_acts_create_opts(m, rows, T, recompute);
     if (b->ids && b->lens && b->logp && b->g && b->logits && b->acts) return 0;
     if (b->acts) err_set("sft: out of memory for %d rows x %d tokens", rows, T);
     sft_batch_free(b);
@@ -382,7 +382,7 @@ int sft_train(Model *m, const SftExample *ex, int n, const SftConfig *c, SftResu
         goto done;
     }
     int micro = c->micro_rows > 0 && c->micro_rows < c->batch_rows ? c->micro_rows : c->batch_rows;
-    if (sft_batch_init(&L.b, m, micro, T) != 0) goto done;
+    if (sft_batch_init(&L.b, m, micro, T, c->gradient_checkpointing) != 0) goto done;
     int per_update = (c->batch_rows + micro - 1) / micro;
     if (dist_size() > per_update && dist_rank() == 0)
         log_info("sft: warning: %d ranks but %d micro-batch%s per update: ranks past it idle (whole micro-batches "

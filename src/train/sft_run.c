@@ -48,6 +48,9 @@ const OptDef sft_run_options[] = {
     {"save_steps", OPT_INT, F(save_steps), 0, 0, 10000000, NULL, "updates between checkpoints in OUT/checkpoints (0: none)", NULL, NULL, 0},
     {"save_total_limit", OPT_INT, F(save_total_limit), 0, 0, 10000000, NULL, "keep the newest N checkpoints (0: all)", NULL, NULL, 0},
     OPT_GROUP_ENTRY(SftRunConfig, lora, lora_options),
+    {"gradient_checkpointing", OPT_BOOL, F(gradient_checkpointing), 0, 0, 1, NULL,
+     "keep only each layer's input and recompute the layer in the backward (less memory, about one more forward)",
+     NULL, NULL, 0},
     {"resume", OPT_BOOL, F(resume), 0, 0, 1, NULL, "continue the run in --out from its newest checkpoint, bit for bit (same settings)", NULL, NULL, OPT_ARGV_ONLY},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };
@@ -118,6 +121,7 @@ static int train_and_save(const SftRunConfig *c, Model *m, const Split *s, const
     sc.eval = s->eval, sc.n_eval = s->n_eval, sc.eval_every = c->eval_every;
     sc.ckpt_dir = ckdir, sc.save_every = c->save_steps, sc.save_total_limit = c->save_total_limit;
     sc.tokenizer_dir = c->model;
+    sc.gradient_checkpointing = c->gradient_checkpointing;
     sc.resume_from = ckpt[0] ? ckpt : NULL;
     SftResult res;
     // Under MPI every rank trains; rank 0 writes the run directory.
@@ -159,7 +163,8 @@ static int check_memory(const SftRunConfig *c, const ModelConfig *mc, const SftD
     for (int i = 0; i < d->n; i++) T = d->ex[i].len > T ? d->ex[i].len : T;
     int micro = c->micro_batch > 0 && c->micro_batch < c->batch ? c->micro_batch : c->batch;
     MemPlan p;
-    memplan_sft(&p, mc, &c->lora, micro, T, micro < c->batch || c->batch_tokens > 0 || dist_size() > 1);
+    memplan_sft(&p, mc, &c->lora, micro, T, c->gradient_checkpointing,
+                micro < c->batch || c->batch_tokens > 0 || dist_size() > 1);
     return memplan_check(&p, c->lora.lora_r > 0 ? "try a smaller --micro-batch"
                                                 : "try --lora-r 16 (a frozen base: no gradients or moments) or a "
                                                   "smaller --micro-batch");

@@ -30,6 +30,7 @@ typedef struct {
     int resume;               // continue OUT from its newest checkpoint (the settings must be OUT's)
     int exact_completion;     // not an option: completions are another model's text (distill)
     LoraOpts lora;            // lora_r > 0: train adapters on the frozen model; OUT/adapter holds them
+    int gradient_checkpointing;   // keep each layer's input only; recompute the layer in the backward
 } SftRunConfig;
 
 extern const OptDef sft_run_options[];
