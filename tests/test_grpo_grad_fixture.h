@@ -88,7 +88,7 @@ static cJSON *fixture_open(const char *dir, Model *m) {
 }
 
 // Append the gradients of the fixture's tensors, in its order, as doubles.
-static void fixture_write_grads(FILE *f, const cJSON *j, const Model *m) {
+static inline void fixture_write_grads(FILE *f, const cJSON *j, const Model *m) {
     const cJSON *names = fixture_get(j, "tensors");
     for (int i = 0; i < cJSON_GetArraySize(names); i++) {
         const ParamTensor *t = model_find_tensor(m, cJSON_GetArrayItem(names, i)->valuestring);

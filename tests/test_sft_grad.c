@@ -51,7 +51,7 @@ static int run_fixture(const char *dir) {
         rows[r] = &ex[r];
     }
     SftBatch b;
-    if (sft_batch_init(&b, &m, micro, T) != 0) fixture_die(err_msg());
+    if (sft_batch_init(&b, &m, micro, T, 0) != 0) fixture_die(err_msg());
     char path[4096];
     snprintf(path, sizeof path, "%s/out.bin", dir);
     FILE *f = fopen(path, "wb");
@@ -96,7 +96,7 @@ static void check_masks_and_micro(void) {
     const SftExample *rows[R];
     for (int r = 0; r < R; r++) ex[r] = (SftExample){.ids = ids + r * T, .len = lens[r], .n_prompt = prompts[r]}, rows[r] = &ex[r];
     SftBatch whole, half;
-    CHECK(sft_batch_init(&whole, &m, R, T) == 0 && sft_batch_init(&half, &m, 2, T) == 0, "%s", err_msg());
+    CHECK(sft_batch_init(&whole, &m, R, T, 0) == 0 && sft_batch_init(&half, &m, 2, T, 0) == 0, "%s", err_msg());
     float g1[R * T], g2[R * T];
     double l1, l2;
     long c1, c2;

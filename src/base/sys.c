@@ -1,6 +1,7 @@
 // Clock, OpenMP thread count, peak memory.
 #include "base/sys.h"
 
+#include <stdio.h>
 #include <sys/resource.h>
 #include <time.h>
 #ifdef _OPENMP
@@ -43,6 +44,17 @@ int thread_team_size(void) {
 #else
     return 1;
 #endif
+}
+
+size_t mem_available_bytes(void) {
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f) return 0;
+    char line[256];
+    unsigned long long kib = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1) break;
+    fclose(f);
+    return (size_t)kib * 1024;
 }
 
 size_t peak_rss_bytes(void) {

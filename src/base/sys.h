@@ -16,5 +16,8 @@ int thread_index(void);
 int thread_team_size(void);
 // Peak resident set size of this process in bytes (0 if unknown).
 size_t peak_rss_bytes(void);
+// MemAvailable of /proc/meminfo in bytes: what the machine can give a new
+// allocation without swapping (0 if unknown).
+size_t mem_available_bytes(void);
 
 #endif

@@ -52,11 +52,13 @@ int cmd_distill_vs_rl(void *cfg);
 int cmd_rejection_sample(void *cfg);
 int cmd_distill(void *cfg);
 int cmd_rm(void *cfg);
+int cmd_merge(void *cfg);
 
 // Their flags: the tables the dispatcher parses with.
 extern const CliOptions version_cli, init_cli, bench_cli, reward_cli, logprobs_cli, toy_cli, grpo_cli, report_cli,
     task_cli, strategic_grams_cli, tokenize_cli, detokenize_cli, train_tokenizer_cli, chat_template_cli, corpus_cli,
-    pretrain_cli, sft_cli, eval_cli, zero_cli, sample_cli, rejection_sample_cli, distill_cli, distill_vs_rl_cli, rm_cli;
+    pretrain_cli, sft_cli, eval_cli, zero_cli, sample_cli, rejection_sample_cli, distill_cli, distill_vs_rl_cli, rm_cli,
+    merge_cli;
 
 typedef struct {
     const char *name;

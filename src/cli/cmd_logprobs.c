@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "model/forward.h"
 #include "model/io.h"
+#include "model/lora.h"
 #include "rollout/rollout.h"
 
 #include <stddef.h>
@@ -18,7 +19,7 @@
 #define LOGPROBS_BATCH 8
 
 typedef struct {
-    char model[4096], input[4096];
+    char model[4096], adapter[4096], input[4096];
     int threads, precision;
 } LogprobsFlags;
 
@@ -26,6 +27,7 @@ typedef struct {
 static const OptDef logprobs_options[] = {
     {"model", OPT_STRING, S(model), 0, 0, NULL, "Hugging Face model directory (config.json + safetensors)", NULL, NULL,
      OPT_REQUIRED},
+    {"adapter", OPT_STRING, S(adapter), 0, 0, NULL, "LoRA adapter directory (PEFT format) on the model", NULL, NULL, 0},
     {"input", OPT_STRING, S(input), 0, 0, NULL, "JSONL file, one object with an \"ids\" array per line ('-' = stdin)",
      NULL, NULL, OPT_REQUIRED},
     OPT_GROUP_ENTRY(LogprobsFlags, threads, threads_options),
@@ -35,7 +37,8 @@ static const OptDef logprobs_options[] = {
 #undef S
 
 const CliOptions logprobs_cli = {
-    logprobs_options, sizeof(LogprobsFlags), NULL, "aha logprobs --model DIR --input FILE.jsonl [--threads N] [--precision fp32|bf16]",
+    logprobs_options, sizeof(LogprobsFlags), NULL,
+    "aha logprobs --model DIR [--adapter DIR] --input FILE.jsonl [--threads N] [--precision fp32|bf16]",
     "For each input line {\"ids\":[...]} prints one line {\"logp\":[...]} where logp[i] = log p(ids[i+1] | ids[0..i]) at temperature 1 (n-1 numbers for n ids). A plain interface to compare aha's model with any other implementation.", NULL, 0};
 
 typedef struct {
@@ -137,12 +140,18 @@ int cmd_logprobs(void *cfg) {
     threads_set(f->threads);
     if (model_precision_set(f->precision) != 0) return cli_fail("logprobs", "%s", err_msg());
     Model m;
+    Lora lo;
     if (model_load(&m, f->model, 0) != 0) return cli_fail("logprobs", "%s", err_msg());
+    if (lora_attach(&m, &lo, f->adapter) != 0) {
+        model_free(&m);
+        return cli_fail("logprobs", "%s", err_msg());
+    }
     Seq *seqs = NULL;
     int n = read_input(f->input, &m.cfg, &seqs);
     int rc = n < 0 ? 1 : run(&m, seqs, n);
     for (int i = 0; i < n; i++) free(seqs[i].ids);
     free(seqs);
+    lora_free(&lo);
     model_free(&m);
     return rc;
 }

@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "cli/cli_opts.h"
 #include "model/io.h"
+#include "model/lora.h"
 #include "rollout/rollout.h"
 #include "tok/tokenizer.h"
 
@@ -18,6 +19,7 @@
 
 typedef struct {
     char model[512];
+    char adapter[512];     // PEFT LoRA adapters on the model, or ""
     char prompt[16384];
     int num_samples;       // G
     int json;
@@ -30,6 +32,7 @@ typedef struct {
 static const OptDef sample_options[] = {
     {"model", OPT_STRING, S(model), 0, 0, NULL, "model directory (config.json, safetensors, tokenizer.json)", NULL, NULL,
      OPT_REQUIRED},
+    {"adapter", OPT_STRING, S(adapter), 0, 0, NULL, "LoRA adapter directory (PEFT format) to sample with", NULL, NULL, 0},
     {"prompt", OPT_STRING, S(prompt), 0, 0, NULL, "the prompt (put through --template first)", NULL, NULL, OPT_REQUIRED},
     {"num_samples", OPT_INT, F(num_samples), 0, 1, 4096, NULL, "completions to sample", NULL, "-n", 0},
     {"json", OPT_BOOL, F(json), 0, 0, 1, NULL, "one JSON object per completion: sample, text, ids, logp, finish_reason",
@@ -115,11 +118,17 @@ static int sample_model(const SampleArgs *a) {
     threads_set(a->sample.threads);
     if (model_precision_set(a->sample.precision) != 0) return cli_fail(cmd, "%s", err_msg());
     Model m;
+    Lora lo;
     if (model_load(&m, a->model, 0) != 0) return cli_fail(cmd, "%s", err_msg());
+    if (lora_attach(&m, &lo, a->adapter) != 0) {
+        model_free(&m);
+        return cli_fail(cmd, "%s", err_msg());
+    }
     Tokenizer *tok = tok_load(a->model);
     int rc = !tok || sample_prompt(a, &m, tok) != 0 ? cli_fail(cmd, "%s", err_msg()) : 0;
     if (rc == 0 && fflush(stdout) != 0) rc = cli_fail(cmd, "cannot write the output");
     tok_free(tok);
+    lora_free(&lo);
     model_free(&m);
     return rc;
 }

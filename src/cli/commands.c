@@ -28,6 +28,8 @@ const Command cli_commands[] = {
     {"sft", cmd_sft, "supervised fine-tuning on JSONL prompt/completion, messages or text rows", &sft_cli},
     {"rm", cmd_rm, "train a reward model on preference pairs or labelled completions, or score completions with one",
      &rm_cli},
+    {"merge", cmd_merge, "merge LoRA adapters (PEFT format) into their base model: a plain model directory",
+     &merge_cli},
     {"eval", cmd_eval, "pass@1 over k samples, cons@k, pass@k, length and reflection words on held-out problems",
      &eval_cli},
     {"rejection-sample", cmd_rejection_sample,

@@ -57,6 +57,16 @@ static int threads_cap(const Sampler *s) {
     return t < s->n_threads ? t : s->n_threads;
 }
 
+size_t sampler_bytes(const ModelConfig *cfg, int max_seqs, int max_len) {
+    int max_rows = max_seqs > SAMPLER_PREFILL_ROWS ? max_seqs : SAMPLER_PREFILL_ROWS, n_threads = threads_get();
+    size_t S = (size_t)max_seqs, T = (size_t)max_len, R = (size_t)max_rows, V = (size_t)cfg->vocab_size;
+    size_t ints = sizeof(int);
+    return kvcache_bytes(cfg, max_seqs, max_len) + decode_bytes(cfg, max_rows, max_len, n_threads, 1) +
+           arena_round((size_t)n_threads * sizeof(PickScratch)) + (size_t)n_threads * pick_bytes(cfg->vocab_size) +
+           arena_round(S * V * sizeof(float)) + 6 * arena_round(R * ints) + 5 * arena_round(S * ints) +
+           arena_round(S * T * ints) + arena_round(S * T * sizeof(float)) + arena_round(S * TAIL);
+}
+
 Sampler *sampler_create(const ModelConfig *cfg, int max_seqs, int max_len) {
     if (max_seqs < 1 || max_len < 2) {
         err_set("sampler: need max_seqs >= 1 and max_len >= 2 (got %d, %d)", max_seqs, max_len);
@@ -74,12 +84,7 @@ Sampler *sampler_create(const ModelConfig *cfg, int max_seqs, int max_len) {
     s->n_threads = threads_get();
     size_t S = (size_t)max_seqs, T = (size_t)max_len, R = (size_t)s->max_rows, V = (size_t)cfg->vocab_size;
     size_t ints = sizeof(int);
-    size_t bytes = kvcache_bytes(cfg, max_seqs, max_len) + decode_bytes(cfg, s->max_rows, max_len, s->n_threads, 1) +
-                   arena_round((size_t)s->n_threads * sizeof(PickScratch)) +
-                   (size_t)s->n_threads * pick_bytes(cfg->vocab_size) + arena_round(S * V * sizeof(float)) +
-                   6 * arena_round(R * ints) + 5 * arena_round(S * ints) + arena_round(S * T * ints) +
-                   arena_round(S * T * sizeof(float)) + arena_round(S * TAIL);
-    if (arena_init(&s->arena, bytes) != 0) goto fail;
+    if (arena_init(&s->arena, sampler_bytes(cfg, max_seqs, max_len)) != 0) goto fail;
     Arena *a = &s->arena;
     if (kvcache_init(&s->kv, a, cfg, max_seqs, max_len) != 0) goto fail;
     if (decode_init(&s->dec, a, cfg, s->max_rows, max_len, s->n_threads, 1) != 0) goto fail;

@@ -61,6 +61,8 @@ typedef struct Sampler Sampler;
 // so weight updates between calls are seen) and all scratch in one
 // allocation, and uses up to threads_get() threads. NULL (err_set) on failure.
 Sampler *sampler_create(const ModelConfig *cfg, int max_seqs, int max_len);
+// The bytes sampler_create takes for these sizes (at the current thread count).
+size_t sampler_bytes(const ModelConfig *cfg, int max_seqs, int max_len);
 void sampler_free(Sampler *s);
 
 // Sample G completions for each of B prompts. prompt_ids[b] (prompt_lens[b] ≥ 1

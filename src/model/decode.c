@@ -13,6 +13,7 @@
 #include "kernels/omp.h"
 #include "kernels/ops.h"
 #include "kernels/rowmm.h"
+#include "model/lora.h"
 #include "model/io.h"
 
 #define DECODE_SPLIT_ROWS 8   // rows per thread from which threads split rows rather than matrices
@@ -253,6 +254,9 @@ static void layer_in(Decoder *d, const Model *m, KVCache *kv, int l, const Rows 
         mm(d, k, xn, w->wk, NULL, w->bk, n, C, KD, part_scratch(d, p), nt, part_x16(d, p));
         mm(d, v, xn, w->wv, NULL, w->bv, n, C, KD, part_scratch(d, p), nt, part_x16(d, p));
     }
+    lora_rows(m->lora, l, LORA_Q, q, xn, n);
+    lora_rows(m->lora, l, LORA_K, k, xn, n);
+    lora_rows(m->lora, l, LORA_V, v, xn, n);
     if (c->qk_norm) {
         rmsnorm_forward(q, NULL, q, w->q_norm, n * NH, HD, eps);
         rmsnorm_forward(k, NULL, k, w->k_norm, n * NKV, HD, eps);
@@ -284,6 +288,7 @@ static void layer_out(Decoder *d, const Model *m, const KVCache *kv, int l, cons
     }
     round_in(d, att, n, QD);
     mm(d, xn, att, w->wo, pk->wo, NULL, n, QD, C, part_scratch(d, p), nt, part_x16(d, p));
+    lora_rows(m->lora, l, LORA_O, xn, att, n);
     add_inplace(x, xn, (size_t)n * C);
     rmsnorm_forward(xn, NULL, x, w->mlp_norm, n, C, eps);
     round_in(d, xn, n, C);
@@ -297,9 +302,12 @@ static void layer_out(Decoder *d, const Model *m, const KVCache *kv, int l, cons
         mm(d, h1, xn, w->w_gate, NULL, NULL, n, C, F, part_scratch(d, p), nt, part_x16(d, p));
         mm(d, h2, xn, w->w_up, NULL, NULL, n, C, F, part_scratch(d, p), nt, part_x16(d, p));
     }
+    lora_rows(m->lora, l, LORA_GATE, h1, xn, n);
+    lora_rows(m->lora, l, LORA_UP, h2, xn, n);
     swiglu_forward(h1, h1, h2, (size_t)n * F);
     round_in(d, h1, n, F);
     mm(d, xn, h1, w->w_down, pk->w_down, NULL, n, F, C, part_scratch(d, p), nt, part_x16(d, p));
+    lora_rows(m->lora, l, LORA_DOWN, xn, h1, n);
     add_inplace(x, xn, (size_t)n * C);
 }
 

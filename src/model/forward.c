@@ -17,6 +17,7 @@
 #include "kernels/omp.h"
 #include "kernels/ops.h"
 #include "model/io.h"
+#include "model/lora.h"
 
 // Budget of the head's logits scratch, in floats (32 MiB).
 #define HEAD_SCRATCH_FLOATS ((size_t)8 << 20)
@@ -25,6 +26,7 @@ struct ModelActs {
     Arena arena;
     int max_rows, max_T, max_N, n_slots, head_rows;
     int bf16;              // made for a bf16 model: the s16 scratch exists
+    int recompute;         // keep only x per layer; the backward recomputes each layer from it
     // the batch of the last model_forward
     int R, T, N, ready;
     float inv_temp;
@@ -61,6 +63,12 @@ struct ModelActs {
     float *gp;             // (N) g at each packed token
     // bf16: operands of the matmuls rounded to bf16 (NULL in fp32)
     uint16_t *s16a, *s16b; // (max(max_N·D, head_rows·V)) each, D the widest of C, QD, KD, F
+    // LoRA (only when the model has adapters)
+    int lora_r;
+    uint64_t tick;         // the dropout key of the last forward
+    float *lora_u;         // (L, LORA_N_TARGETS, N, r) x·Aᵀ of every adapter
+    float *lora_du;        // (N, r)
+    float *lora_xd;        // (N, max(C, QD, F)) dropout scratch (dropout > 0 only)
 };
 
 // Two passes: count bytes (ar == NULL), then carve.
@@ -72,8 +80,11 @@ static void *take(Arena *ar, size_t *total, size_t bytes) {
     return arena_alloc(ar, bytes);
 }
 
-static void carve(ModelActs *a, const ModelConfig *c, Arena *ar, size_t *total) {
-    size_t N = (size_t)a->max_N, L = (size_t)c->n_layers, C = (size_t)c->hidden_size;
+// lora_r > 0: room for adapters of that rank, with dropout scratch when lora_dropout.
+static void carve(ModelActs *a, const ModelConfig *c, int lora_r, int lora_dropout, Arena *ar, size_t *total) {
+    // x for every layer; the rest for every layer, or for one under recomputation
+    size_t N = (size_t)a->max_N, L = a->recompute ? 1 : (size_t)c->n_layers, C = (size_t)c->hidden_size;
+    size_t LX = (size_t)c->n_layers;
     size_t QD = (size_t)c->n_heads * c->head_dim, KD = (size_t)c->n_kv_heads * c->head_dim;
     size_t F = (size_t)c->intermediate_size, V = (size_t)c->vocab_size, f = sizeof(float), i = sizeof(int);
     size_t T = (size_t)a->max_T;
@@ -85,7 +96,7 @@ static void carve(ModelActs *a, const ModelConfig *c, Arena *ar, size_t *total) 
     a->out_at = take(ar, total, N * i);
     a->cos_tab = take(ar, total, T * (c->head_dim / 2) * f);
     a->sin_tab = take(ar, total, T * (c->head_dim / 2) * f);
-    a->x = take(ar, total, (L + 1) * N * C * f);
+    a->x = take(ar, total, (LX + 1) * N * C * f);
     a->xmid = take(ar, total, L * N * C * f);
     a->rstd1 = take(ar, total, L * N * f);
     a->rstd2 = take(ar, total, L * N * f);
@@ -130,10 +141,42 @@ static void carve(ModelActs *a, const ModelConfig *c, Arena *ar, size_t *total) 
         a->s16a = take(ar, total, n16 * sizeof(uint16_t));
         a->s16b = take(ar, total, n16 * sizeof(uint16_t));
     }
+    if (lora_r > 0) {
+        size_t r = (size_t)lora_r, widest = C > QD ? C : QD;
+        widest = widest > F ? widest : F;
+        a->lora_r = lora_r;
+        a->lora_u = take(ar, total, L * LORA_N_TARGETS * N * r * f);
+        a->lora_du = take(ar, total, N * r * f);
+        if (lora_dropout) a->lora_xd = take(ar, total, N * widest * f);
+    }
 }
 
-ModelActs *model_acts_create(const Model *m, int max_rows, int max_T) {
+// Sizes of activations for max_rows x max_T (checked by the caller).
+static void size_acts(ModelActs *a, const ModelConfig *c, int max_rows, int max_T, int recompute) {
+    a->recompute = recompute;
+    a->max_rows = max_rows;
+    a->max_T = max_T;
+    a->max_N = max_rows * max_T;
+    a->n_slots = threads_get();
+    size_t hr = HEAD_SCRATCH_FLOATS / (size_t)c->vocab_size;
+    if (hr < 16) hr = 16;
+    if (hr > (size_t)a->max_N) hr = (size_t)a->max_N;
+    a->head_rows = (int)hr;
+}
+
+size_t model_acts_bytes(const ModelConfig *c, int max_rows, int max_T, int recompute, int lora_r, int lora_dropout) {
+    ModelActs a = {0};
+    size_t total = 0;
+    size_acts(&a, c, max_rows, max_T, recompute);
+    carve(&a, c, lora_r, lora_dropout, NULL, &total);
+    return total;
+}
+
+ModelActs *model_acts_create(const Model *m, int max_rows, int max_T) { return model_acts_create_opts(m, max_rows, max_T, 0); }
+
+ModelActs *model_acts_create_opts(const Model *m, int max_rows, int max_T, int recompute) {
     const ModelConfig *c = &m->cfg;
+    int lora_r = m->lora ? m->lora->r : 0, lora_dropout = m->lora && m->lora->dropout > 0;
     if (max_rows <= 0 || max_T <= 0) {
         err_set("activations: rows (%d) and length (%d) must be positive", max_rows, max_T);
         return NULL;
@@ -151,23 +194,16 @@ ModelActs *model_acts_create(const Model *m, int max_rows, int max_T) {
         err_set("activations: out of memory");
         return NULL;
     }
-    a->max_rows = max_rows;
-    a->max_T = max_T;
-    a->max_N = max_rows * max_T;
-    a->n_slots = threads_get();
+    size_acts(a, c, max_rows, max_T, recompute);
     a->bf16 = m->w16 != NULL;
-    size_t hr = HEAD_SCRATCH_FLOATS / (size_t)c->vocab_size;
-    if (hr < 16) hr = 16;
-    if (hr > (size_t)a->max_N) hr = (size_t)a->max_N;
-    a->head_rows = (int)hr;
     size_t total = 0;
-    carve(a, c, NULL, &total);
+    carve(a, c, lora_r, lora_dropout, NULL, &total);
     if (arena_init(&a->arena, total) != 0) {
         err_wrap("activations for %d × %d tokens (%.1f MiB)", max_rows, max_T, (double)total / (1 << 20));
         free(a);
         return NULL;
     }
-    carve(a, c, &a->arena, &total);
+    carve(a, c, lora_r, lora_dropout, &a->arena, &total);
     double *inv = malloc((size_t)(c->head_dim / 2) * sizeof(double));
     if (!inv) {
         err_set("activations: out of memory");
@@ -193,6 +229,11 @@ void model_acts_free(ModelActs *a) {
 
 // Per-layer block of a stored activation: base + l·max_N·width.
 #define LAYER(a, buf, l, width) ((buf) + (size_t)(l) * (size_t)(a)->max_N * (size_t)(width))
+// The stored x·Aᵀ of adapter t of layer l: (N, r).
+// Layer l's block of an activation only the backward reads: its own, or under
+// recomputation the one block every layer shares.
+#define SLOT(a, buf, l, width) LAYER(a, buf, (a)->recompute ? 0 : (l), width)
+#define LORA_U(a, l, t) LAYER(a, (a)->lora_u, (size_t)((a)->recompute ? 0 : (l)) * LORA_N_TARGETS + (t), (a)->lora_r)
 
 static int thread_id(void) {
 #ifdef _OPENMP
@@ -206,8 +247,8 @@ static int thread_id(void) {
 static void attention_layer(ModelActs *a, const ModelConfig *c, int l, int backward) {
     int NH = c->n_heads, NKV = c->n_kv_heads, HD = c->head_dim, grp = NH / NKV;
     int QD = NH * HD, KD = NKV * HD, R = a->R;
-    const float *q = LAYER(a, a->q, l, QD), *k = LAYER(a, a->k, l, KD), *v = LAYER(a, a->v, l, KD);
-    float *att = LAYER(a, a->att, l, QD), *lse = LAYER(a, a->lse, l, NH);
+    const float *q = SLOT(a, a->q, l, QD), *k = SLOT(a, a->k, l, KD), *v = SLOT(a, a->v, l, KD);
+    float *att = SLOT(a, a->att, l, QD), *lse = SLOT(a, a->lse, l, NH);
     size_t slot_floats = attention_scratch_floats(a->max_T);
     // Backward: one task per (row, kv head) owns that head's dk/dv; forward: per (row, q head).
     int tasks = backward ? R * NKV : R * NH;
@@ -281,6 +322,53 @@ static void head_mm(const Model *m, ModelActs *a, const float *h, int M) {
     mm_fwd(m, a, a->logits, h, m->w.lm_head, NULL, M, C, V, 0.0f);
 }
 
+// Layer l of the decoder on the packed tokens: x[l] -> x[l+1], keeping what
+// its backward needs (in slot 0 under recomputation). recompute: the same
+// work again from the stored x[l] for the backward, which needs everything
+// but the output; that goes to scratch, so x[l+1] keeps the bits it had.
+static void layer_forward(Model *m, ModelActs *a, int l, int recompute) {
+    const ModelConfig *c = &m->cfg;
+    const LayerView *y = &m->w.layer[l];
+    int C = c->hidden_size, F = c->intermediate_size, N = a->N;
+    int NH = c->n_heads, NKV = c->n_kv_heads, HD = c->head_dim, QD = NH * HD, KD = NKV * HD;
+    float eps = (float)c->rms_eps;
+    Lora *lo = m->lora;
+#define LORA_FWD(t, y, x) lora_forward(lo, l, t, y, LORA_U(a, l, t), x, a->lora_xd, N, a->tick)
+    float *X = LAYER(a, a->x, l, C), *Xn = recompute ? a->ln : LAYER(a, a->x, l + 1, C), *Xm = SLOT(a, a->xmid, l, C);
+    float *q = SLOT(a, a->q, l, QD), *k = SLOT(a, a->k, l, KD), *v = SLOT(a, a->v, l, KD);
+    float *gate = SLOT(a, a->gate, l, F), *up = SLOT(a, a->up, l, F), *att = SLOT(a, a->att, l, QD);
+    // attention block: Xm = X + o_proj(attn(rope(norm(q)), rope(norm(k)), v))
+    rmsnorm_forward(a->ln, SLOT(a, a->rstd1, l, 1), X, y->attn_norm, N, C, eps);
+    float *qd = c->qk_norm ? SLOT(a, a->qraw, l, QD) : q, *kd = c->qk_norm ? SLOT(a, a->kraw, l, KD) : k;
+    mm_fwd(m, a, qd, a->ln, y->wq, y->bq, N, C, QD, 0.0f);
+    mm_fwd(m, a, kd, a->ln, y->wk, y->bk, N, C, KD, 0.0f);
+    mm_fwd(m, a, v, a->ln, y->wv, y->bv, N, C, KD, 0.0f);
+    LORA_FWD(LORA_Q, qd, a->ln);
+    LORA_FWD(LORA_K, kd, a->ln);
+    LORA_FWD(LORA_V, v, a->ln);
+    if (c->qk_norm) {
+        rmsnorm_forward(q, SLOT(a, a->qrstd, l, NH), qd, y->q_norm, N * NH, HD, eps);
+        rmsnorm_forward(k, SLOT(a, a->krstd, l, NKV), kd, y->k_norm, N * NKV, HD, eps);
+    }
+    rope_forward(q, a->pos, a->cos_tab, a->sin_tab, N, NH, HD);
+    rope_forward(k, a->pos, a->cos_tab, a->sin_tab, N, NKV, HD);
+    attention_layer(a, c, l, 0);
+    memcpy(Xm, X, (size_t)N * C * sizeof(float));
+    mm_fwd(m, a, Xm, att, y->wo, NULL, N, QD, C, 1.0f);
+    LORA_FWD(LORA_O, Xm, att);
+    // MLP block: Xn = Xm + down(silu(gate(norm(Xm))) · up(norm(Xm)))
+    rmsnorm_forward(a->ln, SLOT(a, a->rstd2, l, 1), Xm, y->mlp_norm, N, C, eps);
+    mm_fwd(m, a, gate, a->ln, y->w_gate, NULL, N, C, F, 0.0f);
+    mm_fwd(m, a, up, a->ln, y->w_up, NULL, N, C, F, 0.0f);
+    LORA_FWD(LORA_GATE, gate, a->ln);
+    LORA_FWD(LORA_UP, up, a->ln);
+    swiglu_forward(a->hmid, gate, up, (size_t)N * F);
+    memcpy(Xn, Xm, (size_t)N * C * sizeof(float));
+    mm_fwd(m, a, Xn, a->hmid, y->w_down, NULL, N, F, C, 1.0f);
+    LORA_FWD(LORA_DOWN, Xn, a->hmid);
+#undef LORA_FWD
+}
+
 // What the activations hold: nothing usable, the trunk (through the final
 // norm), or the trunk and the LM head.
 enum { ACTS_NONE = 0, ACTS_TRUNK, ACTS_HEAD };
@@ -289,8 +377,7 @@ enum { ACTS_NONE = 0, ACTS_TRUNK, ACTS_HEAD };
 static int trunk_forward(Model *m, ModelActs *a, const int *ids, const int *lens, int R, int T) {
     const ModelConfig *c = &m->cfg;
     const WeightView *w = &m->w;
-    int C = c->hidden_size, V = c->vocab_size, F = c->intermediate_size, L = c->n_layers;
-    int NH = c->n_heads, NKV = c->n_kv_heads, HD = c->head_dim, QD = NH * HD, KD = NKV * HD;
+    int C = c->hidden_size, V = c->vocab_size, L = c->n_layers;
     float eps = (float)c->rms_eps;
     a->ready = ACTS_NONE;
     a->logits_at = -1;
@@ -316,38 +403,12 @@ static int trunk_forward(Model *m, ModelActs *a, const int *ids, const int *lens
     a->R = R;
     a->T = T;
     a->N = N;
+    if (m->lora && m->lora->train && m->lora->dropout > 0) a->tick = m->lora->ticks++;
 
     float *x0 = a->x;
     for (int i = 0; i < N; i++) memcpy(x0 + (size_t)i * C, w->embed + (size_t)a->tok[i] * C, (size_t)C * sizeof(float));
 
-    for (int l = 0; l < L; l++) {
-        const LayerView *y = &w->layer[l];
-        float *X = LAYER(a, a->x, l, C), *Xn = LAYER(a, a->x, l + 1, C), *Xm = LAYER(a, a->xmid, l, C);
-        float *q = LAYER(a, a->q, l, QD), *k = LAYER(a, a->k, l, KD), *v = LAYER(a, a->v, l, KD);
-        float *gate = LAYER(a, a->gate, l, F), *up = LAYER(a, a->up, l, F);
-        // attention block: Xm = X + o_proj(attn(rope(norm(q)), rope(norm(k)), v))
-        rmsnorm_forward(a->ln, LAYER(a, a->rstd1, l, 1), X, y->attn_norm, N, C, eps);
-        float *qd = c->qk_norm ? LAYER(a, a->qraw, l, QD) : q, *kd = c->qk_norm ? LAYER(a, a->kraw, l, KD) : k;
-        mm_fwd(m, a, qd, a->ln, y->wq, y->bq, N, C, QD, 0.0f);
-        mm_fwd(m, a, kd, a->ln, y->wk, y->bk, N, C, KD, 0.0f);
-        mm_fwd(m, a, v, a->ln, y->wv, y->bv, N, C, KD, 0.0f);
-        if (c->qk_norm) {
-            rmsnorm_forward(q, LAYER(a, a->qrstd, l, NH), qd, y->q_norm, N * NH, HD, eps);
-            rmsnorm_forward(k, LAYER(a, a->krstd, l, NKV), kd, y->k_norm, N * NKV, HD, eps);
-        }
-        rope_forward(q, a->pos, a->cos_tab, a->sin_tab, N, NH, HD);
-        rope_forward(k, a->pos, a->cos_tab, a->sin_tab, N, NKV, HD);
-        attention_layer(a, c, l, 0);
-        memcpy(Xm, X, (size_t)N * C * sizeof(float));
-        mm_fwd(m, a, Xm, LAYER(a, a->att, l, QD), y->wo, NULL, N, QD, C, 1.0f);
-        // MLP block: Xn = Xm + down(silu(gate(norm(Xm))) · up(norm(Xm)))
-        rmsnorm_forward(a->ln, LAYER(a, a->rstd2, l, 1), Xm, y->mlp_norm, N, C, eps);
-        mm_fwd(m, a, gate, a->ln, y->w_gate, NULL, N, C, F, 0.0f);
-        mm_fwd(m, a, up, a->ln, y->w_up, NULL, N, C, F, 0.0f);
-        swiglu_forward(a->hmid, gate, up, (size_t)N * F);
-        memcpy(Xn, Xm, (size_t)N * C * sizeof(float));
-        mm_fwd(m, a, Xn, a->hmid, y->w_down, NULL, N, F, C, 1.0f);
-    }
+    for (int l = 0; l < L; l++) layer_forward(m, a, l, 0);
     rmsnorm_forward(a->lnf, a->rstdf, LAYER(a, a->x, L, C), w->norm, N, C, eps);
     a->ready = ACTS_TRUNK;
     return 0;
@@ -403,28 +464,39 @@ static void trunk_backward(Model *m, ModelActs *a, const float *dlnf) {
     int NH = c->n_heads, NKV = c->n_kv_heads, HD = c->head_dim, QD = NH * HD, KD = NKV * HD;
     int N = a->N;
     float eps = (float)c->rms_eps;
+    Lora *lo = m->lora;
+    // Adapter t of layer l: dx += its input gradient, then its own gradients from input x.
+#define LORA_DX(t, dx, dy) lora_backward_dx(lo, l, t, dx, a->lora_du, dy, LORA_U(a, l, t), a->lora_xd, N, a->tick)
+#define LORA_DA(t, x) lora_backward_da(lo, l, t, a->lora_du, x, a->lora_xd, N, a->tick)
+#define LORA_BWD(t, dx, dy, x) (LORA_DX(t, dx, dy), LORA_DA(t, x))
 
     zero(a->dres, (size_t)N * C);
     rmsnorm_backward(a->dres, dw->norm, dlnf, LAYER(a, a->x, L, C), w->norm, a->rstdf, N, C);
     for (int l = L - 1; l >= 0; l--) {
         const LayerView *y = &w->layer[l];
         LayerView *dy = &dw->layer[l];
-        float *X = LAYER(a, a->x, l, C), *Xm = LAYER(a, a->xmid, l, C);
-        float *gate = LAYER(a, a->gate, l, F), *up = LAYER(a, a->up, l, F);
+        if (a->recompute) layer_forward(m, a, l, 1);
+        float *X = LAYER(a, a->x, l, C), *Xm = SLOT(a, a->xmid, l, C);
+        float *gate = SLOT(a, a->gate, l, F), *up = SLOT(a, a->up, l, F);
         // MLP block (norm output and hidden recomputed, not stored; the hidden
         // in the same pass as swiglu's backward, before w_down's gradient needs it)
         rmsnorm_forward(a->ln, NULL, Xm, y->mlp_norm, N, C, eps);
         zero(a->dhmid, (size_t)N * F);
         mm_bwd(m, a, a->dhmid, NULL, NULL, a->dres, NULL, y->w_down, N, F, C);
+        LORA_DX(LORA_DOWN, a->dhmid, a->dres);
         swiglu_backward(a->dgate, a->dup, a->hmid, a->dhmid, gate, up, (size_t)N * F);
+        LORA_DA(LORA_DOWN, a->hmid);
         mm_bwd(m, a, NULL, dy->w_down, NULL, a->dres, a->hmid, NULL, N, F, C);
         zero(a->dln, (size_t)N * C);
         mm_bwd(m, a, a->dln, dy->w_gate, NULL, a->dgate, a->ln, y->w_gate, N, C, F);
         mm_bwd(m, a, a->dln, dy->w_up, NULL, a->dup, a->ln, y->w_up, N, C, F);
-        rmsnorm_backward(a->dres, dy->mlp_norm, a->dln, Xm, y->mlp_norm, LAYER(a, a->rstd2, l, 1), N, C);
+        LORA_BWD(LORA_GATE, a->dln, a->dgate, a->ln);
+        LORA_BWD(LORA_UP, a->dln, a->dup, a->ln);
+        rmsnorm_backward(a->dres, dy->mlp_norm, a->dln, Xm, y->mlp_norm, SLOT(a, a->rstd2, l, 1), N, C);
         // attention block
         zero(a->datt, (size_t)N * QD);
-        mm_bwd(m, a, a->datt, dy->wo, NULL, a->dres, LAYER(a, a->att, l, QD), y->wo, N, QD, C);
+        mm_bwd(m, a, a->datt, dy->wo, NULL, a->dres, SLOT(a, a->att, l, QD), y->wo, N, QD, C);
+        LORA_BWD(LORA_O, a->datt, a->dres, SLOT(a, a->att, l, QD));
         zero(a->dq, (size_t)N * QD);
         zero(a->dk, (size_t)N * KD);
         zero(a->dv, (size_t)N * KD);
@@ -435,8 +507,8 @@ static void trunk_backward(Model *m, ModelActs *a, const float *dlnf) {
         if (c->qk_norm) {
             zero(a->dq2, (size_t)N * QD);
             zero(a->dk2, (size_t)N * KD);
-            rmsnorm_backward(a->dq2, dy->q_norm, a->dq, LAYER(a, a->qraw, l, QD), y->q_norm, LAYER(a, a->qrstd, l, NH), N * NH, HD);
-            rmsnorm_backward(a->dk2, dy->k_norm, a->dk, LAYER(a, a->kraw, l, KD), y->k_norm, LAYER(a, a->krstd, l, NKV), N * NKV, HD);
+            rmsnorm_backward(a->dq2, dy->q_norm, a->dq, SLOT(a, a->qraw, l, QD), y->q_norm, SLOT(a, a->qrstd, l, NH), N * NH, HD);
+            rmsnorm_backward(a->dk2, dy->k_norm, a->dk, SLOT(a, a->kraw, l, KD), y->k_norm, SLOT(a, a->krstd, l, NKV), N * NKV, HD);
             dq = a->dq2;
             dk = a->dk2;
         }
@@ -445,8 +517,15 @@ static void trunk_backward(Model *m, ModelActs *a, const float *dlnf) {
         mm_bwd(m, a, a->dln, dy->wq, dy->bq, dq, a->ln, y->wq, N, C, QD);
         mm_bwd(m, a, a->dln, dy->wk, dy->bk, dk, a->ln, y->wk, N, C, KD);
         mm_bwd(m, a, a->dln, dy->wv, dy->bv, a->dv, a->ln, y->wv, N, C, KD);
-        rmsnorm_backward(a->dres, dy->attn_norm, a->dln, X, y->attn_norm, LAYER(a, a->rstd1, l, 1), N, C);
+        LORA_BWD(LORA_Q, a->dln, dq, a->ln);
+        LORA_BWD(LORA_K, a->dln, dk, a->ln);
+        LORA_BWD(LORA_V, a->dln, a->dv, a->ln);
+        rmsnorm_backward(a->dres, dy->attn_norm, a->dln, X, y->attn_norm, SLOT(a, a->rstd1, l, 1), N, C);
     }
+#undef LORA_BWD
+#undef LORA_DA
+#undef LORA_DX
+    if (!dw->embed) return;   // a frozen base
     // embedding rows: serial, since one id may appear many times
     for (int i = 0; i < N; i++) {
         float *de = dw->embed + (size_t)a->tok[i] * C;
@@ -457,7 +536,7 @@ static void trunk_backward(Model *m, ModelActs *a, const float *dlnf) {
 
 int model_backward(Model *m, ModelActs *a, const float *g) {
     const ModelConfig *c = &m->cfg;
-    if (!m->grads) return err_set("backward: the model was created without gradients");
+    if (!m->grads && !m->lora) return err_set("backward: the model was created without gradients");
     if (a->ready != ACTS_HEAD) return err_set("backward: no forward pass to differentiate");
     int C = c->hidden_size, V = c->vocab_size, N = a->N;
     for (int i = 0; i < N; i++) a->gp[i] = a->tgt[i] >= 0 ? g[a->out_at[i]] : 0.0f;
@@ -477,7 +556,7 @@ int model_backward(Model *m, ModelActs *a, const float *g) {
 }
 
 int model_backward_hidden(Model *m, ModelActs *a, const float *dhidden) {
-    if (!m->grads) return err_set("backward: the model was created without gradients");
+    if (!m->grads && !m->lora) return err_set("backward: the model was created without gradients");
     if (a->ready == ACTS_NONE) return err_set("backward: no forward pass to differentiate");
     trunk_backward(m, a, dhidden);
     return 0;

@@ -13,7 +13,15 @@ typedef struct ModelActs ModelActs;
 
 // NULL + err_set when max_T exceeds max_position or memory runs out.
 ModelActs *model_acts_create(const Model *m, int max_rows, int max_T);
+// recompute 1: gradient checkpointing. Only each layer's input is kept, so the
+// activations grow with one layer instead of all of them, and the backward
+// recomputes each layer's forward before differentiating it (about one more
+// forward of work). Results are bit-identical to keeping everything.
+ModelActs *model_acts_create_opts(const Model *m, int max_rows, int max_T, int recompute);
 void model_acts_free(ModelActs *a);
+// The bytes model_acts_create_opts takes for these sizes (with LoRA adapters of
+// rank lora_r > 0, and dropout scratch when lora_dropout), for planning memory.
+size_t model_acts_bytes(const ModelConfig *c, int max_rows, int max_T, int recompute, int lora_r, int lora_dropout);
 // Lower the head's chunk (rows of logits held at once) below the size chosen at
 // creation; tests use it to exercise chunk boundaries. Larger values are ignored.
 void model_acts_set_head_rows(ModelActs *a, int rows);

@@ -75,6 +75,8 @@ typedef struct {
     int is_norm;        // RMSNorm weight (initialised to 1, no weight decay)
 } ParamTensor;
 
+struct Lora;   // model/lora.h
+
 typedef struct {
     ModelConfig cfg;
     int n_tensors;
@@ -89,6 +91,9 @@ typedef struct {
     // and bf16-rounded activations, accumulating in fp32; NULL in fp32.
     uint16_t *w16;          // (n_params) or NULL
     int w16_stale;          // params changed since w16 was made (model_sync_bf16)
+    // Adapters the forwards add (model/lora.h), or NULL. Not owned. With them
+    // the base may be frozen (grads NULL): backward then trains only them.
+    struct Lora *lora;
 } Model;
 
 // What the matmuls of forward, backward and decode take. Norms, softmax,

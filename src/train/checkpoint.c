@@ -291,9 +291,10 @@ int checkpoint_save(Trainer *t) {
         path_join(path, sizeof path, tmp, "optimizer.safetensors") != 0)
         return -1;
     if (remove_tree(tmp) != 0) return -1;
-    int rc = model_save(&t->policy, tmp, ST_F32);
+    // With LoRA the base never changes: the checkpoint holds the adapters (PEFT files).
+    int rc = t->has_lora ? lora_save(&t->lora, tmp) : model_save(&t->policy, tmp, ST_F32);
     if (rc == 0) rc = copy_tokenizer(t->tok_dir, tmp);
-    if (rc == 0) rc = adamw_state_save(&t->opt, &t->policy, path);
+    if (rc == 0) rc = adamw_state_save(&t->opt, trainer_trainable(t), path);
     if (rc == 0 && t->has_ref && t->ref_moved) {
         rc = path_join(path, sizeof path, tmp, "ref");
         if (rc == 0) rc = model_save(&t->ref, path, ST_F32);
@@ -452,10 +453,10 @@ int checkpoint_restore(Trainer *t, const char *ckpt) {
     t->metrics_lines = s.metrics_lines;
     t->samples_lines = s.samples_lines;
     if (path_join(path, sizeof path, ckpt, "optimizer.safetensors") != 0 ||
-        adamw_state_load(&t->opt, &t->policy, path) != 0)
+        adamw_state_load(&t->opt, trainer_trainable(t), path) != 0)
         return -1;
     if (t->critic && ppo_restore(t, ckpt) != 0) return -1;
-    if (t->has_ref) {
+    if (t->has_ref && !t->has_lora) {
         // The reference is the starting model until it first moves; after
         // that the checkpoint carries it.
         Model ref;

@@ -13,6 +13,7 @@
 #include "rl/loss.h"
 #include "tok/tokenizer.h"
 #include "train/checkpoint.h"
+#include "train/memplan.h"
 #include "train/ppo.h"
 #include "train/rundir.h"
 #include "train/trainer.h"
@@ -68,7 +69,8 @@ void trainer_close(Trainer *t) {
     free(t->slot_source); free(t->slot_terms); free(t->slot_verifier);
     adamw_free(&t->opt);
     model_free(&t->policy);
-    if (t->has_ref) model_free(&t->ref);
+    if (t->has_ref && !t->has_lora) model_free(&t->ref);
+    if (t->has_lora) lora_free(&t->lora);
     ppo_close(t);
     memset(t, 0, sizeof *t);
 }
@@ -113,11 +115,20 @@ int trainer_open(Trainer *t, const GrpoConfig *cfg, const char *weights_dir) {
     const GrpoConfig *c = &t->cfg;
     threads_set(c->sample.threads);
     if (model_precision_set(c->sample.precision) != 0) return -1;
-    if (model_load(&t->policy, weights_dir, 1) != 0)
-        return weights_dir == cfg->model && weights_dir[0] != '/'
-                   ? err_wrap("the starting model (\"model\" setting \"%s\", relative to the working directory)",
-                              weights_dir)
-                   : err_wrap("model %s", weights_dir);
+    // With LoRA the policy is the frozen base (no gradients) and a checkpoint holds only the adapters.
+    int lora = c->lora.lora_r > 0, fresh = weights_dir == cfg->model;
+    const char *base = lora ? cfg->model : weights_dir;
+    if (model_load(&t->policy, base, !lora) != 0)
+        return base == cfg->model && base[0] != '/'
+                   ? err_wrap("the starting model (\"model\" setting \"%s\", relative to the working directory)", base)
+                   : err_wrap("model %s", base);
+    if (lora) {
+        if (lora_open(&t->lora, &c->lora, &t->policy.cfg, t->cfg.model, fresh ? NULL : weights_dir,
+                      (uint64_t)c->sample.seed, 1) != 0)
+            return err_wrap("LoRA adapters");
+        t->has_lora = 1;
+        t->policy.lora = &t->lora;
+    }
     if (!(t->tok = tok_load(weights_dir))) return -1;
     if (path_fmt(t->tok_dir, sizeof t->tok_dir, "%s", weights_dir) != 0) return -1;
     if (c->source.n > 0) return open_mixed(t);
@@ -206,14 +217,15 @@ static int open_rest(Trainer *t) {
         log_info("grpo: %d ranks share %d micro-batch%s per update: ranks idle while training (set "
                  "--micro-batch-rows to %d or less)", dist_size(), units, units == 1 ? "" : "es",
                  t->mb_rows / dist_size() > 0 ? t->mb_rows / dist_size() : 1);
-    if (!(t->acts = model_acts_create(&t->policy, t->micro_rows, t->max_T))) return -1;
+    if (!(t->acts = model_acts_create_opts(&t->policy, t->micro_rows, t->max_T, c->gradient_checkpointing))) return -1;
     AdamWConfig ac = {
         .lr = c->lr, .beta1 = c->adam_beta1, .beta2 = c->adam_beta2, .eps = c->adam_eps,
         .weight_decay = c->weight_decay, .clip_norm = c->max_grad_norm, .warmup_steps = c->warmup_steps,
         .total_steps = (long)c->steps * c->epochs * c->minibatches, .min_lr_ratio = c->min_lr_ratio,
         .schedule = c->lr_schedule == LR_SCHEDULE_COSINE ? LR_COSINE : c->warmup_steps > 0 ? LR_WARMUP : LR_CONSTANT};
-    if (adamw_init(&t->opt, &t->policy, &ac) != 0) return -1;
-    if (c->beta > 0) {
+    if (adamw_init(&t->opt, trainer_trainable(t), &ac) != 0) return -1;
+    if (c->beta > 0 && t->has_lora) t->has_ref = 1;
+    else if (c->beta > 0) {
         if (model_create(&t->ref, &t->policy.cfg, 0) != 0) return -1;
         t->has_ref = 1;
         memcpy(t->ref.params, t->policy.params, sizeof(float) * t->policy.n_params);
@@ -244,6 +256,16 @@ static int forward_all(Trainer *t, Model *m, int n, float *out) {
         }
     }
     return 0;
+}
+
+// Reference log-probs of rows [0, n): the reference model, or with LoRA the
+// policy with its adapters switched off (the base it started from).
+static int reference_logp(Trainer *t, int n) {
+    if (!t->has_lora) return forward_all(t, &t->ref, n, t->refp);
+    t->lora.off = 1;
+    int rc = forward_all(t, &t->policy, n, t->refp);
+    t->lora.off = 0;
+    return rc;
 }
 
 // Row i of the training batch (kept groups in the order they were kept).
@@ -371,7 +393,7 @@ static int train_on_batch(Trainer *t, int n, StepStats *s) {
     const GrpoConfig *c = &t->cfg;
     int T = t->max_T;
     double t0 = time_now();
-    if (t->has_ref && forward_all(t, &t->ref, n, t->refp) != 0) return -1;
+    if (t->has_ref && reference_logp(t, n) != 0) return -1;
     // Old log-probs: with one update per rollout the ratio is exactly 1 (old is
     // the current forward's value); otherwise they are recomputed before any update.
     int recompute_old = c->epochs > 1 || c->minibatches > 1 || t->critic;
@@ -405,21 +427,24 @@ static int train_on_batch(Trainer *t, int n, StepStats *s) {
             // token-mean over it here, whatever the micro-batches and ranks
             // (every rank holds the whole minibatch's mask).
             if (lo.agg == LOSS_AGG_BNPO) lo.agg = LOSS_AGG_TOKEN_MEAN;
-            model_zero_grad(&t->policy);
+            model_zero_grad(trainer_trainable(t));
             int first, last;
             my_micro_batches(t, R, &first, &last);
             for (int j = first; j < last; j++) {
                 int ms = start + j * t->micro_rows, r = start + R - ms < t->micro_rows ? start + R - ms : t->micro_rows;
                 size_t mo = (size_t)ms * T;
-                if (model_forward(&t->policy, t->acts, t->ids + mo, t->lens + ms, r, T, (float)c->sample.temperature,
-                                  t->logp + mo, ep == 0 ? t->ent + mo : NULL) != 0)
-                    return -1;
+                t->lora.train = 1;   // adapter dropout in the forward that is differentiated
+                int frc = model_forward(&t->policy, t->acts, t->ids + mo, t->lens + ms, r, T, (float)c->sample.temperature,
+                                        t->logp + mo, ep == 0 ? t->ent + mo : NULL);
+                if (frc != 0) return -1;
                 if (!recompute_old) memcpy(t->old + mo, t->logp + mo, sizeof(float) * (size_t)r * T);
                 LossStats st;
                 if (rl_loss_coeffs(t->g + mo, &st, t->logp + mo, t->old + mo, kl_in_loss ? t->refp + mo : NULL,
                                    t->adv + mo, t->mask + mo, r, T, &lo) != 0)
                     return -1;
-                if (model_backward(&t->policy, t->acts, t->g + mo) != 0) return -1;
+                frc = model_backward(&t->policy, t->acts, t->g + mo);
+                t->lora.train = 0;
+                if (frc != 0) return -1;
                 s->policy_loss += st.policy_loss;
                 s->kl_sum += st.kl_sum;
                 s->clip_low += st.clip_low;
@@ -430,11 +455,12 @@ static int train_on_batch(Trainer *t, int n, StepStats *s) {
             }
             s->t_train += time_now() - t1;
             t1 = time_now();
-            if (dist_size() > 1 && dist_sum_f32(t->policy.grads, t->policy.n_params) != 0) return -1;
+            Model *tm = trainer_trainable(t);
+            if (dist_size() > 1 && dist_sum_f32(tm->grads, tm->n_params) != 0) return -1;
             s->t_comm += time_now() - t1;
             t1 = time_now();
             s->lr = adamw_lr(&t->opt.cfg, t->opt.step + 1);
-            double gn = adamw_step(&t->opt, &t->policy, 1.0f);
+            double gn = adamw_step(&t->opt, trainer_trainable(t), 1.0f);
             if (!isfinite(gn)) return err_set("step %ld: gradient norm is not finite; the update was refused", t->step + 1);
             if (t->critic && ppo_critic_update(t, start, R, &s->vf_loss, &s->vf_clipfrac) != 0) return -1;
             s->t_opt += time_now() - t1;
@@ -456,7 +482,7 @@ static int train_on_batch(Trainer *t, int n, StepStats *s) {
 
 static void update_reference(Trainer *t) {
     const GrpoConfig *c = &t->cfg;
-    if (!t->has_ref) return;
+    if (!t->has_ref || t->has_lora) return;
     size_t n = t->policy.n_params;
     if (c->ref_reset_every > 0 && t->step % c->ref_reset_every == 0) {
         memcpy(t->ref.params, t->policy.params, sizeof(float) * n);
@@ -682,7 +708,9 @@ static int open_logs(Trainer *t) {
 static int enter_run(Trainer *t, const char *ckpt) {
     int lead = dist_rank() == 0;
     if (lead && t->cfg.restart && clear_run(t->run_dir) != 0) return -1;
+    double t0 = time_now();
     if (ckpt[0] && checkpoint_restore(t, ckpt) != 0) return -1;
+    if (ckpt[0]) log_info("grpo: optimizer and counters restored in %.1f s", time_now() - t0);
     if (t->step > t->cfg.steps)
         return err_set("%s: the run is at step %ld, past steps %d; pass --steps %ld or more to continue it", ckpt,
                        t->step, t->cfg.steps, t->step);
@@ -701,15 +729,35 @@ static void train_loop(Trainer *t, int *rc) {
         if (*rc == 0) *rc = trainer_log_step(t, line, sizeof line);
         if (*rc == 0) progress_update(&p, t->step, line);
         // Ranks whose weights drifted apart stop the job rather than train apart.
-        if (*rc == 0 && dist_check_same(t->policy.params, sizeof(float) * t->policy.n_params, "weights") != 0)
+        const Model *tm = trainer_trainable(t);
+        if (*rc == 0 && dist_check_same(tm->params, sizeof(float) * tm->n_params, "weights") != 0)
             *rc = err_wrap("grpo: step %ld", t->step);
         int save = t->cfg.save_every > 0 && t->step % t->cfg.save_every == 0;
         if (*rc == 0 && (save || t->step == t->cfg.steps)) {
+            double t0 = time_now();
             *rc = dist_rank() == 0 ? checkpoint_save(t) : 0;
             if (*rc == 0) *rc = dist_barrier();   // a resume finds it from every rank
+            if (*rc == 0) log_info("grpo: checkpoint step_%ld written in %.1f s", t->step, time_now() - t0);
         }
     }
     progress_end(&p);
+}
+
+// Refuse a run that cannot fit before anything is loaded. A model whose
+// config.json does not read is left for trainer_open to report.
+static int check_memory(const GrpoConfig *cfg) {
+    ModelConfig mc;
+    MemPlan p;
+    threads_set(cfg->sample.threads);
+    if (model_config_load(&mc, cfg->model) != 0) {
+        err_clear();
+        return 0;
+    }
+    if (memplan_grpo(&p, cfg, &mc) != 0) return -1;
+    log_info("grpo: planned memory %.2f GiB", (double)memplan_total(&p) / (1 << 30));
+    return memplan_check(&p, cfg->lora.lora_r > 0 ? "try --micro-batch-rows 1 or fewer --max-new-tokens"
+                                                   : "try --lora-r 16 (a frozen base, no gradients, moments or "
+                                                     "reference copy), --micro-batch-rows 1 or fewer --max-new-tokens");
 }
 
 int grpo_run(const GrpoConfig *cfg, const char *resume_dir) {
@@ -720,10 +768,13 @@ int grpo_run(const GrpoConfig *cfg, const char *resume_dir) {
         return err_set("grpo: adv_estimator gae (PPO's critic) runs in one process; under MPI use grpo advantages");
     if (resume_dir && !cfg->restart && checkpoint_find(resume_dir, cfg, ckpt, sizeof ckpt) != 0) return -1;
     if (resume_dir && !cfg->restart && !ckpt[0]) log_info("grpo: %s has no checkpoint yet: starting at step 0", resume_dir);
+    if (check_memory(cfg) != 0) return -1;
+    double t0 = time_now();
     if (trainer_open(&t, cfg, ckpt[0] ? ckpt : cfg->model) != 0) {
         trainer_close(&t);
         return -1;
     }
+    log_info("grpo: %s loaded in %.1f s", ckpt[0] ? ckpt : cfg->model, time_now() - t0);
     const char *dir = resume_dir ? resume_dir : cfg->out;
     if (strlen(dir) >= sizeof t.cfg.out) {
         trainer_close(&t);
@@ -746,9 +797,10 @@ int grpo_run(const GrpoConfig *cfg, const char *resume_dir) {
     int entered = rc == 0;
     if (rc == 0 && ckpt[0]) log_info("grpo: resuming %s at step %ld", t.run_dir, t.step);
     if (rc == 0) {
-        log_info("grpo: %s, %d prompts x %d samples per step, %zu parameters, run %s", t.cfg.model,
-                 t.cfg.prompts_per_step, t.cfg.group_size, t.policy.n_params, t.run_dir);
+        log_info("grpo: %s, %d prompts x %d samples per step, %zu parameters (%zu trained), run %s", t.cfg.model,
+                 t.cfg.prompts_per_step, t.cfg.group_size, t.policy.n_params, trainer_trainable(&t)->n_params, t.run_dir);
         train_loop(&t, &rc);
+        log_info("grpo: peak resident memory %.2f GiB", (double)peak_rss_bytes() / (1 << 30));
     }
     // The first failure is the one reported: cleanup below may fail too (a
     // full disk, a read-only directory) and must not replace its message.

@@ -6,6 +6,7 @@
 #define AHA_TRAIN_GRPO_H
 
 #include "base/options.h"
+#include "model/lora.h"
 #include "rollout/rollout.h"
 
 // The learning rate after warmup: constant, or cosine down to min_lr_ratio.
@@ -64,6 +65,8 @@ typedef struct {
     double hicra_alpha;       // 0: off
     char hicra_lexicon[512];  // "" = built-in lexicon
     int log_samples;          // completions kept per step in samples.jsonl
+    LoraOpts lora;            // lora_r > 0: adapters on a frozen base, the reference is the base
+    int gradient_checkpointing;   // keep each layer's input only; recompute the layer in the backward
 } GrpoConfig;
 
 extern const OptDef grpo_options[];

@@ -74,6 +74,10 @@ const OptDef grpo_options[] = {
     {"hicra_lexicon", OPT_STRING, S(hicra_lexicon), 0, 0, NULL, "Strategic-Gram file (default: built-in)", NULL, NULL, 0},
     OPT_GROUP_ENTRY(GrpoConfig, sample, sample_settings_options),
     {"log_samples", OPT_INT, F(log_samples), 0, 0, 100000, NULL, "completions per step kept in samples.jsonl", NULL, NULL, 0},
+    OPT_GROUP_ENTRY(GrpoConfig, lora, lora_options),
+    {"gradient_checkpointing", OPT_BOOL, F(gradient_checkpointing), 0, 0, 1, NULL,
+     "keep only each layer's input and recompute the layer in the backward: activations of one layer, not all, "
+     "for about one more forward of work", NULL, NULL, 0},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };
 #undef F
@@ -86,7 +90,7 @@ static const GrpoConfig grpo_default = {
     .lr_schedule = LR_SCHEDULE_CONSTANT, .min_lr_ratio = 0.1, .epochs = 1, .minibatches = 1,
     .adv_scale = ADV_SCALE_GROUP, .adv_eps = 1e-4, .loss_agg = LOSS_AGG_SEQ_MEAN_TOKEN_MEAN, .eps_low = 0.2,
     .eps_high = 0.2, .beta = 0.001, .kl = KL_K3, .ref_reset_every = 400, .log_samples = 4,
-    .gamma = 1.0, .lam = 0.95, .critic_lr = 1e-5, .value_clip = 0.2};
+    .gamma = 1.0, .lam = 0.95, .critic_lr = 1e-5, .value_clip = 0.2, .lora = LORA_OPTS_DEFAULT};
 
 void grpo_defaults(GrpoConfig *c) { *c = grpo_default; }
 
@@ -145,5 +149,14 @@ int grpo_check(const GrpoConfig *c) {
         return err_set("group_size 1 gives every completion advantage 0; use group_size >= 2");
     if (c->ref_mix_every > 0 && c->ref_reset_every > 0)
         return err_set("choose one of ref_reset_every and ref_mix_every");
+    if (c->lora.lora_r > 0) {
+        unsigned targets;
+        if (lora_targets_parse(c->lora.lora_targets, &targets) != 0) return -1;
+        if (c->ref_mix_every > 0 || (c->ref_reset_every > 0 && c->ref_reset_every <= c->steps))
+            return err_set("with LoRA the reference is the base model (adapters off) and never moves; pass "
+                           "--ref-reset-every 0 and no --ref-mix-every");
+        if (c->adv_estimator == ADV_ESTIMATOR_GAE)
+            return err_set("adv_estimator gae trains a full critic; it does not combine with LoRA (lora_r > 0)");
+    }
     return 0;
 }

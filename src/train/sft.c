@@ -13,6 +13,7 @@
 #include "kernels/head.h"
 #include "model/adamw.h"
 #include "model/io.h"
+#include "model/lora.h"
 #include "report/log.h"
 #include "train/checkpoint.h"
 
@@ -60,7 +61,7 @@ int sft_targets(const SftExample *e, int prompt_loss) {
     return n;
 }
 
-int sft_batch_init(SftBatch *b, Model *m, int rows, int T) {
+int sft_batch_init(SftBatch *b, Model *m, int rows, int T, int recompute) {
     size_t cells = (size_t)rows * (size_t)T;
     *b = (SftBatch){.rows = rows, .T = T};
     b->ids = calloc(cells, sizeof *b->ids);
@@ -68,7 +69,7 @@ int sft_batch_init(SftBatch *b, Model *m, int rows, int T) {
     b->logp = calloc(cells, sizeof *b->logp);
     b->g = calloc(cells, sizeof *b->g);
     b->logits = malloc(sizeof *b->logits * (size_t)m->cfg.vocab_size);
-    b->acts = model_acts_create(m, rows, T);
+    b->acts = model_acts_create_opts(m, rows, T, recompute);
     if (b->ids && b->lens && b->logp && b->g && b->logits && b->acts) return 0;
     if (b->acts) err_set("sft: out of memory for %d rows x %d tokens", rows, T);
     sft_batch_free(b);
@@ -131,6 +132,7 @@ int sft_batch_pass(Model *m, SftBatch *b, const SftExample *const *ex, int n, in
 // The state of one training run.
 typedef struct {
     Model *m;
+    Model *tm;     // what the optimizer updates: m, or its LoRA adapters (m->lora)
     const SftConfig *c;
     const SftExample *ex;
     int n, *order;
@@ -173,16 +175,18 @@ static int pass_rows(Loop *L, const SftExample **rows, int R, int backward, Tall
     // Whole micro-batches go to the ranks, so each one's rows, and with them its
     // gradient, are the same whatever the number of ranks.
     int mb = L->b.rows, M = (R + mb - 1) / mb, ranks = dist_size(), me = dist_rank();
-    Model *m = L->m;
+    Model *m = L->m, *tm = L->tm;
+    if (m->lora) m->lora->train = backward;   // adapter dropout in training passes only
     for (int j = (int)((long)M * me / ranks); j < (int)((long)M * (me + 1) / ranks); j++) {
         int r = j * mb, k = R - r < mb ? R - r : mb, sum = backward && L->acc;
-        if (sum) model_zero_grad(m);
+        if (sum) model_zero_grad(tm);
         if (sft_batch_pass(m, &L->b, rows + r, k, c->prompt_loss, backward ? t->targets : 0, &t->nll, &t->correct) !=
             0)
             return -1;
         if (sum)
-            for (size_t i = 0; i < m->n_params; i++) L->acc[i] += m->grads[i];
+            for (size_t i = 0; i < tm->n_params; i++) L->acc[i] += tm->grads[i];
     }
+    if (m->lora) m->lora->train = 0;
     if (ranks == 1) return 0;
     double sums[2] = {t->nll, (double)t->correct};
     if (dist_sum_f64(sums, 2) != 0) return -1;
@@ -223,14 +227,15 @@ long sft_updates_for(const SftExample *ex, int n, const SftConfig *c, double epo
 // (every rank walks the same order), gradients summed over micro-batches and ranks.
 static int train_batch(Loop *L, Tally *t) {
     int R = take_rows(L->c, L->ex, L->n, L->order, &L->cursor, &L->epoch, L->rows);
-    model_zero_grad(L->m);
-    if (L->acc) memset(L->acc, 0, sizeof(double) * L->m->n_params);
+    Model *tm = L->tm;
+    model_zero_grad(tm);
+    if (L->acc) memset(L->acc, 0, sizeof(double) * tm->n_params);
     if (pass_rows(L, L->rows, R, 1, t) != 0) return -1;
     if (!L->acc) return 0;
     // Micro-batch gradients (fp32) add up in fp64, where the order of the terms
     // hardly matters: the fp32 result is the same for 1, 2 or 4 ranks.
-    if (dist_sum_f64(L->acc, L->m->n_params) != 0) return -1;
-    for (size_t i = 0; i < L->m->n_params; i++) L->m->grads[i] = (float)L->acc[i];
+    if (dist_sum_f64(L->acc, tm->n_params) != 0) return -1;
+    for (size_t i = 0; i < tm->n_params; i++) tm->grads[i] = (float)L->acc[i];
     return 0;
 }
 
@@ -295,21 +300,23 @@ static int state_read(RunState *st, const char *dir) {
 
 // ckpt_dir/step_N: written as step_N.tmp, checksummed, fsynced and renamed;
 // ckpt_dir/latest names it (train/checkpoint.h).
-static int ckpt_save(const SftConfig *c, const Model *m, const AdamW *opt, const RunState *st) {
+static int ckpt_save(const SftConfig *c, Model *m, const AdamW *opt, const RunState *st) {
     char fin[4096], tmp[4096], path[4096];
     if (path_fmt(fin, sizeof fin, "%s/step_%ld", c->ckpt_dir, st->step) != 0 ||
         path_fmt(tmp, sizeof tmp, "%s.tmp", fin) != 0 || path_join(path, sizeof path, tmp, "optimizer.safetensors") != 0 ||
         mkdir_p(c->ckpt_dir) != 0 || remove_tree(tmp) != 0)
         return -1;
-    int rc = model_save(m, tmp, ST_F32);
+    // With LoRA the base never changes: the checkpoint holds the adapters (PEFT files).
+    int rc = m->lora ? lora_save(m->lora, tmp) : model_save(m, tmp, ST_F32);
     if (rc == 0) rc = copy_tokenizer(c->tokenizer_dir, tmp);
-    if (rc == 0) rc = adamw_state_save(opt, m, path);
+    if (rc == 0) rc = adamw_state_save(opt, m->lora ? &m->lora->ad : m, path);
     if (rc == 0) rc = state_write(st, tmp);
     return checkpoint_commit(c->ckpt_dir, rc, st->step, c->save_total_limit);
 }
 
 // Take up the run where checkpoint dir left it: optimizer, counters, the log.
 static int resume(const SftConfig *c, const Model *m, AdamW *opt, RunState *st, int n) {
+    // m: what the optimizer updates (the model or its adapters)
     char path[4096];
     if (path_join(path, sizeof path, c->resume_from, "optimizer.safetensors") != 0 ||
         adamw_state_load(opt, m, path) != 0 || state_read(st, c->resume_from) != 0)
@@ -340,9 +347,10 @@ static int log_train(JsonlWriter *log, const RunState *st, double mean, double l
 }
 
 int sft_train(Model *m, const SftExample *ex, int n, const SftConfig *c, SftResult *res) {
-    if (!m->grads) return err_set("sft: the model was created without gradients");
+    Model *tm = m->lora ? &m->lora->ad : m;
+    if (!tm->grads) return err_set("sft: the model was created without gradients");
     if (n < 1 || c->batch_rows < 1 || c->steps < 1) return err_set("sft: need examples, batch_rows >= 1 and steps >= 1");
-    Loop L = {.m = m, .c = c, .ex = ex, .n = n};
+    Loop L = {.m = m, .tm = tm, .c = c, .ex = ex, .n = n};
     int rc = -1, opt_ok = 0;
     L.order = malloc(sizeof(int) * (size_t)n);
     L.rows = malloc(sizeof *L.rows * (size_t)(c->batch_rows > c->n_eval ? c->batch_rows : c->n_eval));
@@ -362,15 +370,15 @@ int sft_train(Model *m, const SftExample *ex, int n, const SftConfig *c, SftResu
         goto done;
     }
     int micro = c->micro_rows > 0 && c->micro_rows < c->batch_rows ? c->micro_rows : c->batch_rows;
-    if (sft_batch_init(&L.b, m, micro, T) != 0) goto done;
+    if (sft_batch_init(&L.b, m, micro, T, c->gradient_checkpointing) != 0) goto done;
     int per_update = (c->batch_rows + micro - 1) / micro;
     if (dist_size() > per_update && dist_rank() == 0)
         log_info("sft: warning: %d ranks but %d micro-batch%s per update: ranks past it idle (whole micro-batches "
                  "are dealt to ranks; lower --micro-batch)", dist_size(), per_update, per_update == 1 ? "" : "es");
     if (micro < c->batch_rows || c->batch_tokens > 0 || dist_size() > 1) {
-        L.acc = malloc(sizeof(double) * m->n_params);
+        L.acc = malloc(sizeof(double) * tm->n_params);
         if (!L.acc) {
-            err_set("sft: out of memory for the gradient sum (%zu parameters)", m->n_params);
+            err_set("sft: out of memory for the gradient sum (%zu parameters)", tm->n_params);
             goto done;
         }
     }
@@ -378,9 +386,9 @@ int sft_train(Model *m, const SftExample *ex, int n, const SftConfig *c, SftResu
     ac.lr = c->lr, ac.beta2 = c->beta2, ac.weight_decay = c->weight_decay, ac.clip_norm = c->clip_norm;
     ac.schedule = LR_COSINE, ac.warmup_steps = c->warmup_steps, ac.total_steps = c->steps;
     ac.min_lr_ratio = c->min_lr_ratio;
-    if (adamw_init(&opt, m, &ac) != 0) goto done;
+    if (adamw_init(&opt, tm, &ac) != 0) goto done;
     opt_ok = 1;
-    if (c->resume_from && resume(c, m, &opt, &st, n) != 0) goto done;
+    if (c->resume_from && resume(c, tm, &opt, &st, n) != 0) goto done;
     L.epoch = st.epoch, L.cursor = st.cursor;
     // Rank 0 writes the log, the progress line and the checkpoints.
     int lead = dist_rank() == 0;
@@ -400,7 +408,7 @@ int sft_train(Model *m, const SftExample *ex, int n, const SftConfig *c, SftResu
             err_set("sft: loss is not finite at update %ld", step);
             goto done;
         }
-        double gnorm = adamw_step(&opt, m, 1.0f);
+        double gnorm = adamw_step(&opt, tm, 1.0f);
         if (!isfinite(gnorm)) {
             err_set("sft: gradient norm is not finite at update %ld", step);
             goto done;
@@ -418,7 +426,7 @@ int sft_train(Model *m, const SftExample *ex, int n, const SftConfig *c, SftResu
             if (log.f && log_train(&log, &st, mean, adamw_lr(&ac, step), gnorm, epoch, el) != 0) goto done;
             st.lines += log.f != NULL;
             // Ranks that drifted apart stop the job rather than train apart.
-            if (dist_check_same(m->params, sizeof(float) * m->n_params, "weights") != 0) {
+            if (dist_check_same(tm->params, sizeof(float) * tm->n_params, "weights") != 0) {
                 err_wrap("sft: update %ld", step);
                 goto done;
             }

@@ -42,6 +42,7 @@ typedef struct {
     const char *resume_from;     // a checkpoint of this run whose weights m holds: continue it
                                  // bit for bit (the log is cut back to it), or NULL
     FILE *progress;         // progress line, or NULL for silence
+    int gradient_checkpointing;  // activations of one layer: the backward recomputes each layer
 } SftConfig;
 
 // steps 1000, batch 32, lr 3e-3 (cosine to 0.1x after 50 warmup), wd 0.01, clip 1,
@@ -85,7 +86,8 @@ typedef struct {
     float *logits;      // (V) scratch
 } SftBatch;
 
-int sft_batch_init(SftBatch *b, Model *m, int rows, int T);
+// recompute: gradient checkpointing (model_acts_create_opts). 0 or -1.
+int sft_batch_init(SftBatch *b, Model *m, int rows, int T, int recompute);
 void sft_batch_free(SftBatch *b);
 // Target tokens of e: those after the prompt (or marked in e->train), or all but
 // the first with prompt_loss.

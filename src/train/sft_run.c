@@ -6,10 +6,12 @@
 #include "base/jsonl.h"
 #include "base/sys.h"
 #include "model/io.h"
+#include "model/lora.h"
 #include "rollout/rollout.h"
 #include "report/html.h"
 #include "tok/template.h"
 #include "train/checkpoint.h"
+#include "train/memplan.h"
 #include "train/rundir.h"
 #include "train/sft.h"
 #include "train/sft_data.h"
@@ -47,6 +49,10 @@ const OptDef sft_run_options[] = {
     {"bf16", OPT_BOOL, F(bf16), 0, 0, 1, NULL, "save the weights as bf16", NULL, NULL, 0},
     {"save_steps", OPT_INT, F(save_steps), 0, 0, 10000000, NULL, "updates between checkpoints in OUT/checkpoints (0: none)", NULL, NULL, 0},
     {"save_total_limit", OPT_INT, F(save_total_limit), 0, 0, 10000000, NULL, "keep the newest N checkpoints (0: all)", NULL, NULL, 0},
+    OPT_GROUP_ENTRY(SftRunConfig, lora, lora_options),
+    {"gradient_checkpointing", OPT_BOOL, F(gradient_checkpointing), 0, 0, 1, NULL,
+     "keep only each layer's input and recompute the layer in the backward (less memory, about one more forward)",
+     NULL, NULL, 0},
     {"resume", OPT_BOOL, F(resume), 0, 0, 1, NULL, "continue the run in --out from its newest checkpoint, bit for bit (same settings)", NULL, NULL, OPT_ARGV_ONLY},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };
@@ -55,7 +61,7 @@ const OptDef sft_run_options[] = {
 
 static const SftRunConfig sft_run_default = {
     .template_name = "raw", .completion_only = 1, .epochs = 3, .batch = 8, .lr = 1e-4, .min_lr_ratio = 0.1,
-    .warmup = 5, .eval_ratio = 0.1, .eval_every = 50, .log_every = 10, .seed = 1};
+    .warmup = 5, .eval_ratio = 0.1, .eval_every = 50, .log_every = 10, .seed = 1, .lora = LORA_OPTS_DEFAULT};
 
 void sft_run_defaults(void *c) { *(SftRunConfig *)c = sft_run_default; }
 
@@ -83,9 +89,9 @@ static int split_rows(Split *s, const SftData *d, const SftRunConfig *c) {
 }
 
 // The EOS appended to every row: the tokenizer's, else the model's first.
-static int find_eos(const Tokenizer *tok, const Model *m, const char *dir) {
+static int find_eos(const Tokenizer *tok, const ModelConfig *mc, const char *dir) {
     int eos = tok_eos_id(tok);
-    if (eos < 0 && m->cfg.n_eos > 0) eos = m->cfg.eos_token_ids[0];
+    if (eos < 0 && mc->n_eos > 0) eos = mc->eos_token_ids[0];
     if (eos < 0) err_set("%s: neither tokenizer_config.json nor config.json names an EOS token", dir);
     return eos;
 }
@@ -117,6 +123,7 @@ static int train_and_save(const SftRunConfig *c, Model *m, const Split *s, const
     sc.eval = s->eval, sc.n_eval = s->n_eval, sc.eval_every = c->eval_every;
     sc.ckpt_dir = ckdir, sc.save_every = c->save_steps, sc.save_total_limit = c->save_total_limit;
     sc.tokenizer_dir = c->model;
+    sc.gradient_checkpointing = c->gradient_checkpointing;
     sc.resume_from = ckpt[0] ? ckpt : NULL;
     SftResult res;
     // Under MPI every rank trains; rank 0 writes the run directory.
@@ -124,11 +131,19 @@ static int train_and_save(const SftRunConfig *c, Model *m, const Split *s, const
     if (lead && (mkdir_p(c->out) != 0 || (!ckpt[0] && write_settings(c) != 0))) return -1;
     if (sft_train(m, s->train, s->n_train, &sc, &res) != 0) return -1;
     if (!lead) return 0;
+    if (m->lora) {
+        // the adapters as PEFT writes them, then the model with them merged in
+        char adir[4096];
+        if (path_join(adir, sizeof adir, c->out, "adapter") != 0 || lora_save(m->lora, adir) != 0 ||
+            copy_tokenizer(c->model, adir) != 0 || lora_merge(m, m->lora) != 0)
+            return -1;
+    }
     if (model_save(m, dir, c->bf16 ? ST_BF16 : ST_F32) != 0 || copy_tokenizer(c->model, dir) != 0) return -1;
     if (report_write(c->out, NULL) != 0) return err_wrap("report");
     log_info("sft: %d updates, loss %.4f -> %.4f%s%.4f in %.0f s (%ld target tokens); wrote %s", sc.steps,
              res.first_loss, res.last_loss, s->n_eval ? ", eval_loss " : "", s->n_eval ? res.eval_loss : 0.0,
              res.seconds, res.tokens, dir);
+    log_info("sft: peak resident memory %.2f GiB", (double)peak_rss_bytes() / (1 << 30));
     return 0;
 }
 
@@ -142,6 +157,19 @@ static int find_start(const SftRunConfig *c, char *out, size_t cap) {
         return -1;
     if (!out[0]) return err_set("%s/checkpoints: no checkpoint to resume from", c->out);
     return checkpoint_verify_dir(out);
+}
+
+// Refuse a run that cannot fit before the weights are loaded.
+static int check_memory(const SftRunConfig *c, const ModelConfig *mc, const SftData *d) {
+    int T = 1;
+    for (int i = 0; i < d->n; i++) T = d->ex[i].len > T ? d->ex[i].len : T;
+    int micro = c->micro_batch > 0 && c->micro_batch < c->batch ? c->micro_batch : c->batch;
+    MemPlan p;
+    memplan_sft(&p, mc, &c->lora, micro, T, c->gradient_checkpointing,
+                micro < c->batch || c->batch_tokens > 0 || dist_size() > 1);
+    return memplan_check(&p, c->lora.lora_r > 0 ? "try a smaller --micro-batch"
+                                                : "try --lora-r 16 (a frozen base: no gradients or moments) or a "
+                                                  "smaller --micro-batch");
 }
 
 int sft_run(const SftRunConfig *c) {
@@ -160,13 +188,25 @@ int sft_run(const SftRunConfig *c) {
         return err_wrap("template");
     }
     Model m = {0};
+    Lora lo = {0};
     SftData d = {0};
     Split s = {0};
-    int rc = -1, eos;
-    if (model_load(&m, ckpt[0] ? ckpt : c->model, 1) != 0 || (eos = find_eos(tok, &m, c->model)) < 0) goto done;
-    SftDataOpts o = {.tok = tok, .template_name = c->template_name, .eos = eos, .max_len = m.cfg.max_position,
+    ModelConfig mc;
+    int rc = -1, eos, lora = c->lora.lora_r > 0;
+    if (model_config_load(&mc, c->model) != 0 || (eos = find_eos(tok, &mc, c->model)) < 0) goto done;
+    SftDataOpts o = {.tok = tok, .template_name = c->template_name, .eos = eos, .max_len = mc.max_position,
                      .skip_long = c->skip_long, .exact_completion = c->exact_completion};
     if (sft_data_load(&d, c->dataset, &o) != 0 || split_rows(&s, &d, c) != 0) goto done;
+    if (check_memory(c, &mc, &d) != 0) goto done;
+    // With LoRA the model is the frozen base (no gradients) and a checkpoint holds only the adapters.
+    if (model_load(&m, ckpt[0] && !lora ? ckpt : c->model, !lora) != 0) goto done;
+    if (lora) {
+        if (lora_open(&lo, &c->lora, &m.cfg, c->model, ckpt[0] ? ckpt : NULL, (uint64_t)c->seed, 1) != 0) {
+            err_wrap("LoRA adapters");
+            goto done;
+        }
+        m.lora = &lo;
+    }
     log_info("sft: %d rows (%ld tokens), %d for training, %d held out, %ld skipped as too long", d.n, d.tokens,
              s.n_train, s.n_eval, d.skipped_long);
     if (ckpt[0]) log_info("sft: resuming from %s", ckpt);
@@ -175,6 +215,7 @@ done:
     free(s.train);
     sft_data_free(&d);
     if (m.params) model_free(&m);
+    lora_free(&lo);
     tok_free(tok);
     return rc;
 }

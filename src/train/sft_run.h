@@ -2,12 +2,14 @@
 // (train/sft_data.h shapes) with the SFT loop, a held-out split scored by
 // eval_loss, and a run directory: config.json (the settings), metrics.jsonl
 // (TRL's names), checkpoints/step_N/ every save_steps updates and model/
-// (the fine-tuned model with its tokenizer). --resume continues a run from its
+// (the fine-tuned model with its tokenizer; with LoRA the merged model, and
+// adapter/ the adapters in PEFT's format). --resume continues a run from its
 // newest checkpoint bit for bit.
 #ifndef AHA_TRAIN_SFT_RUN_H
 #define AHA_TRAIN_SFT_RUN_H
 
 #include "base/options.h"
+#include "model/lora.h"
 
 typedef struct {
     char model[512], dataset[512], out[512];
@@ -27,6 +29,8 @@ typedef struct {
     int save_total_limit;     // keep the newest N checkpoints (0: all)
     int resume;               // continue OUT from its newest checkpoint (the settings must be OUT's)
     int exact_completion;     // not an option: completions are another model's text (distill)
+    LoraOpts lora;            // lora_r > 0: train adapters on the frozen model; OUT/adapter holds them
+    int gradient_checkpointing;   // keep each layer's input only; recompute the layer in the backward
 } SftRunConfig;
 
 extern const OptDef sft_run_options[];

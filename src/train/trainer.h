@@ -39,8 +39,10 @@ typedef struct Trainer {
     char run_dir[1024];
     char tok_dir[1024];       // where tokenizer.json was read (copied into checkpoints)
     Model policy;             // with gradients
-    Model ref;                // params only; used when cfg.beta > 0
-    int has_ref;
+    Model ref;                // params only; used when cfg.beta > 0 without LoRA
+    int has_ref;              // a reference: ref, or with LoRA the policy with its adapters off
+    Lora lora;                // adapters the policy carries (cfg.lora.lora_r > 0); the base is frozen
+    int has_lora;
     int ref_moved;            // ref differs from the starting weights (saved in checkpoints)
     Tokenizer *tok;
     ModelActs *acts;          // micro-batch rows x max_T
@@ -91,6 +93,8 @@ typedef struct Trainer {
 // must be open) and a progress line into line. Return 0 or -1 after err_set;
 // trainer_close frees whatever trainer_open got, also after a failure.
 int trainer_open(Trainer *t, const GrpoConfig *cfg, const char *weights_dir);
+// What the optimizer updates: the adapters with LoRA, else the whole policy.
+static inline Model *trainer_trainable(Trainer *t) { return t->has_lora ? &t->lora.ad : &t->policy; }
 int trainer_step(Trainer *t);
 int trainer_log_step(Trainer *t, char *line, size_t cap);
 void trainer_close(Trainer *t);
