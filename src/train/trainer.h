@@ -95,6 +95,12 @@ typedef struct Trainer {
 int trainer_open(Trainer *t, const GrpoConfig *cfg, const char *weights_dir);
 // What the optimizer updates: the adapters with LoRA, else the whole policy.
 static inline Model *trainer_trainable(Trainer *t) { return t->has_lora ? &t->lora.ad : &t->policy; }
+// Row i of the training batch (kept groups in the order they were kept).
+static inline const RolloutRow *batch_row(const Trainer *t, int i, const RolloutGroup **group) {
+    int G = t->cfg.group_size, slot = t->keep[i / G];
+    *group = &t->ro.groups[slot];
+    return &t->ro.rows[(size_t)slot * G + i % G];
+}
 int trainer_step(Trainer *t);
 int trainer_log_step(Trainer *t, char *line, size_t cap);
 void trainer_close(Trainer *t);
