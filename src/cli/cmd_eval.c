@@ -37,7 +37,7 @@ int cmd_eval(void *cfg) {
     if (!flags->src.task[0] == !flags->src.dataset[0])
         return cli_usage("eval", "give exactly one of --task and --dataset");
     // The defaults, the model's generation_config.json over them, the flags over both.
-    EvalConfig *c = malloc(sizeof *c);
+    EvalConfig *c = calloc(1, sizeof *c);   // defaults set some fields; the rest start at 0
     if (!c) return cli_fail("eval", "out of memory");
     eval_defaults(c);
     int rc = sample_settings_model_defaults(&c->sample, flags->model);

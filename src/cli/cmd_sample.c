@@ -136,7 +136,7 @@ static int sample_model(const SampleArgs *a) {
 int cmd_sample(void *cfg) {
     const SampleArgs *flags = cfg;
     // The defaults, the model's generation_config.json over them, the flags over both.
-    SampleArgs *a = malloc(sizeof *a);
+    SampleArgs *a = calloc(1, sizeof *a);   // defaults set some fields; the rest start at 0
     if (!a) return cli_fail("sample", "out of memory");
     sample_defaults(a);
     int rc = sample_settings_model_defaults(&a->sample, flags->model);
