@@ -26,12 +26,17 @@ typedef struct {
 } RmTerm;
 
 // The completion text the view selects (borrowed from in): all of it, or the
-// answer region as the rule rewards read it (reward/text.h).
+// answer as the rule rewards read it (reward/text.h): the region after the
+// last </think>, and within it the last <answer>…</answer>'s content when
+// there is one, so that a reward model trained on bare answers reads the
+// policy's tagged ones the same way.
 static const char *view_text(const RewardInput *in, View v, size_t *len) {
     *len = in->completion_len;
     if (v == VIEW_ALL) return in->completion;
     ThinkSplit ts;
     text_think_split(&ts, in->completion, in->completion_len, in->prefilled_think);
+    size_t start;
+    if (text_last_answer(ts.region, ts.region_len, &start, len)) return ts.region + start;
     *len = ts.region_len;
     return ts.region;
 }
