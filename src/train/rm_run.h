@@ -7,7 +7,8 @@
 // "eval_margin", "epoch"}: accuracy counts pairs with r_c > r_r, or labelled
 // rows with (r > 0) = label; margin is the mean r_c − r_r, or the mean r of
 // label-1 rows minus that of label-0 rows. There are no intermediate
-// checkpoints: a run is short and starts over.
+// checkpoints: a run is short and starts over. Under MPI (base/dist.h) the
+// ranks share each update's micro-batches and end with one process's model.
 #ifndef AHA_TRAIN_RM_RUN_H
 #define AHA_TRAIN_RM_RUN_H
 
