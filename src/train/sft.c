@@ -276,20 +276,16 @@ static int state_write(const RunState *st, const char *dir) {
 #define PUT(k) cJSON_AddNumberToObject(o, #k, (double)st->k);
     STATE_LONGS(PUT) STATE_DOUBLES(PUT)
 #undef PUT
-    int rc = checkpoint_manifest(o, dir);   // written last: it lists the other files
-    if (rc == 0) rc = json_write_file(o, dir, "trainer_state.json");
+    int rc = checkpoint_state_write(o, dir);
     cJSON_Delete(o);
     return rc;
 }
 
 static int state_read(RunState *st, const char *dir) {
     char path[4096];
-    if (path_join(path, sizeof path, dir, "trainer_state.json") != 0) return -1;
-    char *text = file_read_all(path, NULL);
-    if (!text) return -1;
-    cJSON *o = cJSON_Parse(text);
-    free(text);
-    int rc = o ? 0 : err_set("%s: not JSON", path);
+    cJSON *o = checkpoint_state_read(dir, path, sizeof path);
+    if (!o) return -1;
+    int rc = 0;
 #define GET_L(k) if (rc == 0) rc = json_get_int(o, #k, &st->k, 1);
 #define GET_D(k) if (rc == 0) rc = json_get_double(o, #k, &st->k, 1);
     STATE_LONGS(GET_L) STATE_DOUBLES(GET_D)
