@@ -3,7 +3,8 @@
 # rank order and hold the same bits on every rank; `aha version` names its rank
 # under mpirun; aha sft on 1, 2 and 4 ranks ends bit for bit alike, aha grpo
 # within 1e-6; both resume on another rank count and stop with the rank named
-# when one is killed; rm train on 1, 2 and 4 ranks ends bit for bit alike;
+# when one is killed; rm train on 1, 2 and 4 ranks ends bit for bit alike,
+# also resumed on another rank count;
 # eval, rejection-sample and pretrain give one process's
 # files; and the same over two hosts made of network namespaces
 # (tests/mpi_hosts.sh), skipped with its reason where namespaces are not allowed.
@@ -182,6 +183,18 @@ check "rm train: one metrics line per update and evaluation (rank 0 alone writes
 check "rm train: 4 ranks on 4 micro-batches give no idle warning" '! grep -q "ranks past it idle" "$T/rm4.log"'
 rmt 4 --micro-batch 4 --out "$T/rmw" >"$T/rmw.log" 2>&1
 check "rm train: more ranks than micro-batches warns once" '[ "$(grep -c "ranks past it idle" "$T/rmw.log")" -eq 1 ]'
+# Resume with another rank count: 2 ranks save at 3 and 5; cut back to 3, 1
+# rank and 4 ranks each finish a copy, ending as the straight run.
+rmt 2 --save-steps 3 --out "$T/rmr" >"$T/rmr.log" 2>&1
+rm -rf "$T/rmr/checkpoints/step_5" "$T/rmr/model" && echo step_3 >"$T/rmr/checkpoints/latest"
+cp -r "$T/rmr" "$T/rmr4"
+for np in 1 4; do
+    [ $np = 1 ] && d="$T/rmr" || d="$T/rmr4"
+    rmt $np --save-steps 3 --out "$d" --resume >"$d.resume.log" 2>&1
+    check "rm train: a 2-rank run resumes on $np rank(s)" '[ $? -eq 0 ] && grep -q "resuming from .*step_3" "$d.resume.log"' || tail -5 "$d.resume.log"
+    check "rm train: resumed on $np rank(s), the straight run's model bit for bit and its metrics" \
+        'cmp -s "$T/rm1/model/model.safetensors" "$d/model/model.safetensors" && cmp -s "$T/rm1/model/score.safetensors" "$d/model/score.safetensors" && same_metrics "$T/rm1/metrics.jsonl" "$d/metrics.jsonl"'
+done
 
 # eval and rejection-sample deal their prompts to the ranks: the same
 # results and files as one process.
