@@ -3,7 +3,9 @@
 # rank order and hold the same bits on every rank; `aha version` names its rank
 # under mpirun; aha sft on 1, 2 and 4 ranks ends bit for bit alike, aha grpo
 # within 1e-6; both resume on another rank count and stop with the rank named
-# when one is killed; eval, rejection-sample and pretrain give one process's
+# when one is killed; rm train on 1, 2 and 4 ranks ends bit for bit alike,
+# also resumed on another rank count;
+# eval, rejection-sample and pretrain give one process's
 # files; and the same over two hosts made of network namespaces
 # (tests/mpi_hosts.sh), skipped with its reason where namespaces are not allowed.
 set -u
@@ -149,6 +151,50 @@ last=$(cat "$T/gk/checkpoints/latest")
 "$AHA" grpo --resume "$T/gk" >"$T/gk1.log" 2>&1 </dev/null &
 pid=$!; sleep 4; kill $pid 2>/dev/null; wait $pid 2>/dev/null
 check "grpo: the checkpoint the kill left ($last) resumes" 'grep -q "resuming .* at step ${last#step_}" "$T/gk1.log"' || tail -3 "$T/gk1.log"
+
+# Data-parallel reward-model training: whole micro-batches dealt to ranks,
+# trunk and head gradients summed in fp64, held-out eval shared too. 1, 2 and 4
+# ranks end with the same trunk and head bit for bit and the same metrics
+# within 1e-6; rank 0 alone writes the run.
+"$AHA" task chat -n 60 --as pairs >"$T/rm.jsonl"
+rmt() { local np=$1; shift
+    timeout 300 mpirun -np "$np" --oversubscribe "$AHA" rm train --model models/aha-tiny --dataset "$T/rm.jsonl" \
+        --batch 8 --micro-batch 2 --lr 1e-3 --warmup 2 --max-steps 5 --log-every 1 --eval-every 2 --eval-ratio 0.2 \
+        --threads 1 "$@"; }
+for np in 1 2 4; do
+    rmt $np --out "$T/rm$np" >"$T/rm$np.log" 2>&1
+    check "rm train on $np ranks exits 0" '[ $? -eq 0 ]' || tail -5 "$T/rm$np.log"
+done
+same_metrics() { "$PYTHON" - "$1" "$2" <<'P'
+import json, sys
+a, b = ([json.loads(l) for l in open(f)] for f in sys.argv[1:3])
+ok = len(a) == len(b) and all(x.keys() == y.keys() and all(abs(x[k] - y[k]) <= 1e-6 for k in x if k != "seconds")
+                              for x, y in zip(a, b))
+sys.exit(0 if ok else 1)
+P
+}
+for np in 2 4; do
+    check "rm train: $np ranks give 1 rank's trunk and head bit for bit" \
+        'cmp -s "$T/rm1/model/model.safetensors" "$T/rm$np/model/model.safetensors" && cmp -s "$T/rm1/model/score.safetensors" "$T/rm$np/model/score.safetensors"'
+    check "rm train: $np ranks log 1 rank's metrics within 1e-6" 'same_metrics "$T/rm1/metrics.jsonl" "$T/rm$np/metrics.jsonl"'
+done
+check "rm train: one metrics line per update and evaluation (rank 0 alone writes)" \
+    '[ "$(grep -c "\"loss\"" "$T/rm2/metrics.jsonl")" -eq 5 ] && [ "$(grep -c "\"eval_loss\"" "$T/rm2/metrics.jsonl")" -eq 3 ]'
+check "rm train: 4 ranks on 4 micro-batches give no idle warning" '! grep -q "ranks past it idle" "$T/rm4.log"'
+rmt 4 --micro-batch 4 --out "$T/rmw" >"$T/rmw.log" 2>&1
+check "rm train: more ranks than micro-batches warns once" '[ "$(grep -c "ranks past it idle" "$T/rmw.log")" -eq 1 ]'
+# Resume with another rank count: 2 ranks save at 3 and 5; cut back to 3, 1
+# rank and 4 ranks each finish a copy, ending as the straight run.
+rmt 2 --save-steps 3 --out "$T/rmr" >"$T/rmr.log" 2>&1
+rm -rf "$T/rmr/checkpoints/step_5" "$T/rmr/model" && echo step_3 >"$T/rmr/checkpoints/latest"
+cp -r "$T/rmr" "$T/rmr4"
+for np in 1 4; do
+    [ $np = 1 ] && d="$T/rmr" || d="$T/rmr4"
+    rmt $np --save-steps 3 --out "$d" --resume >"$d.resume.log" 2>&1
+    check "rm train: a 2-rank run resumes on $np rank(s)" '[ $? -eq 0 ] && grep -q "resuming from .*step_3" "$d.resume.log"' || tail -5 "$d.resume.log"
+    check "rm train: resumed on $np rank(s), the straight run's model bit for bit and its metrics" \
+        'cmp -s "$T/rm1/model/model.safetensors" "$d/model/model.safetensors" && cmp -s "$T/rm1/model/score.safetensors" "$d/model/score.safetensors" && same_metrics "$T/rm1/metrics.jsonl" "$d/metrics.jsonl"'
+done
 
 # eval and rejection-sample deal their prompts to the ranks: the same
 # results and files as one process.

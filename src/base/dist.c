@@ -18,6 +18,11 @@ int dist_check_same(const void *buf, size_t bytes, const char *what) {
     return err_set("the ranks' %s differ (rank %d of %d: CRC-32C %08x)", what, dist_rank(), dist_size(), (unsigned)crc);
 }
 
+void dist_share(int n, int *lo, int *hi) {
+    int ranks = dist_size(), me = dist_rank();
+    *lo = (int)((long)n * me / ranks), *hi = (int)((long)n * (me + 1) / ranks);
+}
+
 #ifdef AHA_MPI
 #include <mpi.h>
 

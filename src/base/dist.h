@@ -32,6 +32,10 @@ int dist_barrier(void);
 // compared over the ranks. Returns 0 when they do, else -1 after err_set
 // naming what, this rank and its CRC (or the failed collective).
 int dist_check_same(const void *buf, size_t bytes, const char *what);
+// This rank's units [lo, hi) of n (micro-batches, say), dealt in contiguous
+// blocks in rank order: a unit's work is the same whatever the rank count, and
+// ranks past n get none.
+void dist_share(int n, int *lo, int *hi);
 // Stop every rank of the job with this exit code (never returns).
 void dist_abort(int code);
 

@@ -168,14 +168,25 @@ int checkpoint_verify(const char *ckpt, const cJSON *state) {
     return 0;
 }
 
-int checkpoint_verify_dir(const char *ckpt) {
-    char path[4096];
-    if (path_join(path, sizeof path, ckpt, STATE_FILE) != 0) return -1;
+int checkpoint_state_write(cJSON *state, const char *dir) {
+    int rc = checkpoint_manifest(state, dir);
+    return rc == 0 ? json_write_file(state, dir, STATE_FILE) : rc;
+}
+
+cJSON *checkpoint_state_read(const char *dir, char *path, size_t cap) {
+    if (path_join(path, cap, dir, STATE_FILE) != 0) return NULL;
     char *text = file_read_all(path, NULL);
-    if (!text) return -1;
+    if (!text) return NULL;
     cJSON *o = cJSON_Parse(text);
     free(text);
-    int rc = o ? checkpoint_verify(ckpt, o) : err_set("%s: invalid JSON", path);
+    if (!o) err_set("%s: invalid JSON", path);
+    return o;
+}
+
+int checkpoint_verify_dir(const char *ckpt) {
+    char path[4096];
+    cJSON *o = checkpoint_state_read(ckpt, path, sizeof path);
+    int rc = o ? checkpoint_verify(ckpt, o) : -1;
     cJSON_Delete(o);
     return rc;
 }

@@ -33,6 +33,12 @@ int checkpoint_manifest(cJSON *state, const char *dir);
 // their sizes and checksums (a state without "files" passes with a warning).
 // Returns 0, or -1 naming the first file that differs.
 int checkpoint_verify(const char *dir, const cJSON *state);
+// Add the manifest to a state object (the caller's) and write it as
+// dir/trainer_state.json, last, since it lists the other files. 0 or -1.
+int checkpoint_state_write(cJSON *state, const char *dir);
+// dir/trainer_state.json parsed (the caller deletes it), its path in path; or
+// NULL after err_set naming the file.
+cJSON *checkpoint_state_read(const char *dir, char *path, size_t cap);
 // The same for the state in dir/trainer_state.json. Returns 0 or -1.
 int checkpoint_verify_dir(const char *dir);
 // Finish a checkpoint written into ckdir/step_<step>.tmp (rc: 0 when every

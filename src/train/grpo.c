@@ -238,8 +238,7 @@ static int open_rest(Trainer *t) {
 // dealt to the ranks in contiguous blocks, so that each one's rows, and with
 // them its log-probs and gradient, are the same whatever the number of ranks.
 static void my_micro_batches(const Trainer *t, int R, int *lo, int *hi) {
-    int M = (R + t->micro_rows - 1) / t->micro_rows, ranks = dist_size(), me = dist_rank();
-    *lo = (int)((long)M * me / ranks), *hi = (int)((long)M * (me + 1) / ranks);
+    dist_share((R + t->micro_rows - 1) / t->micro_rows, lo, hi);
 }
 
 // Forward over this rank's micro-batches of rows [0, n), keeping only log-probs.

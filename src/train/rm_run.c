@@ -1,6 +1,9 @@
 // aha rm end to end: read and split the rows, train the head and trunk with
 // AdamW (the SFT schedule), log, save; or score rows with a trained model.
+// Under MPI the ranks share each update's micro-batches as sft's do and rank 0
+// writes the run directory; scoring refuses more than one rank.
 #include "train/rm_run.h"
+#include "base/dist.h"
 #include "base/err.h"
 #include "base/fileio.h"
 #include "base/jsonl.h"
@@ -10,7 +13,9 @@
 #include "rollout/rollout.h"
 #include "tok/template.h"
 #include "train/checkpoint.h"
+#include "model/value.h"
 #include "train/rm.h"
+#include "train/rundir.h"
 #include "train/sft.h"
 
 #include <math.h>
@@ -46,6 +51,8 @@ const OptDef rm_run_options[] = {
     {"threads", OPT_INT, F(threads), 0, 0, 1024, NULL, "threads (0: all cores)", NULL, NULL, 0},
     OPT_GROUP_ENTRY(RmRunConfig, precision, precision_options),
     {"bf16", OPT_BOOL, F(bf16), 0, 0, 1, NULL, "save the trunk as bf16", NULL, NULL, 0},
+    {"save_steps", OPT_INT, F(save_steps), 0, 0, 10000000, NULL, "train: updates between checkpoints in OUT/checkpoints (0: none)", NULL, NULL, 0},
+    {"resume", OPT_BOOL, F(resume), 0, 0, 1, NULL, "train: continue the run in --out from its newest checkpoint, bit for bit (same settings)", NULL, NULL, OPT_ARGV_ONLY},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };
 #undef F
@@ -57,7 +64,7 @@ static const RmRunConfig rm_run_default = {
 
 void rm_run_defaults(void *c) { *(RmRunConfig *)c = rm_run_default; }
 
-// ---------------------------------------------------------------- the loop
+// ---------------------------------------------------------------- passes
 
 // Sums over the rows of one pass.
 typedef struct {
@@ -81,6 +88,8 @@ typedef struct {
     const SftExample **seq;         // (2 micro) the sequences of one forward
     float *score, *dscore, *aux;    // (2 micro) each; aux: margins or labels
     float *dhead;                   // (C + 1)
+    double *acc;                    // (n_params + C + 1) the update's trunk then head gradient, summed over
+                                    // micro-batches and ranks, or NULL when one micro-batch on one rank makes it whole
 } Pass;
 
 // Forward (and with norm > 0 backward, loss divided by norm) rows of one
@@ -113,21 +122,66 @@ static int pass_micro(Pass *P, const RmExample *const *rows, int k, double norm,
     return rm_backward(m, &P->b, P->rm->head, P->dscore, n, P->dhead);
 }
 
-static int pass_rows(Pass *P, const RmExample *const *rows, int R, int backward, Tally *t) {
-    *t = (Tally){0};
-    for (int r = 0; r < R; r += P->micro) {
-        int k = R - r < P->micro ? R - r : P->micro;
-        if (pass_micro(P, rows + r, k, backward ? (double)R : 0, t) != 0) return -1;
-    }
+static void zero_grads(Pass *P) {
+    model_zero_grad(&P->rm->m);
+    memset(P->dhead, 0, sizeof(float) * ((size_t)P->rm->m.cfg.hidden_size + 1));
+}
+
+// t summed over the ranks (in rank order, the same on every rank).
+static int tally_sum(Tally *t) {
+    if (dist_size() == 1) return 0;
+    double v[8] = {t->loss, (double)t->rows, (double)t->correct, t->margin, t->pos, t->neg, (double)t->n_pos,
+                   (double)t->n_neg};
+    if (dist_sum_f64(v, 8) != 0) return -1;
+    *t = (Tally){.loss = v[0], .rows = (long)v[1], .correct = (long)v[2], .margin = v[3], .pos = v[4], .neg = v[5],
+                 .n_pos = (long)v[6], .n_neg = (long)v[7]};
     return 0;
 }
 
-static int pass_init(Pass *P, RewardModel *rm, RmKind kind, int micro, int T) {
+// Forward (and with backward, backward with the loss divided by R) rows in
+// micro-batches into t. Whole micro-batches go to the ranks, so each one's
+// rows, and with them its gradient, are the same whatever the number of
+// ranks; t sums every rank's, the gradients are summed by the caller.
+static int pass_rows(Pass *P, const RmExample *const *rows, int R, int backward, Tally *t) {
+    *t = (Tally){0};
+    int lo, hi;
+    dist_share((R + P->micro - 1) / P->micro, &lo, &hi);
+    size_t n = P->rm->m.n_params, H = (size_t)P->rm->m.cfg.hidden_size + 1;
+    for (int j = lo; j < hi; j++) {
+        int r = j * P->micro, k = R - r < P->micro ? R - r : P->micro, sum = backward && P->acc;
+        if (sum) zero_grads(P);
+        if (pass_micro(P, rows + r, k, backward ? (double)R : 0, t) != 0) return -1;
+        for (size_t i = 0; sum && i < n; i++) P->acc[i] += P->rm->m.grads[i];
+        for (size_t i = 0; sum && i < H; i++) P->acc[n + i] += P->dhead[i];
+    }
+    return tally_sum(t);
+}
+
+// One update's forward and backward: trunk gradients in m->grads, the head's
+// in P->dhead. Micro-batch gradients (fp32) add up in fp64 over micro-batches
+// and then ranks, where the order of the terms hardly matters: the fp32 result
+// is the same for 1, 2 or 4 ranks.
+static int train_rows(Pass *P, const RmExample *const *rows, int R, Tally *t) {
+    size_t n = P->rm->m.n_params, H = (size_t)P->rm->m.cfg.hidden_size + 1;
+    zero_grads(P);
+    if (P->acc) memset(P->acc, 0, sizeof(double) * (n + H));
+    if (pass_rows(P, rows, R, 1, t) != 0) return -1;
+    if (!P->acc) return 0;
+    if (dist_sum_f64(P->acc, n + H) != 0) return -1;
+    for (size_t i = 0; i < n; i++) P->rm->m.grads[i] = (float)P->acc[i];
+    for (size_t i = 0; i < H; i++) P->dhead[i] = (float)P->acc[n + i];
+    return 0;
+}
+
+// with_acc: an update takes several micro-batches or ranks.
+static int pass_init(Pass *P, RewardModel *rm, RmKind kind, int micro, int T, int with_acc) {
     int seqs = kind == RM_PAIRWISE ? 2 * micro : micro, C = rm->m.cfg.hidden_size;
     *P = (Pass){.rm = rm, .kind = kind, .micro = micro};
     P->seq = malloc(sizeof *P->seq * (size_t)seqs);
     P->score = malloc(sizeof(float) * (size_t)seqs * 3);
     P->dhead = calloc((size_t)C + 1, sizeof(float));
+    if (with_acc && !(P->acc = malloc(sizeof(double) * (rm->m.n_params + (size_t)C + 1))))
+        return err_set("rm: out of memory for the gradient sum (%zu parameters)", rm->m.n_params);
     if (!P->seq || !P->score || !P->dhead) return err_set("out of memory");
     P->dscore = P->score + seqs, P->aux = P->score + 2 * seqs;
     return rm_batch_init(&P->b, &rm->m, seqs, T);
@@ -138,6 +192,7 @@ static void pass_free(Pass *P) {
     free(P->seq);
     free(P->score);
     free(P->dhead);
+    free(P->acc);
 }
 
 static int put_line(JsonlWriter *log, cJSON *o) {
@@ -146,9 +201,11 @@ static int put_line(JsonlWriter *log, cJSON *o) {
     return rc;
 }
 
+// Every rank scores its share of the held-out rows; rank 0 (log open) writes the line.
 static int log_eval(Pass *P, JsonlWriter *log, const RmExample *const *eval, int n_eval, long step, double epoch,
                     Tally *t) {
     if (pass_rows(P, eval, n_eval, 0, t) != 0) return -1;
+    if (!log->f) return 0;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "step", (double)step);
     cJSON_AddNumberToObject(o, "eval_loss", t->loss / (double)t->rows);
@@ -164,15 +221,144 @@ typedef struct {
     int T;                         // the longest sequence
 } Split;
 
-// Train on s; the last evaluation lands in *ev.
+// The metrics line and progress of a log window; at: step, learning rate,
+// grad norm, epoch.
+static int log_window(JsonlWriter *log, Progress *prog, const Tally *win, RmKind kind, const double at[4],
+                      double seconds) {
+    cJSON *o = cJSON_CreateObject();
+    double loss = win->loss / (double)win->rows, acc = (double)win->correct / (double)win->rows;
+    cJSON_AddNumberToObject(o, "step", at[0]);
+    cJSON_AddNumberToObject(o, "loss", loss);
+    cJSON_AddNumberToObject(o, "accuracy", acc);
+    cJSON_AddNumberToObject(o, "margin", tally_margin(win, kind));
+    cJSON_AddNumberToObject(o, "learning_rate", at[1]);
+    cJSON_AddNumberToObject(o, "grad_norm", at[2]);
+    cJSON_AddNumberToObject(o, "epoch", at[3]);
+    cJSON_AddNumberToObject(o, "seconds", seconds);
+    if (put_line(log, o) != 0) return -1;
+    char text[160];
+    snprintf(text, sizeof text, "loss %.4f  acc %.3f  lr %.2e", loss, acc, at[1]);
+    progress_update(prog, (long)at[0], text);
+    return 0;
+}
+
+// ---------------------------------------------------------------- checkpoints
+
+// What a resume needs beside the reward model and its optimizer: the data
+// order's place, the open log window, the log's length and the time so far.
+typedef struct {
+    long step, epoch, cursor, lines;   // lines: of metrics.jsonl
+    double seconds;
+    Tally win;
+} RmState;
+
+static const struct {
+    const char *key;
+    size_t off;
+    int is_long;
+} state_fields[] = {
+    {"step", offsetof(RmState, step), 1}, {"epoch", offsetof(RmState, epoch), 1},
+    {"cursor", offsetof(RmState, cursor), 1}, {"lines", offsetof(RmState, lines), 1},
+    {"seconds", offsetof(RmState, seconds), 0}, {"win_loss", offsetof(RmState, win.loss), 0},
+    {"win_rows", offsetof(RmState, win.rows), 1}, {"win_correct", offsetof(RmState, win.correct), 1},
+    {"win_margin", offsetof(RmState, win.margin), 0}, {"win_pos", offsetof(RmState, win.pos), 0},
+    {"win_neg", offsetof(RmState, win.neg), 0}, {"win_n_pos", offsetof(RmState, win.n_pos), 1},
+    {"win_n_neg", offsetof(RmState, win.n_neg), 1},
+};
+#define N_STATE_FIELDS (sizeof state_fields / sizeof state_fields[0])
+
+// trainer_state.json: the fields above (doubles print with enough digits to
+// come back bit for bit) and the manifest of the checkpoint's other files.
+static int state_write(const RmState *st, const char *dir) {
+    cJSON *o = cJSON_CreateObject();
+    for (size_t i = 0; i < N_STATE_FIELDS; i++) {
+        const char *at = (const char *)st + state_fields[i].off;
+        cJSON_AddNumberToObject(o, state_fields[i].key, state_fields[i].is_long ? (double)*(const long *)at
+                                                                                : *(const double *)at);
+    }
+    int rc = checkpoint_state_write(o, dir);
+    cJSON_Delete(o);
+    return rc;
+}
+
+static int state_read(RmState *st, const char *dir) {
+    char path[4096];
+    cJSON *o = checkpoint_state_read(dir, path, sizeof path);
+    if (!o) return -1;
+    int rc = 0;
+    for (size_t i = 0; i < N_STATE_FIELDS && rc == 0; i++) {
+        char *at = (char *)st + state_fields[i].off;
+        rc = state_fields[i].is_long ? json_get_int(o, state_fields[i].key, (long *)at, 1)
+                                     : json_get_double(o, state_fields[i].key, (double *)at, 1);
+    }
+    cJSON_Delete(o);
+    return rc ? err_wrap("%s", path) : 0;
+}
+
+// The head's AdamW moments hm (m then v, C + 1 each), as two head files.
+static int head_moments_io(const char *dir, float *hm, int C, int save) {
+    static const char *const names[2] = {"head_m.safetensors", "head_v.safetensors"};
+    char path[4096];
+    for (int i = 0; i < 2; i++) {
+        float *h = hm + (size_t)i * (C + 1);
+        if (path_join(path, sizeof path, dir, names[i]) != 0 ||
+            (save ? value_head_save(path, h, h[C], C) : value_head_load(path, h, &h[C], C)) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+// OUT/checkpoints/step_N: the reward model (fp32), the trunk's optimizer, the
+// head's moments and the state, written as step_N.tmp and committed
+// (train/checkpoint.h).
+static int ckpt_save(const RmRunConfig *c, const RewardModel *rm, const AdamW *opt, float *hm, const RmState *st) {
+    char ckdir[4096], tmp[4096], path[4096];
+    if (path_join(ckdir, sizeof ckdir, c->out, "checkpoints") != 0 ||
+        path_fmt(tmp, sizeof tmp, "%s/step_%ld.tmp", ckdir, st->step) != 0 ||
+        path_join(path, sizeof path, tmp, "optimizer.safetensors") != 0 || mkdir_p(ckdir) != 0 || remove_tree(tmp) != 0)
+        return -1;
+    int rc = rm_save(rm, tmp, ST_F32, c->model);
+    if (rc == 0) rc = adamw_state_save(opt, &rm->m, path);
+    if (rc == 0) rc = head_moments_io(tmp, hm, rm->m.cfg.hidden_size, 1);
+    if (rc == 0) rc = state_write(st, tmp);
+    return checkpoint_commit(ckdir, rc, st->step, 0);
+}
+
+// Take up the run where checkpoint dir left it (the weights are loaded already).
+static int ckpt_resume(const char *dir, const RewardModel *rm, AdamW *opt, float *hm, RmState *st, int steps,
+                       int n_train) {
+    char path[4096];
+    if (path_join(path, sizeof path, dir, "optimizer.safetensors") != 0 || adamw_state_load(opt, &rm->m, path) != 0 ||
+        head_moments_io(dir, hm, rm->m.cfg.hidden_size, 0) != 0 || state_read(st, dir) != 0)
+        return -1;
+    if (st->step < 1 || st->step >= steps || st->epoch < 0 || st->cursor < 0 || st->cursor > n_train ||
+        opt->step != st->step)
+        return err_set("%s: step %ld (optimizer step %ld), epoch %ld, position %ld do not fit a run of %d updates "
+                       "over %d rows", dir, st->step, opt->step, st->epoch, st->cursor, steps, n_train);
+    return 0;
+}
+
+// ---------------------------------------------------------------- the loop
+
+// The next batch of the shuffled order into rows (reshuffled per epoch).
+static void take_rows(const RmRunConfig *c, const Split *s, int *order, RmState *st, const RmExample **rows) {
+    for (int r = 0; r < c->batch; r++) {
+        if (st->cursor == s->n_train) sft_shuffle(order, s->n_train, (uint64_t)c->seed, ++st->epoch), st->cursor = 0;
+        rows[r] = s->train[order[st->cursor++]];
+    }
+}
+
+// Train on s, from checkpoint ckpt when not ""; the last evaluation lands in
+// *ev (on every rank).
 static int train_loop(const RmRunConfig *c, RewardModel *rm, RmKind kind, const Split *s, const char *log_path,
-                      Tally *ev) {
+                      const char *ckpt, Tally *ev) {
     int steps = c->max_steps ? c->max_steps : (int)ceil(c->epochs * s->n_train / c->batch);
     int micro = c->micro_batch > 0 && c->micro_batch < c->batch ? c->micro_batch : c->batch, rc = -1, C = rm->m.cfg.hidden_size;
-    Pass P;
+    Pass P = {0};
     AdamW opt = {0};
     JsonlWriter log = {0};
     Progress prog;
+    RmState st = {0};
     AdamWConfig ac = adamw_defaults();   // beta1 and eps
     ac.lr = c->lr, ac.beta2 = 0.99, ac.weight_decay = c->weight_decay, ac.clip_norm = 1.0;
     ac.schedule = LR_COSINE, ac.warmup_steps = c->warmup, ac.total_steps = steps, ac.min_lr_ratio = c->min_lr_ratio;
@@ -183,23 +369,24 @@ static int train_loop(const RmRunConfig *c, RewardModel *rm, RmKind kind, const 
         err_set("out of memory");
         goto done;
     }
-    if (pass_init(&P, rm, kind, micro, s->T) != 0 || adamw_init(&opt, &rm->m, &ac) != 0 ||
-        jsonl_writer_open(&log, log_path, 1) != 0)
+    int per_update = (c->batch + micro - 1) / micro, lead = dist_rank() == 0;
+    if (dist_size() > per_update && lead)
+        log_info("rm: warning: %d ranks but %d micro-batch%s per update: ranks past it idle (whole micro-batches "
+                 "are dealt to ranks; lower --micro-batch)", dist_size(), per_update, per_update == 1 ? "" : "es");
+    if (pass_init(&P, rm, kind, micro, s->T, per_update > 1 || dist_size() > 1) != 0 ||
+        adamw_init(&opt, &rm->m, &ac) != 0 || (ckpt[0] && ckpt_resume(ckpt, rm, &opt, hm, &st, steps, s->n_train) != 0))
         goto done;
-    progress_init(&prog, stderr, "rm", 0, steps);
-    long cursor = 0, epoch = 0;
-    Tally win = {0};
-    double t0 = time_now();
-    sft_shuffle(order, s->n_train, (uint64_t)c->seed, epoch);
-    for (long step = 1; step <= steps; step++) {
-        for (int r = 0; r < c->batch; r++) {
-            if (cursor == s->n_train) sft_shuffle(order, s->n_train, (uint64_t)c->seed, ++epoch), cursor = 0;
-            rows[r] = s->train[order[cursor++]];
-        }
+    // Rank 0 alone writes the log and the progress line.
+    if (lead && ((ckpt[0] && jsonl_rewind(log_path, st.lines, st.step, 0) != 0) ||
+                 jsonl_writer_open(&log, log_path, !ckpt[0]) != 0))
+        goto done;
+    if (lead) progress_init(&prog, stderr, "rm", st.step, steps);
+    double t0 = time_now() - st.seconds;
+    sft_shuffle(order, s->n_train, (uint64_t)c->seed, st.epoch);
+    for (long step = st.step + 1; step <= steps; step++) {
+        take_rows(c, s, order, &st, rows);
         Tally t;
-        model_zero_grad(&rm->m);
-        memset(P.dhead, 0, sizeof(float) * ((size_t)C + 1));
-        if (pass_rows(&P, rows, c->batch, 1, &t) != 0) goto done;
+        if (train_rows(&P, rows, c->batch, &t) != 0) goto done;
         double gnorm = adamw_step(&opt, &rm->m, 1.0f);
         if (!isfinite(t.loss) || !isfinite(gnorm)) {
             err_set("rm: the loss or gradient norm is not finite at update %ld", step);
@@ -208,30 +395,31 @@ static int train_loop(const RmRunConfig *c, RewardModel *rm, RmKind kind, const 
         // The head follows the trunk's clip factor and step, without decay.
         double clip = gnorm > ac.clip_norm ? ac.clip_norm / (gnorm + 1e-6) : 1.0;
         adamw_update_array(&opt, rm->head, P.dhead, hm, hv, (size_t)C + 1, (float)clip, 0);
-        win.loss += t.loss, win.rows += t.rows, win.correct += t.correct, win.margin += t.margin;
-        win.pos += t.pos, win.neg += t.neg, win.n_pos += t.n_pos, win.n_neg += t.n_neg;
-        double ep = (double)epoch + (double)cursor / s->n_train;
+        Tally *w = &st.win;
+        w->loss += t.loss, w->rows += t.rows, w->correct += t.correct, w->margin += t.margin;
+        w->pos += t.pos, w->neg += t.neg, w->n_pos += t.n_pos, w->n_neg += t.n_neg;
+        double ep = (double)st.epoch + (double)st.cursor / s->n_train;
         if (step % c->log_every == 0 || step == steps) {
-            cJSON *o = cJSON_CreateObject();
-            double loss = win.loss / (double)win.rows, acc = (double)win.correct / (double)win.rows;
-            cJSON_AddNumberToObject(o, "step", (double)step);
-            cJSON_AddNumberToObject(o, "loss", loss);
-            cJSON_AddNumberToObject(o, "accuracy", acc);
-            cJSON_AddNumberToObject(o, "margin", tally_margin(&win, kind));
-            cJSON_AddNumberToObject(o, "learning_rate", adamw_lr(&ac, step));
-            cJSON_AddNumberToObject(o, "grad_norm", gnorm);
-            cJSON_AddNumberToObject(o, "epoch", ep);
-            cJSON_AddNumberToObject(o, "seconds", time_now() - t0);
-            if (put_line(&log, o) != 0) goto done;
-            char text[160];
-            snprintf(text, sizeof text, "loss %.4f  acc %.3f  lr %.2e", loss, acc, adamw_lr(&ac, step));
-            progress_update(&prog, step, text);
-            win = (Tally){0};
+            // Ranks that drifted apart stop the job rather than train apart.
+            if (dist_check_same(rm->m.params, sizeof(float) * rm->m.n_params, "weights") != 0 ||
+                dist_check_same(rm->head, sizeof(float) * ((size_t)C + 1), "reward head weights") != 0) {
+                err_wrap("rm: update %ld", step);
+                goto done;
+            }
+            double at[4] = {(double)step, adamw_lr(&ac, step), gnorm, ep};
+            if (lead && log_window(&log, &prog, w, kind, at, time_now() - t0) != 0) goto done;
+            *w = (Tally){0};
+            st.lines++;
         }
         int eval_now = s->n_eval > 0 && (step == steps || (c->eval_every > 0 && step % c->eval_every == 0));
         if (eval_now && log_eval(&P, &log, s->eval, s->n_eval, step, ep, ev) != 0) goto done;
+        st.lines += eval_now;
+        st.step = step, st.seconds = time_now() - t0;
+        int save_now = c->save_steps > 0 && (step % c->save_steps == 0 || step == steps);
+        if (save_now && lead && ckpt_save(c, rm, &opt, hm, &st) != 0) goto done;
+        if (save_now && dist_barrier() != 0) goto done;   // a resume finds it on every rank
     }
-    progress_end(&prog);
+    if (lead) progress_end(&prog);
     rc = 0;
 done:
     if (log.f) jsonl_writer_close(&log);
@@ -266,10 +454,20 @@ static int split_rows(Split *s, const RmData *d, const RmRunConfig *c) {
     return 0;
 }
 
+static int write_settings(const RmRunConfig *c) {
+    cJSON *settings = opt_to_json(c, rm_run_options);
+    int rc = !settings ? err_set("out of memory") : mkdir_p(c->out) == 0 ? json_write_file(settings, c->out, "config.json") : -1;
+    cJSON_Delete(settings);
+    return rc;
+}
+
 static int rm_train_run(const RmRunConfig *c) {
     if (!c->dataset[0] || !c->out[0]) return err_set("rm train needs --dataset FILE.jsonl and --out RUN_DIR");
     if (template_check(c->template_name) != 0) return err_wrap("template");
-    if (checkpoint_dir_is_new(c->out, "choose another --out") != 0) return -1;
+    // Every rank looks at OUT before rank 0 writes into it.
+    static const RunSettings rs = {rm_run_options, rm_run_defaults, sizeof(RmRunConfig)};
+    char ckpt[4096];
+    if (rundir_find_start(c->out, c->resume, c, &rs, ckpt, sizeof ckpt) != 0 || dist_barrier() != 0) return -1;
     threads_set(c->threads);
     if (model_precision_set(c->precision) != 0) return -1;
     RewardModel rm;
@@ -277,7 +475,8 @@ static int rm_train_run(const RmRunConfig *c) {
     Split s = {0};
     Tally ev = {0};
     char logpath[4096], dir[4096];
-    if (rm_init(&rm, c->model, c->template_name, RM_PAIRWISE, (uint64_t)c->seed) != 0) return -1;
+    if ((ckpt[0] ? rm_load(&rm, ckpt, 1) : rm_init(&rm, c->model, c->template_name, RM_PAIRWISE, (uint64_t)c->seed)) != 0)
+        return -1;
     SftDataOpts o = {.tok = rm.tok, .template_name = c->template_name, .eos = rm.eos, .max_len = rm.m.cfg.max_position,
                      .skip_long = c->skip_long};
     int rc = -1;
@@ -285,16 +484,13 @@ static int rm_train_run(const RmRunConfig *c) {
     rm.kind = d.kind;
     log_info("rm: %d %s rows, %d for training, %d held out, %ld skipped as too long", d.n,
              d.kind == RM_PAIRWISE ? "pairwise" : "pointwise", s.n_train, s.n_eval, d.skipped_long);
-    cJSON *settings = opt_to_json(c, rm_run_options);
-    if (!settings || mkdir_p(c->out) != 0 || json_write_file(settings, c->out, "config.json") != 0 ||
-        path_join(logpath, sizeof logpath, c->out, "metrics.jsonl") != 0 ||
-        path_join(dir, sizeof dir, c->out, "model") != 0) {
-        cJSON_Delete(settings);
-        goto done;
-    }
-    cJSON_Delete(settings);
-    if (train_loop(c, &rm, d.kind, &s, logpath, &ev) != 0 ||
-        rm_save(&rm, dir, c->bf16 ? ST_BF16 : ST_F32, c->model) != 0)
+    if (ckpt[0]) log_info("rm: resuming from %s", ckpt);
+    // Under MPI every rank trains; rank 0 writes the run directory.
+    int lead = dist_rank() == 0;
+    if (path_join(logpath, sizeof logpath, c->out, "metrics.jsonl") != 0 ||
+        path_join(dir, sizeof dir, c->out, "model") != 0 || (lead && !ckpt[0] && write_settings(c) != 0) ||
+        train_loop(c, &rm, d.kind, &s, logpath, ckpt, &ev) != 0 ||
+        (lead && rm_save(&rm, dir, c->bf16 ? ST_BF16 : ST_F32, c->model) != 0))
         goto done;
     if (s.n_eval > 0)
         log_info("rm: held out %d rows: eval_loss %.4f, eval_accuracy %.3f, eval_margin %.3f; wrote %s", s.n_eval,
@@ -412,6 +608,8 @@ static int write_scores(const ScoreSet *s, const float *score, const char *out, 
 
 static int rm_score_run(const RmRunConfig *c) {
     if (!c->input[0]) return err_set("rm score needs --input FILE.jsonl (- for stdin)");
+    // Every rank would score every row and write the same file.
+    if (dist_size() > 1) return err_set("rm score runs in one process: start it without mpirun");
     threads_set(c->threads);
     if (model_precision_set(c->precision) != 0) return -1;
     RewardModel rm;

@@ -6,8 +6,11 @@
 // "seconds"} and per evaluation {"step", "eval_loss", "eval_accuracy",
 // "eval_margin", "epoch"}: accuracy counts pairs with r_c > r_r, or labelled
 // rows with (r > 0) = label; margin is the mean r_c − r_r, or the mean r of
-// label-1 rows minus that of label-0 rows. There are no intermediate
-// checkpoints: a run is short and starts over.
+// label-1 rows minus that of label-0 rows. With --save-steps N,
+// checkpoints/step_N/ (the reward model, its optimizer, the data order's place)
+// every N updates, and --resume continues the run from the newest one bit for
+// bit. Under MPI (base/dist.h) the ranks share each update's micro-batches and
+// end with one process's model, whatever the rank count, resumes included.
 #ifndef AHA_TRAIN_RM_RUN_H
 #define AHA_TRAIN_RM_RUN_H
 
@@ -31,6 +34,8 @@ typedef struct {
     double eval_ratio;
     int eval_every, log_every, seed, threads, precision;
     int bf16;
+    int save_steps;           // train: updates between checkpoints (0: none)
+    int resume;               // train: continue OUT from its newest checkpoint (the settings must be OUT's)
 } RmRunConfig;
 
 extern const OptDef rm_run_options[];

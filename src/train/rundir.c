@@ -4,6 +4,7 @@
 #include "base/err.h"
 #include "base/fileio.h"
 #include "base/jsonl.h"
+#include "train/checkpoint.h"
 
 #include <dirent.h>
 #include <stdint.h>
@@ -67,4 +68,14 @@ int rundir_start(const char *dir, const void *cfg, const RunSettings *rs, int re
     int rc = o ? json_write_file(o, dir, "config.json") : err_set("out of memory");
     cJSON_Delete(o);
     return rc;
+}
+
+int rundir_find_start(const char *dir, int resume, const void *cfg, const RunSettings *rs, char *out, size_t cap) {
+    out[0] = 0;
+    if (!resume) return checkpoint_dir_is_new(dir, "pass --resume to continue it, or choose another --out");
+    if (rundir_same_settings(dir, cfg, rs) != 0 || (dist_rank() == 0 && checkpoint_remove_temps(dir) != 0) ||
+        checkpoint_latest(dir, out, cap) != 0)
+        return -1;
+    if (!out[0]) return err_set("%s/checkpoints: no checkpoint to resume from", dir);
+    return checkpoint_verify_dir(out);
 }

@@ -21,6 +21,10 @@ int rundir_name(char *out, size_t cap, const char *given, const char *prefix);
 // 0 when dir/config.json holds cfg's settings (all but "out"; a key the file
 // lacks takes its default). Else -1, naming the first setting that differs.
 int rundir_same_settings(const char *dir, const void *cfg, const RunSettings *rs);
+// Where a run in dir starts: with resume, the checkpoint dir/checkpoints/latest
+// names, checked, into out (the settings must be dir's; rank 0 clears what
+// killed writers left); else "" into out, dir holding no run. Returns 0 or -1.
+int rundir_find_start(const char *dir, int resume, const void *cfg, const RunSettings *rs, char *out, size_t cap);
 // A new run (resume 0): dir is missing or empty; it is made and the settings
 // written to dir/config.json. A resume: the settings are the run's. Returns 0
 // or -1 (err_set) with nothing written.

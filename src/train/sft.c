@@ -174,10 +174,11 @@ static int pass_rows(Loop *L, const SftExample **rows, int R, int backward, Tall
     for (int r = 0; r < R; r++) t->targets += sft_targets(rows[r], c->prompt_loss), t->inputs += rows[r]->len;
     // Whole micro-batches go to the ranks, so each one's rows, and with them its
     // gradient, are the same whatever the number of ranks.
-    int mb = L->b.rows, M = (R + mb - 1) / mb, ranks = dist_size(), me = dist_rank();
+    int mb = L->b.rows, lo, hi;
+    dist_share((R + mb - 1) / mb, &lo, &hi);
     Model *m = L->m, *tm = L->tm;
     if (m->lora) m->lora->train = backward;   // adapter dropout in training passes only
-    for (int j = (int)((long)M * me / ranks); j < (int)((long)M * (me + 1) / ranks); j++) {
+    for (int j = lo; j < hi; j++) {
         int r = j * mb, k = R - r < mb ? R - r : mb, sum = backward && L->acc;
         if (sum) model_zero_grad(tm);
         if (sft_batch_pass(m, &L->b, rows + r, k, c->prompt_loss, backward ? t->targets : 0, &t->nll, &t->correct) !=
@@ -187,7 +188,7 @@ static int pass_rows(Loop *L, const SftExample **rows, int R, int backward, Tall
             for (size_t i = 0; i < tm->n_params; i++) L->acc[i] += tm->grads[i];
     }
     if (m->lora) m->lora->train = 0;
-    if (ranks == 1) return 0;
+    if (dist_size() == 1) return 0;
     double sums[2] = {t->nll, (double)t->correct};
     if (dist_sum_f64(sums, 2) != 0) return -1;
     t->nll = sums[0], t->correct = (long)sums[1];
@@ -275,20 +276,16 @@ static int state_write(const RunState *st, const char *dir) {
 #define PUT(k) cJSON_AddNumberToObject(o, #k, (double)st->k);
     STATE_LONGS(PUT) STATE_DOUBLES(PUT)
 #undef PUT
-    int rc = checkpoint_manifest(o, dir);   // written last: it lists the other files
-    if (rc == 0) rc = json_write_file(o, dir, "trainer_state.json");
+    int rc = checkpoint_state_write(o, dir);
     cJSON_Delete(o);
     return rc;
 }
 
 static int state_read(RunState *st, const char *dir) {
     char path[4096];
-    if (path_join(path, sizeof path, dir, "trainer_state.json") != 0) return -1;
-    char *text = file_read_all(path, NULL);
-    if (!text) return -1;
-    cJSON *o = cJSON_Parse(text);
-    free(text);
-    int rc = o ? 0 : err_set("%s: not JSON", path);
+    cJSON *o = checkpoint_state_read(dir, path, sizeof path);
+    if (!o) return -1;
+    int rc = 0;
 #define GET_L(k) if (rc == 0) rc = json_get_int(o, #k, &st->k, 1);
 #define GET_D(k) if (rc == 0) rc = json_get_double(o, #k, &st->k, 1);
     STATE_LONGS(GET_L) STATE_DOUBLES(GET_D)

@@ -147,18 +147,6 @@ static int train_and_save(const SftRunConfig *c, Model *m, const Split *s, const
     return 0;
 }
 
-// The checkpoint OUT/checkpoints/latest names into out (resume) or "" (a new run, into a
-// directory that holds no run).
-static int find_start(const SftRunConfig *c, char *out, size_t cap) {
-    out[0] = 0;
-    if (!c->resume) return checkpoint_dir_is_new(c->out, "pass --resume to continue it, or choose another --out");
-    static const RunSettings rs = {sft_run_options, sft_run_defaults, sizeof(SftRunConfig)};
-    if (rundir_same_settings(c->out, c, &rs) != 0 || (dist_rank() == 0 && checkpoint_remove_temps(c->out) != 0) || checkpoint_latest(c->out, out, cap) != 0)
-        return -1;
-    if (!out[0]) return err_set("%s/checkpoints: no checkpoint to resume from", c->out);
-    return checkpoint_verify_dir(out);
-}
-
 // Refuse a run that cannot fit before the weights are loaded.
 static int check_memory(const SftRunConfig *c, const ModelConfig *mc, const SftData *d) {
     int T = 1;
@@ -176,7 +164,8 @@ int sft_run(const SftRunConfig *c) {
     char ckpt[4096];
     if (template_check(c->template_name) != 0) return err_wrap("template");
     // Every rank looks at OUT before rank 0 writes into it.
-    if (find_start(c, ckpt, sizeof ckpt) != 0 || dist_barrier() != 0) return -1;
+    static const RunSettings rs = {sft_run_options, sft_run_defaults, sizeof(SftRunConfig)};
+    if (rundir_find_start(c->out, c->resume, c, &rs, ckpt, sizeof ckpt) != 0 || dist_barrier() != 0) return -1;
     threads_set(c->threads);
     if (model_precision_set(c->precision) != 0) return -1;
     Tokenizer *tok = tok_load(c->model);
