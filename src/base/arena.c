@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define ARENA_ALIGN 64
 
@@ -14,8 +15,20 @@ int arena_init(Arena *a, size_t size) {
     a->base = aligned_alloc(ARENA_ALIGN, size);
     a->size = a->base ? size : 0;
     a->used = 0;
+    a->lazy = 0;
     if (!a->base) return err_set("out of memory reserving %zu bytes", size);
     memset(a->base, 0, size);
+    return 0;
+}
+
+int arena_init_lazy(Arena *a, size_t size) {
+    size = arena_round(size ? size : ARENA_ALIGN);
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    a->base = p == MAP_FAILED ? NULL : p;
+    a->size = a->base ? size : 0;
+    a->used = 0;
+    a->lazy = 1;
+    if (!a->base) return err_set("cannot map %zu bytes of address space", size);
     return 0;
 }
 
@@ -33,7 +46,8 @@ void *arena_alloc(Arena *a, size_t bytes) {
 void arena_reset(Arena *a) { a->used = 0; }
 
 void arena_free(Arena *a) {
-    free(a->base);
+    if (a->lazy && a->base) munmap(a->base, a->size);
+    else free(a->base);
     a->base = NULL;
     a->size = a->used = 0;
 }

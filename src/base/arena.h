@@ -9,10 +9,15 @@ typedef struct {
     char *base;   // 64-byte aligned block
     size_t size;  // bytes in the block
     size_t used;  // bytes handed out
+    int lazy;     // arena_init_lazy: mapped, pages made on first touch
 } Arena;
 
 // Reserve `size` bytes (zeroed). Returns 0, or -1 with err_set on failure.
 int arena_init(Arena *a, size_t size);
+// Reserve `size` bytes of zeroed address space whose pages take memory only
+// once written (an anonymous mapping): for a block most of which is never
+// touched (a bf16-only model's fp32 views). Returns 0, or -1 with err_set.
+int arena_init_lazy(Arena *a, size_t size);
 // A 64-byte aligned view of `bytes` bytes, or NULL (with err_set) if it does not fit.
 void *arena_alloc(Arena *a, size_t bytes);
 // Round `bytes` up the way arena_alloc does, to size an arena before creating it.

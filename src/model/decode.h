@@ -36,6 +36,8 @@ typedef struct {
     float *pack;        // (n_threads, pack_floats) weight panels
     size_t pack_floats; // rowmm_scratch_floats(max(C, NH*HD, F))
     float *packed;      // every matmul weight packed once (decode_pack), or NULL: packed per call
+    int packed_half;    // packed slots hold bf16 panels only (a bf16 process on the chip's bf16 dot product)
+    int use_packed;     // decode_pack filled the slots (else the weights are packed per call)
     PackedLayer packed_layer[AHA_MAX_LAYERS];
     float *packed_head; // lm_head panels
     int bf16;           // the model is bf16: weights and matmul inputs rounded to bf16, fp32 accumulation

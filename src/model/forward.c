@@ -168,6 +168,7 @@ size_t model_acts_bytes(const ModelConfig *c, int max_rows, int max_T, int recom
     ModelActs a = {0};
     size_t total = 0;
     size_acts(&a, c, max_rows, max_T, recompute);
+    a.bf16 = model_precision_get() == PRECISION_BF16;   // models take the process precision
     carve(&a, c, lora_r, lora_dropout, NULL, &total);
     return total;
 }
@@ -406,7 +407,7 @@ static int trunk_forward(Model *m, ModelActs *a, const int *ids, const int *lens
     if (m->lora && m->lora->train && m->lora->dropout > 0) a->tick = m->lora->ticks++;
 
     float *x0 = a->x;
-    for (int i = 0; i < N; i++) memcpy(x0 + (size_t)i * C, w->embed + (size_t)a->tok[i] * C, (size_t)C * sizeof(float));
+    for (int i = 0; i < N; i++) model_embed_row(m, a->tok[i], x0 + (size_t)i * C);
 
     for (int l = 0; l < L; l++) layer_forward(m, a, l, 0);
     rmsnorm_forward(a->lnf, a->rstdf, LAYER(a, a->x, L, C), w->norm, N, C, eps);
