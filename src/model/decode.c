@@ -58,6 +58,8 @@ static size_t packed_floats(const ModelConfig *c, int half) {
     return (size_t)c->n_layers * layer + slot_floats(C, c->vocab_size, half);
 }
 
+size_t decode_packed_bytes(const ModelConfig *cfg) { return arena_round(packed_floats(cfg, packs_half()) * sizeof(float)); }
+
 size_t decode_bytes(const ModelConfig *cfg, int max_rows, int max_T, int n_threads, int pack_weights) {
     DecodeSizes s = decode_sizes(cfg, max_rows, max_T, n_threads);
     size_t f = sizeof(float);
@@ -208,6 +210,12 @@ void decode_pack(Decoder *d, const Model *m) {
     }
     rowmm_pack(d->packed_head, m->w.lm_head, C, c->vocab_size);
     if (d->bf16) bf16_round_f32(d->packed, packed_floats(c, 0));
+}
+
+void decode_release(Decoder *d, Arena *a) {
+    if (!d->packed) return;
+    arena_release_range(a, d->packed, packed_floats(&d->cfg, d->packed_half) * sizeof(float));
+    d->use_packed = 0;
 }
 
 // A matmul input (n, w) rounded to bf16 in place for a bf16 model.

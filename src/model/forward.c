@@ -222,6 +222,18 @@ void model_acts_set_head_rows(ModelActs *a, int rows) {
     a->logits_at = -1;
 }
 
+// What the activations hold: nothing usable, the trunk (through the final
+// norm), or the trunk and the LM head.
+enum { ACTS_NONE = 0, ACTS_TRUNK, ACTS_HEAD };
+
+void model_acts_release(ModelActs *a) {
+    if (!a) return;
+    // a->x onward is scratch a forward rewrites; the tables before it stay
+    arena_release_range(&a->arena, a->x, (size_t)(a->arena.base + a->arena.size - (char *)a->x));
+    a->ready = ACTS_NONE;
+    a->logits_at = -1;
+}
+
 void model_acts_free(ModelActs *a) {
     if (!a) return;
     arena_free(&a->arena);
@@ -369,10 +381,6 @@ static void layer_forward(Model *m, ModelActs *a, int l, int recompute) {
     LORA_FWD(LORA_DOWN, Xn, a->hmid);
 #undef LORA_FWD
 }
-
-// What the activations hold: nothing usable, the trunk (through the final
-// norm), or the trunk and the LM head.
-enum { ACTS_NONE = 0, ACTS_TRUNK, ACTS_HEAD };
 
 // Pack the batch and run the decoder through the final norm into a->lnf (N, C).
 static int trunk_forward(Model *m, ModelActs *a, const int *ids, const int *lens, int R, int T) {

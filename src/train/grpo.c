@@ -507,6 +507,9 @@ int trainer_step(Trainer *t) {
     memset(s, 0, sizeof *s);
     double ts = t->ro.t_sample, tr = t->ro.t_reward;
     long tokens = t->ro.tokens;
+    // sampling and training are never resident at once: the activations go
+    // back to the system while the sampler's packed weights are in use
+    model_acts_release(t->acts);
     if (collect_groups(t) != 0) return -1;
     s->t_sample = t->ro.t_sample - ts;
     s->t_reward = t->ro.t_reward - tr;

@@ -60,6 +60,8 @@ int memplan_grpo(MemPlan *p, const GrpoConfig *c, const ModelConfig *m) {
     if (c->adv_estimator == ADV_ESTIMATOR_GAE) p->critic = 4 * n_params_of(m) * sizeof(float);
     p->activations = model_acts_bytes(m, p->rows, p->T, c->gradient_checkpointing, c->lora.lora_r, lora && c->lora.lora_dropout > 0);
     p->sampler = sampler_bytes(m, rows, p->T);
+    size_t packed = sampler_packed_bytes(m);
+    p->apart = packed < p->activations ? packed : p->activations;
     return 0;
 }
 
@@ -74,7 +76,7 @@ void memplan_sft(MemPlan *p, const ModelConfig *m, const LoraOpts *lora, int row
 
 size_t memplan_total(const MemPlan *p) {
     return p->weights + p->grads + p->optimizer + p->adapters + p->reference + p->critic + p->activations + p->sampler +
-           p->accumulate + p->fixed;
+           p->accumulate + p->fixed - p->apart;
 }
 
 static double gib(size_t b) { return (double)b / (double)(1 << 30); }
@@ -99,6 +101,9 @@ int memplan_check(const MemPlan *p, const char *hint) {
         if (items[i].shape && p->rows > 0 && n < sizeof parts)
             n += (size_t)snprintf(parts + n, sizeof parts - n, " (%d rows x %d tokens)", p->rows, p->T);
     }
+    if (p->apart && n < sizeof parts)
+        snprintf(parts + n, sizeof parts - n, ", less %.2f of activations and packed sampler weights never held at once",
+                 gib(p->apart));
     return err_set("this run needs about %.2f GiB (%s) but the machine has %.2f GiB available (MemAvailable in "
                    "/proc/meminfo); %s",
                    gib(need), parts, gib(have), hint);

@@ -23,6 +23,8 @@ typedef struct {
     size_t sampler;       // KV cache, decode scratch and packed weight panels
     size_t accumulate;    // a float64 gradient sum (micro-batches, ranks)
     size_t fixed;         // code, tokenizer, buffers
+    size_t apart;         // not resident at once: the smaller of the activations and the
+                          // sampler's packed weights (each given back while the other works)
     int rows, T;          // the micro-batch the activations are sized for
 } MemPlan;
 
