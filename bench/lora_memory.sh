@@ -5,7 +5,9 @@
 # resume from the checkpoint it wrote. Prints, per case, aha's planned memory,
 # the peak resident memory, the step time and the checkpoint write and load
 # times. Run by hand (minutes per case on a small machine):
-#   bench/lora_memory.sh [0.6b|1.7b ...] [-- extra grpo flags]
+#   [MODES="full lora16"] bench/lora_memory.sh [0.6b|1.7b ...] [-- extra grpo flags]
+# e.g. -- --precision bf16 --gradient-checkpointing (bf16 reference and, with
+# LoRA, a base held in bf16 only).
 set -u
 cd "$(dirname "$0")/.."
 make -s -j2 aha >/dev/null
@@ -41,7 +43,7 @@ for s in "${shapes[@]}"; do
     config "$s" >"$W/$s.json"
     ./aha init --config "$W/$s.json" --tokenizer "$TOK" --dtype bf16 --seed 1 --out "$M" --force >/dev/null || exit 1
   fi
-  for mode in full lora16; do
+  for mode in ${MODES:-full lora16}; do
     R=$W/run-$s-$mode
     rm -rf "$R"
     flags=(--model "$M" --task arithmetic --template raw --prompts-per-step 2 --group-size 4 --max-prompt-tokens 128

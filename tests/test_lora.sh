@@ -3,7 +3,8 @@
 # adapters (adapter_config.json, PEFT tensor names and shapes) into its
 # checkpoints and resumes bit for bit (adapter dropout on); aha merge writes a
 # model whose log-probs equal logprobs --adapter; sft --lora-r writes adapter/
-# and the merged model/ and resumes bit for bit; bad settings and adapters
+# and the merged model/ and resumes bit for bit, in bf16 too (the base held
+# in bf16 only); bad settings and adapters
 # that do not fit are refused with a message naming them.
 set -u
 fail=0
@@ -101,6 +102,24 @@ $AHA sft "${S[@]}" --out "$T/s2" --resume >>"$T/s2.log" 2>&1
 check "sft LoRA resume exits 0" '[ $? -eq 0 ] || tail -3 "$T/s2.log"'
 check "sft LoRA resume: adapters bit-identical" 'cmp -s "$T/s1/adapter/adapter_model.safetensors" "$T/s2/adapter/adapter_model.safetensors"'
 check "sft LoRA: merged model == aha merge" '$AHA merge --base "$T/model" --adapter "$T/s1/adapter" --out "$T/s1m" >/dev/null 2>&1 && cmp -s "$T/s1m/model.safetensors" "$T/s1/model/model.safetensors"'
+
+# bf16: the frozen base held in bf16 only; 2 steps + resume to 4 equal 4
+# straight steps bit for bit; sft's merged model equals aha merge's (fp32).
+# Without oneDNN or the chip's bf16 dot product it is refused, naming fp32.
+$AHA grpo "${COMMON[@]}" "${L[@]}" --precision bf16 --steps 4 --save-every 2 --out "$T/h" >"$T/h.log" 2>&1; rc=$?
+if grep -q "needs oneDNN\|bf16 dot product" "$T/h.log"; then
+  check "bf16 LoRA refused naming fp32" '[ $rc -ne 0 ] && grep -q "fp32" "$T/h.log"'
+else
+  check "bf16 LoRA exits 0" '[ $rc -eq 0 ]'
+  $AHA grpo "${COMMON[@]}" "${L[@]}" --precision bf16 --steps 2 --save-every 2 --out "$T/i" >"$T/i.log" 2>&1
+  $AHA grpo --resume "$T/i" --steps 4 >>"$T/i.log" 2>&1
+  check "bf16 LoRA resume: adapters bit-identical" 'cmp -s "$T/h/checkpoints/step_4/adapter_model.safetensors" "$T/i/checkpoints/step_4/adapter_model.safetensors"'
+  check "bf16 LoRA resume: metrics identical" '[ "$(strip "$T/h/metrics.jsonl")" = "$(strip "$T/i/metrics.jsonl")" ]'
+  check "bf16 LoRA is not fp32" '! cmp -s "$C/adapter_model.safetensors" "$T/h/checkpoints/step_4/adapter_model.safetensors"'
+  $AHA sft "${S[@]}" --precision bf16 --out "$T/s3" >"$T/s3.log" 2>&1
+  check "sft bf16 LoRA exits 0" '[ $? -eq 0 ] || tail -3 "$T/s3.log"'
+  check "sft bf16 LoRA: merged model == aha merge" '$AHA merge --base "$T/model" --adapter "$T/s3/adapter" --out "$T/s3m" >/dev/null 2>&1 && cmp -s "$T/s3m/model.safetensors" "$T/s3/model/model.safetensors"'
+fi
 
 # refusals
 out=$($AHA grpo "${COMMON[@]}" --lora-r 4 --lora-targets q,lm_head --ref-reset-every 0 --steps 1 --out "$T/x1" 2>&1)

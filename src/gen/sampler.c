@@ -235,8 +235,8 @@ static int prefill(Sampler *s, const Model *m, const int *const *prompt_ids, con
     return 0;
 }
 
-int sampler_generate(Sampler *s, const Model *m, const int *const *prompt_ids, const int *prompt_lens,
-                     const uint32_t *prompt_index, int B, int G, const SamplerOpts *o, Completion *out) {
+static int generate(Sampler *s, const Model *m, const int *const *prompt_ids, const int *prompt_lens,
+                    const uint32_t *prompt_index, int B, int G, const SamplerOpts *o, Completion *out) {
     if (check_opts(s, o, B, G) != 0) return -1;
     const ModelConfig *c = &m->cfg;
     if (c->vocab_size != s->cfg.vocab_size || c->hidden_size != s->cfg.hidden_size || c->n_layers != s->cfg.n_layers ||
@@ -292,3 +292,13 @@ int sampler_generate(Sampler *s, const Model *m, const int *const *prompt_ids, c
     }
     return 0;
 }
+
+int sampler_generate(Sampler *s, const Model *m, const int *const *prompt_ids, const int *prompt_lens,
+                     const uint32_t *prompt_index, int B, int G, const SamplerOpts *o, Completion *out) {
+    int rc = generate(s, m, prompt_ids, prompt_lens, prompt_index, B, G, o, out);
+    // the packed weights are packed afresh by every call: their memory is free between calls
+    decode_release(&s->dec, &s->arena);
+    return rc;
+}
+
+size_t sampler_packed_bytes(const ModelConfig *cfg) { return decode_packed_bytes(cfg); }

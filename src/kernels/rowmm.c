@@ -182,25 +182,34 @@ size_t rowmm_packed16_halfs(int C, int OC) { return (size_t)((OC + PW - 1) / PW)
 
 size_t rowmm_x16_halfs(int N, int C) { return (size_t)N * (size_t)pairs(C) * 2; }
 
-static void pack16(uint16_t *wp, const float *w, int C, int nj) {
+// One panel of nj ≤ PW output rows in bf16 k pairs, from fp32 rows w (rounded)
+// or, when w is NULL, bf16 rows h.
+static void pack16(uint16_t *wp, const float *w, const uint16_t *h, int C, int nj) {
     int KP = pairs(C);
     memset(wp, 0, (size_t)KP * 2 * PW * sizeof(uint16_t));
     for (int j = 0; j < nj; j++) {
-        const float *src = w + (size_t)j * C;
         uint16_t *col = wp + (size_t)(j / VW) * 2 * VW + (size_t)(j % VW) * 2;
-        for (int k = 0; k < C; k++) col[(size_t)(k / 2) * 2 * PW + k % 2] = bf16_of(src[k]);
+        if (w)
+            for (int k = 0; k < C; k++) col[(size_t)(k / 2) * 2 * PW + k % 2] = bf16_of(w[(size_t)j * C + k]);
+        else
+            for (int k = 0; k < C; k++) col[(size_t)(k / 2) * 2 * PW + k % 2] = h[(size_t)j * C + k];
     }
 }
 
-void rowmm_pack16(uint16_t *packed, const float *weight, int C, int OC) {
+// Either source: weight (fp32, rounded) or w16 (bf16) when weight is NULL.
+static void pack16_any(uint16_t *packed, const float *weight, const uint16_t *w16, int C, int OC) {
     int n_panels = (OC + PW - 1) / PW;
     size_t panel = (size_t)pairs(C) * 2 * PW;
     OMP(parallel for schedule(static))
     for (int p = 0; p < n_panels; p++) {
         int o = p * PW, nj = OC - o < PW ? OC - o : PW;
-        pack16(packed + (size_t)p * panel, weight + (size_t)o * C, C, nj);
+        pack16(packed + (size_t)p * panel, weight ? weight + (size_t)o * C : NULL, w16 ? w16 + (size_t)o * C : NULL, C, nj);
     }
 }
+
+void rowmm_pack16(uint16_t *packed, const float *weight, int C, int OC) { pack16_any(packed, weight, NULL, C, OC); }
+
+void rowmm_pack16_bf16(uint16_t *packed, const uint16_t *w16, int C, int OC) { pack16_any(packed, NULL, w16, C, OC); }
 
 #if defined(__AVX512BF16__) && VW == 16
 const int rowmm_bf16 = 1;

@@ -45,6 +45,9 @@ extern const int rowmm_bf16;
 // uint16s of one weight (OC, C) packed in bf16 (at most rowmm_packed_floats(C, OC)).
 size_t rowmm_packed16_halfs(int C, int OC);
 void rowmm_pack16(uint16_t *packed, const float *weight, int C, int OC);
+// The same from a weight already in bf16 (OC, C): the same panels as
+// rowmm_pack16 of its fp32 values.
+void rowmm_pack16_bf16(uint16_t *packed, const uint16_t *w16, int C, int OC);
 // uint16s of x16 scratch for N rows of C channels.
 size_t rowmm_x16_halfs(int N, int C);
 // As rowmm_forward_jobs, from each job's packed16; x16 holds rowmm_x16_halfs(N, C).

@@ -40,20 +40,32 @@ static DecodeSizes decode_sizes(const ModelConfig *c, int R, int T, int n_thread
     return s;
 }
 
-// Floats of all packed matmul weights.
-static size_t packed_floats(const ModelConfig *c) {
-    int C = c->hidden_size, F = c->intermediate_size, QD = c->n_heads * c->head_dim, KD = c->n_kv_heads * c->head_dim;
-    size_t layer = rowmm_packed_floats(C, QD) + 2 * rowmm_packed_floats(C, KD) + rowmm_packed_floats(QD, C) +
-                   2 * rowmm_packed_floats(C, F) + rowmm_packed_floats(F, C);
-    return (size_t)c->n_layers * layer + rowmm_packed_floats(C, c->vocab_size);
+// Whether packed slots are sized for bf16 panels only: processes in bf16 on
+// the chip's bf16 dot product pack nothing else (an fp32 model in such a
+// process decodes unpacked).
+static int packs_half(void) { return model_precision_get() == PRECISION_BF16 && rowmm_bf16; }
+
+// Floats of one packed weight (C in, OC out): fp32 panels, or bf16 ones two to a float.
+static size_t slot_floats(int C, int OC, int half) {
+    return half ? (rowmm_packed16_halfs(C, OC) + 1) / 2 : rowmm_packed_floats(C, OC);
 }
+
+// Floats of all packed matmul weights.
+static size_t packed_floats(const ModelConfig *c, int half) {
+    int C = c->hidden_size, F = c->intermediate_size, QD = c->n_heads * c->head_dim, KD = c->n_kv_heads * c->head_dim;
+    size_t layer = slot_floats(C, QD, half) + 2 * slot_floats(C, KD, half) + slot_floats(QD, C, half) +
+                   2 * slot_floats(C, F, half) + slot_floats(F, C, half);
+    return (size_t)c->n_layers * layer + slot_floats(C, c->vocab_size, half);
+}
+
+size_t decode_packed_bytes(const ModelConfig *cfg) { return arena_round(packed_floats(cfg, packs_half()) * sizeof(float)); }
 
 size_t decode_bytes(const ModelConfig *cfg, int max_rows, int max_T, int n_threads, int pack_weights) {
     DecodeSizes s = decode_sizes(cfg, max_rows, max_T, n_threads);
     size_t f = sizeof(float);
     return 2 * arena_round(s.rope * f) + 2 * arena_round(s.rc * f) + 2 * arena_round(s.rq * f) +
            2 * arena_round(s.rkv * f) + 2 * arena_round(s.rf * f) + arena_round(s.scores * f) +
-           arena_round(s.pack * f) + arena_round(s.x16 * sizeof(uint16_t)) + (pack_weights ? arena_round(packed_floats(cfg) * f) : 0);
+           arena_round(s.pack * f) + arena_round(s.x16 * sizeof(uint16_t)) + (pack_weights ? arena_round(packed_floats(cfg, packs_half()) * f) : 0);
 }
 
 int decode_init(Decoder *d, Arena *a, const ModelConfig *cfg, int max_rows, int max_T, int n_threads, int pack_weights) {
@@ -70,17 +82,18 @@ int decode_init(Decoder *d, Arena *a, const ModelConfig *cfg, int max_rows, int 
     if (pack_weights) {
         const ModelConfig *c = cfg;
         int C = c->hidden_size, F = c->intermediate_size, QD = c->n_heads * c->head_dim, KD = c->n_kv_heads * c->head_dim;
-        if (!(d->packed = arena_alloc(a, packed_floats(cfg) * f))) return err_wrap("packed decode weights");
+        int h = d->packed_half = packs_half();
+        if (!(d->packed = arena_alloc(a, packed_floats(cfg, h) * f))) return err_wrap("packed decode weights");
         float *p = d->packed;
         for (int l = 0; l < c->n_layers; l++) {
             PackedLayer *y = &d->packed_layer[l];
-            y->wq = p, p += rowmm_packed_floats(C, QD);
-            y->wk = p, p += rowmm_packed_floats(C, KD);
-            y->wv = p, p += rowmm_packed_floats(C, KD);
-            y->wo = p, p += rowmm_packed_floats(QD, C);
-            y->w_gate = p, p += rowmm_packed_floats(C, F);
-            y->w_up = p, p += rowmm_packed_floats(C, F);
-            y->w_down = p, p += rowmm_packed_floats(F, C);
+            y->wq = p, p += slot_floats(C, QD, h);
+            y->wk = p, p += slot_floats(C, KD, h);
+            y->wv = p, p += slot_floats(C, KD, h);
+            y->wo = p, p += slot_floats(QD, C, h);
+            y->w_gate = p, p += slot_floats(C, F, h);
+            y->w_up = p, p += slot_floats(C, F, h);
+            y->w_down = p, p += slot_floats(F, C, h);
         }
         d->packed_head = p;
     }
@@ -147,22 +160,29 @@ static void attend_unit(Decoder *d, const KVCache *kv, int layer, const Rows *rw
     }
 }
 
-// The bf16 panels of every matmul weight, each in its fp32 slot (half of it is enough).
+// The bf16 panels of weight w (OC, C) of m into slot: from its fp32 values,
+// or from its bf16 copy when that is all m holds.
+static void pack16_one(float *slot, const Model *m, const float *w, int C, int OC) {
+    if (m->bf16_only) rowmm_pack16_bf16((uint16_t *)slot, m->w16 + (w - m->params), C, OC);
+    else rowmm_pack16((uint16_t *)slot, w, C, OC);
+}
+
+// The bf16 panels of every matmul weight, each in its slot.
 static void pack16_all(Decoder *d, const Model *m) {
     const ModelConfig *c = &d->cfg;
     int C = c->hidden_size, F = c->intermediate_size, QD = c->n_heads * c->head_dim, KD = c->n_kv_heads * c->head_dim;
     for (int l = 0; l < c->n_layers; l++) {
         const LayerView *w = &m->w.layer[l];
         PackedLayer *y = &d->packed_layer[l];
-        rowmm_pack16((uint16_t *)y->wq, w->wq, C, QD);
-        rowmm_pack16((uint16_t *)y->wk, w->wk, C, KD);
-        rowmm_pack16((uint16_t *)y->wv, w->wv, C, KD);
-        rowmm_pack16((uint16_t *)y->wo, w->wo, QD, C);
-        rowmm_pack16((uint16_t *)y->w_gate, w->w_gate, C, F);
-        rowmm_pack16((uint16_t *)y->w_up, w->w_up, C, F);
-        rowmm_pack16((uint16_t *)y->w_down, w->w_down, F, C);
+        pack16_one(y->wq, m, w->wq, C, QD);
+        pack16_one(y->wk, m, w->wk, C, KD);
+        pack16_one(y->wv, m, w->wv, C, KD);
+        pack16_one(y->wo, m, w->wo, QD, C);
+        pack16_one(y->w_gate, m, w->w_gate, C, F);
+        pack16_one(y->w_up, m, w->w_up, C, F);
+        pack16_one(y->w_down, m, w->w_down, F, C);
     }
-    rowmm_pack16((uint16_t *)d->packed_head, m->w.lm_head, C, c->vocab_size);
+    pack16_one(d->packed_head, m, m->w.lm_head, C, c->vocab_size);
 }
 
 void decode_pack(Decoder *d, const Model *m) {
@@ -171,10 +191,12 @@ void decode_pack(Decoder *d, const Model *m) {
     int C = c->hidden_size, F = c->intermediate_size, QD = c->n_heads * c->head_dim, KD = c->n_kv_heads * c->head_dim;
     d->bf16 = m->w16 != NULL;
     d->native16 = d->bf16 && rowmm_bf16;
+    d->use_packed = d->native16 || !d->packed_half;
     if (d->native16) {
         pack16_all(d, m);
         return;
     }
+    if (!d->use_packed || m->bf16_only) return;   // fp32 panels do not fit; decode_forward refuses bf16_only
     for (int l = 0; l < c->n_layers; l++) {
         const LayerView *w = &m->w.layer[l];
         PackedLayer *y = &d->packed_layer[l];
@@ -187,7 +209,13 @@ void decode_pack(Decoder *d, const Model *m) {
         rowmm_pack(y->w_down, w->w_down, F, C);
     }
     rowmm_pack(d->packed_head, m->w.lm_head, C, c->vocab_size);
-    if (d->bf16) bf16_round_f32(d->packed, packed_floats(c));
+    if (d->bf16) bf16_round_f32(d->packed, packed_floats(c, 0));
+}
+
+void decode_release(Decoder *d, Arena *a) {
+    if (!d->packed) return;
+    arena_release_range(a, d->packed, packed_floats(&d->cfg, d->packed_half) * sizeof(float));
+    d->use_packed = 0;
 }
 
 // A matmul input (n, w) rounded to bf16 in place for a bf16 model.
@@ -202,7 +230,7 @@ static void mm(Decoder *d, float *out, const float *inp, const float *w, const f
     if (d->native16) {
         RowmmJob job = {out, NULL, b, OC, (const uint16_t *)packed};
         rowmm_forward_jobs16(&job, 1, inp, x16, N, C);
-    } else if (d->packed) rowmm_forward_packed(out, inp, packed, b, N, C, OC);
+    } else if (d->use_packed) rowmm_forward_packed(out, inp, packed, b, N, C, OC);
     else rowmm_forward(out, inp, w, b, N, C, OC, scratch, nt);
 }
 
@@ -246,7 +274,7 @@ static void layer_in(Decoder *d, const Model *m, KVCache *kv, int l, const Rows 
         RowmmJob qkv[3] = {{q, NULL, w->bq, QD, (const uint16_t *)pk->wq}, {k, NULL, w->bk, KD, (const uint16_t *)pk->wk},
                            {v, NULL, w->bv, KD, (const uint16_t *)pk->wv}};
         rowmm_forward_jobs16(qkv, 3, xn, part_x16(d, p), n, C);
-    } else if (d->packed) {
+    } else if (d->use_packed) {
         RowmmJob qkv[3] = {{q, pk->wq, w->bq, QD, NULL}, {k, pk->wk, w->bk, KD, NULL}, {v, pk->wv, w->bv, KD, NULL}};
         rowmm_forward_jobs(qkv, 3, xn, n, C);
     } else {
@@ -295,7 +323,7 @@ static void layer_out(Decoder *d, const Model *m, const KVCache *kv, int l, cons
     if (d->native16) {
         RowmmJob gu[2] = {{h1, NULL, NULL, F, (const uint16_t *)pk->w_gate}, {h2, NULL, NULL, F, (const uint16_t *)pk->w_up}};
         rowmm_forward_jobs16(gu, 2, xn, part_x16(d, p), n, C);
-    } else if (d->packed) {
+    } else if (d->use_packed) {
         RowmmJob gu[2] = {{h1, pk->w_gate, NULL, F, NULL}, {h2, pk->w_up, NULL, F, NULL}};
         rowmm_forward_jobs(gu, 2, xn, n, C);
     } else {
@@ -352,12 +380,15 @@ int decode_forward(Decoder *d, const Model *m, KVCache *kv, const int *tokens, c
             return err_set("decode: row %d: prefix of %d positions in slot %d for position %d", r, prefix_len[r],
                            prefix_slot[r], pos[r]);
     }
-    if ((m->w16 != NULL) != d->bf16 || (d->bf16 && !d->packed))
+    if (m->bf16_only && !d->native16)
+        return err_set("decode: a model held in bf16 only needs the chip's bf16 dot product (AVX512_BF16) and "
+                       "decode_pack first");
+    if ((m->w16 != NULL) != d->bf16 || (d->bf16 && !d->use_packed))
         return err_set("decode: a %s model needs decode_pack on a decoder with packed weights first",
                        m->w16 ? "bf16" : "fp32");
     for (int i = 0; i < n_head; i++)
         if (head_rows[i] < 0 || head_rows[i] >= N) return err_set("decode: head row %d outside [0, %d)", head_rows[i], N);
-    for (int r = 0; r < N; r++) memcpy(d->x + (size_t)r * C, m->w.embed + (size_t)tokens[r] * C, (size_t)C * sizeof(float));
+    for (int r = 0; r < N; r++) model_embed_row(m, tokens[r], d->x + (size_t)r * C);
     Rows rw = {slots, pos, prefix_slot, prefix_len};
     int nt = threads_get() < d->n_threads ? threads_get() : d->n_threads;
 

@@ -36,6 +36,8 @@ typedef struct {
     float *pack;        // (n_threads, pack_floats) weight panels
     size_t pack_floats; // rowmm_scratch_floats(max(C, NH*HD, F))
     float *packed;      // every matmul weight packed once (decode_pack), or NULL: packed per call
+    int packed_half;    // packed slots hold bf16 panels only (a bf16 process on the chip's bf16 dot product)
+    int use_packed;     // decode_pack filled the slots (else the weights are packed per call)
     PackedLayer packed_layer[AHA_MAX_LAYERS];
     float *packed_head; // lm_head panels
     int bf16;           // the model is bf16: weights and matmul inputs rounded to bf16, fp32 accumulation
@@ -43,6 +45,8 @@ typedef struct {
     uint16_t *x16;      // (R, kmax + 2) matmul inputs in bf16 (native16)
 } Decoder;
 
+// Bytes of the packed copy within decode_bytes (pack_weights 1).
+size_t decode_packed_bytes(const ModelConfig *cfg);
 // Bytes decode_init takes from an arena.
 size_t decode_bytes(const ModelConfig *cfg, int max_rows, int max_T, int n_threads, int pack_weights);
 // Carve scratch for up to max_rows rows per call and positions < max_T, with
@@ -57,6 +61,10 @@ int decode_init(Decoder *d, Arena *a, const ModelConfig *cfg, int max_rows, int 
 // packed rounded to bf16, and decode_forward then rounds every matmul input
 // to bf16 as the training forward does; bf16 needs pack_weights.
 void decode_pack(Decoder *d, const Model *m);
+// Give the packed copy's memory back to the system until the next
+// decode_pack fills it again (a sampler between generations, so the packed
+// weights and a trainer's activations are not resident at once).
+void decode_release(Decoder *d, Arena *a);
 
 // Run N rows (N ≤ max_rows): row r is token tokens[r] at position pos[r] of
 // cache slot slots[r]. Every row's key/value is written to the cache before

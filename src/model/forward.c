@@ -168,6 +168,7 @@ size_t model_acts_bytes(const ModelConfig *c, int max_rows, int max_T, int recom
     ModelActs a = {0};
     size_t total = 0;
     size_acts(&a, c, max_rows, max_T, recompute);
+    a.bf16 = model_precision_get() == PRECISION_BF16;   // models take the process precision
     carve(&a, c, lora_r, lora_dropout, NULL, &total);
     return total;
 }
@@ -218,6 +219,18 @@ ModelActs *model_acts_create_opts(const Model *m, int max_rows, int max_T, int r
 
 void model_acts_set_head_rows(ModelActs *a, int rows) {
     if (rows >= 1 && rows < a->head_rows) a->head_rows = rows;
+    a->logits_at = -1;
+}
+
+// What the activations hold: nothing usable, the trunk (through the final
+// norm), or the trunk and the LM head.
+enum { ACTS_NONE = 0, ACTS_TRUNK, ACTS_HEAD };
+
+void model_acts_release(ModelActs *a) {
+    if (!a) return;
+    // a->x onward is scratch a forward rewrites; the tables before it stay
+    arena_release_range(&a->arena, a->x, (size_t)(a->arena.base + a->arena.size - (char *)a->x));
+    a->ready = ACTS_NONE;
     a->logits_at = -1;
 }
 
@@ -369,10 +382,6 @@ static void layer_forward(Model *m, ModelActs *a, int l, int recompute) {
 #undef LORA_FWD
 }
 
-// What the activations hold: nothing usable, the trunk (through the final
-// norm), or the trunk and the LM head.
-enum { ACTS_NONE = 0, ACTS_TRUNK, ACTS_HEAD };
-
 // Pack the batch and run the decoder through the final norm into a->lnf (N, C).
 static int trunk_forward(Model *m, ModelActs *a, const int *ids, const int *lens, int R, int T) {
     const ModelConfig *c = &m->cfg;
@@ -406,7 +415,7 @@ static int trunk_forward(Model *m, ModelActs *a, const int *ids, const int *lens
     if (m->lora && m->lora->train && m->lora->dropout > 0) a->tick = m->lora->ticks++;
 
     float *x0 = a->x;
-    for (int i = 0; i < N; i++) memcpy(x0 + (size_t)i * C, w->embed + (size_t)a->tok[i] * C, (size_t)C * sizeof(float));
+    for (int i = 0; i < N; i++) model_embed_row(m, a->tok[i], x0 + (size_t)i * C);
 
     for (int l = 0; l < L; l++) layer_forward(m, a, l, 0);
     rmsnorm_forward(a->lnf, a->rstdf, LAYER(a, a->x, L, C), w->norm, N, C, eps);

@@ -19,6 +19,11 @@ ModelActs *model_acts_create(const Model *m, int max_rows, int max_T);
 // forward of work). Results are bit-identical to keeping everything.
 ModelActs *model_acts_create_opts(const Model *m, int max_rows, int max_T, int recompute);
 void model_acts_free(ModelActs *a);
+// Give the memory of every buffer but the RoPE tables back to the system
+// between phases (a trainer's sampling), so it and the sampler's packed
+// weights are not resident at once; the next forward touches it afresh. Any
+// forward held is dropped (a backward needs a new one).
+void model_acts_release(ModelActs *a);
 // The bytes model_acts_create_opts takes for these sizes (with LoRA adapters of
 // rank lora_r > 0, and dropout scratch when lora_dropout), for planning memory.
 size_t model_acts_bytes(const ModelConfig *c, int max_rows, int max_T, int recompute, int lora_r, int lora_dropout);

@@ -117,6 +117,14 @@ static int check_finite(const SafeFile *f, const ParamTensor *pt, const float *p
     return 0;
 }
 
+static int check_finite16(const SafeFile *f, const ParamTensor *pt, const uint16_t *h) {
+    for (size_t j = 0; j < pt->numel; j++)
+        if ((h[j] & 0x7f80u) == 0x7f80u)
+            return err_set("%s: tensor \"%s\" holds %s at element %zu: the weights are damaged", f->label, pt->name,
+                           h[j] & 0x7fu ? "NaN" : "an infinity", j);
+    return 0;
+}
+
 static int load_weights(Model *m, Shards *s, const cJSON *map, const char *dir) {
     const cJSON *wm = map ? cJSON_GetObjectItemCaseSensitive(map, "weight_map") : NULL;
     for (int i = 0; i < m->n_tensors; i++) {
@@ -136,8 +144,14 @@ static int load_weights(Model *m, Shards *s, const cJSON *map, const char *dir) 
             return err_set("%s: missing tensor \"%s\" (shape %s)", f->label, pt->name, want);
         }
         if (!same_shape(st, pt)) return shape_error(f, st, pt);
-        if (safetensors_read_f32(f, st, m->params + pt->offset) != 0) return -1;
-        if (check_finite(f, pt, m->params + pt->offset) != 0) return -1;
+        if (m->bf16_only && pt->ndim == 2) {
+            if (safetensors_read_bf16(f, st, m->w16 + pt->offset) != 0) return -1;
+            if (check_finite16(f, pt, m->w16 + pt->offset) != 0) return -1;
+        } else {
+            if (safetensors_read_f32(f, st, m->params + pt->offset) != 0) return -1;
+            if (check_finite(f, pt, m->params + pt->offset) != 0) return -1;
+        }
+        safetensors_release(f, st);
         f->tensors[st - f->tensors].used = 1;
     }
     // Whatever is left must be something transformers itself would ignore.
@@ -158,7 +172,8 @@ static int load_weights(Model *m, Shards *s, const cJSON *map, const char *dir) 
     return 0;
 }
 
-int model_load(Model *m, const char *dir, int with_grads) {
+// with_grads: 1 with gradients, 0 without, -1 held in bf16 only (model_create_bf16).
+static int load_dir(Model *m, const char *dir, int with_grads) {
     memset(m, 0, sizeof *m);
     if (!path_is_dir(dir)) return err_set("%s: not a model directory", dir);
     ModelConfig cfg;
@@ -166,7 +181,8 @@ int model_load(Model *m, const char *dir, int with_grads) {
     Shards s;
     cJSON *map = NULL;
     int rc = shards_open(&s, dir, &map);
-    if (rc == 0 && (rc = model_create(m, &cfg, with_grads)) != 0) err_wrap("%s/config.json", dir);
+    if (rc == 0 && (rc = with_grads < 0 ? model_create_bf16(m, &cfg) : model_create(m, &cfg, with_grads)) != 0)
+        err_wrap("%s/config.json", dir);
     if (rc == 0) {
         rc = load_weights(m, &s, map, dir);
         if (rc != 0) model_free(m);
@@ -174,6 +190,14 @@ int model_load(Model *m, const char *dir, int with_grads) {
     shards_close(&s);
     cJSON_Delete(map);
     return rc;
+}
+
+int model_load(Model *m, const char *dir, int with_grads) { return load_dir(m, dir, with_grads != 0); }
+
+int model_load_bf16(Model *m, const char *dir) { return load_dir(m, dir, -1); }
+
+int model_load_frozen(Model *m, const char *dir) {
+    return load_dir(m, dir, model_precision_get() == PRECISION_BF16 ? -1 : 0);
 }
 
 // ---------------------------------------------------------------- saving
@@ -234,6 +258,7 @@ int model_save_sharded(const Model *m, const char *dir, SafeDtype dtype, size_t 
     for (int i = 0; i < m->n_tensors; i++) {
         const ParamTensor *t = &m->tensors[i];
         items[i] = (SafeItem){.name = t->name, .ndim = t->ndim, .data = m->params + t->offset};
+        if (m->bf16_only && t->ndim == 2) items[i].data = NULL, items[i].data16 = m->w16 + t->offset;
         for (int d = 0; d < t->ndim; d++) items[i].shape[d] = t->shape[d];
         size_t bytes = t->numel * safetensors_dtype_size(dtype);
         if (shard_bytes && in_shard > 0 && in_shard + bytes > shard_bytes) {

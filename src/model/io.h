@@ -37,6 +37,14 @@ void model_rope_inv_freq(const ModelConfig *cfg, double *inv_freq /* (HD/2) */);
 // (ignored); rotary inv_freq buffers are ignored; anything else is an error.
 // Returns 0, or -1 with nothing to free.
 int model_load(Model *m, const char *dir, int with_grads);
+// As model_load, into a frozen model held in bf16 only (model_create_bf16):
+// matrices copied from BF16 files as they are, rounded from wider ones, one
+// tensor at a time (the file's pages let go after each), so the load never
+// holds the file and the model at once. Returns 0 or -1, nothing to free.
+int model_load_bf16(Model *m, const char *dir);
+// A frozen base (LoRA's): held in bf16 only when the process precision is
+// bf16 (model_load_bf16), else as model_load without gradients.
+int model_load_frozen(Model *m, const char *dir);
 
 // Write config.json and model.safetensors (dtype ST_F32 or ST_BF16, metadata
 // {"format":"pt"}) into dir, creating it; each file is replaced atomically.

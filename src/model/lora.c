@@ -281,6 +281,7 @@ int lora_merge(Model *m, const Lora *lo) {
     if (a->n_layers != b->n_layers || a->hidden_size != b->hidden_size || a->intermediate_size != b->intermediate_size ||
         a->n_heads != b->n_heads || a->n_kv_heads != b->n_kv_heads || a->head_dim != b->head_dim)
         return err_set("lora merge: the adapters were made for another model shape");
+    if (m->bf16_only) return err_set("lora merge: the base is held in bf16 only; merge into a base loaded in fp32");
     for (int l = 0; l < a->n_layers; l++)
         for (int t = 0; t < LORA_N_TARGETS; t++) {
             if (!lo->A[l][t]) continue;

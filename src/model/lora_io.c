@@ -13,6 +13,7 @@
 
 #include "base/err.h"
 #include "base/fileio.h"
+#include "kernels/rowmm.h"
 #include "model/safetensors.h"
 
 #define CONFIG_NAME "adapter_config.json"
@@ -157,12 +158,15 @@ int lora_load(Lora *lo, const ModelConfig *c, const char *dir, int with_grads) {
     return rc;
 }
 
-// The adapters' products run in fp32 beside the base's; in bf16 the decoder
-// rounds some inputs in place, so sampling and training would see different
-// adapter inputs. Until both paths share the rounding, LoRA is fp32 only.
+// The adapters' products run in fp32 beside the base's bf16 ones. On the
+// chip's bf16 dot product the decoder rounds matmul inputs into scratch, as
+// the training forward does, so both hand the adapters the same fp32 inputs;
+// without it the decoder rounds some inputs in place and sampling and
+// training would see different adapter inputs, so bf16 LoRA is refused there.
 static int refuse_bf16(void) {
-    if (model_precision_get() != PRECISION_BF16) return 0;
-    return err_set("LoRA adapters run in precision fp32 only: pass --precision fp32");
+    if (model_precision_get() != PRECISION_BF16 || rowmm_bf16) return 0;
+    return err_set("LoRA adapters in precision bf16 need the chip's bf16 dot product (AVX512_BF16), which this "
+                   "build or machine lacks: pass --precision fp32");
 }
 
 int lora_attach(Model *m, Lora *lo, const char *adapter_dir) {

@@ -91,6 +91,11 @@ typedef struct {
     // and bf16-rounded activations, accumulating in fp32; NULL in fp32.
     uint16_t *w16;          // (n_params) or NULL
     int w16_stale;          // params changed since w16 was made (model_sync_bf16)
+    // A frozen model held in bf16 only (model_create_bf16): its matrices live
+    // in w16 alone and params backs only the 1-D tensors (norms, biases, in
+    // fp32); the matrices' fp32 views are address space never touched, so
+    // nothing may read them (model_embed_row reads the embedding).
+    int bf16_only;
     // Adapters the forwards add (model/lora.h), or NULL. Not owned. With them
     // the base may be frozen (grads NULL): backward then trains only them.
     struct Lora *lora;
@@ -111,6 +116,18 @@ int model_set_precision(Model *m, Precision p);
 // Whoever writes m->params sets m->w16_stale; forward and decode call this,
 // which rounds params into w16 once when stale (a no-op in fp32).
 void model_sync_bf16(Model *m);
+
+// A frozen model (no gradients) for configuration cfg held in bf16 only, all
+// zero; a build without the bf16 matmuls refuses it. Returns 0 or -1 (err_set).
+int model_create_bf16(Model *m, const ModelConfig *cfg);
+// dst (bf16 only, same configuration) = src: matrices rounded to bf16 as
+// model_sync_bf16 rounds them, 1-D tensors copied.
+void model_copy_bf16(Model *dst, const Model *src);
+// Row id of the embedding (C floats) into out, from fp32 or bf16.
+void model_embed_row(const Model *m, int id, float *out);
+// Bytes a model of n_params floats holds: fp32 params, plus the bf16 copy in
+// bf16; bf16_only: the matrices in bf16 and small_floats (1-D tensors) fp32.
+size_t model_weight_bytes(const ModelConfig *cfg, Precision p, int bf16_only);
 
 // The layout of a configuration: fills up to `cap` tensors (tensors may be NULL
 // to count), returns the number of tensors and stores the float count in

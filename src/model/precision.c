@@ -7,6 +7,7 @@
 #include "kernels/ops.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static Precision precision_default = PRECISION_FP32;
 
@@ -23,6 +24,7 @@ int model_precision_set(Precision p) {
 Precision model_precision_get(void) { return precision_default; }
 
 int model_set_precision(Model *m, Precision p) {
+    if (m->bf16_only) return p == PRECISION_BF16 ? 0 : err_set("a model held in bf16 only cannot switch to fp32");
     if (p == PRECISION_FP32) {
         free(m->w16);
         m->w16 = NULL;
@@ -35,7 +37,7 @@ int model_set_precision(Model *m, Precision p) {
 
 // One rounding of every parameter, in parallel over independent spans.
 void model_sync_bf16(Model *m) {
-    if (!m->w16 || !m->w16_stale) return;
+    if (!m->w16 || !m->w16_stale || m->bf16_only) return;
     enum { SPAN = 1 << 16 };
     long spans = (long)((m->n_params + SPAN - 1) / SPAN);
 OMP(parallel for schedule(static) if (spans > 1))
@@ -47,4 +49,72 @@ OMP(simd)
         for (size_t i = 0; i < n; i++) h[i] = bf16_of(p[i]);
     }
     m->w16_stale = 0;
+}
+
+int model_create_bf16(Model *m, const ModelConfig *cfg) {
+#ifndef AHA_DNNL
+    (void)cfg;
+    memset(m, 0, sizeof *m);
+    return err_set("a model held in bf16 needs oneDNN, and this build has none");
+#else
+    memset(m, 0, sizeof *m);
+    m->cfg = *cfg;
+    int n = model_layout(cfg, NULL, 0, &m->n_params);
+    if (n < 0) return -1;
+    if (!(m->tensors = calloc((size_t)n, sizeof *m->tensors))) return err_set("out of memory");
+    m->n_tensors = model_layout(cfg, m->tensors, n, NULL);
+    // Only the pages of the 1-D tensors are ever written, so only they take memory.
+    if (arena_init_lazy(&m->arena, m->n_params * sizeof(float)) != 0 ||
+        !(m->w16 = calloc(m->n_params, sizeof(uint16_t)))) {
+        model_free(m);
+        return err_wrap("bf16 model with %zu parameters", m->n_params);
+    }
+    m->params = arena_alloc(&m->arena, m->n_params * sizeof(float));
+    model_view(&m->w, cfg, m->params);
+    m->bf16_only = 1;
+    return 0;
+#endif
+}
+
+void model_copy_bf16(Model *dst, const Model *src) {
+    for (int i = 0; i < src->n_tensors; i++) {
+        const ParamTensor *t = &src->tensors[i];
+        const float *p = src->params + t->offset;
+        if (t->ndim == 1) {
+            memcpy(dst->params + t->offset, p, t->numel * sizeof(float));
+            continue;
+        }
+        uint16_t *h = dst->w16 + t->offset;
+OMP(parallel for simd schedule(static))
+        for (size_t j = 0; j < t->numel; j++) h[j] = bf16_of(p[j]);
+    }
+    dst->w16_stale = 0;
+}
+
+void model_embed_row(const Model *m, int id, float *out) {
+    size_t C = (size_t)m->cfg.hidden_size, o = (size_t)(m->w.embed - m->params) + (size_t)id * C;
+    if (!m->bf16_only) {
+        memcpy(out, m->params + o, C * sizeof(float));
+        return;
+    }
+    const uint16_t *h = m->w16 + o;
+    for (size_t j = 0; j < C; j++) {
+        uint32_t u = (uint32_t)h[j] << 16;
+        memcpy(out + j, &u, sizeof u);
+    }
+}
+
+size_t model_weight_bytes(const ModelConfig *cfg, Precision p, int bf16_only) {
+    ParamTensor *t = NULL;
+    size_t n = 0, small = 0;
+    int k = model_layout(cfg, NULL, 0, &n);
+    if (k < 0) return 0;
+    if (bf16_only && (t = calloc((size_t)k, sizeof *t))) {
+        model_layout(cfg, t, k, NULL);
+        for (int i = 0; i < k; i++)
+            if (t[i].ndim == 1) small += t[i].numel;
+        free(t);
+    }
+    if (bf16_only) return n * sizeof(uint16_t) + small * sizeof(float);
+    return n * sizeof(float) + (p == PRECISION_BF16 ? n * sizeof(uint16_t) : 0);
 }

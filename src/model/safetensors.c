@@ -5,6 +5,7 @@
 #include "model/safetensors.h"
 #include "base/err.h"
 #include "base/fileio.h"
+#include "kernels/ops.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -328,6 +329,36 @@ int safetensors_read_f32(const SafeFile *f, const SafeTensor *t, float *out) {
     }
 }
 
+int safetensors_read_bf16(const SafeFile *f, const SafeTensor *t, uint16_t *out) {
+    const uint8_t *p = f->data + t->begin;
+    size_t n = t->numel;
+    if (t->dtype == ST_BF16) {
+        memcpy(out, p, n * 2);
+        return 0;
+    }
+    // Wider types through float32, a span at a time.
+    enum { SPAN = 4096 };
+    float buf[SPAN];
+    size_t w = safetensors_dtype_size(t->dtype);
+    for (size_t i0 = 0; i0 < n; i0 += SPAN) {
+        SafeTensor part = *t;
+        part.numel = n - i0 < SPAN ? n - i0 : SPAN;
+        part.begin = t->begin + i0 * w;
+        if (safetensors_read_f32(f, &part, buf) != 0) return -1;
+        for (size_t i = 0; i < part.numel; i++) out[i0 + i] = bf16_of(buf[i]);
+    }
+    return 0;
+}
+
+void safetensors_release(const SafeFile *f, const SafeTensor *t) {
+    if (!f->mapped) return;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = (uintptr_t)(f->data + t->begin), b = a + t->numel * safetensors_dtype_size(t->dtype);
+    a = (a + page - 1) / page * page;   // whole pages inside the tensor only
+    b = b / page * page;
+    if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
 // ---------------------------------------------------------------- writing
 
 static size_t item_numel(const SafeItem *it) {
@@ -403,17 +434,29 @@ int safetensors_write(const char *path, const SafeItem *items, int n, SafeDtype 
     int ok = fwrite(len8, 1, 8, af.f) == 8 && fwrite(header, 1, hlen, af.f) == hlen;
     free(header);
     enum { CHUNK = 1 << 15 };
-    uint16_t buf[CHUNK];
+    _Alignas(float) uint16_t buf[CHUNK];
     for (int i = 0; ok && i < n; i++) {
         size_t numel = item_numel(&items[i]);
-        if (dtype == ST_F32) {
-            ok = fwrite(items[i].data, 4, numel, af.f) == numel;
+        const float *x = items[i].data;
+        const uint16_t *h = items[i].data16;
+        if (dtype == ST_F32 && x) {
+            ok = fwrite(x, 4, numel, af.f) == numel;
             continue;
         }
-        for (size_t j = 0; ok && j < numel; j += CHUNK) {
-            size_t k = numel - j < CHUNK ? numel - j : CHUNK;
-            for (size_t q = 0; q < k; q++) buf[q] = safetensors_f32_to_bf16(items[i].data[j + q]);
-            ok = fwrite(buf, 2, k, af.f) == k;
+        if (dtype == ST_BF16 && !x) {
+            ok = fwrite(h, 2, numel, af.f) == numel;
+            continue;
+        }
+        for (size_t j = 0; ok && j < numel; j += CHUNK / 2) {
+            size_t k = numel - j < CHUNK / 2 ? numel - j : CHUNK / 2;
+            if (x) {
+                for (size_t q = 0; q < k; q++) buf[q] = safetensors_f32_to_bf16(x[j + q]);
+                ok = fwrite(buf, 2, k, af.f) == k;
+            } else {
+                float *wide = (float *)buf;   // bf16 to F32: the bits shifted up, exact
+                for (size_t q = 0; q < k; q++) wide[q] = safetensors_bf16_to_f32(h[j + q]);
+                ok = fwrite(wide, 4, k, af.f) == k;
+            }
         }
     }
     if (!ok) {

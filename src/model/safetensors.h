@@ -65,6 +65,13 @@ const SafeTensor *safetensors_find(const SafeFile *f, const char *name);
 // Convert a tensor's elements to float32 into out (t->numel floats). Returns
 // -1 when its dtype is not a floating type aha converts.
 int safetensors_read_f32(const SafeFile *f, const SafeTensor *t, float *out);
+// The same into bf16 (the upper half of an fp32's bits): BF16 copied as it
+// is, wider types rounded to nearest even. Returns 0 or -1 (err_set).
+int safetensors_read_bf16(const SafeFile *f, const SafeTensor *t, uint16_t *out);
+// Let go of the memory a mapped file's pages of tensor t take (they are read
+// again from the file if touched), so a load holds no more than one tensor
+// of the file at a time. A no-op for a caller's buffer.
+void safetensors_release(const SafeFile *f, const SafeTensor *t);
 // Copy the "__metadata__" string value of key into out (cap bytes). Returns 0,
 // or -1 (no err_set) when there is no such string or it does not fit.
 int safetensors_meta_get(const SafeFile *f, const char *key, char *out, size_t cap);
@@ -79,6 +86,7 @@ typedef struct {
     int ndim;
     int64_t shape[SAFETENSORS_MAX_DIMS];
     const float *data;                   // (prod(shape))
+    const uint16_t *data16;              // bf16 data instead, when data is NULL (exact in F32 and BF16)
 } SafeItem;
 
 // Write items to path atomically in dtype ST_F32 or ST_BF16 (round to nearest

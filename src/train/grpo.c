@@ -118,7 +118,7 @@ int trainer_open(Trainer *t, const GrpoConfig *cfg, const char *weights_dir) {
     // With LoRA the policy is the frozen base (no gradients) and a checkpoint holds only the adapters.
     int lora = c->lora.lora_r > 0, fresh = weights_dir == cfg->model;
     const char *base = lora ? cfg->model : weights_dir;
-    if (model_load(&t->policy, base, !lora) != 0)
+    if ((lora ? model_load_frozen(&t->policy, base) : model_load(&t->policy, base, 1)) != 0)
         return base == cfg->model && base[0] != '/'
                    ? err_wrap("the starting model (\"model\" setting \"%s\", relative to the working directory)", base)
                    : err_wrap("model %s", base);
@@ -226,9 +226,13 @@ static int open_rest(Trainer *t) {
     if (adamw_init(&t->opt, trainer_trainable(t), &ac) != 0) return -1;
     if (c->beta > 0 && t->has_lora) t->has_ref = 1;
     else if (c->beta > 0) {
-        if (model_create(&t->ref, &t->policy.cfg, 0) != 0) return -1;
+        // In bf16 the reference is held in bf16 only: its matmuls took only
+        // its bf16 copy anyway. Mixing (ref_mix_every) needs fp32 to accumulate in.
+        int ref16 = t->policy.w16 && c->ref_mix_every == 0;
+        if ((ref16 ? model_create_bf16(&t->ref, &t->policy.cfg) : model_create(&t->ref, &t->policy.cfg, 0)) != 0)
+            return err_wrap("reference model");
         t->has_ref = 1;
-        memcpy(t->ref.params, t->policy.params, sizeof(float) * t->policy.n_params);
+        trainer_reset_reference(t);
     }
     if (c->adv_estimator == ADV_ESTIMATOR_GAE && ppo_open(t) != 0) return -1;
     return alloc_arrays(t);
@@ -472,12 +476,21 @@ static int train_on_batch(Trainer *t, int n, StepStats *s) {
     return 0;
 }
 
+void trainer_reset_reference(Trainer *t) {
+    if (t->ref.bf16_only) {
+        model_copy_bf16(&t->ref, &t->policy);
+        return;
+    }
+    memcpy(t->ref.params, t->policy.params, sizeof(float) * t->policy.n_params);
+    t->ref.w16_stale = 1;
+}
+
 static void update_reference(Trainer *t) {
     const GrpoConfig *c = &t->cfg;
     if (!t->has_ref || t->has_lora) return;
     size_t n = t->policy.n_params;
     if (c->ref_reset_every > 0 && t->step % c->ref_reset_every == 0) {
-        memcpy(t->ref.params, t->policy.params, sizeof(float) * n);
+        trainer_reset_reference(t);
         t->ref_moved = 1;
     } else if (c->ref_mix_every > 0 && t->step % c->ref_mix_every == 0) {
         float a = (float)c->ref_mix_alpha;
@@ -493,6 +506,9 @@ int trainer_step(Trainer *t) {
     memset(s, 0, sizeof *s);
     double ts = t->ro.t_sample, tr = t->ro.t_reward;
     long tokens = t->ro.tokens;
+    // sampling and training are never resident at once: the activations go
+    // back to the system while the sampler's packed weights are in use
+    model_acts_release(t->acts);
     if (collect_groups(t) != 0) return -1;
     s->t_sample = t->ro.t_sample - ts;
     s->t_reward = t->ro.t_reward - tr;
@@ -592,7 +608,7 @@ static int check_memory(const GrpoConfig *cfg) {
     ModelConfig mc;
     MemPlan p;
     threads_set(cfg->sample.threads);
-    if (model_config_load(&mc, cfg->model) != 0) {
+    if (model_precision_set(cfg->sample.precision) != 0 || model_config_load(&mc, cfg->model) != 0) {
         err_clear();
         return 0;
     }

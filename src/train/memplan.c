@@ -20,11 +20,14 @@ static size_t n_params_of(const ModelConfig *m) {
     return model_layout(m, NULL, 0, &n) < 0 ? 0 : n;
 }
 
-// Weights, gradients, moments and adapters of full fine-tuning or LoRA.
+// Weights, gradients, moments and adapters of full fine-tuning or LoRA. In
+// bf16 a trained model holds a bf16 copy beside its fp32 weights, and LoRA's
+// frozen base is held in bf16 only.
 static int plan_params(MemPlan *p, const ModelConfig *m, const LoraOpts *lora) {
     size_t n = n_params_of(m), f = sizeof(float);
     if (n == 0) return -1;
-    p->weights = n * f;
+    Precision prec = model_precision_get();
+    p->weights = model_weight_bytes(m, prec, lora->lora_r > 0 && prec == PRECISION_BF16);
     if (lora->lora_r > 0) {
         unsigned targets;
         if (lora_targets_parse(lora->lora_targets, &targets) != 0) return -1;
@@ -52,10 +55,13 @@ int memplan_grpo(MemPlan *p, const GrpoConfig *c, const ModelConfig *m) {
     int mb = rows / (c->minibatches > 0 ? c->minibatches : 1);
     p->rows = c->micro_batch_rows > 0 && c->micro_batch_rows < mb ? c->micro_batch_rows : mb;
     p->T = prompt + max_new;
-    if (c->beta > 0 && !lora) p->reference = p->weights;
-    if (c->adv_estimator == ADV_ESTIMATOR_GAE) p->critic = 4 * p->weights;
+    Precision prec = model_precision_get();
+    if (c->beta > 0 && !lora) p->reference = model_weight_bytes(m, prec, prec == PRECISION_BF16 && c->ref_mix_every == 0);
+    if (c->adv_estimator == ADV_ESTIMATOR_GAE) p->critic = 4 * n_params_of(m) * sizeof(float);
     p->activations = model_acts_bytes(m, p->rows, p->T, c->gradient_checkpointing, c->lora.lora_r, lora && c->lora.lora_dropout > 0);
     p->sampler = sampler_bytes(m, rows, p->T);
+    size_t packed = sampler_packed_bytes(m);
+    p->apart = packed < p->activations ? packed : p->activations;
     return 0;
 }
 
@@ -70,7 +76,7 @@ void memplan_sft(MemPlan *p, const ModelConfig *m, const LoraOpts *lora, int row
 
 size_t memplan_total(const MemPlan *p) {
     return p->weights + p->grads + p->optimizer + p->adapters + p->reference + p->critic + p->activations + p->sampler +
-           p->accumulate + p->fixed;
+           p->accumulate + p->fixed - p->apart;
 }
 
 static double gib(size_t b) { return (double)b / (double)(1 << 30); }
@@ -95,6 +101,9 @@ int memplan_check(const MemPlan *p, const char *hint) {
         if (items[i].shape && p->rows > 0 && n < sizeof parts)
             n += (size_t)snprintf(parts + n, sizeof parts - n, " (%d rows x %d tokens)", p->rows, p->T);
     }
+    if (p->apart && n < sizeof parts)
+        snprintf(parts + n, sizeof parts - n, ", less %.2f of activations and packed sampler weights never held at once",
+                 gib(p->apart));
     return err_set("this run needs about %.2f GiB (%s) but the machine has %.2f GiB available (MemAvailable in "
                    "/proc/meminfo); %s",
                    gib(need), parts, gib(have), hint);

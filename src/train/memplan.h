@@ -13,19 +13,22 @@
 #include "train/grpo.h"
 
 typedef struct {
-    size_t weights;       // the model's parameters (float32)
+    size_t weights;       // the model's parameters (float32, a bf16 copy in bf16; LoRA's base in bf16 only in bf16)
     size_t grads;         // their gradients (full fine-tuning only)
     size_t optimizer;     // AdamW moments of what is trained
     size_t adapters;      // LoRA adapters and their gradients
-    size_t reference;     // a second copy of the weights (full fine-tuning with a KL term)
+    size_t reference;     // a second copy of the weights (full fine-tuning with a KL term; bf16 only in bf16)
     size_t critic;        // PPO critic: weights, gradients, moments
     size_t activations;   // training forward and backward of one micro-batch
     size_t sampler;       // KV cache, decode scratch and packed weight panels
     size_t accumulate;    // a float64 gradient sum (micro-batches, ranks)
     size_t fixed;         // code, tokenizer, buffers
+    size_t apart;         // not resident at once: the smaller of the activations and the
+                          // sampler's packed weights (each given back while the other works)
     int rows, T;          // the micro-batch the activations are sized for
 } MemPlan;
 
+// Plans take the process precision (model_precision_set) as the run will.
 // The plan of aha grpo with settings c on model configuration m. 0 or -1.
 int memplan_grpo(MemPlan *p, const GrpoConfig *c, const ModelConfig *m);
 // The plan of aha sft: micro-batches of rows x T, lora->lora_r > 0 for

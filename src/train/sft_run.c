@@ -135,8 +135,16 @@ static int train_and_save(const SftRunConfig *c, Model *m, const Split *s, const
         // the adapters as PEFT writes them, then the model with them merged in
         char adir[4096];
         if (path_join(adir, sizeof adir, c->out, "adapter") != 0 || lora_save(m->lora, adir) != 0 ||
-            copy_tokenizer(c->model, adir) != 0 || lora_merge(m, m->lora) != 0)
+            copy_tokenizer(c->model, adir) != 0)
             return -1;
+        if (m->bf16_only) {
+            // merged in fp32, as aha merge does: the base again in full precision, in place of the bf16 one
+            Lora *lo = m->lora;
+            model_free(m);
+            if (model_load(m, c->model, 0) != 0) return err_wrap("the base model for the merge");
+            m->lora = lo;
+        }
+        if (lora_merge(m, m->lora) != 0) return -1;
     }
     if (model_save(m, dir, c->bf16 ? ST_BF16 : ST_F32) != 0 || copy_tokenizer(c->model, dir) != 0) return -1;
     if (report_write(c->out, NULL) != 0) return err_wrap("report");
@@ -188,7 +196,7 @@ int sft_run(const SftRunConfig *c) {
     if (sft_data_load(&d, c->dataset, &o) != 0 || split_rows(&s, &d, c) != 0) goto done;
     if (check_memory(c, &mc, &d) != 0) goto done;
     // With LoRA the model is the frozen base (no gradients) and a checkpoint holds only the adapters.
-    if (model_load(&m, ckpt[0] && !lora ? ckpt : c->model, !lora) != 0) goto done;
+    if ((lora ? model_load_frozen(&m, c->model) : model_load(&m, ckpt[0] ? ckpt : c->model, 1)) != 0) goto done;
     if (lora) {
         if (lora_open(&lo, &c->lora, &m.cfg, c->model, ckpt[0] ? ckpt : NULL, (uint64_t)c->seed, 1) != 0) {
             err_wrap("LoRA adapters");

@@ -39,7 +39,8 @@ typedef struct Trainer {
     char run_dir[1024];
     char tok_dir[1024];       // where tokenizer.json was read (copied into checkpoints)
     Model policy;             // with gradients
-    Model ref;                // params only; used when cfg.beta > 0 without LoRA
+    Model ref;                // no gradients; used when cfg.beta > 0 without LoRA; bf16 only in bf16
+                              // unless ref_mix_every mixes (model_create_bf16)
     int has_ref;              // a reference: ref, or with LoRA the policy with its adapters off
     Lora lora;                // adapters the policy carries (cfg.lora.lora_r > 0); the base is frozen
     int has_lora;
@@ -102,6 +103,8 @@ static inline const RolloutRow *batch_row(const Trainer *t, int i, const Rollout
     return &t->ro.rows[(size_t)slot * G + i % G];
 }
 int trainer_step(Trainer *t);
+// ref = the policy's current weights (rounded to bf16 for a bf16-only ref).
+void trainer_reset_reference(Trainer *t);
 int trainer_log_step(Trainer *t, char *line, size_t cap);
 void trainer_close(Trainer *t);
 
