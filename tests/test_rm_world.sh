@@ -17,6 +17,24 @@ $AHA task chat -n 300 --as pairs >"$T/pairs.jsonl" && $AHA task chat -n 300 --as
   $AHA task chat -n 300 --split test --as labels | sort -u >"$T/labels_test.jsonl" &&
   $AHA task chat -n 300 >"$T/problems.jsonl"
 check "aha task chat writes problems, pairs and labels" '[ $? -eq 0 ] && [ -s "$T/pairs_test.jsonl" ]'
+# SFT demonstrations: the labels' answers in the r1zero format under a rendered
+# prompt; the rule judge agrees with each row's label.
+$AHA task chat -n 40 --as sft --template r1zero >"$T/sft.jsonl" &&
+  $PYTHON -c "import json,sys; [print(json.dumps({'completion': r['completion'], 'answer': g['answer'], 'label': r['label']})) for r, g in zip(map(json.loads, open(sys.argv[1])), map(json.loads, open(sys.argv[2])))]" \
+    "$T/sft.jsonl" <($AHA task chat -n 40) >"$T/sft_judge.jsonl" && $AHA reward --fn chat <"$T/sft_judge.jsonl" >"$T/sft_judged.jsonl"
+check "task chat --as sft: r1zero prompts and answers, judged as labelled" "$PYTHON - '$T' <<'P'
+import json, sys
+d = sys.argv[1]
+rows = [json.loads(l) for l in open(d + '/sft.jsonl')]
+judged = [json.loads(l) for l in open(d + '/sft_judged.jsonl')]
+ok = len(rows) == 40 == len(judged) and 0 < sum(r['label'] for r in rows) < 40
+for r, j in zip(rows, judged):
+    ok &= r['prompt'].startswith('A conversation between User and Assistant.') and r['prompt'].endswith('Assistant:')
+    ok &= r['completion'].startswith(' <think> ') and r['completion'].endswith(' </answer>') and j['chat'] == r['label']
+sys.exit(0 if ok else 1)
+P"
+$AHA task chat -n 1 --as sft --template model >/dev/null 2>"$T/tpl.err"
+check "task --template model is refused by name" '[ $? -eq 2 ] && grep -q "template must be" "$T/tpl.err"'
 check "train and test prompts are disjoint" "$PYTHON - '$T' <<'P'
 import json, sys
 d = sys.argv[1]
