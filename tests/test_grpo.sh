@@ -36,6 +36,22 @@ check "resume: reference bit-identical" 'cmp -s "$T/a/checkpoints/step_8/ref/mod
 check "resume: metrics identical" '[ "$(strip "$T/a/metrics.jsonl")" = "$(strip "$T/b/metrics.jsonl")" ]'
 check "resume: samples identical" 'cmp -s "$T/a/samples.jsonl" "$T/b/samples.jsonl"'
 
+# The same with 8-bit AdamW: its state file holds U8 codes (about a quarter of
+# fp32's bytes) and a resume continues bit for bit.
+$AHA grpo "${COMMON[@]}" --optim adamw_8bit --steps 8 --save-every 4 --out "$T/a8" >"$T/a8.log" 2>&1
+check "8-bit run exits 0" '[ $? -eq 0 ]'
+$AHA grpo "${COMMON[@]}" --optim adamw_8bit --steps 4 --save-every 4 --out "$T/b8" >"$T/b8.log" 2>&1
+$AHA grpo --resume "$T/b8" --steps 8 >>"$T/b8.log" 2>&1
+check "8-bit resume: weights bit-identical" 'cmp -s "$T/a8/checkpoints/step_8/model.safetensors" "$T/b8/checkpoints/step_8/model.safetensors"'
+check "8-bit resume: optimizer bit-identical" 'cmp -s "$T/a8/checkpoints/step_8/optimizer.safetensors" "$T/b8/checkpoints/step_8/optimizer.safetensors"'
+check "8-bit resume: metrics identical" '[ "$(strip "$T/a8/metrics.jsonl")" = "$(strip "$T/b8/metrics.jsonl")" ]'
+s32=$(stat -c %s "$T/a/checkpoints/step_8/optimizer.safetensors"); s8=$(stat -c %s "$T/a8/checkpoints/step_8/optimizer.safetensors")
+check "8-bit state is U8 and under 30% of fp32's ($s8 vs $s32 bytes)" \
+    'grep -q "\"U8\"" "$T/a8/checkpoints/step_8/optimizer.safetensors" && [ $((s8 * 10)) -lt $((s32 * 3)) ]'
+check "8-bit and fp32 runs differ" '! cmp -s "$T/a/checkpoints/step_8/model.safetensors" "$T/a8/checkpoints/step_8/model.safetensors"'
+$AHA grpo --resume "$T/b8" --optim adamw --steps 9 >"$T/b8x.log" 2>&1
+check "resume with another optim is refused" '[ $? -eq 1 ] && grep -q "holds adamw_8bit state but this run.s optim is adamw (set --optim adamw_8bit" "$T/b8x.log"'
+
 # SIGKILL at random moments (checkpoints every step, so many kills land in a
 # checkpoint write); resume until done; must equal the straight run. Each
 # kill waits up to a quarter of the straight run, so several land on any

@@ -59,7 +59,7 @@ static void test_roundtrip(void) {
     for (int i = 0; i < A; i++) a[i] = (float)(i * 0.37 - 2) * 1e-3f + bits_f(0x00000001u * (uint32_t)i);
     for (int i = 0; i < B; i++) b[i] = (float)i / 3.0f;
     a[4] = -0.0f;
-    SafeItem items[] = {{"layer.a", 2, {3, 5}, a, NULL}, {"b", 1, {B}, b, NULL}, {"empty", 2, {0, 4}, a, NULL}};
+    SafeItem items[] = {{"layer.a", 2, {3, 5}, a, NULL, NULL}, {"b", 1, {B}, b, NULL, NULL}, {"empty", 2, {0, 4}, a, NULL, NULL}};
     CHECK(safetensors_write(tmp("a.safetensors"), items, 3, ST_F32, NULL) == 0, "%s", err_msg());
     SafeFile f;
     CHECK(safetensors_open(&f, tmp("a.safetensors")) == 0, "%s", err_msg());
@@ -236,11 +236,11 @@ static void write_variant(const Model *m, const char *dir, const char *drop, con
     for (int i = 0; i < m->n_tensors; i++) {
         const ParamTensor *t = &m->tensors[i];
         if (drop && strcmp(t->name, drop) == 0) continue;
-        items[n] = (SafeItem){t->name, t->ndim, {t->shape[0], t->shape[1]}, m->params + t->offset, NULL};
+        items[n] = (SafeItem){t->name, t->ndim, {t->shape[0], t->shape[1]}, m->params + t->offset, NULL, NULL};
         if (reshape && i == 1) items[n].shape[0]--;
         n++;
     }
-    if (extra) items[n++] = (SafeItem){extra, 2, {m->tensors[0].shape[0], m->tensors[0].shape[1]}, m->params, NULL};
+    if (extra) items[n++] = (SafeItem){extra, 2, {m->tensors[0].shape[0], m->tensors[0].shape[1]}, m->params, NULL, NULL};
     char p[600];
     snprintf(p, sizeof p, "%s/model.safetensors", dir);
     AHA_ASSERT(safetensors_write(p, items, n, ST_F32, NULL) == 0);

@@ -148,6 +148,17 @@ check "resume: same optimizer at step 10" \
     'cmp -s "$T/a/checkpoints/step_10/optimizer.safetensors" "$T/b/checkpoints/step_10/optimizer.safetensors"'
 nosec() { sed 's/,"seconds":[0-9.e+-]*//' "$1"; }
 check "resume: same metrics lines (but seconds)" '[ "$(nosec "$T/a/metrics.jsonl")" = "$(nosec "$T/b/metrics.jsonl")" ]'
+# 8-bit AdamW learns as fp32 AdamW does: same losses within 5% at every log line.
+run $R --optim adamw_8bit --out "$T/a8" >"$T/a8.log" 2>&1
+check "8-bit run exits 0" '[ $? -eq 0 ]'
+$PYTHON - "$T/a/metrics.jsonl" "$T/a8/metrics.jsonl" <<'P' || fail=1
+import json, sys
+a, b = ([json.loads(l)["loss"] for l in open(f) if '"loss"' in l] for f in sys.argv[1:])
+ok = len(a) == len(b) > 3 and a[-1] < a[0] * 0.9 and all(abs(x - y) <= 0.05 * x for x, y in zip(a, b)) and a != b
+print("fp32 losses", a, "\n8-bit losses", b)
+if not ok: print("FAIL: 8-bit AdamW does not follow fp32")
+sys.exit(0 if ok else 1)
+P
 # A checkpoint whose file changed after it was saved is refused, naming the file.
 cp -r "$T/a" "$T/c" && rm -rf "$T/c/model" && echo step_5 >"$T/c/checkpoints/latest"
 printf 'x' | dd of="$T/c/checkpoints/step_5/optimizer.safetensors" bs=1 seek=200 conv=notrunc 2>/dev/null

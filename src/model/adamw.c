@@ -1,8 +1,10 @@
 // AdamW over the flat parameter layout: global-norm clipping computed in fixed
 // chunks (same result for any thread count), decoupled weight decay on matrices
-// only, bias-corrected moments, and a safetensors file for the state.
+// only, bias-corrected moments in fp32 or blockwise 8 bits, and a safetensors
+// file for the state.
 #include "model/adamw.h"
 #include "base/err.h"
+#include "model/quant8.h"
 #include "model/safetensors.h"
 
 #include <math.h>
@@ -11,6 +13,15 @@
 #include <string.h>
 
 #define NORM_CHUNK 65536
+
+const OptChoice OPTIM_CHOICES[] = {{"adamw", OPTIM_ADAMW}, {"adamw_8bit", OPTIM_ADAMW_8BIT}, {NULL, 0}};
+
+static const char *optim_name(OptimKind k) { return k == OPTIM_ADAMW_8BIT ? "adamw_8bit" : "adamw"; }
+
+size_t adamw_state_bytes(OptimKind kind, size_t n, int n_tensors) {
+    if (kind == OPTIM_ADAMW) return 2 * n * sizeof(float);
+    return 2 * n + 2 * (q8_blocks(n) + (size_t)n_tensors) * sizeof(float) + (size_t)n_tensors * sizeof(size_t);
+}
 
 AdamWConfig adamw_defaults(void) {
     return (AdamWConfig){.lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = 0.01,
@@ -23,11 +34,32 @@ int adamw_init(AdamW *o, const Model *m, const AdamWConfig *cfg) {
     o->n = m->n_params;
     o->n_tensors = m->n_tensors;
     o->n_chunks = (o->n + NORM_CHUNK - 1) / NORM_CHUNK;
-    size_t bytes = 2 * arena_round(o->n * sizeof(float)) + arena_round((size_t)o->n_tensors) +
-                   arena_round(o->n_chunks * sizeof(double));
+    int q8 = cfg->optim == OPTIM_ADAMW_8BIT;
+    for (int i = 0; q8 && i < m->n_tensors; i++) o->n_blocks += q8_blocks(m->tensors[i].numel);
+    size_t moments = q8 ? 2 * arena_round(o->n) + 2 * arena_round(o->n_blocks * sizeof(float)) +
+                              arena_round((size_t)o->n_tensors * sizeof(size_t))
+                        : 2 * arena_round(o->n * sizeof(float));
+    size_t bytes = moments + arena_round((size_t)o->n_tensors) + arena_round(o->n_chunks * sizeof(double));
     if (arena_init(&o->arena, bytes) != 0) return err_wrap("AdamW state for %zu parameters", o->n);
-    o->m = arena_alloc(&o->arena, o->n * sizeof(float));
-    o->v = arena_alloc(&o->arena, o->n * sizeof(float));
+    if (q8) {
+        q8_map(1);   // build the maps before any thread reads them
+        o->qm = arena_alloc(&o->arena, o->n);
+        o->qv = arena_alloc(&o->arena, o->n);
+        o->am = arena_alloc(&o->arena, o->n_blocks * sizeof(float));
+        o->av = arena_alloc(&o->arena, o->n_blocks * sizeof(float));
+        o->block0 = arena_alloc(&o->arena, (size_t)o->n_tensors * sizeof(size_t));
+        // Zero state: every code decodes to 0 with absmax 0 (the arena is zeroed).
+        uint8_t zm, zv;
+        q8_encode(&(float){0}, 1, 1, &zm);
+        q8_encode(&(float){0}, 1, 0, &zv);
+        memset(o->qm, zm, o->n);
+        memset(o->qv, zv, o->n);
+        size_t b = 0;
+        for (int i = 0; i < m->n_tensors; i++) o->block0[i] = b, b += q8_blocks(m->tensors[i].numel);
+    } else {
+        o->m = arena_alloc(&o->arena, o->n * sizeof(float));
+        o->v = arena_alloc(&o->arena, o->n * sizeof(float));
+    }
     o->decay = arena_alloc(&o->arena, (size_t)o->n_tensors);
     o->partial = arena_alloc(&o->arena, o->n_chunks * sizeof(double));
     // Weight decay on matrices only: RMSNorm weights and biases are 1-D.
@@ -96,6 +128,21 @@ static Update update_for(const AdamWConfig *c, long t, float gs) {
                     .bc2_sqrt = (float)sqrt(1.0 - pow(c->beta2, (double)t))};
 }
 
+// update_span in 8 bits on the n values from flat index i, whose first block
+// is number b: each block is decoded, updated in fp32 and encoded again.
+static void update_span_8bit(AdamW *o, size_t b, size_t i, float *P, const float *G, size_t n, const Update *u) {
+    float M[Q8_BLOCK], V[Q8_BLOCK];
+    for (size_t j = 0; j < n; j += Q8_BLOCK, b++) {
+        size_t len = n - j < Q8_BLOCK ? n - j : Q8_BLOCK;
+        uint8_t *qm = o->qm + i + j, *qv = o->qv + i + j;
+        q8_decode(qm, len, 1, o->am[b], M);
+        q8_decode(qv, len, 0, o->av[b], V);
+        update_span(P + j, G + j, M, V, len, u);
+        o->am[b] = q8_encode(M, len, 1, qm);
+        o->av[b] = q8_encode(V, len, 0, qv);
+    }
+}
+
 void adamw_update_array(const AdamW *o, float *p, const float *g, float *m, float *v, size_t n, float grad_scale,
                         int decay) {
     AHA_ASSERT(o->step > 0);
@@ -116,7 +163,8 @@ double adamw_step(AdamW *o, Model *mod, float grad_scale) {
     double lr = adamw_lr(c, t);
     Update u = update_for(c, t, gs);
     float decay = (float)(1.0 - lr * c->weight_decay);
-    enum { SPAN = 4096 };
+    enum { SPAN = 4096 };   // a multiple of Q8_BLOCK: blocks never straddle spans
+    _Static_assert(SPAN % Q8_BLOCK == 0, "8-bit blocks must tile the update spans");
 #pragma omp parallel
     for (int k = 0; k < mod->n_tensors; k++) {
         const ParamTensor *pt = &mod->tensors[k];
@@ -126,7 +174,10 @@ double adamw_step(AdamW *o, Model *mod, float grad_scale) {
 #pragma omp for schedule(static) nowait
         for (long s = 0; s < spans; s++) {
             size_t i = pt->offset + (size_t)s * SPAN, n = pt->numel - (size_t)s * SPAN;
-            update_span(mod->params + i, mod->grads + i, o->m + i, o->v + i, n < SPAN ? n : SPAN, &uk);
+            if (o->qm)
+                update_span_8bit(o, o->block0[k] + (size_t)s * (SPAN / Q8_BLOCK), i, mod->params + i, mod->grads + i,
+                                 n < SPAN ? n : SPAN, &uk);
+            else update_span(mod->params + i, mod->grads + i, o->m + i, o->v + i, n < SPAN ? n : SPAN, &uk);
         }
     }
     return norm;
@@ -134,24 +185,39 @@ double adamw_step(AdamW *o, Model *mod, float grad_scale) {
 
 // ---------------------------------------------------------------- state file
 
+// The state file's tensors: m.<name>, v.<name> and, in 8 bits,
+// m_absmax.<name>, v_absmax.<name>; for item j of tensor k = j % n_tensors.
+static const char *const STATE_PART[] = {"m", "v", "m_absmax", "v_absmax"};
+
+static int state_parts(const AdamW *o) { return o->qm ? 4 : 2; }
+
 int adamw_state_save(const AdamW *o, const Model *mod, const char *path) {
-    int n = mod->n_tensors;
-    SafeItem *items = calloc(2 * (size_t)n, sizeof *items);
-    char (*names)[104] = calloc(2 * (size_t)n, sizeof *names);
+    int n = mod->n_tensors, total = state_parts(o) * n;
+    SafeItem *items = calloc((size_t)total, sizeof *items);
+    char (*names)[112] = calloc((size_t)total, sizeof *names);
     if (!items || !names) {
         free(items);
         free(names);
         return err_set("out of memory");
     }
-    for (int i = 0; i < 2 * n; i++) {
-        const ParamTensor *t = &mod->tensors[i % n];
-        snprintf(names[i], sizeof names[i], "%s.%s", i < n ? "m" : "v", t->name);
-        items[i] = (SafeItem){.name = names[i], .ndim = t->ndim, .data = (i < n ? o->m : o->v) + t->offset};
-        for (int d = 0; d < t->ndim; d++) items[i].shape[d] = t->shape[d];
+    for (int j = 0; j < total; j++) {
+        int k = j % n, part = j / n;
+        const ParamTensor *t = &mod->tensors[k];
+        snprintf(names[j], sizeof names[j], "%s.%s", STATE_PART[part], t->name);
+        items[j] = (SafeItem){.name = names[j], .ndim = t->ndim};
+        for (int d = 0; d < t->ndim; d++) items[j].shape[d] = t->shape[d];
+        if (!o->qm) items[j].data = (part ? o->v : o->m) + t->offset;
+        else if (part < 2) items[j].data8 = (part ? o->qv : o->qm) + t->offset;
+        else {
+            items[j].ndim = 1;
+            items[j].shape[0] = (int64_t)q8_blocks(t->numel);
+            items[j].data = (part == 3 ? o->av : o->am) + o->block0[k];
+        }
     }
     char meta[128];
-    snprintf(meta, sizeof meta, "{\"format\":\"pt\",\"optimizer\":\"adamw\",\"step\":\"%ld\"}", o->step);
-    int rc = safetensors_write(path, items, 2 * n, ST_F32, meta);
+    snprintf(meta, sizeof meta, "{\"format\":\"pt\",\"optimizer\":\"%s\",\"step\":\"%ld\"}", optim_name(o->cfg.optim),
+             o->step);
+    int rc = safetensors_write(path, items, total, ST_F32, meta);
     free(items);
     free(names);
     return rc;
@@ -160,26 +226,40 @@ int adamw_state_save(const AdamW *o, const Model *mod, const char *path) {
 int adamw_state_load(AdamW *o, const Model *mod, const char *path) {
     SafeFile f;
     if (safetensors_open(&f, path) != 0) return -1;
-    char step[32], *end;
-    int rc = 0;
+    char step[32], kind[32], *end;
+    int rc = 0, n = mod->n_tensors, total = state_parts(o) * n;
     long s = 0;
     if (safetensors_meta_get(&f, "step", step, sizeof step) != 0 || (s = strtol(step, &end, 10)) < 0 || *end ||
         end == step)
         rc = err_set("%s: no valid \"step\" in the metadata: not an AdamW state file", path);
-    if (rc == 0 && f.n != 2 * mod->n_tensors)
-        rc = err_set("%s: holds %d tensors, the model needs %d (m and v per parameter)", path, f.n,
-                     2 * mod->n_tensors);
-    for (int i = 0; rc == 0 && i < 2 * mod->n_tensors; i++) {
-        const ParamTensor *pt = &mod->tensors[i % mod->n_tensors];
-        char name[104];
-        snprintf(name, sizeof name, "%s.%s", i < mod->n_tensors ? "m" : "v", pt->name);
+    else if (safetensors_meta_get(&f, "optimizer", kind, sizeof kind) == 0 && strcmp(kind, optim_name(o->cfg.optim)))
+        rc = err_set("%s: holds %s state but this run's optim is %s (set --optim %s to resume it)", path, kind,
+                     optim_name(o->cfg.optim), kind);
+    else if (f.n != total)
+        rc = err_set("%s: holds %d tensors, the model needs %d (%s per parameter)", path, f.n, total,
+                     o->qm ? "m, v and their block maxima" : "m and v");
+    for (int j = 0; rc == 0 && j < total; j++) {
+        int k = j % n, part = j / n;
+        const ParamTensor *pt = &mod->tensors[k];
+        char name[112];
+        snprintf(name, sizeof name, "%s.%s", STATE_PART[part], pt->name);
         const SafeTensor *t = safetensors_find(&f, name);
+        int absmax = part >= 2;
+        SafeDtype want = o->qm && !absmax ? ST_U8 : ST_F32;
+        int shape_ok = absmax ? t && t->ndim == 1 && t->shape[0] == (int64_t)q8_blocks(pt->numel)
+                              : t && t->ndim == pt->ndim && t->shape[0] == pt->shape[0] &&
+                                    (pt->ndim == 1 || t->shape[1] == pt->shape[1]);
         if (!t) rc = err_set("%s: missing tensor \"%s\"", path, name);
-        else if (t->dtype != ST_F32 || t->ndim != pt->ndim || t->shape[0] != pt->shape[0] ||
-                 (pt->ndim == 2 && t->shape[1] != pt->shape[1]))
-            rc = err_set("%s: tensor \"%s\" is not F32 with the parameter's shape", path, name);
-        else rc = safetensors_read_f32(&f, t, (i < mod->n_tensors ? o->m : o->v) + pt->offset);
+        else if (t->dtype != want || !shape_ok)
+            rc = err_set("%s: tensor \"%s\" is not %s with the %s's shape", path, name, safetensors_dtype_name(want),
+                         absmax ? "blocks" : "parameter");
+        else if (!o->qm) rc = safetensors_read_f32(&f, t, (part ? o->v : o->m) + pt->offset);
+        else if (!absmax) memcpy((part ? o->qv : o->qm) + pt->offset, f.data + t->begin, pt->numel);
+        else rc = safetensors_read_f32(&f, t, (part == 3 ? o->av : o->am) + o->block0[k]);
     }
+    for (size_t b = 0; rc == 0 && o->qm && b < o->n_blocks; b++)
+        if (!(o->am[b] >= 0 && o->av[b] >= 0 && isfinite(o->am[b]) && isfinite(o->av[b])))
+            rc = err_set("%s: a block maximum is negative or not finite (block %zu)", path, b);
     if (rc == 0) o->step = s;
     safetensors_close(&f);
     return rc;

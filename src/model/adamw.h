@@ -1,14 +1,24 @@
 // AdamW with decoupled weight decay and bias correction, global-norm gradient
 // clipping, gradient-accumulation scaling and learning-rate schedules, over a
 // model's flat parameter layout. Moments live in one arena shaped like the
-// parameters. Refuses to update on a non-finite gradient norm.
+// parameters, in fp32 or (adamw_8bit) blockwise 8-bit. Refuses to update on a
+// non-finite gradient norm.
 #ifndef AHA_ADAMW_H
 #define AHA_ADAMW_H
 
 #include <stddef.h>
 
 #include "base/arena.h"
+#include "base/options.h"
 #include "model/model.h"
+
+// How the moments are stored (the `optim` setting; names as Hugging Face's
+// TrainingArguments.optim).
+typedef enum {
+    OPTIM_ADAMW = 0,    // fp32 moments: 8 bytes per parameter
+    OPTIM_ADAMW_8BIT,   // m and v in 8 bits per block of 256 (quant8.h): 2 bytes and change per parameter
+} OptimKind;
+extern const OptChoice OPTIM_CHOICES[];
 
 typedef enum {
     LR_CONSTANT = 0,   // lr
@@ -26,6 +36,7 @@ typedef struct {
     long warmup_steps;
     long total_steps;     // LR_COSINE: the step at which the decay reaches its floor
     double min_lr_ratio;  // LR_COSINE floor as a fraction of lr
+    OptimKind optim;
 } AdamWConfig;
 
 // lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight_decay 0.01, clip 1.0, constant.
@@ -35,8 +46,14 @@ typedef struct {
     AdamWConfig cfg;
     size_t n;              // floats, = model n_params
     Arena arena;
-    float *m;              // (n) first moment
+    float *m;              // (n) first moment (OPTIM_ADAMW; NULL in 8 bits)
     float *v;              // (n) second moment
+    // OPTIM_ADAMW_8BIT: codes of m (signed map) and v (unsigned map), and the
+    // absmax of each block; tensor k's blocks start at block0[k].
+    uint8_t *qm, *qv;      // (n)
+    float *am, *av;        // (n_blocks)
+    size_t *block0;        // (n_tensors)
+    size_t n_blocks;
     long step;             // updates taken
     int n_tensors;
     unsigned char *decay;  // (n_tensors) 1 where weight decay applies
@@ -71,8 +88,12 @@ double adamw_step(AdamW *opt, Model *m, float grad_scale);
 // grad_scale (pass the same clip factor for one global norm); decay 0 or 1.
 void adamw_update_array(const AdamW *opt, float *p, const float *g, float *m, float *v, size_t n, float grad_scale,
                         int decay);
-// Save / load m, v (F32, tensor names "m.<name>", "v.<name>") and the step
-// count in a safetensors file. Loading checks the layout matches. 0 or -1.
+// Bytes of the state for n parameters in n_tensors tensors (the memory plan).
+size_t adamw_state_bytes(OptimKind kind, size_t n, int n_tensors);
+// Save / load m, v (F32, tensor names "m.<name>", "v.<name>"; in 8 bits U8
+// codes under those names and F32 "m_absmax.<name>", "v_absmax.<name>") and
+// the step count in a safetensors file. Loading checks the layout and the
+// optimizer match. 0 or -1.
 int adamw_state_save(const AdamW *opt, const Model *m, const char *path);
 int adamw_state_load(AdamW *opt, const Model *m, const char *path);
 

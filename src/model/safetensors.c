@@ -367,9 +367,14 @@ static size_t item_numel(const SafeItem *it) {
     return n;
 }
 
+// The dtype item is written in, in a file of dtype.
+static SafeDtype item_dtype(const SafeItem *it, SafeDtype dtype) {
+    return !it->data && !it->data16 && it->data8 ? ST_U8 : dtype;
+}
+
 size_t safetensors_data_bytes(const SafeItem *items, int n, SafeDtype dtype) {
     size_t total = 0;
-    for (int i = 0; i < n; i++) total += item_numel(&items[i]) * DTYPES[dtype].size;
+    for (int i = 0; i < n; i++) total += item_numel(&items[i]) * DTYPES[item_dtype(&items[i], dtype)].size;
     return total;
 }
 
@@ -385,11 +390,12 @@ static char *make_header(const SafeItem *items, int n, SafeDtype dtype, const ch
     size_t off = 0;
     for (int i = 0; i < n; i++) {
         cJSON *e = cJSON_AddObjectToObject(root, items[i].name);
-        cJSON_AddStringToObject(e, "dtype", DTYPES[dtype].name);
+        SafeDtype dt = item_dtype(&items[i], dtype);
+        cJSON_AddStringToObject(e, "dtype", DTYPES[dt].name);
         cJSON *sh = cJSON_AddArrayToObject(e, "shape");
         for (int d = 0; d < items[i].ndim; d++)
             cJSON_AddItemToArray(sh, cJSON_CreateNumber((double)items[i].shape[d]));
-        size_t bytes = item_numel(&items[i]) * DTYPES[dtype].size;
+        size_t bytes = item_numel(&items[i]) * DTYPES[dt].size;
         cJSON *o = cJSON_AddArrayToObject(e, "data_offsets");
         cJSON_AddItemToArray(o, cJSON_CreateNumber((double)off));
         cJSON_AddItemToArray(o, cJSON_CreateNumber((double)(off + bytes)));
@@ -439,6 +445,10 @@ int safetensors_write(const char *path, const SafeItem *items, int n, SafeDtype 
         size_t numel = item_numel(&items[i]);
         const float *x = items[i].data;
         const uint16_t *h = items[i].data16;
+        if (item_dtype(&items[i], dtype) == ST_U8) {
+            ok = fwrite(items[i].data8, 1, numel, af.f) == numel;
+            continue;
+        }
         if (dtype == ST_F32 && x) {
             ok = fwrite(x, 4, numel, af.f) == numel;
             continue;

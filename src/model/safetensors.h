@@ -40,7 +40,7 @@ typedef struct {
     int used;                            // free for callers (model_load marks tensors it took)
 } SafeTensor;
 
-typedef struct {
+typedef struct SafeFile {
     char label[512];        // the path (or a caller's name) for messages
     const uint8_t *bytes;   // whole file (mapped, or the caller's buffer)
     size_t size;            // bytes in the file
@@ -87,10 +87,11 @@ typedef struct {
     int64_t shape[SAFETENSORS_MAX_DIMS];
     const float *data;                   // (prod(shape))
     const uint16_t *data16;              // bf16 data instead, when data is NULL (exact in F32 and BF16)
+    const uint8_t *data8;                // raw bytes stored as U8 whatever the file's dtype, when both are NULL
 } SafeItem;
 
 // Write items to path atomically in dtype ST_F32 or ST_BF16 (round to nearest
-// even). metadata is a JSON object of string values (NULL means
+// even); items with data8 are written as U8. metadata is a JSON object of string values (NULL means
 // {"format":"pt"}). Returns 0 or -1.
 int safetensors_write(const char *path, const SafeItem *items, int n, SafeDtype dtype,
                       const char *metadata_json);

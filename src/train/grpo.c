@@ -221,7 +221,7 @@ static int open_rest(Trainer *t) {
     AdamWConfig ac = {
         .lr = c->lr, .beta1 = c->adam_beta1, .beta2 = c->adam_beta2, .eps = c->adam_eps,
         .weight_decay = c->weight_decay, .clip_norm = c->max_grad_norm, .warmup_steps = c->warmup_steps,
-        .total_steps = (long)c->steps * c->epochs * c->minibatches, .min_lr_ratio = c->min_lr_ratio,
+        .total_steps = (long)c->steps * c->epochs * c->minibatches, .min_lr_ratio = c->min_lr_ratio, .optim = (OptimKind)c->optim,
         .schedule = c->lr_schedule == LR_SCHEDULE_COSINE ? LR_COSINE : c->warmup_steps > 0 ? LR_WARMUP : LR_CONSTANT};
     if (adamw_init(&t->opt, trainer_trainable(t), &ac) != 0) return -1;
     if (c->beta > 0 && t->has_lora) t->has_ref = 1;

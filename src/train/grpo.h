@@ -39,6 +39,7 @@ typedef struct {
     int overlong_filter;      // truncated completions leave the loss
     // Optimisation.
     double lr, weight_decay, adam_beta1, adam_beta2, adam_eps, max_grad_norm;
+    int optim;                // OptimKind: adamw or adamw_8bit
     int lr_schedule;          // LR_SCHEDULE_* (after warmup_steps)
     int warmup_steps;
     double min_lr_ratio;

@@ -2,6 +2,7 @@
 // presets, and the checks that need more than one field.
 #include "train/grpo.h"
 #include "base/err.h"
+#include "model/adamw.h"
 #include "rl/loss.h"
 
 #include <stddef.h>
@@ -40,6 +41,7 @@ const OptDef grpo_options[] = {
     {"overlong_filter", OPT_BOOL, F(overlong_filter), 0, 0, 1, NULL, "mask truncated completions out of the loss", NULL, NULL, 0},
     {"lr", OPT_DOUBLE, F(lr), 0, 0, 10, NULL, "learning rate", NULL, NULL, 0},
     {"weight_decay", OPT_DOUBLE, F(weight_decay), 0, 0, 10, NULL, "AdamW decoupled weight decay", NULL, NULL, 0},
+    {"optim", OPT_ENUM, F(optim), 0, 0, 0, OPTIM_CHOICES, "optimizer state: adamw (fp32 moments) or adamw_8bit (blockwise 8-bit moments, a quarter of the memory)", NULL, NULL, 0},
     {"adam_beta1", OPT_DOUBLE, F(adam_beta1), 0, 0, 0.999999, NULL, "AdamW beta1", NULL, NULL, 0},
     {"adam_beta2", OPT_DOUBLE, F(adam_beta2), 0, 0, 0.999999999, NULL, "AdamW beta2", NULL, NULL, 0},
     {"adam_eps", OPT_DOUBLE, F(adam_eps), 0, 1e-30, 1, NULL, "AdamW epsilon", NULL, NULL, 0},

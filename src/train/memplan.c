@@ -23,9 +23,10 @@ static size_t n_params_of(const ModelConfig *m) {
 // Weights, gradients, moments and adapters of full fine-tuning or LoRA. In
 // bf16 a trained model holds a bf16 copy beside its fp32 weights, and LoRA's
 // frozen base is held in bf16 only.
-static int plan_params(MemPlan *p, const ModelConfig *m, const LoraOpts *lora) {
-    size_t n = n_params_of(m), f = sizeof(float);
-    if (n == 0) return -1;
+static int plan_params(MemPlan *p, const ModelConfig *m, const LoraOpts *lora, OptimKind optim) {
+    size_t n = 0, f = sizeof(float);
+    int n_tensors = model_layout(m, NULL, 0, &n);
+    if (n_tensors < 0 || n == 0) return -1;
     Precision prec = model_precision_get();
     p->weights = model_weight_bytes(m, prec, lora->lora_r > 0 && prec == PRECISION_BF16);
     if (lora->lora_r > 0) {
@@ -33,10 +34,10 @@ static int plan_params(MemPlan *p, const ModelConfig *m, const LoraOpts *lora) {
         if (lora_targets_parse(lora->lora_targets, &targets) != 0) return -1;
         size_t a = lora_param_count(m, lora->lora_r, targets);
         p->adapters = 2 * a * f;
-        p->optimizer = 2 * a * f;
+        p->optimizer = adamw_state_bytes(optim, a, 14 * m->n_layers);   // at most 7 targets x (A, B)
     } else {
         p->grads = n * f;
-        p->optimizer = 2 * n * f;
+        p->optimizer = adamw_state_bytes(optim, n, n_tensors);
     }
     p->fixed = FIXED_BYTES;
     return 0;
@@ -44,7 +45,7 @@ static int plan_params(MemPlan *p, const ModelConfig *m, const LoraOpts *lora) {
 
 int memplan_grpo(MemPlan *p, const GrpoConfig *c, const ModelConfig *m) {
     memset(p, 0, sizeof *p);
-    if (plan_params(p, m, &c->lora) != 0) return -1;
+    if (plan_params(p, m, &c->lora, (OptimKind)c->optim) != 0) return -1;
     int lora = c->lora.lora_r > 0, rows = c->prompts_per_step * c->group_size, max_new = c->sample.max_new_tokens;
     int prompt = c->max_prompt_tokens;
     if (prompt == 0) {
@@ -65,9 +66,10 @@ int memplan_grpo(MemPlan *p, const GrpoConfig *c, const ModelConfig *m) {
     return 0;
 }
 
-void memplan_sft(MemPlan *p, const ModelConfig *m, const LoraOpts *lora, int rows, int T, int recompute, int accumulate) {
+void memplan_sft(MemPlan *p, const ModelConfig *m, const LoraOpts *lora, OptimKind optim, int rows, int T,
+                 int recompute, int accumulate) {
     memset(p, 0, sizeof *p);
-    if (plan_params(p, m, lora) != 0) return;
+    if (plan_params(p, m, lora, optim) != 0) return;
     p->rows = rows;
     p->T = T;
     p->activations = model_acts_bytes(m, rows, T, recompute, lora->lora_r, lora->lora_r > 0 && lora->lora_dropout > 0);

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include "model/adamw.h"
 #include "model/lora.h"
 #include "model/model.h"
 #include "train/grpo.h"
@@ -32,9 +33,10 @@ typedef struct {
 // The plan of aha grpo with settings c on model configuration m. 0 or -1.
 int memplan_grpo(MemPlan *p, const GrpoConfig *c, const ModelConfig *m);
 // The plan of aha sft: micro-batches of rows x T, lora->lora_r > 0 for
-// adapters, recompute for gradient checkpointing, accumulate when gradients
-// are summed in float64.
-void memplan_sft(MemPlan *p, const ModelConfig *m, const LoraOpts *lora, int rows, int T, int recompute, int accumulate);
+// adapters, optim the optimizer state, recompute for gradient checkpointing,
+// accumulate when gradients are summed in float64.
+void memplan_sft(MemPlan *p, const ModelConfig *m, const LoraOpts *lora, OptimKind optim, int rows, int T,
+                 int recompute, int accumulate);
 size_t memplan_total(const MemPlan *p);
 // 0 when the plan fits in MemAvailable (or that is unknown); else -1 after
 // err_set saying what the run needs, part by part, against what the machine

@@ -6,6 +6,7 @@
 #include "base/fileio.h"
 #include "base/jsonl.h"
 #include "base/sys.h"
+#include "model/adamw.h"
 #include "model/io.h"
 #include "rollout/rollout.h"
 #include "model/presets.h"
@@ -47,6 +48,7 @@ const OptDef pretrain_options[] = {
     {"micro_batch", OPT_INT, F(micro_batch), 0, 0, 4096, NULL, "documents per forward/backward, gradients accumulated (0: batch; under MPI whole micro-batches go to the ranks)", NULL, NULL, 0},
     {"lr", OPT_DOUBLE, F(lr), 0, 0, 10, NULL, "peak learning rate (cosine decay after warmup)", NULL, NULL, 0},
     {"min_lr_ratio", OPT_DOUBLE, F(min_lr_ratio), 0, 0, 1, NULL, "final lr / lr", NULL, NULL, 0},
+    {"optim", OPT_ENUM, F(optim), 0, 0, 0, OPTIM_CHOICES, "optimizer state: adamw (fp32 moments) or adamw_8bit (blockwise 8-bit moments, a quarter of the memory)", NULL, NULL, 0},
     {"weight_decay", OPT_DOUBLE, F(weight_decay), 0, 0, 10, NULL, "AdamW weight decay", NULL, NULL, 0},
     {"warmup", OPT_INT, F(warmup), 0, 0, 10000000, NULL, "warmup updates", NULL, NULL, 0},
     {"seed", OPT_INT, F(seed), 0, 0, 2147483647, NULL, "initialisation and order seed", NULL, NULL, 0},
@@ -272,6 +274,7 @@ int pretrain_run(const PretrainConfig *c) {
     sft_defaults(&sc);
     sc.steps = c->steps, sc.batch_rows = c->batch, sc.micro_rows = c->micro_batch, sc.lr = c->lr, sc.min_lr_ratio = c->min_lr_ratio;
     sc.weight_decay = c->weight_decay, sc.warmup_steps = c->warmup, sc.seed = (uint64_t)c->seed;
+    sc.optim = c->optim;
     sc.prompt_loss = 1, sc.log_path = logpath, sc.progress = stderr;
     SftResult res;
     if (sft_train(&m, ex, d.n, &sc, &res) != 0) goto done;

@@ -21,6 +21,7 @@ typedef struct {
     // Optimisation.
     int steps, batch, micro_batch;   // micro_batch: documents per forward/backward (0: batch)
     double lr, min_lr_ratio, weight_decay;
+    int optim;                // OptimKind
     int warmup, seed, threads, precision;
     int bf16;               // save weights as bf16
 } PretrainConfig;

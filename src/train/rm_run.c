@@ -42,6 +42,7 @@ const OptDef rm_run_options[] = {
     {"micro_batch", OPT_INT, F(micro_batch), 0, 0, 4096, NULL, "rows per forward/backward, gradients accumulated (0: batch)", NULL, NULL, 0},
     {"lr", OPT_DOUBLE, F(lr), 0, 0, 10, NULL, "peak learning rate (cosine decay after warmup)", NULL, NULL, 0},
     {"min_lr_ratio", OPT_DOUBLE, F(min_lr_ratio), 0, 0, 1, NULL, "final lr / lr", NULL, NULL, 0},
+    {"optim", OPT_ENUM, F(optim), 0, 0, 0, OPTIM_CHOICES, "optimizer state: adamw (fp32 moments) or adamw_8bit (blockwise 8-bit moments, a quarter of the memory)", NULL, NULL, 0},
     {"weight_decay", OPT_DOUBLE, F(weight_decay), 0, 0, 10, NULL, "AdamW weight decay (not on the head)", NULL, NULL, 0},
     {"warmup", OPT_INT, F(warmup), 0, 0, 10000000, NULL, "warmup updates", NULL, NULL, 0},
     {"eval_ratio", OPT_DOUBLE, F(eval_ratio), 0, 0, 0.9, NULL, "share of rows held out for eval_loss, eval_accuracy, eval_margin (0: none)", NULL, NULL, 0},
@@ -362,6 +363,7 @@ static int train_loop(const RmRunConfig *c, RewardModel *rm, RmKind kind, const 
     AdamWConfig ac = adamw_defaults();   // beta1 and eps
     ac.lr = c->lr, ac.beta2 = 0.99, ac.weight_decay = c->weight_decay, ac.clip_norm = 1.0;
     ac.schedule = LR_COSINE, ac.warmup_steps = c->warmup, ac.total_steps = steps, ac.min_lr_ratio = c->min_lr_ratio;
+    ac.optim = (OptimKind)c->optim;
     int *order = malloc(sizeof(int) * (size_t)s->n_train);
     const RmExample **rows = malloc(sizeof *rows * (size_t)c->batch);
     float *hm = calloc(2 * ((size_t)C + 1), sizeof(float)), *hv = hm ? hm + C + 1 : NULL;

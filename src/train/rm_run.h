@@ -30,6 +30,7 @@ typedef struct {
     int max_steps;            // 0: from epochs
     int batch, micro_batch;   // rows (pairs) per update; per forward (0: batch)
     double lr, min_lr_ratio, weight_decay;
+    int optim;                // OptimKind (the head keeps fp32 moments)
     int warmup;
     double eval_ratio;
     int eval_every, log_every, seed, threads, precision;

@@ -382,7 +382,7 @@ int sft_train(Model *m, const SftExample *ex, int n, const SftConfig *c, SftResu
     AdamWConfig ac = adamw_defaults();   // beta1 and eps
     ac.lr = c->lr, ac.beta2 = c->beta2, ac.weight_decay = c->weight_decay, ac.clip_norm = c->clip_norm;
     ac.schedule = LR_COSINE, ac.warmup_steps = c->warmup_steps, ac.total_steps = c->steps;
-    ac.min_lr_ratio = c->min_lr_ratio;
+    ac.min_lr_ratio = c->min_lr_ratio, ac.optim = (OptimKind)c->optim;
     if (adamw_init(&opt, tm, &ac) != 0) goto done;
     opt_ok = 1;
     if (c->resume_from && resume(c, tm, &opt, &st, n) != 0) goto done;

@@ -26,6 +26,7 @@ typedef struct {
                             // tokens (it always takes one)
     int micro_rows;         // examples per forward/backward (gradients accumulate); 0: batch_rows
     double lr, min_lr_ratio, weight_decay, clip_norm, beta2;
+    int optim;                // OptimKind
     int warmup_steps;
     uint64_t seed;          // example order
     int prompt_loss;        // 1: prompt tokens are targets too (pretraining)

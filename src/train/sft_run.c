@@ -5,6 +5,7 @@
 #include "base/fileio.h"
 #include "base/jsonl.h"
 #include "base/sys.h"
+#include "model/adamw.h"
 #include "model/io.h"
 #include "model/lora.h"
 #include "rollout/rollout.h"
@@ -38,6 +39,7 @@ const OptDef sft_run_options[] = {
     {"micro_batch", OPT_INT, F(micro_batch), 0, 0, 4096, NULL, "rows per forward/backward, gradients accumulated (0: batch)", NULL, NULL, 0},
     {"lr", OPT_DOUBLE, F(lr), 0, 0, 10, NULL, "peak learning rate (cosine decay after warmup)", NULL, NULL, 0},
     {"min_lr_ratio", OPT_DOUBLE, F(min_lr_ratio), 0, 0, 1, NULL, "final lr / lr", NULL, NULL, 0},
+    {"optim", OPT_ENUM, F(optim), 0, 0, 0, OPTIM_CHOICES, "optimizer state: adamw (fp32 moments) or adamw_8bit (blockwise 8-bit moments, a quarter of the memory)", NULL, NULL, 0},
     {"weight_decay", OPT_DOUBLE, F(weight_decay), 0, 0, 10, NULL, "AdamW weight decay", NULL, NULL, 0},
     {"warmup", OPT_INT, F(warmup), 0, 0, 10000000, NULL, "warmup updates", NULL, NULL, 0},
     {"eval_ratio", OPT_DOUBLE, F(eval_ratio), 0, 0, 0.9, NULL, "share of rows held out for eval_loss (0: none)", NULL, NULL, 0},
@@ -118,6 +120,7 @@ static int train_and_save(const SftRunConfig *c, Model *m, const Split *s, const
     if (updates > 100000000) return err_set("%s: %ld updates; raise --batch-tokens or lower --epochs", c->dataset, updates);
     sc.steps = (int)updates;
     sc.lr = c->lr, sc.min_lr_ratio = c->min_lr_ratio, sc.weight_decay = c->weight_decay, sc.warmup_steps = c->warmup;
+    sc.optim = c->optim;
     sc.prompt_loss = !c->completion_only;
     sc.log_path = logpath, sc.log_every = c->log_every, sc.progress = stderr, sc.label = "sft";
     sc.eval = s->eval, sc.n_eval = s->n_eval, sc.eval_every = c->eval_every;
@@ -161,7 +164,7 @@ static int check_memory(const SftRunConfig *c, const ModelConfig *mc, const SftD
     for (int i = 0; i < d->n; i++) T = d->ex[i].len > T ? d->ex[i].len : T;
     int micro = c->micro_batch > 0 && c->micro_batch < c->batch ? c->micro_batch : c->batch;
     MemPlan p;
-    memplan_sft(&p, mc, &c->lora, micro, T, c->gradient_checkpointing,
+    memplan_sft(&p, mc, &c->lora, (OptimKind)c->optim, micro, T, c->gradient_checkpointing,
                 micro < c->batch || c->batch_tokens > 0 || dist_size() > 1);
     return memplan_check(&p, c->lora.lora_r > 0 ? "try a smaller --micro-batch"
                                                 : "try --lora-r 16 (a frozen base: no gradients or moments) or a "

@@ -21,6 +21,7 @@ typedef struct {
     int batch, micro_batch;   // rows per update; rows per forward (0: batch)
     int batch_tokens;         // token budget of an update (0: batch rows only)
     double lr, min_lr_ratio, weight_decay;
+    int optim;                // OptimKind
     int warmup;
     double eval_ratio;        // share of rows held out for eval_loss
     int eval_every, log_every, seed, threads, precision;
