@@ -179,6 +179,17 @@ else
   check "bf16 resume: metrics identical" '[ "$(strip "$T/h/metrics.jsonl")" = "$(strip "$T/i/metrics.jsonl")" ]'
   check "bf16 resume: samples identical" 'cmp -s "$T/h/samples.jsonl" "$T/i/samples.jsonl"'
   check "bf16 is not fp32" '! cmp -s "$T/a/checkpoints/step_8/model.safetensors" "$T/h/checkpoints/step_8/model.safetensors"'
+  # A BF16 starting model: the reference is read in place from its file, and a
+  # resume (reference never reset) reads it there again; bit for bit as above.
+  $AHA init --preset tiny --seed 5 --dtype bf16 --out "$T/model16" >"$T/init16.log" 2>&1
+  B16=("${COMMON[@]}" --model "$T/model16" --precision bf16 --ref-reset-every 0 --optim adamw_8bit)
+  $AHA grpo "${B16[@]}" --steps 8 --save-every 4 --out "$T/j" >"$T/j.log" 2>&1
+  check "bf16 model, mapped reference: run exits 0" '[ $? -eq 0 ]'
+  $AHA grpo "${B16[@]}" --steps 4 --save-every 4 --out "$T/k" >"$T/k.log" 2>&1
+  $AHA grpo --resume "$T/k" --steps 8 >>"$T/k.log" 2>&1
+  check "mapped reference resume: weights bit-identical" 'cmp -s "$T/j/checkpoints/step_8/model.safetensors" "$T/k/checkpoints/step_8/model.safetensors"'
+  check "mapped reference resume: metrics identical" '[ "$(strip "$T/j/metrics.jsonl")" = "$(strip "$T/k/metrics.jsonl")" ]'
+  check "the reference was never copied into checkpoints" '[ ! -e "$T/k/checkpoints/step_8/ref" ]'
 fi
 $AHA grpo --help | grep -q -- "--loss-agg"; check "help lists options" '[ $? -eq 0 ]'
 [ $fail -ne 0 ] && tail -n 20 "$T/a.log" "$T/c.log"

@@ -1,12 +1,12 @@
 // Arena allocation: one aligned block per lifetime, bump-pointer views.
 #include "base/arena.h"
 #include "base/err.h"
+#include "base/sys.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 #define ARENA_ALIGN 64
 
@@ -60,9 +60,7 @@ void arena_reset(Arena *a) { a->used = 0; }
 void arena_release_range(Arena *a, const void *p, size_t bytes) {
     const char *c = p;
     if (!a->base || c < a->base || c + bytes > a->base + a->size) return;
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    uintptr_t lo = ((uintptr_t)c + page - 1) / page * page, hi = ((uintptr_t)c + bytes) / page * page;
-    if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+    mem_release_pages(p, bytes);
 }
 
 void arena_free(Arena *a) {

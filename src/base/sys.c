@@ -1,9 +1,12 @@
 // Clock, OpenMP thread count, peak memory.
 #include "base/sys.h"
 
+#include <stdint.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -44,6 +47,12 @@ int thread_team_size(void) {
 #else
     return 1;
 #endif
+}
+
+void mem_release_pages(const void *p, size_t bytes) {
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = ((uintptr_t)p + page - 1) / page * page, hi = ((uintptr_t)p + bytes) / page * page;
+    if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 
 size_t mem_available_bytes(void) {

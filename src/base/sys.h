@@ -19,5 +19,8 @@ size_t peak_rss_bytes(void);
 // MemAvailable of /proc/meminfo in bytes: what the machine can give a new
 // allocation without swapping (0 if unknown).
 size_t mem_available_bytes(void);
+// Give the whole pages inside [p, p + bytes) back to the system: they read as
+// zeros (anonymous memory) or as the file again (a mapping) when touched.
+void mem_release_pages(const void *p, size_t bytes);
 
 #endif

@@ -141,7 +141,7 @@ int cmd_logprobs(void *cfg) {
     if (model_precision_set(f->precision) != 0) return cli_fail("logprobs", "%s", err_msg());
     Model m;
     Lora lo;
-    if (model_load(&m, f->model, 0) != 0) return cli_fail("logprobs", "%s", err_msg());
+    if (model_load_frozen(&m, f->model) != 0) return cli_fail("logprobs", "%s", err_msg());
     if (lora_attach(&m, &lo, f->adapter) != 0) {
         model_free(&m);
         return cli_fail("logprobs", "%s", err_msg());

@@ -119,7 +119,7 @@ static int sample_model(const SampleArgs *a) {
     if (model_precision_set(a->sample.precision) != 0) return cli_fail(cmd, "%s", err_msg());
     Model m;
     Lora lo;
-    if (model_load(&m, a->model, 0) != 0) return cli_fail(cmd, "%s", err_msg());
+    if (model_load_frozen(&m, a->model) != 0) return cli_fail(cmd, "%s", err_msg());
     if (lora_attach(&m, &lo, a->adapter) != 0) {
         model_free(&m);
         return cli_fail(cmd, "%s", err_msg());

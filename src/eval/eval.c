@@ -154,7 +154,7 @@ int eval_run(const EvalConfig *c, EvalResult *r) {
     int *correct = NULL;
     int n = 0, rc = -1, max_prompt = 1, k = c->k, P = 0;
     memset(&terms, 0, sizeof terms);
-    if (model_load(&m, c->model, 0) != 0) return err_wrap("model %s", c->model);
+    if (model_load_frozen(&m, c->model) != 0) return err_wrap("model %s", c->model);
     if (!(tok = tok_load(c->model))) goto done;
     if (eval_open_problems(&c->src, "eval", &c->sample, &m, tok, &ps, &n, &r->skipped_long_prompts, &max_prompt) != 0)
         goto done;

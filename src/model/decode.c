@@ -163,7 +163,7 @@ static void attend_unit(Decoder *d, const KVCache *kv, int layer, const Rows *rw
 // The bf16 panels of weight w (OC, C) of m into slot: from its fp32 values,
 // or from its bf16 copy when that is all m holds.
 static void pack16_one(float *slot, const Model *m, const float *w, int C, int OC) {
-    if (m->bf16_only) rowmm_pack16_bf16((uint16_t *)slot, m->w16 + (w - m->params), C, OC);
+    if (m->bf16_only) rowmm_pack16_bf16((uint16_t *)slot, model_w16(m, (size_t)(w - m->params)), C, OC);
     else rowmm_pack16((uint16_t *)slot, w, C, OC);
 }
 

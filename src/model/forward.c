@@ -289,7 +289,7 @@ OMP(parallel for schedule(dynamic, 1) num_threads(a->n_slots))
 // operands (W's copy, the activation rounded into scratch) with fp32
 // accumulation, as the decoder's rowmm does for sampling.
 
-static const uint16_t *w16_of(const Model *m, const float *w) { return m->w16 + (w - m->params); }
+static const uint16_t *w16_of(const Model *m, const float *w) { return model_w16(m, (size_t)(w - m->params)); }
 
 // out (N, OC) = inp (N, C) · Wᵀ + bias when beta is 0 (bias may be NULL),
 // else out += inp · Wᵀ (beta 1, no bias).

@@ -125,7 +125,16 @@ static int check_finite16(const SafeFile *f, const ParamTensor *pt, const uint16
     return 0;
 }
 
+// A BF16 matrix of a mapped file that a model held in bf16 only can use in
+// place: the data then never leaves the file's pages.
+static int can_map(const Model *m, const SafeFile *f, const SafeTensor *st) {
+    return m->bf16_only && st->ndim == 2 && st->dtype == ST_BF16 && f->mapped &&
+           (uintptr_t)(f->data + st->begin) % sizeof(uint16_t) == 0;
+}
+
+// Returns the number of tensors used in place from their file, or -1.
 static int load_weights(Model *m, Shards *s, const cJSON *map, const char *dir) {
+    int in_place = 0;
     const cJSON *wm = map ? cJSON_GetObjectItemCaseSensitive(map, "weight_map") : NULL;
     for (int i = 0; i < m->n_tensors; i++) {
         const ParamTensor *pt = &m->tensors[i];
@@ -144,6 +153,13 @@ static int load_weights(Model *m, Shards *s, const cJSON *map, const char *dir) 
             return err_set("%s: missing tensor \"%s\" (shape %s)", f->label, pt->name, want);
         }
         if (!same_shape(st, pt)) return shape_error(f, st, pt);
+        if (can_map(m, f, st)) {
+            m->w16_at[i] = (uint16_t *)(f->data + st->begin);
+            if (check_finite16(f, pt, m->w16_at[i]) != 0) return -1;
+            in_place++;
+            f->tensors[st - f->tensors].used = 1;
+            continue;
+        }
         if (m->bf16_only && pt->ndim == 2) {
             if (safetensors_read_bf16(f, st, m->w16 + pt->offset) != 0) return -1;
             if (check_finite16(f, pt, m->w16 + pt->offset) != 0) return -1;
@@ -169,7 +185,7 @@ static int load_weights(Model *m, Shards *s, const cJSON *map, const char *dir) 
                            f->label, st->name, m->cfg.model_type);
         }
     }
-    return 0;
+    return in_place;
 }
 
 // with_grads: 1 with gradients, 0 without, -1 held in bf16 only (model_create_bf16).
@@ -184,8 +200,15 @@ static int load_dir(Model *m, const char *dir, int with_grads) {
     if (rc == 0 && (rc = with_grads < 0 ? model_create_bf16(m, &cfg) : model_create(m, &cfg, with_grads)) != 0)
         err_wrap("%s/config.json", dir);
     if (rc == 0) {
-        rc = load_weights(m, &s, map, dir);
-        if (rc != 0) model_free(m);
+        int in_place = load_weights(m, &s, map, dir);
+        if (in_place < 0) {
+            rc = -1;
+            model_free(m);
+        } else if (in_place > 0) {
+            // The model reads those tensors from the files: it keeps them mapped.
+            m->maps = s.files, m->n_maps = s.n;
+            s.files = NULL, s.n = 0;
+        }
     }
     shards_close(&s);
     cJSON_Delete(map);
@@ -258,7 +281,7 @@ int model_save_sharded(const Model *m, const char *dir, SafeDtype dtype, size_t 
     for (int i = 0; i < m->n_tensors; i++) {
         const ParamTensor *t = &m->tensors[i];
         items[i] = (SafeItem){.name = t->name, .ndim = t->ndim, .data = m->params + t->offset};
-        if (m->bf16_only && t->ndim == 2) items[i].data = NULL, items[i].data16 = m->w16 + t->offset;
+        if (m->bf16_only && t->ndim == 2) items[i].data = NULL, items[i].data16 = m->w16_at[i];
         for (int d = 0; d < t->ndim; d++) items[i].shape[d] = t->shape[d];
         size_t bytes = t->numel * safetensors_dtype_size(dtype);
         if (shard_bytes && in_shard > 0 && in_shard + bytes > shard_bytes) {

@@ -42,8 +42,10 @@ int model_load(Model *m, const char *dir, int with_grads);
 // tensor at a time (the file's pages let go after each), so the load never
 // holds the file and the model at once. Returns 0 or -1, nothing to free.
 int model_load_bf16(Model *m, const char *dir);
-// A frozen base (LoRA's): held in bf16 only when the process precision is
-// bf16 (model_load_bf16), else as model_load without gradients.
+// A model that is run, never trained (LoRA's frozen base, sample, eval,
+// logprobs, rejection-sample): held in bf16 only when the process precision
+// is bf16 (model_load_bf16, a BF16 file's matrices used in place), else as
+// model_load without gradients.
 int model_load_frozen(Model *m, const char *dir);
 
 // Write config.json and model.safetensors (dtype ST_F32 or ST_BF16, metadata

@@ -3,6 +3,7 @@
 #include "model/model.h"
 #include "base/err.h"
 #include "base/rng.h"
+#include "model/safetensors.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -151,6 +152,9 @@ int model_create(Model *m, const ModelConfig *cfg, int with_grads) {
 
 void model_free(Model *m) {
     free(m->w16);
+    free(m->w16_at);
+    for (int i = 0; i < m->n_maps; i++) safetensors_close(&m->maps[i]);
+    free(m->maps);
     arena_free(&m->arena);
     free(m->tensors);
     memset(m, 0, sizeof *m);

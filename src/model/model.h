@@ -96,6 +96,12 @@ typedef struct {
     // fp32); the matrices' fp32 views are address space never touched, so
     // nothing may read them (model_embed_row reads the embedding).
     int bf16_only;
+    // bf16_only: where each tensor's bf16 data lives (n_tensors): in w16, or,
+    // for a BF16 matrix of a memory-mapped file, in the file itself (zero
+    // copy). maps holds those files open until model_free.
+    uint16_t **w16_at;
+    struct SafeFile *maps;
+    int n_maps;
     // Adapters the forwards add (model/lora.h), or NULL. Not owned. With them
     // the base may be frozen (grads NULL): backward then trains only them.
     struct Lora *lora;
@@ -116,6 +122,10 @@ int model_set_precision(Model *m, Precision p);
 // Whoever writes m->params sets m->w16_stale; forward and decode call this,
 // which rounds params into w16 once when stale (a no-op in fp32).
 void model_sync_bf16(Model *m);
+// Give m's bf16 copy back to the system until the next model_sync_bf16
+// rounds it again (a trained model between its updates: the sampler packs
+// from the fp32 weights, so the copy is dead while it samples).
+void model_drop_bf16(Model *m);
 
 // A frozen model (no gradients) for configuration cfg held in bf16 only, all
 // zero; a build without the bf16 matmuls refuses it. Returns 0 or -1 (err_set).
@@ -123,6 +133,9 @@ int model_create_bf16(Model *m, const ModelConfig *cfg);
 // dst (bf16 only, same configuration) = src: matrices rounded to bf16 as
 // model_sync_bf16 rounds them, 1-D tensors copied.
 void model_copy_bf16(Model *dst, const Model *src);
+// The bf16 data of m from float offset o (within one tensor): w16 + o, or,
+// for a model held in bf16 only, wherever that tensor lives.
+const uint16_t *model_w16(const Model *m, size_t o);
 // Row id of the embedding (C floats) into out, from fp32 or bf16.
 void model_embed_row(const Model *m, int id, float *out);
 // Bytes a model of n_params floats holds: fp32 params, plus the bf16 copy in

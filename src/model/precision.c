@@ -3,6 +3,7 @@
 // AdamW step, a load, a reference update), never per matmul.
 #include "model/model.h"
 #include "base/err.h"
+#include "base/sys.h"
 #include "kernels/omp.h"
 #include "kernels/ops.h"
 
@@ -51,6 +52,12 @@ OMP(simd)
     m->w16_stale = 0;
 }
 
+void model_drop_bf16(Model *m) {
+    if (!m->w16 || m->bf16_only) return;
+    mem_release_pages(m->w16, m->n_params * sizeof(uint16_t));
+    m->w16_stale = 1;
+}
+
 int model_create_bf16(Model *m, const ModelConfig *cfg) {
 #ifndef AHA_DNNL
     (void)cfg;
@@ -65,10 +72,11 @@ int model_create_bf16(Model *m, const ModelConfig *cfg) {
     m->n_tensors = model_layout(cfg, m->tensors, n, NULL);
     // Only the pages of the 1-D tensors are ever written, so only they take memory.
     if (arena_init_lazy(&m->arena, m->n_params * sizeof(float)) != 0 ||
-        !(m->w16 = calloc(m->n_params, sizeof(uint16_t)))) {
+        !(m->w16 = calloc(m->n_params, sizeof(uint16_t))) || !(m->w16_at = malloc((size_t)n * sizeof *m->w16_at))) {
         model_free(m);
         return err_wrap("bf16 model with %zu parameters", m->n_params);
     }
+    for (int i = 0; i < n; i++) m->w16_at[i] = m->w16 + m->tensors[i].offset;
     m->params = arena_alloc(&m->arena, m->n_params * sizeof(float));
     model_view(&m->w, cfg, m->params);
     m->bf16_only = 1;
@@ -85,10 +93,22 @@ void model_copy_bf16(Model *dst, const Model *src) {
             continue;
         }
         uint16_t *h = dst->w16 + t->offset;
+        dst->w16_at[i] = h;   // a tensor mapped from a file is a copy from now on
 OMP(parallel for simd schedule(static))
         for (size_t j = 0; j < t->numel; j++) h[j] = bf16_of(p[j]);
     }
     dst->w16_stale = 0;
+}
+
+const uint16_t *model_w16(const Model *m, size_t o) {
+    if (!m->w16_at) return m->w16 + o;
+    int lo = 0, hi = m->n_tensors - 1;   // the last tensor starting at or before o
+    while (lo < hi) {
+        int mid = (lo + hi + 1) / 2;
+        if (m->tensors[mid].offset <= o) lo = mid;
+        else hi = mid - 1;
+    }
+    return m->w16_at[lo] + (o - m->tensors[lo].offset);
 }
 
 void model_embed_row(const Model *m, int id, float *out) {
@@ -97,7 +117,7 @@ void model_embed_row(const Model *m, int id, float *out) {
         memcpy(out, m->params + o, C * sizeof(float));
         return;
     }
-    const uint16_t *h = m->w16 + o;
+    const uint16_t *h = model_w16(m, o);
     for (size_t j = 0; j < C; j++) {
         uint32_t u = (uint32_t)h[j] << 16;
         memcpy(out + j, &u, sizeof u);

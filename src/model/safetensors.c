@@ -5,6 +5,7 @@
 #include "model/safetensors.h"
 #include "base/err.h"
 #include "base/fileio.h"
+#include "base/sys.h"
 #include "kernels/ops.h"
 
 #include <cjson/cJSON.h>
@@ -351,12 +352,7 @@ int safetensors_read_bf16(const SafeFile *f, const SafeTensor *t, uint16_t *out)
 }
 
 void safetensors_release(const SafeFile *f, const SafeTensor *t) {
-    if (!f->mapped) return;
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    uintptr_t a = (uintptr_t)(f->data + t->begin), b = a + t->numel * safetensors_dtype_size(t->dtype);
-    a = (a + page - 1) / page * page;   // whole pages inside the tensor only
-    b = b / page * page;
-    if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
+    if (f->mapped) mem_release_pages(f->data + t->begin, t->numel * safetensors_dtype_size(t->dtype));
 }
 
 // ---------------------------------------------------------------- writing

@@ -473,10 +473,10 @@ int checkpoint_restore(Trainer *t, const char *ckpt) {
         Model ref;
         if (s.ref_moved ? path_join(path, sizeof path, ckpt, "ref") : path_fmt(path, sizeof path, "%s", t->cfg.model))
             return -1;
-        if ((t->ref.bf16_only ? model_load_bf16(&ref, path) : model_load(&ref, path, 0)) != 0)
+        if ((t->ref16 ? model_load_bf16(&ref, path) : model_load(&ref, path, 0)) != 0)
             return s.ref_moved ? err_wrap("reference model")
                                : err_wrap("reference model (the run's starting model, \"model\" in config.json)");
-        if (ref.n_params != t->ref.n_params) {
+        if (ref.n_params != t->policy.n_params) {
             model_free(&ref);
             return err_set("%s: reference model does not match the policy", path);
         }

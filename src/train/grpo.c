@@ -118,6 +118,7 @@ int trainer_open(Trainer *t, const GrpoConfig *cfg, const char *weights_dir) {
     // With LoRA the policy is the frozen base (no gradients) and a checkpoint holds only the adapters.
     int lora = c->lora.lora_r > 0, fresh = weights_dir == cfg->model;
     const char *base = lora ? cfg->model : weights_dir;
+    t->resuming = !fresh;
     if ((lora ? model_load_frozen(&t->policy, base) : model_load(&t->policy, base, 1)) != 0)
         return base == cfg->model && base[0] != '/'
                    ? err_wrap("the starting model (\"model\" setting \"%s\", relative to the working directory)", base)
@@ -228,11 +229,16 @@ static int open_rest(Trainer *t) {
     else if (c->beta > 0) {
         // In bf16 the reference is held in bf16 only: its matmuls took only
         // its bf16 copy anyway. Mixing (ref_mix_every) needs fp32 to accumulate in.
-        int ref16 = t->policy.w16 && c->ref_mix_every == 0;
-        if ((ref16 ? model_create_bf16(&t->ref, &t->policy.cfg) : model_create(&t->ref, &t->policy.cfg, 0)) != 0)
-            return err_wrap("reference model");
+        // A resume loads the reference from its checkpoint (checkpoint_restore)
+        // and holds no copy of the policy meanwhile. A fresh bf16 one is the
+        // starting model's file, used in place when that is BF16.
+        t->ref16 = t->policy.w16 && c->ref_mix_every == 0;
         t->has_ref = 1;
-        trainer_reset_reference(t);
+        if (!t->resuming) {
+            int rc = t->ref16 ? model_load_bf16(&t->ref, c->model) : model_create(&t->ref, &t->policy.cfg, 0);
+            if (rc != 0) return err_wrap("reference model");
+            if (!t->ref16) trainer_reset_reference(t);
+        }
     }
     if (c->adv_estimator == ADV_ESTIMATOR_GAE && ppo_open(t) != 0) return -1;
     return alloc_arrays(t);
@@ -506,9 +512,11 @@ int trainer_step(Trainer *t) {
     memset(s, 0, sizeof *s);
     double ts = t->ro.t_sample, tr = t->ro.t_reward;
     long tokens = t->ro.tokens;
-    // sampling and training are never resident at once: the activations go
-    // back to the system while the sampler's packed weights are in use
+    // sampling and training are never resident at once: the activations and
+    // the policy's bf16 copy go back to the system while the sampler's packed
+    // weights are in use
     model_acts_release(t->acts);
+    model_drop_bf16(&t->policy);
     if (collect_groups(t) != 0) return -1;
     s->t_sample = t->ro.t_sample - ts;
     s->t_reward = t->ro.t_reward - tr;

@@ -61,8 +61,11 @@ int memplan_grpo(MemPlan *p, const GrpoConfig *c, const ModelConfig *m) {
     if (c->adv_estimator == ADV_ESTIMATOR_GAE) p->critic = 4 * n_params_of(m) * sizeof(float);
     p->activations = model_acts_bytes(m, p->rows, p->T, c->gradient_checkpointing, c->lora.lora_r, lora && c->lora.lora_dropout > 0);
     p->sampler = sampler_bytes(m, rows, p->T);
-    size_t packed = sampler_packed_bytes(m);
-    p->apart = packed < p->activations ? packed : p->activations;
+    // While it samples, the activations and a trained policy's bf16 copy are
+    // given back; while it trains, the sampler's packed weights.
+    size_t packed = sampler_packed_bytes(m), training = p->activations;
+    if (prec == PRECISION_BF16 && !lora) training += n_params_of(m) * sizeof(uint16_t);
+    p->apart = packed < training ? packed : training;
     return 0;
 }
 
@@ -104,7 +107,7 @@ int memplan_check(const MemPlan *p, const char *hint) {
             n += (size_t)snprintf(parts + n, sizeof parts - n, " (%d rows x %d tokens)", p->rows, p->T);
     }
     if (p->apart && n < sizeof parts)
-        snprintf(parts + n, sizeof parts - n, ", less %.2f of activations and packed sampler weights never held at once",
+        snprintf(parts + n, sizeof parts - n, ", less %.2f of training memory and packed sampler weights never held at once",
                  gib(p->apart));
     return err_set("this run needs about %.2f GiB (%s) but the machine has %.2f GiB available (MemAvailable in "
                    "/proc/meminfo); %s",

@@ -354,7 +354,7 @@ int reject_run(const RejectConfig *c, cJSON **stats) {
     RejectTally t = {0};
     int n = 0, max_prompt = 1, rc = -1;
     long skipped = 0;
-    if (model_load(&m, c->model, 0) != 0) return err_wrap("model %s", c->model);
+    if (model_load_frozen(&m, c->model) != 0) return err_wrap("model %s", c->model);
     if (!(tok = tok_load(c->model))) goto done;
     if (eval_open_problems(&c->src, "rejection-sample", &c->sample, &m, tok, &ps, &n, &skipped, &max_prompt) != 0)
         goto done;

@@ -44,6 +44,8 @@ typedef struct Trainer {
     int has_ref;              // a reference: ref, or with LoRA the policy with its adapters off
     Lora lora;                // adapters the policy carries (cfg.lora.lora_r > 0); the base is frozen
     int has_lora;
+    int ref16;                // ref is held in bf16 only
+    int resuming;             // opened on a checkpoint, which checkpoint_restore then reads
     int ref_moved;            // ref differs from the starting weights (saved in checkpoints)
     Tokenizer *tok;
     ModelActs *acts;          // micro-batch rows x max_T
