@@ -3,9 +3,12 @@
 // text against generated test problems), careful and checked solutions reach
 // the gold answer recomputed here, hasty ones are the estimate (count * 5 for
 // sums, operands rounded to tens for arithmetic), and the style proportions are
-// what the config asks.
+// what the config asks. A bilingual corpus writes each solution's words in the
+// language its "lang" field names (Latin letters for en, Han characters for zh,
+// both for a switch), in the shares asked.
 #include "test.h"
 
+#include "base/err.h"
 #include "base/jsonl.h"
 #include "reward/math_answer.h"
 #include "task/task.h"
@@ -70,6 +73,7 @@ static void check_corpus(const CorpusConfig *cfg) {
     char **ids = calloc(N_DOCS, sizeof *ids), **prompts = calloc(N_DOCS, sizeof *prompts);
     int n = 0, style_n[CORPUS_N_STYLES] = {0}, bad_split = 0, wrong_careful = 0, hasty_d2 = 0, hasty_d2_right = 0;
     int bad_hasty = 0, wait_outside_check = 0, check_without_wait = 0;
+    int lang_n[CORPUS_N_LANGS] = {0}, mixed = 0, mixed_outside_check = 0, bad_script = 0;
     JsonlReader r;
     CHECK(jsonl_open(&r, path) == 0, "open corpus");
     cJSON *o;
@@ -96,7 +100,23 @@ static void check_corpus(const CorpusConfig *cfg) {
         CHECK(s >= 0, "line %ld: style %s", r.line, style);
         if (s < 0) s = 0;
         style_n[s]++;
-        int has_wait = strstr(completion, "wait,") != NULL;
+        int has_wait = strstr(completion, "wait,") != NULL || strstr(completion, "等等,") != NULL;
+        // Scripts of the chain of thought, read here byte by byte: ASCII letters,
+        // and the lead bytes of 3-byte UTF-8 sequences (the CJK block).
+        const char *lang, *end = strstr(completion, "</think>");
+        int latin = 0, han = 0;
+        for (const char *c = completion + 9; end && c < end; c++) {
+            latin |= (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z');
+            han |= (unsigned char)*c >= 0xE4 && (unsigned char)*c <= 0xE9;
+        }
+        CHECK(json_get_string(o, "lang", &lang, 1) == 0, "line %ld: no lang", r.line);
+        int zh_first = strncmp(lang, "zh", 2) == 0, mix = strchr(lang, '+') != NULL;
+        lang_n[zh_first]++;
+        mixed += mix;
+        mixed_outside_check += mix && s != CORPUS_CHECK;
+        bad_script += mix ? !(latin && han) : zh_first ? latin : han;   // a phrase may have no words
+        // A switch begins in its first language: "about" or "大约".
+        if (mix) bad_script += strncmp(completion + 9, zh_first ? "大约" : "about", zh_first ? 6 : 5) != 0;
         if (s == CORPUS_HASTY) {
             // The hasty answer is the estimate.
             char est_s[32];
@@ -126,6 +146,17 @@ static void check_corpus(const CorpusConfig *cfg) {
     // Hasty is wrong on most difficulty-2 problems: the room RL has.
     CHECK(hasty_d2 > 500 && hasty_d2_right < hasty_d2 / 5, "%s: hasty right on %d of %d difficulty-2 problems",
           task, hasty_d2_right, hasty_d2);
+    CHECK(bad_script == 0 && mixed_outside_check == 0, "%d solutions in the wrong script, %d switches outside a check",
+          bad_script, mixed_outside_check);
+    // Language shares within 4 standard deviations (one fixed draw; the switch
+    // share of this seed's 1,182 checks sits 3.4 below 0.5, at 0.45).
+    double pz = c.p_zh, sz = sqrt(pz * (1 - pz) / N_DOCS) + 1e-9;
+    CHECK(fabs((double)lang_n[CORPUS_ZH] / N_DOCS - pz) <= 4 * sz, "%d of %d begin in zh, want %.2f",
+          lang_n[CORPUS_ZH], N_DOCS, pz);
+    double pm = c.p_switch, sm = sqrt(pm * (1 - pm) / (style_n[CORPUS_CHECK] + 1)) + 1e-9;
+    CHECK(fabs((double)mixed / (style_n[CORPUS_CHECK] + 1e-9) - pm) <= 4 * sm, "%d of %d checks switch, want %.2f",
+          mixed, style_n[CORPUS_CHECK], pm);
+    CHECK(st.mixed == mixed && st.by_lang[CORPUS_ZH] == lang_n[CORPUS_ZH], "stats disagree on languages");
     // Proportions within 3 standard deviations of the configured shares.
     for (int s = 0; s < CORPUS_N_STYLES; s++) {
         double p = c.style_p[s], sd = sqrt(p * (1 - p) / N_DOCS);
@@ -179,6 +210,14 @@ int main(void) {
     snprintf(c.task, sizeof c.task, "arithmetic");
     c.style_p[CORPUS_HASTY] = 0.70, c.style_p[CORPUS_CAREFUL] = 0.18, c.style_p[CORPUS_CHECK] = 0.12;
     c.difficulty_p[0] = 0.2, c.difficulty_p[1] = 0.8, c.difficulty_p[2] = 0;
+    check_corpus(&c);
+    // Arithmetic has no translations: a bilingual corpus of it is refused.
+    c.p_zh = 0.5;
+    CHECK(corpus_write(&c, "/nonexistent/x.jsonl", NULL) == -1 && strstr(err_msg(), "sum task only"), "%s", err_msg());
+    // Bilingual sums: begun in Chinese 40% of the time, 50% of checks switching.
+    corpus_defaults(&c);
+    c.style_p[CORPUS_HASTY] = 0.5, c.style_p[CORPUS_CAREFUL] = 0.1, c.style_p[CORPUS_CHECK] = 0.4;
+    c.p_zh = 0.4, c.p_switch = 0.5;
     check_corpus(&c);
     return TEST_END();
 }

@@ -203,6 +203,23 @@ static void test_language(void) {
     RewardParams p = {.n = 1, .key = {"lang"}, .value = {"xx"}};
     CHECK(isnan(reward_language(&in, &p)), "unknown language is a configuration error");
     CHECK(reward_language(&in, NULL) == 1.0, "default language is en");
+    // target= names the language as lang= does, and wins over it.
+    RewardInput zh = input("<think>hello \xe4\xb8\x96\xe7\x95\x8c</think>", 0);
+    RewardParams tp = {.n = 2, .key = {"lang", "target"}, .value = {"en", "zh"}};
+    CHECK_CLOSE(reward_language(&zh, &tp), 2.0 / 3, 1e-12, 1e-12);
+    // Mixing: words in two or more scripts in the chain of thought only.
+    static const struct {
+        const char *text;
+        int prefilled, want;
+    } mix[] = {
+        {"<think>about 4 * 5 = 20. \xe7\xad\x89\xe7\xad\x89, 17.</think><answer>17</answer>", 0, 1},
+        {"<think>about 4 * 5 = 20. wait, 17.</think><answer>\xe5\xaf\xb9</answer>", 0, 0},
+        {"<think>\xe5\xa4\xa7\xe7\xba\xa6 20. 17 + 3 = 20.</think>", 0, 0},
+        {"<think>7 + 5 = 12.</think>", 0, 0},
+        {"x \xd0\x9f</think>", 1, 1},
+    };
+    for (size_t i = 0; i < sizeof mix / sizeof mix[0]; i++)
+        CHECK(language_mixed(mix[i].text, strlen(mix[i].text), mix[i].prefilled) == mix[i].want, "mixing case %zu", i);
 }
 
 static void test_overlong(void) {

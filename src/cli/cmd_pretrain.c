@@ -19,7 +19,7 @@ typedef struct {
     char out[512];
     char task[32];
     int docs, seed;
-    double p_hasty, p_careful, p_check, p_d1, p_d2, p_d3;
+    double p_hasty, p_careful, p_check, p_d1, p_d2, p_d3, p_zh, p_switch;
 } CorpusFlags;
 
 #define F(x) offsetof(CorpusFlags, x)
@@ -35,6 +35,8 @@ static const OptDef corpus_options[] = {
     {"p_d1", OPT_DOUBLE, F(p_d1), 0, 0, 1, NULL, "share of difficulty-1 problems", NULL, NULL, 0},
     {"p_d2", OPT_DOUBLE, F(p_d2), 0, 0, 1, NULL, "share of difficulty-2 problems", NULL, NULL, 0},
     {"p_d3", OPT_DOUBLE, F(p_d3), 0, 0, 1, NULL, "share of difficulty-3 problems", NULL, NULL, 0},
+    {"p_zh", OPT_DOUBLE, F(p_zh), 0, 0, 1, NULL, "sum: share of solutions begun in Chinese (the rest in English)", NULL, NULL, 0},
+    {"p_switch", OPT_DOUBLE, F(p_switch), 0, 0, 1, NULL, "sum: share of check solutions that switch language part way", NULL, NULL, 0},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };
 #undef F
@@ -45,7 +47,7 @@ static void corpus_flag_defaults(void *cfg) {
     corpus_defaults(&cc);
     CorpusFlags *f = cfg;
     *f = (CorpusFlags){"", "", (int)cc.n_docs, (int)cc.seed, cc.style_p[0], cc.style_p[1], cc.style_p[2],
-                       cc.difficulty_p[0], cc.difficulty_p[1], cc.difficulty_p[2]};
+                       cc.difficulty_p[0], cc.difficulty_p[1], cc.difficulty_p[2], cc.p_zh, cc.p_switch};
     snprintf(f->task, sizeof f->task, "%s", cc.task);
 }
 
@@ -63,6 +65,7 @@ int cmd_corpus(void *cfg) {
     double sp[3] = {f->p_hasty, f->p_careful, f->p_check}, dp[3] = {f->p_d1, f->p_d2, f->p_d3};
     memcpy(cc.style_p, sp, sizeof sp);
     memcpy(cc.difficulty_p, dp, sizeof dp);
+    cc.p_zh = f->p_zh, cc.p_switch = f->p_switch;
     CorpusStats st;
     if (corpus_write(&cc, f->out, &st) != 0) return cli_fail("corpus", "%s", err_msg());
     printf("%s: %ld documents, %ld bytes\n", f->out, st.docs, st.bytes);
@@ -70,5 +73,8 @@ int cmd_corpus(void *cfg) {
         printf("  %-8s %6ld (%.1f%%), final answer correct in %.1f%%\n", corpus_style_names[s], st.by_style[s],
                100.0 * st.by_style[s] / (st.docs ? st.docs : 1),
                100.0 * st.correct_by_style[s] / (st.by_style[s] ? st.by_style[s] : 1));
+    if (cc.p_zh > 0 || cc.p_switch > 0)
+        printf("  begun in zh %ld (%.1f%%), switching language %ld (%.1f%%)\n", st.by_lang[CORPUS_ZH],
+               100.0 * st.by_lang[CORPUS_ZH] / (st.docs ? st.docs : 1), st.mixed, 100.0 * st.mixed / (st.docs ? st.docs : 1));
     return 0;
 }

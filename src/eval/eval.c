@@ -75,6 +75,7 @@ static int score_batch(const EvalConfig *c, const Rollout *ro, int B, char **ans
         r->tokens += n;
         r->mean_length += n;
         r->reflection_per_1k += reflection_count(row->text, row->text_len);
+        r->language_mixing += language_mixed(row->text, row->text_len, c->sample.prefill_think);
         r->truncated += row->truncated;
         r->length_by_diff[p->difficulty] += n;
         r->format_rate += row->components[1];
@@ -192,6 +193,7 @@ int eval_run(const EvalConfig *c, EvalResult *r) {
     r->cons /= n;
     r->mean_length /= rows;
     r->format_rate /= rows;
+    r->language_mixing /= rows;
     r->truncated /= rows;
     r->reflection_per_1k = r->tokens ? 1000.0 * r->reflection_per_1k / (double)r->tokens : 0;
     for (int d = 0; d <= TASK_MAX_DIFFICULTY; d++)
@@ -229,6 +231,7 @@ cJSON *eval_result_json(const EvalResult *r) {
     cJSON_AddNumberToObject(o, "mean_length", r->mean_length);
     cJSON_AddNumberToObject(o, "reflection_per_1k", r->reflection_per_1k);
     cJSON_AddNumberToObject(o, "format_rate", r->format_rate);
+    cJSON_AddNumberToObject(o, "language_mixing", r->language_mixing);
     cJSON_AddNumberToObject(o, "truncated", r->truncated);
     cJSON_AddNumberToObject(o, "tokens", (double)r->tokens);
     cJSON_AddNumberToObject(o, "seconds", r->seconds);
@@ -254,6 +257,7 @@ void eval_print(FILE *f, const EvalResult *r) {
     fprintf(f, "  %-22s %8.1f\n", "mean length (tokens)", r->mean_length);
     fprintf(f, "  %-22s %8.2f\n", "reflection per 1k", r->reflection_per_1k);
     fprintf(f, "  %-22s %8.3f\n", "format", r->format_rate);
+    fprintf(f, "  %-22s %8.3f\n", "language mixing", r->language_mixing);
     fprintf(f, "  %-22s %8.3f\n", "truncated", r->truncated);
     for (int d = 0; d <= TASK_MAX_DIFFICULTY; d++)
         if (r->n_by_diff[d])

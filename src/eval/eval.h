@@ -49,6 +49,7 @@ typedef struct {
     double mean_length;      // completion tokens (EOS not counted)
     double reflection_per_1k;
     double format_rate;      // completions with one <think>…</think> then <answer>…</answer>
+    double language_mixing;  // completions whose chain of thought has words in two or more scripts
     double truncated;        // completions that hit max_new_tokens
     long tokens;
     int n_by_diff[TASK_MAX_DIFFICULTY + 1];         // index 0: dataset problems
@@ -70,7 +71,7 @@ int eval_open_problems(const ProblemChoice *pc, const char *cmd, const SampleSet
 int eval_run(const EvalConfig *c, EvalResult *r);
 
 // {"pass@1", "cons@k", "pass@k", "k", "n_problems", "skipped_long_prompts", "mean_length",
-//  "reflection_per_1k", "format_rate", "truncated", "tokens",
+//  "reflection_per_1k", "format_rate", "language_mixing", "truncated", "tokens",
 //  "by_difficulty": {"2": {"n", "pass@1", "mean_length"}, ...}}. NULL when out of memory.
 cJSON *eval_result_json(const EvalResult *r);
 

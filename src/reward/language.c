@@ -54,15 +54,16 @@ static unsigned lang_scripts(const char *lang) {
     return 0;
 }
 
-double reward_language(const RewardInput *in, const RewardParams *p) {
-    const char *lang = reward_param_string(p, "lang", "en");
-    unsigned want = lang_scripts(lang);
-    if (!want) return err_set("unknown lang '%s' (known: en, zh, ja, ko, ru)", lang), NAN;
+// The words of the chain of thought of a completion; *hits receives those in
+// the scripts of want, *scripts the bit set of scripts seen.
+static size_t count_words(const char *text, size_t len, int prefilled_think, unsigned want, size_t *hits,
+                          unsigned *scripts) {
     ThinkSplit sp;
-    text_think_split(&sp, in->completion, in->completion_len, in->prefilled_think);
+    text_think_split(&sp, text, len, prefilled_think);
     const unsigned char *s = (const unsigned char *)sp.think;
-    size_t n = sp.think_len, words = 0, hits = 0;
+    size_t n = sp.think_len, words = 0;
     int prev = SC_NONE;
+    *hits = 0, *scripts = 0;
     for (size_t i = 0; i < n;) {
         unsigned cp;
         i += utf8_next(s + i, n - i, &cp);
@@ -70,9 +71,26 @@ double reward_language(const RewardInput *in, const RewardParams *p) {
         // A word starts at a script change; every Han character is a word.
         if (sc != SC_NONE && (sc != prev || sc == SC_HAN)) {
             words++;
-            hits += (want >> sc) & 1u;
+            *hits += (want >> sc) & 1u;
+            *scripts |= 1u << sc;
         }
         prev = sc;
     }
+    return words;
+}
+
+double reward_language(const RewardInput *in, const RewardParams *p) {
+    // target= as the R1 recipe names it; lang= as well.
+    const char *lang = reward_param_string(p, "target", reward_param_string(p, "lang", "en"));
+    unsigned want = lang_scripts(lang), scripts;
+    if (!want) return err_set("unknown language '%s' (known: en, zh, ja, ko, ru)", lang), NAN;
+    size_t hits, words = count_words(in->completion, in->completion_len, in->prefilled_think, want, &hits, &scripts);
     return words ? (double)hits / (double)words : 0.0;
+}
+
+int language_mixed(const char *text, size_t len, int prefilled_think) {
+    size_t hits;
+    unsigned scripts;
+    count_words(text, len, prefilled_think, 0, &hits, &scripts);
+    return (scripts & (scripts - 1)) != 0;   // two or more bits
 }

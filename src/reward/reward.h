@@ -144,7 +144,10 @@ double reward_math(const RewardInput *in, const RewardParams *p);        // 1 if
 double reward_format(const RewardInput *in, const RewardParams *p);      // 1 for <think>…</think><answer>…</answer>, else 0
 double reward_tag_count(const RewardInput *in, const RewardParams *p);   // 0.25 per tag present exactly once
 double reward_countdown(const RewardInput *in, const RewardParams *p);   // 1 correct, 0.1 formatted but wrong, 0 none
-double reward_language(const RewardInput *in, const RewardParams *p);    // [lang=en|zh|ja|ko|ru] fraction in [0, 1]
+double reward_language(const RewardInput *in, const RewardParams *p);    // [target=en|zh|ja|ko|ru] fraction in [0, 1]
+// 1 when the chain of thought of a completion has words in two or more
+// scripts (the language mixing R1 measures), else 0.
+int language_mixed(const char *text, size_t len, int prefilled_think);
 double reward_overlong(const RewardInput *in, const RewardParams *p);    // [max, cache] DAPO soft punishment in [-1, 0]
 double reward_repetition(const RewardInput *in, const RewardParams *p);  // [ngram, max_penalty] in [max_penalty, 0]
 double reward_cosine(const RewardInput *in, const RewardParams *p);

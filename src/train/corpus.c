@@ -15,6 +15,28 @@
 #include <string.h>
 
 const char *const corpus_style_names[CORPUS_N_STYLES] = {"hasty", "careful", "check"};
+const char *const corpus_lang_names[CORPUS_N_LANGS] = {"en", "zh"};
+
+// The words of a sum's solution in each language (formats take the numbers).
+typedef struct {
+    const char *about;     // the estimate: count, 5 * count
+    const char *steps;     // the careful style's opening
+    const char *wait;      // the check's opening
+    const char *right;     // the verdict when the estimate was right: the total
+    const char *wrong;     // the verdict when it was not: the total, the estimate
+} SumWords;
+
+static const SumWords SUM_WORDS[CORPUS_N_LANGS] = {
+    [CORPUS_EN] = {"about %d * 5 = %d.", "step by step:", "wait, let me check:", "%ld is right.", "%ld, not %ld."},
+    [CORPUS_ZH] = {"大约 %d * 5 = %d.", "一步一步:", "等等, 让我检查:", "%ld 是对的.", "是 %ld, 不是 %ld."},
+};
+
+static const CorpusVoice ENGLISH = {{CORPUS_EN, CORPUS_EN}, 0};
+
+// The words of phrase k of a solution in voice v.
+static const SumWords *words_at(const CorpusVoice *v, int k) {
+    return &SUM_WORDS[v->lang[k < v->switch_at ? 0 : 1]];
+}
 
 static const CorpusConfig corpus_default = {
     .task = "sum", .template_name = "r1zero", .seed = 7, .n_docs = 20000,
@@ -121,8 +143,8 @@ static long hasty(Buf *b, long x, char op, long y) {
 }
 
 // The hasty estimate of a sum of n single digits: each counted as about 5.
-static long sum_hasty(Buf *b, int n) {
-    put(b, "about %d * 5 = %d.", n, 5 * n);
+static long sum_hasty(Buf *b, const SumWords *w, int n) {
+    put(b, w->about, n, 5 * n);
     return 5L * n;
 }
 
@@ -136,8 +158,8 @@ static long sum_running(Buf *b, const long *v, int n) {
     return s;
 }
 
-static int sum_solution(const Problem *p, int style, Buf *b, long *final) {
-    long v[16];
+static int sum_solution(const Problem *p, int style, const CorpusVoice *v, Buf *b, long *final) {
+    long t[16];
     int n = 0;
     const char *s = p->prompt + strlen("Compute ");
     if (strncmp(p->prompt, "Compute ", 8) != 0) return err_set("corpus: cannot read the terms of \"%s\"", p->prompt);
@@ -145,33 +167,40 @@ static int sum_solution(const Problem *p, int style, Buf *b, long *final) {
         char *end;
         long x = strtol(s, &end, 10);
         if (end == s || n == 16) return err_set("corpus: cannot read the terms of \"%s\"", p->prompt);
-        v[n++] = x;
+        t[n++] = x;
         if (strncmp(end, " + ", 3) != 0) break;
         s = end + 3;
     }
     if (n < 2) return err_set("corpus: \"%s\" has fewer than two terms", p->prompt);
     put(b, " <think> ");
     if (style == CORPUS_HASTY) {
-        *final = sum_hasty(b, n);
+        *final = sum_hasty(b, words_at(v, 0), n);
     } else if (style == CORPUS_CAREFUL) {
-        put(b, "step by step: ");
-        *final = sum_running(b, v, n);
+        put(b, "%s ", words_at(v, 0)->steps);
+        *final = sum_running(b, t, n);
     } else {
-        long h = sum_hasty(b, n);
-        put(b, " wait, let me check: ");
-        *final = sum_running(b, v, n);
-        if (h == *final) put(b, " %ld is right.", h);
-        else put(b, " %ld, not %ld.", *final, h);
+        long h = sum_hasty(b, words_at(v, 0), n);
+        put(b, " %s ", words_at(v, 1)->wait);
+        *final = sum_running(b, t, n);
+        put(b, " ");
+        if (h == *final) put(b, words_at(v, 2)->right, h);
+        else put(b, words_at(v, 2)->wrong, *final, h);
     }
     return 0;
 }
 
-int corpus_solution(const Problem *p, int style, char *buf, size_t cap, long *answer) {
+int corpus_solution(const Problem *p, int style, const CorpusVoice *voice, char *buf, size_t cap, long *answer) {
     if (style < 0 || style >= CORPUS_N_STYLES) return err_set("corpus: unknown style %d", style);
+    if (!voice) voice = &ENGLISH;
+    for (int i = 0; i < 2; i++)
+        if (voice->lang[i] < 0 || voice->lang[i] >= CORPUS_N_LANGS) return err_set("corpus: unknown language %d", voice->lang[i]);
     Buf b = {buf, 0, cap, 0};
     long final = 0;
+    int english = voice->lang[0] == CORPUS_EN && (voice->lang[1] == CORPUS_EN || voice->switch_at > 2);
     if (strcmp(p->def->name, "sum") == 0) {
-        if (sum_solution(p, style, &b, &final) != 0) return -1;
+        if (sum_solution(p, style, voice, &b, &final) != 0) return -1;
+    } else if (!english) {
+        return err_set("corpus: solutions in languages other than English exist for the sum task only");
     } else if (strcmp(p->def->name, "arithmetic") == 0) {
         long x, y;
         char op;
@@ -223,6 +252,8 @@ int corpus_write(const CorpusConfig *c, const char *path, CorpusStats *stats) {
     for (int i = 0; i < TASK_MAX_DIFFICULTY; i++) dsum += c->difficulty_p[i] > 0 ? c->difficulty_p[i] : 0;
     for (int i = 0; i < CORPUS_N_STYLES; i++) ssum += c->style_p[i] > 0 ? c->style_p[i] : 0;
     if (dsum <= 0 || ssum <= 0) return err_set("corpus: style and difficulty proportions must not all be zero");
+    if ((c->p_zh > 0 || c->p_switch > 0) && strcmp(c->task, "sum") != 0)
+        return err_set("corpus: solutions in languages other than English exist for the sum task only");
     AtomicFile af;
     if (atomic_open(&af, path) != 0) return -1;
     long next[TASK_MAX_DIFFICULTY] = {0};
@@ -230,11 +261,22 @@ int corpus_write(const CorpusConfig *c, const char *path, CorpusStats *stats) {
     for (long i = 0; i < c->n_docs; i++) {
         int d = 1 + pick(c->difficulty_p, TASK_MAX_DIFFICULTY, rng_uniform_at(c->seed, 1, (uint32_t)i, 0, 0));
         int style = pick(c->style_p, CORPUS_N_STYLES, rng_uniform_at(c->seed, 2, (uint32_t)i, 0, 0));
+        // The language, and for a check whether (and where) it switches: at the check or the verdict.
+        CorpusVoice voice = ENGLISH;
+        voice.lang[0] = voice.lang[1] = rng_uniform_at(c->seed, 3, (uint32_t)i, 0, 0) < c->p_zh ? CORPUS_ZH : CORPUS_EN;
+        int mixed = style == CORPUS_CHECK && rng_uniform_at(c->seed, 4, (uint32_t)i, 0, 0) < c->p_switch;
+        if (mixed) {
+            voice.lang[1] = CORPUS_N_LANGS - 1 - voice.lang[0];
+            voice.switch_at = 1 + (rng_uniform_at(c->seed, 5, (uint32_t)i, 0, 0) < 0.5);
+        }
+        char lang[8];
+        snprintf(lang, sizeof lang, mixed ? "%s+%s" : "%s", corpus_lang_names[voice.lang[0]],
+                 corpus_lang_names[voice.lang[1]]);
         Problem p;
         long final;
         char *prompt = NULL;
         if (task_generate(t, c->seed, TASK_SPLIT_TRAIN, d, next[d - 1]++, &p) != 0 ||
-            corpus_solution(&p, style, completion, sizeof completion, &final) != 0 ||
+            corpus_solution(&p, style, &voice, completion, sizeof completion, &final) != 0 ||
             template_render(c->template_name, p.prompt, NULL, 0, &prompt) != 0) {
             atomic_abort(&af);
             return -1;
@@ -243,6 +285,7 @@ int corpus_write(const CorpusConfig *c, const char *path, CorpusStats *stats) {
         cJSON_AddStringToObject(o, "id", p.id);
         cJSON_AddNumberToObject(o, "difficulty", d);
         cJSON_AddStringToObject(o, "style", corpus_style_names[style]);
+        cJSON_AddStringToObject(o, "lang", lang);
         cJSON_AddStringToObject(o, "prompt", prompt);
         cJSON_AddStringToObject(o, "completion", completion);
         char *line = cJSON_PrintUnformatted(o);
@@ -260,6 +303,8 @@ int corpus_write(const CorpusConfig *c, const char *path, CorpusStats *stats) {
         st.docs++;
         st.by_style[style]++;
         st.correct_by_style[style] += strcmp(gold, p.answer) == 0;
+        st.by_lang[voice.lang[0]]++;
+        st.mixed += mixed;
         st.bytes += (long)(strlen(prompt) + strlen(completion));
         free(prompt);
     }
