@@ -207,6 +207,9 @@ static void test_language(void) {
     RewardInput zh = input("<think>hello \xe4\xb8\x96\xe7\x95\x8c</think>", 0);
     RewardParams tp = {.n = 2, .key = {"lang", "target"}, .value = {"en", "zh"}};
     CHECK_CLOSE(reward_language(&zh, &tp), 2.0 / 3, 1e-12, 1e-12);
+    RewardSpec ts;
+    memset(&ts, 0, sizeof ts);
+    CHECK(reward_parse_spec(&ts, "language:1:target=zh") == 0, "target is a text option: %s", err_msg());
     // Mixing: words in two or more scripts in the chain of thought only.
     static const struct {
         const char *text;

@@ -108,7 +108,7 @@ static int parse_options(RewardTerm *t, const char *text) {
             return err_set("reward %s: unknown option '%s' (accepted: %s)", name, t->params.key[k],
                            *t->entry->keys ? t->entry->keys : "none");
         double v;
-        int textual = key_allowed("lang,python,view,norm", t->params.key[k]);
+        int textual = key_allowed("lang,target,python,view,norm", t->params.key[k]);
         if (!textual && parse_number(t->params.value[k], &v))
             return err_set("reward %s: option %s must be a number, got '%s'", name,
                            t->params.key[k], t->params.value[k]);
