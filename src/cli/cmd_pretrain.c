@@ -19,7 +19,7 @@ typedef struct {
     char out[512];
     char task[32];
     int docs, seed;
-    double p_hasty, p_careful, p_check, p_d1, p_d2, p_d3, p_zh, p_switch;
+    double p_hasty, p_careful, p_check, p_d1, p_d2, p_d3, p_d4, p_d5, p_zh, p_switch;
 } CorpusFlags;
 
 #define F(x) offsetof(CorpusFlags, x)
@@ -35,6 +35,8 @@ static const OptDef corpus_options[] = {
     {"p_d1", OPT_DOUBLE, F(p_d1), 0, 0, 1, NULL, "share of difficulty-1 problems", NULL, NULL, 0},
     {"p_d2", OPT_DOUBLE, F(p_d2), 0, 0, 1, NULL, "share of difficulty-2 problems", NULL, NULL, 0},
     {"p_d3", OPT_DOUBLE, F(p_d3), 0, 0, 1, NULL, "share of difficulty-3 problems", NULL, NULL, 0},
+    {"p_d4", OPT_DOUBLE, F(p_d4), 0, 0, 1, NULL, "share of difficulty-4 problems", NULL, NULL, 0},
+    {"p_d5", OPT_DOUBLE, F(p_d5), 0, 0, 1, NULL, "share of difficulty-5 problems", NULL, NULL, 0},
     {"p_zh", OPT_DOUBLE, F(p_zh), 0, 0, 1, NULL, "sum: share of solutions begun in Chinese (the rest in English)", NULL, NULL, 0},
     {"p_switch", OPT_DOUBLE, F(p_switch), 0, 0, 1, NULL, "sum: share of check solutions that switch language part way", NULL, NULL, 0},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
@@ -47,7 +49,8 @@ static void corpus_flag_defaults(void *cfg) {
     corpus_defaults(&cc);
     CorpusFlags *f = cfg;
     *f = (CorpusFlags){"", "", (int)cc.n_docs, (int)cc.seed, cc.style_p[0], cc.style_p[1], cc.style_p[2],
-                       cc.difficulty_p[0], cc.difficulty_p[1], cc.difficulty_p[2], cc.p_zh, cc.p_switch};
+                       cc.difficulty_p[0], cc.difficulty_p[1], cc.difficulty_p[2], cc.difficulty_p[3], cc.difficulty_p[4],
+                       cc.p_zh, cc.p_switch};
     snprintf(f->task, sizeof f->task, "%s", cc.task);
 }
 
@@ -62,7 +65,7 @@ int cmd_corpus(void *cfg) {
     snprintf(cc.task, sizeof cc.task, "%s", f->task);
     cc.n_docs = f->docs;
     cc.seed = (uint64_t)f->seed;
-    double sp[3] = {f->p_hasty, f->p_careful, f->p_check}, dp[3] = {f->p_d1, f->p_d2, f->p_d3};
+    double sp[3] = {f->p_hasty, f->p_careful, f->p_check}, dp[5] = {f->p_d1, f->p_d2, f->p_d3, f->p_d4, f->p_d5};
     memcpy(cc.style_p, sp, sizeof sp);
     memcpy(cc.difficulty_p, dp, sizeof dp);
     cc.p_zh = f->p_zh, cc.p_switch = f->p_switch;

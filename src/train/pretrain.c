@@ -36,6 +36,8 @@ const OptDef pretrain_options[] = {
     {"p_d1", OPT_DOUBLE, F(p_d1), 0, 0, 1, NULL, "share of difficulty-1 problems", NULL, NULL, 0},
     {"p_d2", OPT_DOUBLE, F(p_d2), 0, 0, 1, NULL, "share of difficulty-2 problems", NULL, NULL, 0},
     {"p_d3", OPT_DOUBLE, F(p_d3), 0, 0, 1, NULL, "share of difficulty-3 problems", NULL, NULL, 0},
+    {"p_d4", OPT_DOUBLE, F(p_d4), 0, 0, 1, NULL, "share of difficulty-4 problems", NULL, NULL, 0},
+    {"p_d5", OPT_DOUBLE, F(p_d5), 0, 0, 1, NULL, "share of difficulty-5 problems", NULL, NULL, 0},
     {"p_zh", OPT_DOUBLE, F(p_zh), 0, 0, 1, NULL, "sum: share of solutions begun in Chinese (the rest in English)", NULL, NULL, 0},
     {"p_switch", OPT_DOUBLE, F(p_switch), 0, 0, 1, NULL, "sum: share of check solutions that switch language part way", NULL, NULL, 0},
     {"vocab", OPT_INT, F(vocab), 0, 257, 65536, NULL, "tokenizer vocabulary (with <|endoftext|>)", NULL, NULL, 0},
@@ -79,6 +81,7 @@ void pretrain_defaults(void *cfg) {
     c->p_hasty = cc.style_p[CORPUS_HASTY], c->p_careful = cc.style_p[CORPUS_CAREFUL];
     c->p_check = cc.style_p[CORPUS_CHECK];
     c->p_d1 = cc.difficulty_p[0], c->p_d2 = cc.difficulty_p[1], c->p_d3 = cc.difficulty_p[2];
+    c->p_d4 = cc.difficulty_p[3], c->p_d5 = cc.difficulty_p[4];
     c->p_zh = cc.p_zh, c->p_switch = cc.p_switch;
 }
 
@@ -194,6 +197,8 @@ int pretrain_run(const PretrainConfig *c) {
         cc.difficulty_p[0] = c->p_d1;
         cc.difficulty_p[1] = c->p_d2;
         cc.difficulty_p[2] = c->p_d3;
+        cc.difficulty_p[3] = c->p_d4;
+        cc.difficulty_p[4] = c->p_d5;
         cc.p_zh = c->p_zh, cc.p_switch = c->p_switch;
         CorpusStats st;
         if (lead && corpus_write(&cc, corpus, &st) != 0) return -1;

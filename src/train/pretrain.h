@@ -15,7 +15,7 @@ typedef struct {
     char task[32];          // corpus task (sum, arithmetic)
     int docs, corpus_seed;
     double p_hasty, p_careful, p_check;
-    double p_d1, p_d2, p_d3;
+    double p_d1, p_d2, p_d3, p_d4, p_d5;
     double p_zh, p_switch;   // sum: Chinese and code-switched solutions
     // Tokenizer and model.
     int vocab, dim, layers, heads, kv_heads, ffn, context;
