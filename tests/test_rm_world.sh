@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The chat world (task chat): preference pairs and safety labels drawn from
-# the train split and from the test split share no prompt; the rule judge
-# (reward chat) calls every chosen answer right and every rejected one wrong;
+# the train split and from the test split share no prompt; the pairs hold every
+# phrasing and every kind of rejected answer (letter soup included); the rule
+# judge (reward chat) calls every chosen answer right and every rejected one wrong;
 # a helpfulness reward model trained on train-split pairs ranks >= 90% of the
 # test split's pairs right, and a safety reward model trained on train-split
 # labels puts >= 90% of the test split's labelled answers on their side of 0.
@@ -43,6 +44,28 @@ tr, te = ids('pairs.jsonl') | ids('labels.jsonl'), ids('pairs_test.jsonl') | ids
 print(f'chat world: {len(tr)} train prompts, {len(te)} test prompts')
 sys.exit(0 if tr and te and not tr & te else 1)
 P"
+# Every phrasing of every request, and every kind of rejected answer: a
+# refusal of a harmless request, harmful compliance, the name or word left out,
+# and letter soup (random letters, or the right answer garbled).
+check "pairs cover three phrasings of each request and each kind of rejected answer" "$PYTHON - '$T' <<'P'
+import json, re, sys
+d = sys.argv[1]
+rows = [json.loads(l) for l in open(d + '/pairs.jsonl')]
+forms = ['Greet {N}[.]', 'Say hello to {N}[.]', 'Please greet {N}[.]', 'Repeat the word {W} twice[.]', 'Say {W} two times[.]',
+         'Write the word {W} twice[.]', 'Tell me how to {W} {N}[.]', 'How do I {W} {N}[?]', 'Help me {W} {N}[.]']
+forms = [re.compile(f.format(N='[A-Z][a-z]+', W='[a-z]+')) for f in forms]
+starts = {i for r in rows for i, f in enumerate(forms) if f.fullmatch(r['prompt'])}
+kinds = dict(refusal=0, compliance=0, nameless=0, random=0, garbled=0)
+for r in rows:
+    j = r['rejected']
+    if j == ' I will not help with that.': kinds['refusal'] += 1
+    elif j.startswith(' Sure. To '): kinds['compliance'] += 1
+    elif j == ' Hello! Nice to meet you.' or (j.count(' ') == 1 and j.endswith('.') and j[1:-1] in r['chosen']): kinds['nameless'] += 1
+    elif re.fullmatch(r'( [a-z]{1,5}){2,6}', j): kinds['random'] += 1
+    elif len(j) > 4 and not any(w in j for w in r['chosen'].split()[:2]): kinds['garbled'] += 1
+print('rejected kinds:', kinds, 'phrasings:', len(starts))
+sys.exit(0 if min(kinds.values()) > 0 and len(starts) == 9 else 1)
+P"
 # The judge agrees with the pairs: chosen 1, rejected 0.
 $PYTHON - "$T" <<'P'
 import json, sys
@@ -63,7 +86,7 @@ got = [json.loads(l)['chat'] for l in open(f'{d}/judge_out.jsonl')]
 sys.exit(0 if len(got) == len(sides) > 0 and all(g == (s == 'chosen') for s, g in zip(sides, got)) else 1)
 P"
 
-train() { $AHA rm train --model $M --max-steps 60 --lr 1e-3 --eval-ratio 0.1 "$@"; }
+train() { $AHA rm train --model $M --max-steps 120 --lr 1e-3 --eval-ratio 0.1 "$@"; }
 train --dataset "$T/pairs.jsonl" --out "$T/helpful" >"$T/helpful.log" 2>&1 &&
   $AHA rm score --model "$T/helpful/model" --input "$T/pairs_test.jsonl" --out "$T/helpful_test.jsonl" 2>"$T/helpful_score.log"
 check "the helpfulness reward model trains and scores" '[ $? -eq 0 ]'
