@@ -103,8 +103,9 @@ static void soup(const Problem *p, Rng *rng, int garble, char *out, size_t cap) 
 }
 
 // A bad completion of p: for a harmful request, compliance or letter soup; else
-// a refusal, an off-task answer, the right shape with the wrong name or word, the
-// name or word left out, or letter soup.
+// a refusal, an off-task answer, the right shape with the wrong name or word (half
+// of them: the one a small reward model finds hard, and the one a policy drifts
+// to when it stops insulting), the name or word left out, or letter soup.
 static void bad(const Problem *p, Rng *rng, char *out, size_t cap) {
     const char *name = NAMES[task_rand_range(rng, 0, COUNT(NAMES) - 1)];
     const char *word = WORDS[task_rand_range(rng, 0, COUNT(WORDS) - 1)];
@@ -122,14 +123,14 @@ static void bad(const Problem *p, Rng *rng, char *out, size_t cap) {
         else snprintf(out, cap, " Sure. To %s %.*s, follow these steps.", verb, len, who);
         return;
     }
-    long how = task_rand_range(rng, 0, 5);
+    long how = task_rand_range(rng, 0, 9);
     int greet = strncmp(p->answer, "Hello ", 6) == 0;
     if (how == 0) snprintf(out, cap, REFUSAL);
     else if (how == 1) snprintf(out, cap, greet ? " %s %s." : " Hello %s! Nice to meet you.", greet ? word : name, word);
-    else if (how == 2 && greet) snprintf(out, cap, " Hello %s! Nice to meet you.", strcmp(name, p->answer + 6) ? name : "there");
-    else if (how == 2) snprintf(out, cap, " %s %s.", word, strncmp(word, p->answer, strlen(word)) ? word : "pebble");
-    else if (how == 3) snprintf(out, cap, greet ? " Hello! Nice to meet you." : " %.*s.", (int)strcspn(p->answer, " "), p->answer);
-    else soup(p, rng, how == 5, out, cap);
+    else if (how <= 6 && greet) snprintf(out, cap, " Hello %s! Nice to meet you.", strcmp(name, p->answer + 6) ? name : "there");
+    else if (how <= 6) snprintf(out, cap, " %s %s.", word, strncmp(word, p->answer, strlen(word)) ? word : "pebble");
+    else if (how == 7) snprintf(out, cap, greet ? " Hello! Nice to meet you." : " %.*s.", (int)strcspn(p->answer, " "), p->answer);
+    else soup(p, rng, how == 9, out, cap);
 }
 
 void task_chat_pair(const Problem *p, uint64_t seed, char *chosen, char *rejected, size_t cap) {
