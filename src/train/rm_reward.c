@@ -38,9 +38,8 @@ static const char *view_text(const RewardInput *in, View v, size_t *len) {
     if (v == VIEW_ALL) return in->completion;
     ThinkSplit ts;
     text_think_split(&ts, in->completion, in->completion_len, in->prefilled_think);
-    size_t start = 0;
-    *len = ts.region_len;
-    if (text_last_answer(ts.region, ts.region_len, &start, len) == 0) start = 0;
+    size_t start;
+    if (!text_last_answer(ts.region, ts.region_len, &start, len)) start = 0, *len = ts.region_len;
     const char *s = ts.region + start;
     while (*len > 0 && isspace((unsigned char)s[*len - 1])) (*len)--;
     return s;
