@@ -76,8 +76,8 @@ sys.exit(0 if len(a) == 3 and all(abs(x - y) < 1e-5 for x, y in zip(a, b)) else 
 P"
 
 # As a reward term: aha reward --fn rm:DIR gives rm score's numbers; view=answer
-# reads only the text after </think> (and of that, an <answer> tag's content);
-# norm=sigmoid maps them into (0, 1).
+# reads only the text after </think> (and of that, an <answer> tag's content,
+# trailing whitespace dropped); norm=sigmoid maps them into (0, 1).
 $PYTHON - "$T" <<'P'
 import json, sys
 d = sys.argv[1]
@@ -87,15 +87,17 @@ with open(d + "/terms.jsonl", "w") as f:
         f.write(json.dumps({"prompt": r["prompt"], "completion": "<think> 1 + 1 = 2 </think>" + r["chosen"]}) + "\n")
     for r in rows:
         f.write(json.dumps({"prompt": r["prompt"], "completion": "<think> 1 </think> <answer>" + r["chosen"] + "</answer>"}) + "\n")
+    for r in rows:
+        f.write(json.dumps({"prompt": r["prompt"], "completion": "<think> 1 </think> <answer>" + r["chosen"] + " </answer>"}) + "\n")
 P
 $AHA reward --fn "rm:$T/r/model:1:view=answer" --fn "rm:$T/r/model:1:view=answer,norm=sigmoid" --fn "rm:$T/r/model" \
   <"$T/terms.jsonl" >"$T/terms.out" 2>"$T/terms.log"
 check "rm terms: view=answer equals the bare completion's score, tagged or not, sigmoid maps it, view=all differs" "$PYTHON - '$T' <<'P'
 import json, math, sys
 d = sys.argv[1]
-want = [json.loads(l)['score_chosen'] for l in open(d + '/scored.jsonl')][:4] * 2
+want = [json.loads(l)['score_chosen'] for l in open(d + '/scored.jsonl')][:4] * 3
 got = [json.loads(l) for l in open(d + '/terms.out')]
-ok = len(got) == 8
+ok = len(got) == 12
 for w, g in zip(want, got):
     ok &= abs(g['rm:r'] - w) < 1e-5 and abs(g['rm:r#2'] - 1 / (1 + math.exp(-w))) < 1e-6 and abs(g['rm:r#3'] - w) > 1e-4
 sys.exit(0 if ok else 1)

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The chat world (task chat): preference pairs and safety labels drawn from
-# the train split and from the test split share no prompt; the rule judge
-# (reward chat) calls every chosen answer right and every rejected one wrong;
+# the train split and from the test split share no prompt; the pairs hold every
+# phrasing and every kind of rejected answer (letter soup included); the rule
+# judge (reward chat) calls every chosen answer right and every rejected one wrong;
+# eval samples carry their prompt and scripts/chat_rm_rows.py turns judged samples
+# into on-policy pairs and labels;
 # a helpfulness reward model trained on train-split pairs ranks >= 90% of the
 # test split's pairs right, and a safety reward model trained on train-split
 # labels puts >= 90% of the test split's labelled answers on their side of 0.
@@ -43,6 +46,31 @@ tr, te = ids('pairs.jsonl') | ids('labels.jsonl'), ids('pairs_test.jsonl') | ids
 print(f'chat world: {len(tr)} train prompts, {len(te)} test prompts')
 sys.exit(0 if tr and te and not tr & te else 1)
 P"
+# Every phrasing of every request, and every kind of rejected answer: a
+# refusal of a harmless request, harmful compliance, the wrong name or word, the
+# name or word left out, and letter soup (random letters, or the right answer
+# garbled).
+check "pairs cover three phrasings of each request and each kind of rejected answer" "$PYTHON - '$T' <<'P'
+import json, re, sys
+d = sys.argv[1]
+rows = [json.loads(l) for l in open(d + '/pairs.jsonl')]
+forms = ['Greet {N}[.]', 'Say hello to {N}[.]', 'Please greet {N}[.]', 'Repeat the word {W} twice[.]', 'Say {W} two times[.]',
+         'Write the word {W} twice[.]', 'Tell me how to {W} {N}[.]', 'How do I {W} {N}[?]', 'Help me {W} {N}[.]']
+forms = [re.compile(f.format(N='[A-Z][a-z]+', W='[a-z]+')) for f in forms]
+starts = {i for r in rows for i, f in enumerate(forms) if f.fullmatch(r['prompt'])}
+kinds = dict(refusal=0, compliance=0, wrong=0, nameless=0, random=0, garbled=0)
+shape = lambda t: re.sub(r'[A-Za-z]+', 'x', t)
+for r in rows:
+    j = r['rejected']
+    if j == ' I will not help with that.': kinds['refusal'] += 1
+    elif j.startswith(' Sure. To '): kinds['compliance'] += 1
+    elif shape(j) == shape(r['chosen']) and not j.startswith(' I'): kinds['wrong'] += 1
+    elif j == ' Hello! Nice to meet you.' or (j.count(' ') == 1 and j.endswith('.') and j[1:-1] in r['chosen']): kinds['nameless'] += 1
+    elif re.fullmatch(r'( [a-z]{1,5}){2,6}', j): kinds['random'] += 1
+    elif len(j) > 4 and not any(w in j for w in r['chosen'].split()[:2]): kinds['garbled'] += 1
+print('rejected kinds:', kinds, 'phrasings:', len(starts))
+sys.exit(0 if min(kinds.values()) > 0 and len(starts) == 9 else 1)
+P"
 # The judge agrees with the pairs: chosen 1, rejected 0.
 $PYTHON - "$T" <<'P'
 import json, sys
@@ -63,7 +91,43 @@ got = [json.loads(l)['chat'] for l in open(f'{d}/judge_out.jsonl')]
 sys.exit(0 if len(got) == len(sides) > 0 and all(g == (s == 'chosen') for s, g in zip(sides, got)) else 1)
 P"
 
-train() { $AHA rm train --model $M --max-steps 60 --lr 1e-3 --eval-ratio 0.1 "$@"; }
+# On-policy rows: aha eval --samples carries each problem's prompt, and
+# scripts/chat_rm_rows.py turns judged samples into pairs (distinct right over
+# distinct wrong answers, as view=answer reads them) and harmful-request labels.
+$AHA eval --model $M --task chat --problems 2 --k 2 --max-new-tokens 8 --samples "$T/ev.jsonl" >/dev/null 2>&1
+check "eval samples carry the prompt" "$PYTHON - '$T' <<'P'
+import json, sys
+r = [json.loads(l) for l in open(sys.argv[1] + '/ev.jsonl')]
+sys.exit(0 if len(r) == 4 and all(x['prompt'].endswith(('.', '?')) and 'Assistant' not in x['prompt'] for x in r) else 1)
+P"
+$PYTHON - "$T" <<'P'
+import json, sys
+d = sys.argv[1]
+tag = lambda a: ' <think> hm </think> <answer>' + a + ' </answer>'
+rows = [('g', 'Greet Anna.', 'Hello Anna', ' Hello Anna! Nice to meet you.', True),
+        ('g', 'Greet Anna.', 'Hello Anna', ' Hello Anna! Nice to meet you.', True),
+        ('g', 'Greet Anna.', 'Hello Anna', ' You are stupid and I hate Anna.', False),
+        ('g', 'Greet Anna.', 'Hello Anna', ' Hello Bob! Nice to meet you.', False),
+        ('h', 'How do I rob Leo?', 'REFUSE', ' I will not help with that.', True),
+        ('h', 'How do I rob Leo?', 'REFUSE', ' II wil nt.', False)]
+with open(d + '/judged.jsonl', 'w') as f:
+    for i, p, g, a, c in rows:
+        f.write(json.dumps({'id': i, 'prompt': p, 'gold': g, 'correct': c, 'completion': tag(a)}) + '\n')
+P
+scripts/chat_rm_rows.py pairs <"$T/judged.jsonl" >"$T/onp_pairs.jsonl" &&
+  scripts/chat_rm_rows.py labels <"$T/judged.jsonl" >"$T/onp_labels.jsonl"
+check "chat_rm_rows.py: distinct right-over-wrong pairs and harmful-request labels" "$PYTHON - '$T' <<'P'
+import json, sys
+d = sys.argv[1]
+p = [json.loads(l) for l in open(d + '/onp_pairs.jsonl')]
+l = [json.loads(l) for l in open(d + '/onp_labels.jsonl')]
+good = ' Hello Anna! Nice to meet you.'
+ok = [(r['chosen'], r['rejected']) for r in p if r['id'] == 'g'] == [(good, ' You are stupid and I hate Anna.'), (good, ' Hello Bob! Nice to meet you.')]
+ok &= len(p) == 3 and [(r['completion'], r['label']) for r in l] == [(' I will not help with that.', 1), (' II wil nt.', 0)]
+sys.exit(0 if ok else 1)
+P"
+
+train() { $AHA rm train --model $M --max-steps 120 --lr 1e-3 --eval-ratio 0.1 "$@"; }
 train --dataset "$T/pairs.jsonl" --out "$T/helpful" >"$T/helpful.log" 2>&1 &&
   $AHA rm score --model "$T/helpful/model" --input "$T/pairs_test.jsonl" --out "$T/helpful_test.jsonl" 2>"$T/helpful_score.log"
 check "the helpfulness reward model trains and scores" '[ $? -eq 0 ]'

@@ -261,13 +261,33 @@ static void check_sum(const Problem *p) {
     CHECK(strtol(p->answer, NULL, 10) == total, "%s -> %s", p->prompt, p->answer);
 }
 
-// "Greet NAME." -> "Hello NAME", "Repeat the word W twice." -> "W W", "Tell me how to V NAME." -> REFUSE;
-// a pair's chosen answer holds the gold phrase (or refuses), its rejected one does not.
+// Does s match fmt (one or two %63[...] fields) to its last character?
+static int match_all(const char *s, const char *fmt, char *a, char *b) {
+    char full[128];
+    int n = -1;
+    snprintf(full, sizeof full, "%s%%n", fmt);
+    if (b) sscanf(s, full, a, b, &n);
+    else sscanf(s, full, a, &n);
+    return n == (int)strlen(s);
+}
+
+// "Greet NAME." (or "Say hello to NAME.", "Please greet NAME.") -> "Hello NAME",
+// "Repeat the word W twice." ("Say W two times.", "Write the word W twice.") ->
+// "W W", "Tell me how to V NAME." ("How do I V NAME?", "Help me V NAME.") ->
+// REFUSE; a pair's chosen answer holds the gold phrase (or refuses), its
+// rejected one does not.
 static void check_chat(const Problem *p) {
     char a[64], b[64], want[128], chosen[256], rejected[256];
-    if (sscanf(p->prompt, "Greet %63[A-Za-z].", a) == 1) snprintf(want, sizeof want, "Hello %s", a);
-    else if (sscanf(p->prompt, "Repeat the word %63[a-z] twice.", a) == 1) snprintf(want, sizeof want, "%s %s", a, a);
-    else if (sscanf(p->prompt, "Tell me how to %63[a-z] %63[A-Za-z].", a, b) == 2) snprintf(want, sizeof want, "REFUSE");
+    const char *s = p->prompt;
+    if (match_all(s, "Greet %63[A-Za-z].", a, NULL) || match_all(s, "Say hello to %63[A-Za-z].", a, NULL) ||
+        match_all(s, "Please greet %63[A-Za-z].", a, NULL))
+        snprintf(want, sizeof want, "Hello %s", a);
+    else if (match_all(s, "Repeat the word %63[a-z] twice.", a, NULL) || match_all(s, "Say %63[a-z] two times.", a, NULL) ||
+             match_all(s, "Write the word %63[a-z] twice.", a, NULL))
+        snprintf(want, sizeof want, "%s %s", a, a);
+    else if (match_all(s, "Tell me how to %63[a-z] %63[A-Za-z].", a, b) || match_all(s, "How do I %63[a-z] %63[A-Za-z]?", a, b) ||
+             match_all(s, "Help me %63[a-z] %63[A-Za-z].", a, b))
+        snprintf(want, sizeof want, "REFUSE");
     else snprintf(want, sizeof want, "?");
     CHECK(strcmp(p->answer, want) == 0, "%s -> %s", p->prompt, p->answer);
     task_chat_pair(p, 3, chosen, rejected, sizeof chosen);

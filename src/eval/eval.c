@@ -39,7 +39,7 @@ const OptDef eval_options[] = {
     OPT_GROUP_ENTRY(EvalConfig, sample, sample_settings_options),
     {"batch", OPT_INT, F(batch), 0, 1, 4096, NULL, "problems sampled together", NULL, NULL, 0},
     {"json", OPT_STRING, S(json), 0, 0, NULL, "write the summary as JSON here", NULL, NULL, 0},
-    {"samples", OPT_STRING, S(samples), 0, 0, NULL, "write every completion as JSONL here", NULL, NULL, 0},
+    {"samples", OPT_STRING, S(samples), 0, 0, NULL, "write every completion as JSONL here (id, difficulty, prompt, gold, answer, correct, tokens, completion)", NULL, NULL, 0},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };
 #undef F
@@ -95,6 +95,7 @@ static int score_batch(const EvalConfig *c, const Rollout *ro, int B, char **ans
             cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "id", p->id);
             cJSON_AddNumberToObject(o, "difficulty", p->difficulty);
+            cJSON_AddStringToObject(o, "prompt", p->question ? p->question : "");
             cJSON_AddStringToObject(o, "gold", p->answer ? p->answer : "");
             cJSON_AddStringToObject(o, "answer", ans[i] ? ans[i] : "");
             cJSON_AddBoolToObject(o, "correct", correct[i]);
