@@ -65,7 +65,7 @@ static void test_command_tables(void) {
         free(d);
         n++;
     }
-    CHECK(n == 25, "%d commands with tables", n);
+    CHECK(n == 26, "%d commands with tables", n);
 }
 
 // ---- every enum value has a name

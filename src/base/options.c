@@ -383,8 +383,11 @@ static int check(const OptDef *all, const OptDef *defs, const void *defaults, si
             continue;
         }
         if (!d->help || !d->key[0]) return err_set("%s: every setting needs a key and a help line", d->key);
-        if (strspn(d->key, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(d->key))
-            return err_set("%s: a key is snake_case (its flag spells _ as -)", d->key);
+        // A dot may part a section from its key ("stage2.steps", flag --stage2.steps).
+        size_t len = strlen(d->key);
+        if (strspn(d->key, "abcdefghijklmnopqrstuvwxyz0123456789_.") != len || d->key[0] == '.' ||
+            d->key[len - 1] == '.' || strstr(d->key, ".."))
+            return err_set("%s: a key is snake_case, sections apart by dots (its flag spells _ as -)", d->key);
         if (key_count(all, d->key) != 1) return err_set("%s: the key appears more than once", d->key);
         if (d->alias && (d->alias[0] != '-' || find_alias(all, d->alias, 0, NULL) != d ||
                          find_flag(all, d->alias, NULL)))

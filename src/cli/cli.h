@@ -48,6 +48,7 @@ int cmd_pretrain(void *cfg);
 int cmd_sft(void *cfg);
 int cmd_eval(void *cfg);
 int cmd_zero(void *cfg);
+int cmd_r1(void *cfg);
 int cmd_distill_vs_rl(void *cfg);
 int cmd_rejection_sample(void *cfg);
 int cmd_distill(void *cfg);
@@ -58,7 +59,7 @@ int cmd_merge(void *cfg);
 extern const CliOptions version_cli, init_cli, bench_cli, reward_cli, logprobs_cli, toy_cli, grpo_cli, report_cli,
     task_cli, strategic_grams_cli, tokenize_cli, detokenize_cli, train_tokenizer_cli, chat_template_cli, corpus_cli,
     pretrain_cli, sft_cli, eval_cli, zero_cli, sample_cli, rejection_sample_cli, distill_cli, distill_vs_rl_cli, rm_cli,
-    merge_cli;
+    merge_cli, r1_cli;
 
 typedef struct {
     const char *name;

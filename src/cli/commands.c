@@ -41,6 +41,8 @@ const Command cli_commands[] = {
      "the R1 paper's comparison in miniature: a student's base, its GRPO and its distillation from an RL teacher",
      &distill_vs_rl_cli},
     {"zero", cmd_zero, "R1-Zero on a laptop: GRPO from the bundled base model, evaluated before and after", &zero_cli},
+    {"r1", cmd_r1, "the DeepSeek-R1 recipe in miniature: base, R1-Zero, cold start, reasoning RL, rejection SFT; one table",
+     &r1_cli},
     {"toy", cmd_toy, "GRPO in miniature: a policy over strategies with hidden success rates", &toy_cli},
     {"version", cmd_version, "print the version and build options", &version_cli},
     {NULL, NULL, NULL, NULL},

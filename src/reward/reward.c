@@ -87,7 +87,7 @@ static int key_allowed(const char *keys, const char *key) {
     return 0;
 }
 
-// "k=v,k=v" into t->params. Values other than lang must be numbers.
+// "k=v,k=v" into t->params. Values other than lang, target, python, view and norm must be numbers.
 static int parse_options(RewardTerm *t, const char *text) {
     const char *name = t->entry->name;
     for (const char *p = text; *p;) {

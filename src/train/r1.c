@@ -1,0 +1,455 @@
+// The R1 recipe as one command: each stage calls the library entries the
+// single commands use (eval_run, grpo_run, reject_run, sft_run) into its own
+// subdirectory and ends by writing stage.json; r1.json gathers those. It never
+// trains on test-split problems and never evaluates on train-split ones.
+#include "train/r1.h"
+#include "base/err.h"
+#include "base/fileio.h"
+#include "base/jsonl.h"
+#include "base/sys.h"
+#include "eval/eval.h"
+#include "task/task.h"
+#include "tok/template.h"
+#include "train/checkpoint.h"
+#include "train/grpo.h"
+#include "train/rejection.h"
+#include "train/rundir.h"
+#include "train/sft_run.h"
+#include "train/zero.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define F(x) offsetof(R1Config, x)
+#define S(x) F(x), sizeof(((R1Config *)0)->x)
+// The settings of a rejection-sampling + SFT stage, keys "stageN.KEY".
+#define SFT_STAGE(N, s)                                                                                              \
+    {"stage" #N ".problems", OPT_INT, F(s.problems), 0, 1, 1000000, NULL, "stage " #N ": train-split prompts sampled", NULL, NULL, 0}, \
+    {"stage" #N ".n", OPT_INT, F(s.n), 0, 1, 1024, NULL, "stage " #N ": samples per prompt", NULL, NULL, 0},             \
+    {"stage" #N ".max_keep", OPT_INT, F(s.max_keep), 0, 1, 1024, NULL, "stage " #N ": kept samples per prompt at most", NULL, NULL, 0}, \
+    {"stage" #N ".min_language", OPT_DOUBLE, F(s.min_language), 0, 0, 1, NULL,                                        \
+     "stage " #N ": share of chain-of-thought words in --lang a kept sample needs", NULL, NULL, 0},                    \
+    {"stage" #N ".steps", OPT_INT, F(s.steps), 0, 0, 10000000, NULL, "stage " #N ": SFT updates (0: from epochs)", NULL, NULL, 0}, \
+    {"stage" #N ".epochs", OPT_DOUBLE, F(s.epochs), 0, 0.001, 100000, NULL, "stage " #N ": SFT passes over the rows", NULL, NULL, 0}, \
+    {"stage" #N ".lr", OPT_DOUBLE, F(s.lr), 0, 0, 10, NULL, "stage " #N ": SFT peak learning rate", NULL, NULL, 0},     \
+    {"stage" #N ".batch", OPT_INT, F(s.batch), 0, 1, 4096, NULL, "stage " #N ": SFT rows per update", NULL, NULL, 0}
+const OptDef r1_options[] = {
+    {"model", OPT_STRING, S(model), 0, 0, NULL, "base model directory", NULL, NULL, 0},
+    {"out", OPT_STRING, S(out), 0, 0, NULL, "run directory (default runs/r1-<time>)", NULL, NULL, 0},
+    {"resume", OPT_STRING, S(resume), 0, 0, NULL, "continue this run (its settings): finished stages are kept, an unfinished one starts over", NULL, NULL, OPT_ARGV_ONLY},
+    {"from_stage", OPT_INT, F(from_stage), 0, 0, R1_STAGES - 1, NULL, "rerun stage N and after in --out, reading the earlier stages' models from it", NULL, NULL, OPT_ARGV_ONLY},
+    {"config", OPT_STRING, S(config), 0, 0, NULL, "JSON settings: keys as flags spell them, or per-stage sections {\"stage2\": {\"steps\": 120}}; flags win", NULL, NULL, OPT_ARGV_ONLY},
+    {"task", OPT_STRING, S(task), 0, 0, NULL, "reasoning task", NULL, NULL, 0},
+    {"difficulty", OPT_INT, F(difficulty), 0, 0, TASK_MAX_DIFFICULTY, NULL, "difficulty of training prompts (0 cycles 1..5)", NULL, NULL, 0},
+    {"lang", OPT_STRING, S(lang), 0, 0, NULL, "target language of chains of thought (en, zh, ja, ko, ru)", NULL, NULL, 0},
+    {"steps", OPT_INT, F(steps), 0, 1, 1000000, NULL, "GRPO steps of each RL stage (R1-Zero and stage 2)", NULL, NULL, 0},
+    {"eval_problems", OPT_INT, F(eval_problems), 0, 1, 100000, NULL, "held-out (test-split) problems every stage is evaluated on", NULL, NULL, 0},
+    {"eval_k", OPT_INT, F(eval_k), 0, 1, 1024, NULL, "samples per held-out problem", NULL, NULL, 0},
+    {"eval_difficulty", OPT_INT, F(eval_difficulty), 0, 0, TASK_MAX_DIFFICULTY, NULL, "difficulty of held-out problems (0 cycles 1..5: pass@1 by difficulty)", NULL, NULL, 0},
+    {"chat_problems", OPT_INT, F(chat_problems), 0, 1, 100000, NULL, "held-out chat prompts (rule-judged) every stage is evaluated on", NULL, NULL, 0},
+    {"max_new_tokens", OPT_INT, F(max_new_tokens), 0, 1, 1000000, NULL, "new tokens per completion, training and evaluation", NULL, NULL, 0},
+    {"seed", OPT_INT, F(seed), 0, 0, 2147483647, NULL, "seed of training prompts, sampling and SFT order", NULL, NULL, 0},
+    {"threads", OPT_INT, F(threads), 0, 0, 1024, NULL, "threads (0: all cores)", NULL, NULL, 0},
+    SFT_STAGE(1, s1),
+    {"stage2.steps", OPT_INT, F(s2.steps), 0, 0, 1000000, NULL, "stage 2 and R1-Zero: GRPO steps (0: --steps)", NULL, NULL, 0},
+    {"stage2.lr", OPT_DOUBLE, F(s2.lr), 0, 0, 1, NULL, "stage 2 and R1-Zero: learning rate", NULL, NULL, 0},
+    {"stage2.prompts_per_step", OPT_INT, F(s2.prompts_per_step), 0, 1, 4096, NULL, "stage 2 and R1-Zero: prompts per step (B)", NULL, NULL, 0},
+    {"stage2.group_size", OPT_INT, F(s2.group_size), 0, 2, 1024, NULL, "stage 2 and R1-Zero: completions per prompt (G)", NULL, NULL, 0},
+    {"stage2.language_weight", OPT_DOUBLE, F(s2.language_weight), 0, 0, 100, NULL, "stage 2: weight of the language-consistency reward (0: none)", NULL, NULL, 0},
+    SFT_STAGE(3, s3),
+    {"stage3.general", OPT_INT, F(s3.general), 0, 0, 1000000, NULL, "stage 3: general (chat) demonstrations judged good, mixed in", NULL, NULL, 0},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
+};
+#undef F
+#undef S
+#undef SFT_STAGE
+
+static const R1Config r1_default = {
+    .model = "models/aha-tiny", .task = "sum", .difficulty = 2, .lang = "en", .steps = 80, .eval_problems = 50,
+    .eval_k = 8, .eval_difficulty = 0, .chat_problems = 30, .max_new_tokens = 96, .seed = 1,
+    .s1 = {.problems = 128, .n = 4, .max_keep = 1, .min_language = 0.95, .epochs = 2, .lr = 1e-4, .batch = 8},
+    .s2 = {.lr = 1.5e-4, .prompts_per_step = 8, .group_size = 8, .language_weight = 0.1},
+    .s3 = {.problems = 128, .n = 4, .max_keep = 1, .min_language = 0.95, .epochs = 2, .lr = 1e-4, .batch = 8,
+           .general = 64}};
+
+void r1_defaults(void *c) { *(R1Config *)c = r1_default; }
+
+int r1_apply_config(R1Config *c) {
+    if (!c->config[0]) return 0;
+    char *text = file_read_all(c->config, NULL);
+    if (!text) return -1;
+    cJSON *o = cJSON_Parse(text), *flat = cJSON_CreateObject();
+    free(text);
+    int rc = o && cJSON_IsObject(o) ? 0 : err_set("%s: not a JSON object", c->config);
+    const cJSON *v, *w, *top = rc == 0 ? o : NULL;
+    // A section {"stage2": {"steps": 120}} stands for the key "stage2.steps".
+    cJSON_ArrayForEach(v, top) {
+        if (!cJSON_IsObject(v)) {
+            cJSON_AddItemToObject(flat, v->string, cJSON_Duplicate(v, 1));
+            continue;
+        }
+        cJSON_ArrayForEach(w, v) {
+            char key[160];
+            snprintf(key, sizeof key, "%s.%s", v->string, w->string);
+            cJSON_AddItemToObject(flat, key, cJSON_Duplicate(w, 1));
+        }
+    }
+    R1Config f = *c;
+    r1_defaults(&f);
+    snprintf(f.config, sizeof f.config, "%s", c->config);
+    if (rc == 0) rc = opt_apply_json(&f, r1_options, flat, c->config, NULL);
+    if (rc == 0) {
+        opt_copy_seen(&f, c, &c->seen);
+        f.seen = c->seen;
+        *c = f;
+    }
+    cJSON_Delete(o);
+    cJSON_Delete(flat);
+    return rc;
+}
+
+// One stage: its name, directory, --from-stage number, and what trains its
+// model (NULL: the base model as it is). data receives what the stage made.
+typedef struct Stage {
+    const char *name, *dir;
+    int number;
+    int (*train)(const R1Config *c, const char *dir, char *model, size_t cap, cJSON *data);
+} Stage;
+
+// The model a finished stage left: RUN/dir/stage.json's "model".
+static int stage_model(const R1Config *c, const char *dir, char *model, size_t cap) {
+    char path[4096];
+    if (path_fmt(path, sizeof path, "%s/%s/stage.json", c->out, dir) != 0) return -1;
+    char *text = path_exists(path) ? file_read_all(path, NULL) : NULL;
+    if (!text) return err_set("%s: stage %s is not finished in this run", path, dir);
+    cJSON *o = cJSON_Parse(text);
+    free(text);
+    const char *m = NULL;
+    int rc = o && json_get_string(o, "model", &m, 1) == 0 ? path_fmt(model, cap, "%s", m) : err_set("%s: no \"model\"", path);
+    cJSON_Delete(o);
+    return rc;
+}
+
+// GRPO as aha zero runs it (the r1zero preset scaled to the tiny model) from
+// model into dir/grpo: the task's verifier, format and, with language_weight,
+// the language-consistency reward. *out receives the last checkpoint.
+static int rl(const R1Config *c, const char *dir, const char *model, double language_weight, char *out, size_t cap,
+              cJSON *data) {
+    const TaskDef *t = task_find(c->task);
+    ZeroConfig z;
+    GrpoConfig g;
+    zero_defaults(&z);
+    grpo_defaults(&g);
+    if (!t || grpo_apply_preset(&g, "r1zero") != 0) return -1;
+    if (path_fmt(g.model, sizeof g.model, "%s", model) != 0 || path_join(g.out, sizeof g.out, dir, "grpo") != 0)
+        return -1;
+    snprintf(g.task, sizeof g.task, "%s", c->task);
+    g.difficulty = c->difficulty;
+    g.steps = c->s2.steps ? c->s2.steps : c->steps;
+    g.save_every = g.steps > 1 ? (g.steps + 1) / 2 : 0;
+    g.sample = z.sample;
+    g.sample.max_new_tokens = c->max_new_tokens, g.sample.threads = c->threads, g.sample.seed = (uint64_t)c->seed;
+    g.prompts_per_step = c->s2.prompts_per_step, g.group_size = c->s2.group_size;
+    g.max_prompt_tokens = 128;
+    g.lr = c->s2.lr, g.beta = z.beta, g.warmup_steps = 0;
+    g.reward.n = 0;
+    snprintf(g.reward.item[g.reward.n++], OPT_LIST_LEN, "%s", t->reward);
+    snprintf(g.reward.item[g.reward.n++], OPT_LIST_LEN, "format:0.1");
+    if (language_weight > 0)
+        snprintf(g.reward.item[g.reward.n++], OPT_LIST_LEN, "language:%g:target=%s", language_weight, c->lang);
+    if (grpo_check(&g) != 0 || grpo_run(&g, NULL) != 0) return err_wrap("grpo");
+    if (checkpoint_latest(g.out, out, cap) != 0) return -1;
+    if (!out[0]) return err_set("%s: the run left no checkpoint", g.out);
+    cJSON *r = cJSON_AddArrayToObject(data, "rewards");
+    for (int i = 0; i < g.reward.n; i++) cJSON_AddItemToArray(r, cJSON_CreateString(g.reward.item[i]));
+    cJSON_AddNumberToObject(data, "grpo_steps", g.steps);
+    return 0;
+}
+
+static int train_zero(const R1Config *c, const char *dir, char *model, size_t cap, cJSON *data) {
+    return rl(c, dir, c->model, 0, model, cap, data);
+}
+
+static int train_reasoning_rl(const R1Config *c, const char *dir, char *model, size_t cap, cJSON *data) {
+    char from[4096];
+    if (stage_model(c, "1-cold-start", from, sizeof from) != 0) return -1;
+    cJSON_AddStringToObject(data, "from", from);
+    return rl(c, dir, from, c->s2.language_weight, model, cap, data);
+}
+
+// Rejection sampling of model on train prompts into path: correct, formatted,
+// in one language, untruncated. *kept receives the rows written.
+static int sample_reasoning(const R1Config *c, const R1SftStage *s, const char *model, const char *path, long *kept) {
+    RejectConfig r;
+    reject_defaults(&r);
+    if (path_fmt(r.model, sizeof r.model, "%s", model) != 0 || path_fmt(r.out, sizeof r.out, "%s", path) != 0) return -1;
+    snprintf(r.src.task, sizeof r.src.task, "%s", c->task);
+    r.src.difficulty = c->difficulty, r.src.problems = s->problems;
+    r.n = s->n, r.max_keep = s->max_keep;
+    r.require = (OptList){4, {"verifier", "format", "language", "no_truncation"}};
+    snprintf(r.lang, sizeof r.lang, "%s", c->lang);
+    r.min_language = s->min_language;
+    r.sample.max_new_tokens = c->max_new_tokens, r.sample.threads = c->threads, r.sample.seed = (uint64_t)c->seed;
+    cJSON *stats = NULL;
+    if (reject_run(&r, &stats) != 0) return err_wrap("rejection sampling");
+    reject_print(stdout, stats);
+    double k = 0;
+    json_get_double(stats, "kept", &k, 0);
+    cJSON_Delete(stats);
+    *kept = (long)k;
+    return 0;
+}
+
+// n general demonstrations judged good (the chat task's label-1 rows as
+// aha task chat --as sft --template r1zero writes them), appended to f.
+static int write_general(const R1Config *c, int n, FILE *f) {
+    const TaskDef *t = task_find("chat");
+    if (!t) return -1;
+    for (long i = 0, kept = 0; kept < n; i++) {
+        Problem p;
+        char a[256], b[sizeof p.prompt + 320], *prompt = NULL;
+        int label;
+        if (task_generate(t, (uint64_t)c->seed, TASK_SPLIT_TRAIN, 1, i, &p) != 0) return -1;
+        task_chat_label(&p, (uint64_t)c->seed, a, sizeof a, &label);
+        if (!label) continue;
+        if (template_render("r1zero", p.prompt, NULL, 0, &prompt) != 0) return -1;
+        snprintf(b, sizeof b, " <think> %s </think> <answer>%s </answer>", p.prompt, a);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "prompt", prompt);
+        cJSON_AddStringToObject(o, "completion", b);
+        free(prompt);
+        char *line = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        int bad = !line || fprintf(f, "%s\n", line) < 0;
+        free(line);
+        if (bad) return err_set("cannot write the general rows");
+        kept++;
+    }
+    return 0;
+}
+
+// Rejection sampling of `sampler`, general rows mixed in, SFT of `base` on the
+// mix (dir/sft.jsonl) into dir/sft/model.
+static int sft_stage(const R1Config *c, const R1SftStage *s, const char *dir, const char *sampler, const char *base,
+                     int general, char *model, size_t cap, cJSON *data) {
+    char reasoning[4096], mix[4096];
+    long kept = 0;
+    if (path_join(reasoning, sizeof reasoning, dir, "reasoning.jsonl") != 0 ||
+        path_join(mix, sizeof mix, dir, "sft.jsonl") != 0)
+        return -1;
+    if (sample_reasoning(c, s, sampler, reasoning, &kept) != 0) return -1;
+    if (kept + general == 0)
+        return err_set("%s: rejection sampling of %s kept no rows; give it more prompts or samples (--stageN.problems, "
+                       "--stageN.n) or a lower --stageN.min-language", dir, sampler);
+    char *text = file_read_all(reasoning, NULL);
+    AtomicFile af;
+    if (!text || atomic_open(&af, mix) != 0) {
+        free(text);
+        return -1;
+    }
+    int rc = fputs(text, af.f) < 0 ? err_set("%s: cannot write", mix) : write_general(c, general, af.f);
+    free(text);
+    if (rc != 0 || atomic_commit(&af) != 0) {
+        if (rc != 0) atomic_abort(&af);
+        return -1;
+    }
+    cJSON_AddStringToObject(data, "sampled_from", sampler);
+    cJSON_AddNumberToObject(data, "reasoning_rows", (double)kept);
+    cJSON_AddNumberToObject(data, "general_rows", general);
+    SftRunConfig t;
+    sft_run_defaults(&t);
+    if (path_fmt(t.model, sizeof t.model, "%s", base) != 0 || path_fmt(t.dataset, sizeof t.dataset, "%s", mix) != 0 ||
+        path_join(t.out, sizeof t.out, dir, "sft") != 0 || path_join(model, cap, t.out, "model") != 0)
+        return -1;
+    snprintf(t.template_name, sizeof t.template_name, "raw");   // the prompts are rendered already
+    t.epochs = s->epochs, t.max_steps = s->steps, t.batch = s->batch, t.lr = s->lr;
+    t.eval_ratio = kept + general >= 20 ? 0.1 : 0;   // a held-out split needs rows to spare
+    t.seed = c->seed, t.threads = c->threads;
+    cJSON_AddStringToObject(data, "trained_from", base);
+    return sft_run(&t) != 0 ? err_wrap("sft") : 0;
+}
+
+static int train_cold_start(const R1Config *c, const char *dir, char *model, size_t cap, cJSON *data) {
+    return sft_stage(c, &c->s1, dir, c->model, c->model, 0, model, cap, data);
+}
+
+static int train_rejection_sft(const R1Config *c, const char *dir, char *model, size_t cap, cJSON *data) {
+    char from[4096];
+    if (stage_model(c, "2-reasoning-rl", from, sizeof from) != 0) return -1;
+    return sft_stage(c, &c->s3, dir, from, c->model, c->s3.general, model, cap, data);
+}
+
+static const Stage stages[] = {
+    {"base", "0-base", 0, NULL},
+    {"zero", "0-zero", 0, train_zero},
+    {"cold_start", "1-cold-start", 1, train_cold_start},
+    {"reasoning_rl", "2-reasoning-rl", 2, train_reasoning_rl},
+    {"rejection_sft", "3-rejection-sft", 3, train_rejection_sft},
+};
+enum { N_STAGES = sizeof stages / sizeof stages[0] };
+
+// Held-out evaluation of model on task (problems of it, at difficulty) into
+// dir/eval_NAME.json and dir/eval_NAME.jsonl; the summary into *out (caller deletes).
+static int evaluate(const R1Config *c, const char *model, const char *dir, const char *task, int difficulty,
+                    int problems, const char *name, cJSON **out) {
+    EvalConfig e;
+    EvalResult r;
+    eval_defaults(&e);
+    if (path_fmt(e.model, sizeof e.model, "%s", model) != 0 ||
+        path_fmt(e.json, sizeof e.json, "%s/eval_%s.json", dir, name) != 0 ||
+        path_fmt(e.samples, sizeof e.samples, "%s/eval_%s.jsonl", dir, name) != 0)
+        return -1;
+    snprintf(e.src.task, sizeof e.src.task, "%s", task);
+    e.src.difficulty = difficulty, e.src.problems = problems, e.k = c->eval_k;
+    e.sample.max_new_tokens = c->max_new_tokens, e.sample.threads = c->threads;
+    printf("held-out eval (%s): %d test problems x %d samples\n", name, problems, e.k);
+    fflush(stdout);
+    if (eval_run(&e, &r) != 0) return err_wrap("eval %s", name);
+    eval_print(stdout, &r);
+    fflush(stdout);
+    *out = eval_result_json(&r);
+    return *out ? 0 : err_set("out of memory");
+}
+
+// Train (when the stage does), evaluate, and write dir/stage.json last.
+static int run_stage(const R1Config *c, const Stage *s, const char *dir) {
+    char model[4096];
+    cJSON *st = cJSON_CreateObject(), *data = cJSON_CreateObject(), *ev = NULL, *chat = NULL;
+    double t0 = time_now();
+    printf("\n== stage %d: %s (%s)\n", s->number, s->name, dir);
+    fflush(stdout);
+    int rc = mkdir_p(dir);
+    if (rc == 0) rc = s->train ? s->train(c, dir, model, sizeof model, data) : path_fmt(model, sizeof model, "%s", c->model);
+    double train_s = time_now() - t0;
+    if (rc == 0) rc = evaluate(c, model, dir, c->task, c->eval_difficulty, c->eval_problems, "reasoning", &ev);
+    if (rc == 0) rc = evaluate(c, model, dir, "chat", 1, c->chat_problems, "chat", &chat);
+    if (rc == 0) {
+        cJSON_AddNumberToObject(st, "stage", s->number);
+        cJSON_AddStringToObject(st, "name", s->name);
+        cJSON_AddStringToObject(st, "model", model);
+        cJSON_AddNumberToObject(st, "train_seconds", train_s);
+        cJSON_AddNumberToObject(st, "seconds", time_now() - t0);
+        cJSON_AddItemToObject(st, "data", data);
+        cJSON_AddItemToObject(st, "eval", ev);
+        cJSON_AddItemToObject(st, "chat", chat);
+        data = ev = chat = NULL;
+        rc = json_write_file(st, dir, "stage.json");
+    }
+    cJSON_Delete(st);
+    cJSON_Delete(data);
+    cJSON_Delete(ev);
+    cJSON_Delete(chat);
+    return rc != 0 ? err_wrap("stage %d (%s)", s->number, s->name) : 0;
+}
+
+static double num(const cJSON *o, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+// One r1.json row from a stage.json.
+static cJSON *row_of(const cJSON *st) {
+    static const char *const keys[] = {"pass@1", "cons@k", "pass@k", "mean_length", "reflection_per_1k",
+                                       "language_mixing", "format_rate", "truncated"};
+    const cJSON *ev = cJSON_GetObjectItemCaseSensitive(st, "eval"), *chat = cJSON_GetObjectItemCaseSensitive(st, "chat");
+    cJSON *r = cJSON_CreateObject(), *bd = cJSON_CreateObject();
+    cJSON_AddNumberToObject(r, "stage", num(st, "stage"));
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(st, "model");
+    cJSON_AddStringToObject(r, "model", cJSON_IsString(m) ? m->valuestring : "");
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) cJSON_AddNumberToObject(r, keys[i], num(ev, keys[i]));
+    const cJSON *d;
+    cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(ev, "by_difficulty"))
+        cJSON_AddNumberToObject(bd, d->string, num(d, "pass@1"));
+    cJSON_AddItemToObject(r, "pass@1_by_difficulty", bd);
+    cJSON_AddNumberToObject(r, "chat_pass@1", num(chat, "pass@1"));
+    cJSON_AddNumberToObject(r, "chat_format_rate", num(chat, "format_rate"));
+    cJSON_AddNumberToObject(r, "train_seconds", num(st, "train_seconds"));
+    return r;
+}
+
+// Gather every stage.json into r1.json and print the table.
+static int summarize(const R1Config *c) {
+    cJSON *all = cJSON_CreateObject();
+    int rc = 0;
+    printf("\n%-14s %7s %7s %7s %8s %8s %7s %7s %7s %8s\n", "held-out", "pass@1", "cons@k", "pass@k", "length",
+           "refl/1k", "mixing", "format", "chat", "train s");
+    for (int i = 0; rc == 0 && i < N_STAGES; i++) {
+        char path[4096];
+        if ((rc = path_fmt(path, sizeof path, "%s/%s/stage.json", c->out, stages[i].dir)) != 0) break;
+        char *text = file_read_all(path, NULL);
+        cJSON *st = text ? cJSON_Parse(text) : NULL;
+        free(text);
+        if (!st) {
+            rc = err_set("%s: missing or not JSON", path);
+            break;
+        }
+        cJSON *r = row_of(st);
+        cJSON_AddItemToObject(all, stages[i].name, r);
+        printf("%-14s %7.3f %7.3f %7.3f %8.1f %8.2f %7.3f %7.3f %7.3f %8.0f\n", stages[i].name, num(r, "pass@1"),
+               num(r, "cons@k"), num(r, "pass@k"), num(r, "mean_length"), num(r, "reflection_per_1k"),
+               num(r, "language_mixing"), num(r, "format_rate"), num(r, "chat_pass@1"), num(r, "train_seconds"));
+        cJSON_Delete(st);
+    }
+    if (rc == 0) rc = json_write_file(all, c->out, "r1.json");
+    if (rc == 0)
+        printf("(mixing: chains of thought in two scripts; format: <think>..</think><answer>..</answer>; chat: held-out\n"
+               " chat prompts judged by rule; stage 4, all-scenario RL, and distillation are not in this version)\n"
+               "wrote %s/r1.json\n", c->out);
+    cJSON_Delete(all);
+    return rc;
+}
+
+// The run directory: new, resumed (same settings), or rerun from a stage
+// (the settings written anew; the earlier stages must be finished).
+static int open_run(R1Config *c) {
+    static const RunSettings rs = {r1_options, r1_defaults, sizeof(R1Config)};
+    char path[4096];
+    if (path_join(path, sizeof path, c->model, "config.json") != 0) return -1;
+    if (!path_exists(path)) return err_set("--model %s: no model there (no config.json)", c->model);
+    if (!task_find(c->task)) return -1;
+    if (c->resume[0]) {
+        if (c->from_stage) return err_set("--resume and --from-stage do not go together: --from-stage N reruns stages N.. of --out RUN");
+        if (c->out[0] && strcmp(c->out, c->resume) != 0) return err_set("--resume %s and --out %s name two runs", c->resume, c->out);
+        if (path_fmt(c->out, sizeof c->out, "%s", c->resume) != 0) return -1;
+        if (!path_is_dir(c->out)) return err_set("--resume %s: no such run directory", c->out);
+        return rundir_start(c->out, c, &rs, 1);
+    }
+    if (!c->from_stage) {
+        char given[sizeof c->out];
+        snprintf(given, sizeof given, "%s", c->out);
+        return rundir_name(c->out, sizeof c->out, given, "r1") != 0 ? -1 : rundir_start(c->out, c, &rs, 0);
+    }
+    if (!c->out[0] || !path_is_dir(c->out))
+        return err_set("--from-stage %d reads the earlier stages from a run: give it as --out RUN", c->from_stage);
+    cJSON *o = opt_to_json(c, r1_options);
+    int rc = o ? json_write_file(o, c->out, "config.json") : err_set("out of memory");
+    cJSON_Delete(o);
+    return rc;
+}
+
+int r1_run(const R1Config *given) {
+    R1Config c = *given;
+    if (open_run(&c) != 0) return -1;
+    printf("aha r1: %s, task %s, stages from %d; run %s\n", c.model, c.task, c.from_stage, c.out);
+    for (int i = 0; i < N_STAGES; i++) {
+        const Stage *s = &stages[i];
+        char dir[4096], done[4096];
+        if (path_join(dir, sizeof dir, c.out, s->dir) != 0 || path_join(done, sizeof done, dir, "stage.json") != 0)
+            return -1;
+        if (s->number < c.from_stage) {
+            if (!path_exists(done))
+                return err_set("%s: stage %d (%s) is not finished; --from-stage %d needs it", dir, s->number, s->name,
+                               c.from_stage);
+            log_info("r1: stage %d (%s) kept from %s", s->number, s->name, dir);
+            continue;
+        }
+        if (c.resume[0] && path_exists(done)) {
+            log_info("r1: stage %d (%s) done before", s->number, s->name);
+            continue;
+        }
+        if (remove_tree(dir) != 0 || run_stage(&c, s, dir) != 0) return -1;
+    }
+    return summarize(&c);
+}

@@ -1,0 +1,64 @@
+// aha r1: the DeepSeek-R1 recipe in miniature, one stage after another in one
+// run directory, each stage in its own subdirectory with its model, data,
+// metrics and held-out evaluation (stage.json, written last, marks it done):
+//   0-base           the base model, evaluated
+//   0-zero           R1-Zero: GRPO from the base (math + format), the RL budget of stage 2
+//   1-cold-start     rejection sampling of the base (correct, formatted, one language,
+//                    untruncated) on train prompts, then SFT of the base on the kept rows
+//   2-reasoning-rl   GRPO from stage 1 with math, format and the language-consistency reward
+//   3-rejection-sft  rejection sampling of stage 2 plus general (chat) demonstrations,
+//                    then SFT of the base model (not stage 2) on the mix
+// RUN/r1.json holds one row per stage. Stage 4 (all-scenario RL with reward
+// models) and the distilled student are not part of this version.
+#ifndef AHA_TRAIN_R1_H
+#define AHA_TRAIN_R1_H
+
+#include "base/options.h"
+
+enum { R1_STAGES = 4 };   // --from-stage takes 0 .. R1_STAGES - 1
+
+// Stages 1 and 3: rejection sampling, then SFT.
+typedef struct {
+    int problems, n, max_keep;   // train-split prompts, samples and kept samples per prompt
+    double min_language;         // share of chain-of-thought words in the target language to keep a sample
+    int steps;                   // SFT updates (0: from epochs)
+    double epochs, lr;
+    int batch;
+    int general;                 // stage 3: general (chat) demonstrations mixed in
+} R1SftStage;
+
+// Stage 2 (and R1-Zero with the same budget): GRPO.
+typedef struct {
+    int steps;                   // 0: the global --steps
+    double lr;
+    int prompts_per_step, group_size;
+    double language_weight;      // weight of language:target=LANG (0: left out)
+} R1RlStage;
+
+typedef struct {
+    char model[512];             // the base model directory
+    char out[512];               // run directory ("" = runs/r1-<time>)
+    char resume[512];            // continue this run: finished stages are kept (command line only)
+    char config[512];            // JSON settings, sections per stage (command line only)
+    int from_stage;              // rerun from this stage, the earlier ones read from --out (command line only)
+    char task[64];               // reasoning task
+    int difficulty;              // of training prompts (0 cycles 1..5)
+    char lang[8];                // the target language of chains of thought
+    int steps;                   // GRPO steps of each RL stage
+    int eval_problems, eval_k, eval_difficulty, chat_problems;
+    int max_new_tokens;
+    int seed, threads;
+    R1SftStage s1, s3;
+    R1RlStage s2;
+    OptSeen seen;                // the settings the command line gave (they win over --config)
+} R1Config;
+
+extern const OptDef r1_options[];
+void r1_defaults(void *c);   // c: the settings struct (void *: the command table calls it)
+// Settings from c->config (when given) under the flags recorded in c->seen.
+// Returns 0, or -1 after err_set naming the file and key.
+int r1_apply_config(R1Config *c);
+// Run the stages, print the table, write RUN/r1.json. Returns 0 or -1 (err_set).
+int r1_run(const R1Config *c);
+
+#endif
