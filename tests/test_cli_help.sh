@@ -23,7 +23,7 @@ for c in $cmds; do
     check "aha $c --help has its usage line" 'grep -q "^usage: aha $c" "$T/help"'
 
     # Flags on the option lines ("  -n, --count ...", "  --jsonl, --no-jsonl ...").
-    flags=$(grep -E '^  +-' "$T/help" | grep -oE '^ +(-[-a-z0-9]+(, )?)+' | grep -oE -- '-[-a-z0-9]+' | sort -u)
+    flags=$(grep -E '^  +-' "$T/help" | grep -oE '^ +(-[-a-z0-9.]+(, )?)+' | grep -oE -- '-[-a-z0-9.]+' | sort -u)
     [ "$c" = version ] || check "aha $c --help has option lines" '[ -n "$flags" ]'
     for f in $flags; do
         out=$("$AHA" "$c" "$f" x --zzz-not-a-flag 2>&1); rc=$?

@@ -297,8 +297,9 @@ static int evaluate(const R1Config *c, const char *model, const char *dir, const
     EvalConfig e;
     EvalResult r;
     eval_defaults(&e);
+    char file[64];
+    snprintf(file, sizeof file, "eval_%s.json", name);
     if (path_fmt(e.model, sizeof e.model, "%s", model) != 0 ||
-        path_fmt(e.json, sizeof e.json, "%s/eval_%s.json", dir, name) != 0 ||
         path_fmt(e.samples, sizeof e.samples, "%s/eval_%s.jsonl", dir, name) != 0)
         return -1;
     snprintf(e.src.task, sizeof e.src.task, "%s", task);
@@ -310,7 +311,7 @@ static int evaluate(const R1Config *c, const char *model, const char *dir, const
     eval_print(stdout, &r);
     fflush(stdout);
     *out = eval_result_json(&r);
-    return *out ? 0 : err_set("out of memory");
+    return !*out ? err_set("out of memory") : json_write_file(*out, dir, file);
 }
 
 // Train (when the stage does), evaluate, and write dir/stage.json last.
