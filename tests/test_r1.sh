@@ -2,7 +2,8 @@
 # aha r1 in small: every stage directory and its stage.json, r1.json with a row
 # of every key per stage, each stage's model where it says (stage 2 from stage
 # 1's, stage 3 sampled from stage 2 and trained from the base); --resume on a
-# finished run runs nothing; --from-stage 2 keeps stages 0-1 and reuses stage
+# finished run runs nothing, and one killed in stage 2 ends as if never
+# stopped; --from-stage 2 keeps stages 0-1 and reuses stage
 # 1's model; a --config section sets a stage's key under the flags; bad
 # settings are refused with a message naming them.
 set -u
@@ -64,6 +65,21 @@ check "--from-stage 2 reuses stage 1's model" "[ \$(stat -c %Y '$T/run/1-cold-st
 echo '{"stage2": {"steps": 2, "lr": 0.5}}' >"$T/cfg.json"
 $AHA r1 "${S[@]}" --out "$T/run" --from-stage 3 --config "$T/cfg.json" --stage2.lr 0.0001 >/dev/null 2>"$T/e.err"
 check "--config section under the flags" '[ $? -eq 0 ] && grep -q "\"stage2.steps\":[[:space:]]*2" "$T/run/config.json" && grep -q "\"stage2.lr\":[[:space:]]*0.0001" "$T/run/config.json"'
+# Killed in stage 2 after its first GRPO checkpoint, resumed: the same table,
+# bit for bit, as a run never stopped (the first run with --steps 4).
+K=("${S[@]}" --steps 4)
+$AHA r1 "${K[@]}" --out "$T/ref" >/dev/null 2>&1
+$AHA r1 "${K[@]}" --out "$T/kill" >/dev/null 2>&1 & pid=$!
+for i in $(seq 1 1000); do [ -d "$T/kill/2-reasoning-rl/grpo/checkpoints/step_2" ] && break; sleep 0.01; done
+kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+if [ -e "$T/kill/2-reasoning-rl/stage.json" ]; then
+    echo "note: the run ended before it could be killed in stage 2"
+else
+    $AHA r1 "${K[@]}" --resume "$T/kill" >/dev/null 2>"$T/k.err"
+    check "a run killed in stage 2 resumes" '[ $? -eq 0 ] && grep -q "grpo continues from .*step_2" "$T/k.err"'
+fi
+same() { grep -v seconds "$1/r1.json" | sed "s|$1|RUN|"; }
+check "resumed after a kill: the same table" '[ "$(same "$T/ref")" = "$(same "$T/kill")" ]'
 $AHA r1 "${S[@]}" --stage2.bogus 3 --out "$T/x" >/dev/null 2>"$T/f.err"
 check "unknown stage key refused" '[ $? -eq 2 ] && grep -q "unknown option .--stage2.bogus." "$T/f.err" && [ ! -e "$T/x" ]'
 $AHA r1 "${S[@]}" --stage9.steps 3 --out "$T/x" >/dev/null 2>"$T/g.err"

@@ -159,7 +159,13 @@ static int rl(const R1Config *c, const char *dir, const char *model, double lang
     snprintf(g.reward.item[g.reward.n++], OPT_LIST_LEN, "format:0.1");
     if (language_weight > 0)
         snprintf(g.reward.item[g.reward.n++], OPT_LIST_LEN, "language:%g:target=%s", language_weight, c->lang);
-    if (grpo_check(&g) != 0 || grpo_run(&g, NULL) != 0) return err_wrap("grpo");
+    // A stage resumed mid-way continues its GRPO run from the latest checkpoint;
+    // one killed before its first checkpoint starts over.
+    if (path_is_dir(g.out) && checkpoint_latest(g.out, out, cap) != 0) return -1;
+    int resume = path_is_dir(g.out) && out[0];
+    if (path_is_dir(g.out) && !resume && remove_tree(g.out) != 0) return -1;
+    if (resume) log_info("r1: %s continues from %s", g.out, out);
+    if (grpo_check(&g) != 0 || grpo_run(&g, resume ? g.out : NULL) != 0) return err_wrap("grpo");
     if (checkpoint_latest(g.out, out, cap) != 0) return -1;
     if (!out[0]) return err_set("%s: the run left no checkpoint", g.out);
     cJSON *r = cJSON_AddArrayToObject(data, "rewards");
@@ -192,8 +198,17 @@ static int sample_reasoning(const R1Config *c, const R1SftStage *s, const char *
     snprintf(r.lang, sizeof r.lang, "%s", c->lang);
     r.min_language = s->min_language;
     r.sample.max_new_tokens = c->max_new_tokens, r.sample.threads = c->threads, r.sample.seed = (uint64_t)c->seed;
+    if (path_fmt(r.stats, sizeof r.stats, "%s.stats.json", path) != 0) return -1;
     cJSON *stats = NULL;
-    if (reject_run(&r, &stats) != 0) return err_wrap("rejection sampling");
+    char *text = path_exists(path) ? file_read_all(r.stats, NULL) : NULL;
+    if (text) {   // reject_run writes both files atomically: a resumed stage keeps them
+        stats = cJSON_Parse(text);
+        free(text);
+        if (!stats) return err_set("%s: invalid JSON", r.stats);
+        log_info("r1: %s done before", path);
+    } else if (reject_run(&r, &stats) != 0) {
+        return err_wrap("rejection sampling");
+    }
     reject_print(stdout, stats);
     double k = 0;
     json_get_double(stats, "kept", &k, 0);
@@ -239,7 +254,7 @@ static int sft_stage(const R1Config *c, const R1SftStage *s, const char *dir, co
     if (path_join(reasoning, sizeof reasoning, dir, "reasoning.jsonl") != 0 ||
         path_join(mix, sizeof mix, dir, "sft.jsonl") != 0)
         return -1;
-    if (sample_reasoning(c, s, sampler, reasoning, &kept) != 0) return -1;
+    if (sample_reasoning(c, s, sampler, reasoning, &kept) != 0) return -1;   // or the rows of a resumed stage
     if (kept + general == 0)
         return err_set("%s: rejection sampling of %s kept no rows; give it more prompts or samples (--stageN.problems, "
                        "--stageN.n) or a lower --stageN.min-language", dir, sampler);
@@ -266,8 +281,20 @@ static int sft_stage(const R1Config *c, const R1SftStage *s, const char *dir, co
     snprintf(t.template_name, sizeof t.template_name, "raw");   // the prompts are rendered already
     t.epochs = s->epochs, t.max_steps = s->steps, t.batch = s->batch, t.lr = s->lr;
     t.eval_ratio = kept + general >= 20 ? 0.1 : 0;   // a held-out split needs rows to spare
-    t.seed = c->seed, t.threads = c->threads;
+    t.seed = c->seed, t.threads = c->threads, t.save_steps = 25;
     cJSON_AddStringToObject(data, "trained_from", base);
+    if (path_is_dir(model)) {
+        log_info("r1: %s done before", model);
+        return 0;
+    }
+    // A resumed stage continues its SFT from the newest checkpoint, or starts it over.
+    char ckdir[4096];
+    long *steps = NULL;
+    if (path_join(ckdir, sizeof ckdir, t.out, "checkpoints") != 0) return -1;
+    int n = path_is_dir(ckdir) ? list_steps(ckdir, &steps) : 0;
+    free(steps);
+    if (n < 0 || (n == 0 && remove_tree(t.out) != 0)) return -1;
+    t.resume = n > 0;
     return sft_run(&t) != 0 ? err_wrap("sft") : 0;
 }
 
@@ -450,7 +477,9 @@ int r1_run(const R1Config *given) {
             log_info("r1: stage %d (%s) done before", s->number, s->name);
             continue;
         }
-        if (remove_tree(dir) != 0 || run_stage(&c, s, dir) != 0) return -1;
+        // A resumed stage keeps what it finished (rows, checkpoints); else it starts clean.
+        if ((c.resume[0] ? (path_is_dir(dir) ? checkpoint_remove_temps(dir) : 0) : remove_tree(dir)) != 0 || run_stage(&c, s, dir) != 0)
+            return -1;
     }
     return summarize(&c);
 }
