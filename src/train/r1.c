@@ -38,7 +38,7 @@
 const OptDef r1_options[] = {
     {"model", OPT_STRING, S(model), 0, 0, NULL, "base model directory", NULL, NULL, 0},
     {"out", OPT_STRING, S(out), 0, 0, NULL, "run directory (default runs/r1-<time>)", NULL, NULL, 0},
-    {"resume", OPT_STRING, S(resume), 0, 0, NULL, "continue this run (its settings): finished stages are kept, an unfinished one starts over", NULL, NULL, OPT_ARGV_ONLY},
+    {"resume", OPT_STRING, S(resume), 0, 0, NULL, "continue this run (its settings): finished stages are kept, an unfinished one continues from its newest checkpoint", NULL, NULL, OPT_ARGV_ONLY},
     {"from_stage", OPT_INT, F(from_stage), 0, 0, R1_STAGES - 1, NULL, "rerun stage N and after in --out, reading the earlier stages' models from it", NULL, NULL, OPT_ARGV_ONLY},
     {"config", OPT_STRING, S(config), 0, 0, NULL, "JSON settings: keys as flags spell them, or per-stage sections {\"stage2\": {\"steps\": 120}}; flags win", NULL, NULL, OPT_ARGV_ONLY},
     {"task", OPT_STRING, S(task), 0, 0, NULL, "reasoning task", NULL, NULL, 0},
