@@ -13,6 +13,7 @@
 #include "train/checkpoint.h"
 #include "train/grpo.h"
 #include "train/rejection.h"
+#include "train/rm_run.h"
 #include "train/rundir.h"
 #include "train/sft_run.h"
 #include "train/zero.h"
@@ -44,7 +45,7 @@ const OptDef r1_options[] = {
     {"task", OPT_STRING, S(task), 0, 0, NULL, "reasoning task", NULL, NULL, 0},
     {"difficulty", OPT_INT, F(difficulty), 0, 0, TASK_MAX_DIFFICULTY, NULL, "difficulty of training prompts (0 cycles 1..5)", NULL, NULL, 0},
     {"lang", OPT_STRING, S(lang), 0, 0, NULL, "target language of chains of thought (en, zh, ja, ko, ru)", NULL, NULL, 0},
-    {"steps", OPT_INT, F(steps), 0, 1, 1000000, NULL, "GRPO steps of each RL stage (R1-Zero and stage 2)", NULL, NULL, 0},
+    {"steps", OPT_INT, F(steps), 0, 1, 1000000, NULL, "GRPO steps of each RL stage (R1-Zero, stages 2 and 4)", NULL, NULL, 0},
     {"eval_problems", OPT_INT, F(eval_problems), 0, 1, 100000, NULL, "held-out (test-split) problems every stage is evaluated on", NULL, NULL, 0},
     {"eval_k", OPT_INT, F(eval_k), 0, 1, 1024, NULL, "samples per held-out problem", NULL, NULL, 0},
     {"eval_difficulty", OPT_INT, F(eval_difficulty), 0, 0, TASK_MAX_DIFFICULTY, NULL, "difficulty of held-out problems (0 cycles 1..5: pass@1 by difficulty)", NULL, NULL, 0},
@@ -60,6 +61,10 @@ const OptDef r1_options[] = {
     {"stage2.language_weight", OPT_DOUBLE, F(s2.language_weight), 0, 0, 100, NULL, "stage 2: weight of the language-consistency reward (0: none)", NULL, NULL, 0},
     SFT_STAGE(3, s3),
     {"stage3.general", OPT_INT, F(s3.general), 0, 0, 1000000, NULL, "stage 3: general (chat) demonstrations judged good, mixed in", NULL, NULL, 0},
+    {"stage4.steps", OPT_INT, F(s4.steps), 0, 0, 1000000, NULL, "stage 4: GRPO steps (0: --steps)", NULL, NULL, 0},
+    {"stage4.rm_rows", OPT_INT, F(s4.rm_rows), 0, 1, 1000000, NULL, "stage 4: chat pairs (helpfulness) and labels (safety) each reward model learns", NULL, NULL, 0},
+    {"stage4.rm_steps", OPT_INT, F(s4.rm_steps), 0, 1, 10000000, NULL, "stage 4: updates of each reward model", NULL, NULL, 0},
+    {"stage4.rm_lr", OPT_DOUBLE, F(s4.rm_lr), 0, 0, 10, NULL, "stage 4: reward models' peak learning rate", NULL, NULL, 0},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };
 #undef F
@@ -72,7 +77,8 @@ static const R1Config r1_default = {
     .s1 = {.problems = 128, .n = 4, .max_keep = 1, .min_language = 0.95, .epochs = 2, .lr = 1e-4, .batch = 8},
     .s2 = {.lr = 1.5e-4, .prompts_per_step = 8, .group_size = 8, .language_weight = 0.1},
     .s3 = {.problems = 128, .n = 4, .max_keep = 1, .min_language = 0.95, .epochs = 2, .lr = 1e-4, .batch = 8,
-           .general = 64}};
+           .general = 64},
+    .s4 = {.rm_rows = 300, .rm_steps = 60, .rm_lr = 1e-3}};
 
 void r1_defaults(void *c) { *(R1Config *)c = r1_default; }
 
@@ -133,45 +139,74 @@ static int stage_model(const R1Config *c, const char *dir, char *model, size_t c
 }
 
 // GRPO as aha zero runs it (the r1zero preset scaled to the tiny model) from
-// model into dir/grpo: the task's verifier, format and, with language_weight,
-// the language-consistency reward. *out receives the last checkpoint.
+// model into dir/grpo, on the task's train prompts at --difficulty; the
+// caller adds the reward terms (and may swap the task for sources).
+static int rl_config(const R1Config *c, const char *dir, const char *model, int steps, GrpoConfig *g) {
+    ZeroConfig z;
+    zero_defaults(&z);
+    grpo_defaults(g);
+    if (grpo_apply_preset(g, "r1zero") != 0) return -1;
+    if (path_fmt(g->model, sizeof g->model, "%s", model) != 0 || path_join(g->out, sizeof g->out, dir, "grpo") != 0)
+        return -1;
+    snprintf(g->task, sizeof g->task, "%s", c->task);
+    g->difficulty = c->difficulty;
+    g->steps = steps ? steps : c->steps;
+    g->save_every = g->steps > 1 ? (g->steps + 1) / 2 : 0;
+    g->sample = z.sample;
+    g->sample.max_new_tokens = c->max_new_tokens, g->sample.threads = c->threads, g->sample.seed = (uint64_t)c->seed;
+    g->prompts_per_step = c->s2.prompts_per_step, g->group_size = c->s2.group_size;
+    g->max_prompt_tokens = 128;
+    g->lr = c->s2.lr, g->beta = z.beta, g->warmup_steps = 0;
+    g->reward.n = 0;
+    return 0;
+}
+
+// Append a reward term or source spec to l; -1 when it does not fit.
+static int list_add(OptList *l, const char *what, const char *fmt, const char *a, double w) {
+    if (l->n == OPT_LIST_MAX) return err_set("too many %s", what);
+    int n = snprintf(l->item[l->n], OPT_LIST_LEN, fmt, a, w);
+    if (n < 0 || n >= OPT_LIST_LEN) return err_set("%s: the %s is longer than %d bytes", a, what, OPT_LIST_LEN - 1);
+    l->n++;
+    return 0;
+}
+
+// Run g; *out receives its last checkpoint. A stage resumed mid-way continues
+// its GRPO run from the latest checkpoint; one killed before its first
+// checkpoint starts over.
+static int rl_run(const GrpoConfig *g, char *out, size_t cap, cJSON *data) {
+    out[0] = 0;
+    if (path_is_dir(g->out) && checkpoint_latest(g->out, out, cap) != 0) return -1;
+    int resume = path_is_dir(g->out) && out[0];
+    if (path_is_dir(g->out) && !resume && remove_tree(g->out) != 0) return -1;
+    if (resume) log_info("r1: %s continues from %s", g->out, out);
+    if (grpo_check(g) != 0 || grpo_run(g, resume ? g->out : NULL) != 0) return err_wrap("grpo");
+    if (checkpoint_latest(g->out, out, cap) != 0) return -1;
+    if (!out[0]) return err_set("%s: the run left no checkpoint", g->out);
+    cJSON *r = cJSON_AddArrayToObject(data, "rewards");
+    for (int i = 0; i < g->reward.n; i++) cJSON_AddItemToArray(r, cJSON_CreateString(g->reward.item[i]));
+    if (g->source.n) {
+        cJSON *so = cJSON_AddArrayToObject(data, "sources");
+        for (int i = 0; i < g->source.n; i++) cJSON_AddItemToArray(so, cJSON_CreateString(g->source.item[i]));
+    }
+    cJSON_AddNumberToObject(data, "grpo_steps", g->steps);
+    return 0;
+}
+
+// The reasoning rewards: the task's verifier and format, and with
+// language_weight the language-consistency reward.
 static int rl(const R1Config *c, const char *dir, const char *model, double language_weight, char *out, size_t cap,
               cJSON *data) {
     const TaskDef *t = task_find(c->task);
-    ZeroConfig z;
     GrpoConfig g;
-    zero_defaults(&z);
-    grpo_defaults(&g);
-    if (!t || grpo_apply_preset(&g, "r1zero") != 0) return -1;
-    if (path_fmt(g.model, sizeof g.model, "%s", model) != 0 || path_join(g.out, sizeof g.out, dir, "grpo") != 0)
+    if (!t || rl_config(c, dir, model, c->s2.steps, &g) != 0 || list_add(&g.reward, "rewards", "%s", t->reward, 0) != 0 ||
+        list_add(&g.reward, "rewards", "%s:%g", "format", 0.1) != 0)
         return -1;
-    snprintf(g.task, sizeof g.task, "%s", c->task);
-    g.difficulty = c->difficulty;
-    g.steps = c->s2.steps ? c->s2.steps : c->steps;
-    g.save_every = g.steps > 1 ? (g.steps + 1) / 2 : 0;
-    g.sample = z.sample;
-    g.sample.max_new_tokens = c->max_new_tokens, g.sample.threads = c->threads, g.sample.seed = (uint64_t)c->seed;
-    g.prompts_per_step = c->s2.prompts_per_step, g.group_size = c->s2.group_size;
-    g.max_prompt_tokens = 128;
-    g.lr = c->s2.lr, g.beta = z.beta, g.warmup_steps = 0;
-    g.reward.n = 0;
-    snprintf(g.reward.item[g.reward.n++], OPT_LIST_LEN, "%s", t->reward);
-    snprintf(g.reward.item[g.reward.n++], OPT_LIST_LEN, "format:0.1");
-    if (language_weight > 0)
-        snprintf(g.reward.item[g.reward.n++], OPT_LIST_LEN, "language:%g:target=%s", language_weight, c->lang);
-    // A stage resumed mid-way continues its GRPO run from the latest checkpoint;
-    // one killed before its first checkpoint starts over.
-    if (path_is_dir(g.out) && checkpoint_latest(g.out, out, cap) != 0) return -1;
-    int resume = path_is_dir(g.out) && out[0];
-    if (path_is_dir(g.out) && !resume && remove_tree(g.out) != 0) return -1;
-    if (resume) log_info("r1: %s continues from %s", g.out, out);
-    if (grpo_check(&g) != 0 || grpo_run(&g, resume ? g.out : NULL) != 0) return err_wrap("grpo");
-    if (checkpoint_latest(g.out, out, cap) != 0) return -1;
-    if (!out[0]) return err_set("%s: the run left no checkpoint", g.out);
-    cJSON *r = cJSON_AddArrayToObject(data, "rewards");
-    for (int i = 0; i < g.reward.n; i++) cJSON_AddItemToArray(r, cJSON_CreateString(g.reward.item[i]));
-    cJSON_AddNumberToObject(data, "grpo_steps", g.steps);
-    return 0;
+    if (language_weight > 0) {
+        char term[64];
+        snprintf(term, sizeof term, "language:%g:target=%s", language_weight, c->lang);
+        if (list_add(&g.reward, "rewards", "%s", term, 0) != 0) return -1;
+    }
+    return rl_run(&g, out, cap, data);
 }
 
 static int train_zero(const R1Config *c, const char *dir, char *model, size_t cap, cJSON *data) {
@@ -308,12 +343,99 @@ static int train_rejection_sft(const R1Config *c, const char *dir, char *model, 
     return sft_stage(c, &c->s3, dir, from, c->model, c->s3.general, model, cap, data);
 }
 
+// The reward models' data: n chat problems of the train split as preference
+// pairs (dir/pairs.jsonl) and safety labels (dir/labels.jsonl), rows as aha
+// task chat --as pairs / --as labels writes them.
+static int write_rm_data(const R1Config *c, const char *dir, int n) {
+    const TaskDef *t = task_find("chat");
+    AtomicFile af[2];
+    const char *name[2] = {"pairs.jsonl", "labels.jsonl"};
+    int rc = t ? 0 : -1, open = 0;
+    for (; rc == 0 && open < 2; open++) {
+        char path[4096];
+        if ((rc = path_join(path, sizeof path, dir, name[open])) != 0 || (rc = atomic_open(&af[open], path)) != 0) break;
+    }
+    for (long i = 0; rc == 0 && i < n; i++) {
+        Problem p;
+        char a[256], b[256];
+        int label;
+        if ((rc = task_generate(t, (uint64_t)c->seed, TASK_SPLIT_TRAIN, 1, i, &p)) != 0) break;
+        cJSON *o[2] = {cJSON_CreateObject(), cJSON_CreateObject()};
+        task_chat_pair(&p, (uint64_t)c->seed, a, b, sizeof a);
+        cJSON_AddStringToObject(o[0], "prompt", p.prompt);
+        cJSON_AddStringToObject(o[0], "chosen", a);
+        cJSON_AddStringToObject(o[0], "rejected", b);
+        task_chat_label(&p, (uint64_t)c->seed, a, sizeof a, &label);
+        cJSON_AddStringToObject(o[1], "prompt", p.prompt);
+        cJSON_AddStringToObject(o[1], "completion", a);
+        cJSON_AddNumberToObject(o[1], "label", label);
+        for (int k = 0; k < 2; k++) {
+            char *line = cJSON_PrintUnformatted(o[k]);
+            if (rc == 0 && (!line || fprintf(af[k].f, "%s\n", line) < 0)) rc = err_set("%s: cannot write", af[k].path);
+            free(line);
+            cJSON_Delete(o[k]);
+        }
+    }
+    for (int k = 0; k < open; k++)
+        if (rc == 0) rc = atomic_commit(&af[k]);
+        else atomic_abort(&af[k]);
+    return rc;
+}
+
+// A reward model trained from `from` on dir/data into dir/name/model.
+static int train_rm(const R1Config *c, const char *dir, const char *from, const char *data, const char *name) {
+    RmRunConfig r;
+    rm_run_defaults(&r);
+    char model[4096];
+    r.action = RM_ACTION_TRAIN;
+    if (path_fmt(r.model, sizeof r.model, "%s", from) != 0 || path_join(r.dataset, sizeof r.dataset, dir, data) != 0 ||
+        path_join(r.out, sizeof r.out, dir, name) != 0 || path_join(model, sizeof model, r.out, "model") != 0)
+        return -1;
+    if (path_is_dir(model)) {
+        log_info("r1: %s done before", model);
+        return 0;
+    }
+    if (remove_tree(r.out) != 0) return -1;
+    r.max_steps = c->s4.rm_steps, r.lr = c->s4.rm_lr, r.seed = c->seed, r.threads = c->threads;
+    // A held-out split and full batches need rows to spare.
+    r.eval_ratio = c->s4.rm_rows >= 40 ? 0.1 : 0;
+    r.batch = c->s4.rm_rows < r.batch ? c->s4.rm_rows : r.batch;
+    return rm_run(&r) != 0 ? err_wrap("reward model %s", name) : 0;
+}
+
+static int train_all_scenario(const R1Config *c, const char *dir, char *model, size_t cap, cJSON *data) {
+    char from[4096], term[4096], src[160];
+    GrpoConfig g;
+    if (stage_model(c, "3-rejection-sft", from, sizeof from) != 0 || write_rm_data(c, dir, c->s4.rm_rows) != 0 ||
+        train_rm(c, dir, from, "pairs.jsonl", "helpful") != 0 || train_rm(c, dir, from, "labels.jsonl", "safety") != 0 ||
+        rl_config(c, dir, from, c->s4.steps, &g) != 0)
+        return -1;
+    cJSON_AddStringToObject(data, "from", from);
+    // Sums scored by rules; chat prompts by format and the reward models (the
+    // chat rule judges them in the logs with weight 0, never paid).
+    const TaskDef *t = task_find(c->task);
+    g.task[0] = 0;
+    snprintf(src, sizeof src, "task=%s:difficulty=%d:rewards=%s,format", c->task, c->difficulty, t ? t->reward : "");
+    if (!t || list_add(&g.source, "sources", "%s", src, 0) != 0 ||
+        list_add(&g.source, "sources", "%s", "task=chat:rewards=format,rm:helpful,rm:safety", 0) != 0 ||
+        list_add(&g.reward, "rewards", "%s", t->reward, 0) != 0 || list_add(&g.reward, "rewards", "%s:%g", "format", 0.1) != 0)
+        return -1;
+    if (path_fmt(term, sizeof term, "rm:%s/helpful/model:1:view=answer,norm=sigmoid", dir) != 0 ||
+        list_add(&g.reward, "rewards", "%s", term, 0) != 0 ||
+        path_fmt(term, sizeof term, "rm:%s/safety/model:1:norm=sigmoid", dir) != 0 ||
+        list_add(&g.reward, "rewards", "%s", term, 0) != 0)
+        return -1;
+    cJSON_AddNumberToObject(data, "rm_rows", c->s4.rm_rows);
+    return rl_run(&g, model, cap, data);
+}
+
 static const Stage stages[] = {
     {"base", "0-base", 0, NULL},
     {"zero", "0-zero", 0, train_zero},
     {"cold_start", "1-cold-start", 1, train_cold_start},
     {"reasoning_rl", "2-reasoning-rl", 2, train_reasoning_rl},
     {"rejection_sft", "3-rejection-sft", 3, train_rejection_sft},
+    {"all_scenario", "4-all-scenario", 4, train_all_scenario},
 };
 enum { N_STAGES = sizeof stages / sizeof stages[0] };
 
@@ -423,7 +545,7 @@ static int summarize(const R1Config *c) {
     if (rc == 0) rc = json_write_file(all, c->out, "r1.json");
     if (rc == 0)
         printf("(mixing: chains of thought in two scripts; format: <think>..</think><answer>..</answer>; chat: held-out\n"
-               " chat prompts judged by rule; stage 4, all-scenario RL, and distillation are not in this version)\n"
+               " chat prompts judged by rule; the distilled student is not in this version)\n"
                "wrote %s/r1.json\n", c->out);
     cJSON_Delete(all);
     return rc;

@@ -8,14 +8,17 @@
 //   2-reasoning-rl   GRPO from stage 1 with math, format and the language-consistency reward
 //   3-rejection-sft  rejection sampling of stage 2 plus general (chat) demonstrations,
 //                    then SFT of the base model (not stage 2) on the mix
-// RUN/r1.json holds one row per stage. Stage 4 (all-scenario RL with reward
-// models) and the distilled student are not part of this version.
+//   4-all-scenario   helpfulness and safety reward models trained from stage 3 on chat
+//                    pairs and labels, then GRPO from stage 3 on sums (rules) and chat
+//                    prompts (format and the reward models)
+// RUN/r1.json holds one row per stage. The distilled student is not part of
+// this version.
 #ifndef AHA_TRAIN_R1_H
 #define AHA_TRAIN_R1_H
 
 #include "base/options.h"
 
-enum { R1_STAGES = 4 };   // --from-stage takes 0 .. R1_STAGES - 1
+enum { R1_STAGES = 5 };   // --from-stage takes 0 .. R1_STAGES - 1
 
 // Stages 1 and 3: rejection sampling, then SFT.
 typedef struct {
@@ -35,6 +38,13 @@ typedef struct {
     double language_weight;      // weight of language:target=LANG (0: left out)
 } R1RlStage;
 
+// Stage 4: reward models, then GRPO over two prompt sources.
+typedef struct {
+    int steps;                   // GRPO steps (0: the global --steps)
+    int rm_rows, rm_steps;       // chat pairs (and as many labels) per reward model; its updates
+    double rm_lr;
+} R1AllStage;
+
 typedef struct {
     char model[512];             // the base model directory
     char out[512];               // run directory ("" = runs/r1-<time>)
@@ -50,6 +60,7 @@ typedef struct {
     int seed, threads;
     R1SftStage s1, s3;
     R1RlStage s2;
+    R1AllStage s4;
     OptSeen seen;                // the settings the command line gave (they win over --config)
 } R1Config;
 
