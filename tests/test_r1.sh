@@ -79,13 +79,16 @@ check "--config section under the flags" '[ $? -eq 0 ] && grep -q "\"stage2.step
 K=("${S[@]}" --steps 4)
 $AHA r1 "${K[@]}" --out "$T/ref" >/dev/null 2>&1
 $AHA r1 "${K[@]}" --out "$T/kill" >/dev/null 2>&1 & pid=$!
-for i in $(seq 1 1000); do [ -d "$T/kill/2-reasoning-rl/grpo/checkpoints/step_2" ] && break; sleep 0.01; done
+for i in $(seq 1 2000); do
+    grep -qx step_2 "$T/kill/2-reasoning-rl/grpo/checkpoints/latest" 2>/dev/null && break
+    sleep 0.01
+done
 kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
 if [ -e "$T/kill/2-reasoning-rl/stage.json" ]; then
     echo "note: the run ended before it could be killed in stage 2"
 else
     $AHA r1 "${K[@]}" --resume "$T/kill" >/dev/null 2>"$T/k.err"
-    check "a run killed in stage 2 resumes" '[ $? -eq 0 ] && grep -q "grpo continues from .*step_2" "$T/k.err"'
+    check "a run killed in stage 2 resumes" '[ $? -eq 0 ] && grep -q "grpo continues from .*step_[24]" "$T/k.err"'
 fi
 same() { grep -v seconds "$1/r1.json" | sed "s|$1|RUN|"; }
 check "resumed after a kill: the same table" '[ "$(same "$T/ref")" = "$(same "$T/kill")" ]'
