@@ -279,6 +279,9 @@ static const OptDef bad_dup_alias[] = {N_("-i", 0), OPT_GROUP_ENTRY(T, inner, in
 static const OptDef bad_alias_shadows[] = {N_("--on", 0), ON, END};
 static const OptDef bad_alias_bare[] = {N_("n", 0), END};
 static const OptDef bad_key[] = {{"max-n", OPT_INT, offsetof(T, n), 0, 1, 5, NULL, "n", NULL, NULL, 0}, END};
+static const OptDef sec_key[] = {{"sec.max_n", OPT_INT, offsetof(T, n), 0, 1, 5, NULL, "n", NULL, NULL, 0}, END};
+static const OptDef bad_sec[] = {{"sec..n", OPT_INT, offsetof(T, n), 0, 1, 5, NULL, "n", NULL, NULL, 0}, END};
+static const OptDef bad_sec_end[] = {{"sec.", OPT_INT, offsetof(T, n), 0, 1, 5, NULL, "n", NULL, NULL, 0}, END};
 static const OptDef bad_no[] = {ON, {"no_on", OPT_BOOL, offsetof(T, n), 0, 0, 1, NULL, "no", NULL, NULL, 0}, END};
 static const OptDef bad_dup_name[] = {PICK(dup_name), END};
 static const OptDef bad_dup_value[] = {PICK(dup_value), END};
@@ -298,6 +301,12 @@ static void test_check_refuses(void) {
     expect_refused("alias naming another key", bad_alias_shadows, &d, "alias --on");
     expect_refused("alias not a flag", bad_alias_bare, &d, "alias n");
     expect_refused("key not snake_case", bad_key, &d, "max-n: a key is snake_case");
+    CHECK(opt_check_table(sec_key, &d) == 0, "a key with a section: %s", err_msg());
+    expect_refused("two dots", bad_sec, &d, "sec..n: a key is snake_case");
+    expect_refused("a dot at the end", bad_sec_end, &d, "sec.: a key is snake_case");
+    T v = d;
+    char *argv[] = {"cmd", "--sec.max-n", "4"};
+    CHECK(opt_parse_argv(&v, sec_key, 3, argv, NULL) == 0 && v.n == 4, "--sec.max-n 4: %s", err_msg());
     expect_refused("key colliding with --no-on", bad_no, &d, "no_on");
     expect_refused("choice name twice", bad_dup_name, &d, "choices a and a collide");
     expect_refused("choice value twice", bad_dup_value, &d, "choices a and b collide");
