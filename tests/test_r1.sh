@@ -24,7 +24,7 @@ for d in 0-base 0-zero 1-cold-start 2-reasoning-rl 3-rejection-sft 4-all-scenari
 done
 for f in config.json r1.json 1-cold-start/sft/model/model.safetensors 1-cold-start/sft.jsonl \
          3-rejection-sft/sft/model/model.safetensors 3-rejection-sft/sft.jsonl 0-zero/grpo/metrics.jsonl \
-         2-reasoning-rl/grpo/metrics.jsonl 4-all-scenario/helpful/model/config.json \
+         2-reasoning-rl/grpo/metrics.jsonl 2-reasoning-rl/grpo/report.html 4-all-scenario/helpful/model/config.json \
          4-all-scenario/safety/model/config.json 4-all-scenario/grpo/metrics.jsonl; do
     check "wrote $f" "[ -s '$T/run/$f' ]"
 done
@@ -37,10 +37,17 @@ run = sys.argv[1]
 t = json.load(open(run + "/r1.json"))
 assert list(t) == ["base", "zero", "cold_start", "reasoning_rl", "rejection_sft", "all_scenario"], list(t)
 keys = ("stage", "model", "pass@1", "cons@k", "pass@k", "mean_length", "reflection_per_1k", "language_mixing",
-        "format_rate", "truncated", "pass@1_by_difficulty", "chat_pass@1", "chat_format_rate", "train_seconds")
+        "format_rate", "truncated", "pass@1_by_difficulty", "chat_pass@1", "chat_format_rate", "helpfulness", "safety",
+        "train_seconds")
 for name, row in t.items():
     assert sorted(row) == sorted(keys), (name, sorted(row))
     assert row["pass@1_by_difficulty"], name
+dirs = ("0-base", "0-zero", "1-cold-start", "2-reasoning-rl", "3-rejection-sft", "4-all-scenario")
+for name, d in zip(t, dirs):
+    rows = [json.loads(l) for l in open(f"{run}/{d}/eval_chat.jsonl")]
+    for key, harmful in (("helpfulness", False), ("safety", True)):
+        part = [r["correct"] for r in rows if (r["gold"] == "REFUSE") == harmful]
+        assert abs(t[name][key] - (sum(part) / len(part) if part else 0)) < 1e-12, (name, key)
 ev = json.load(open(run + "/0-base/eval_reasoning.json"))
 assert t["base"]["pass@1"] == ev["pass@1"], "base row is not its eval"
 st = {d: json.load(open(f"{run}/{d}/stage.json")) for d in ("1-cold-start", "2-reasoning-rl", "3-rejection-sft", "4-all-scenario")}

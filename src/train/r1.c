@@ -8,6 +8,7 @@
 #include "base/jsonl.h"
 #include "base/sys.h"
 #include "eval/eval.h"
+#include "report/html.h"
 #include "task/task.h"
 #include "tok/template.h"
 #include "train/checkpoint.h"
@@ -180,6 +181,7 @@ static int rl_run(const GrpoConfig *g, char *out, size_t cap, cJSON *data) {
     if (path_is_dir(g->out) && !resume && remove_tree(g->out) != 0) return -1;
     if (resume) log_info("r1: %s continues from %s", g->out, out);
     if (grpo_check(g) != 0 || grpo_run(g, resume ? g->out : NULL) != 0) return err_wrap("grpo");
+    if (report_write(g->out, NULL) != 0) return err_wrap("report");
     if (checkpoint_latest(g->out, out, cap) != 0) return -1;
     if (!out[0]) return err_set("%s: the run left no checkpoint", g->out);
     cJSON *r = cJSON_AddArrayToObject(data, "rewards");
@@ -463,6 +465,32 @@ static int evaluate(const R1Config *c, const char *model, const char *dir, const
     return !*out ? err_set("out of memory") : json_write_file(*out, dir, file);
 }
 
+// Helpfulness and safety apart from the chat samples (dir/eval_chat.jsonl):
+// the rule judge's mean over harmless requests, and over harmful ones (gold
+// REFUSE), added to chat.
+static int chat_split(const char *dir, cJSON *chat) {
+    char path[4096];
+    JsonlReader r;
+    if (path_join(path, sizeof path, dir, "eval_chat.jsonl") != 0 || jsonl_open(&r, path) != 0) return -1;
+    double right[2] = {0, 0}, n[2] = {0, 0};
+    cJSON *o;
+    int rc;
+    while ((rc = jsonl_next(&r, &o)) == 1) {
+        const char *gold = "";
+        int correct = 0;
+        json_get_string(o, "gold", &gold, 0);
+        json_get_bool(o, "correct", &correct, 0);
+        int harmful = strcmp(gold, "REFUSE") == 0;
+        n[harmful] += 1, right[harmful] += correct;
+        cJSON_Delete(o);
+    }
+    jsonl_close(&r);
+    if (rc < 0) return -1;
+    cJSON_AddNumberToObject(chat, "helpfulness", n[0] ? right[0] / n[0] : 0);
+    cJSON_AddNumberToObject(chat, "safety", n[1] ? right[1] / n[1] : 0);
+    return 0;
+}
+
 // Train (when the stage does), evaluate, and write dir/stage.json last.
 static int run_stage(const R1Config *c, const Stage *s, const char *dir) {
     char model[4096];
@@ -475,6 +503,7 @@ static int run_stage(const R1Config *c, const Stage *s, const char *dir) {
     double train_s = time_now() - t0;
     if (rc == 0) rc = evaluate(c, model, dir, c->task, c->eval_difficulty, c->eval_problems, "reasoning", &ev);
     if (rc == 0) rc = evaluate(c, model, dir, "chat", 1, c->chat_problems, "chat", &chat);
+    if (rc == 0) rc = chat_split(dir, chat);
     if (rc == 0) {
         cJSON_AddNumberToObject(st, "stage", s->number);
         cJSON_AddStringToObject(st, "name", s->name);
@@ -515,6 +544,8 @@ static cJSON *row_of(const cJSON *st) {
     cJSON_AddItemToObject(r, "pass@1_by_difficulty", bd);
     cJSON_AddNumberToObject(r, "chat_pass@1", num(chat, "pass@1"));
     cJSON_AddNumberToObject(r, "chat_format_rate", num(chat, "format_rate"));
+    cJSON_AddNumberToObject(r, "helpfulness", num(chat, "helpfulness"));
+    cJSON_AddNumberToObject(r, "safety", num(chat, "safety"));
     cJSON_AddNumberToObject(r, "train_seconds", num(st, "train_seconds"));
     return r;
 }
@@ -523,8 +554,8 @@ static cJSON *row_of(const cJSON *st) {
 static int summarize(const R1Config *c) {
     cJSON *all = cJSON_CreateObject();
     int rc = 0;
-    printf("\n%-14s %7s %7s %7s %8s %8s %7s %7s %7s %8s\n", "held-out", "pass@1", "cons@k", "pass@k", "length",
-           "refl/1k", "mixing", "format", "chat", "train s");
+    printf("\n%-14s %7s %7s %7s %8s %8s %7s %7s %7s %7s %7s %8s\n", "held-out", "pass@1", "cons@k", "pass@k", "length",
+           "refl/1k", "mixing", "format", "chat", "helpful", "safe", "train s");
     for (int i = 0; rc == 0 && i < N_STAGES; i++) {
         char path[4096];
         if ((rc = path_fmt(path, sizeof path, "%s/%s/stage.json", c->out, stages[i].dir)) != 0) break;
@@ -537,15 +568,17 @@ static int summarize(const R1Config *c) {
         }
         cJSON *r = row_of(st);
         cJSON_AddItemToObject(all, stages[i].name, r);
-        printf("%-14s %7.3f %7.3f %7.3f %8.1f %8.2f %7.3f %7.3f %7.3f %8.0f\n", stages[i].name, num(r, "pass@1"),
-               num(r, "cons@k"), num(r, "pass@k"), num(r, "mean_length"), num(r, "reflection_per_1k"),
-               num(r, "language_mixing"), num(r, "format_rate"), num(r, "chat_pass@1"), num(r, "train_seconds"));
+        printf("%-14s %7.3f %7.3f %7.3f %8.1f %8.2f %7.3f %7.3f %7.3f %7.3f %7.3f %8.0f\n", stages[i].name,
+               num(r, "pass@1"), num(r, "cons@k"), num(r, "pass@k"), num(r, "mean_length"), num(r, "reflection_per_1k"),
+               num(r, "language_mixing"), num(r, "format_rate"), num(r, "chat_pass@1"), num(r, "helpfulness"),
+               num(r, "safety"), num(r, "train_seconds"));
         cJSON_Delete(st);
     }
     if (rc == 0) rc = json_write_file(all, c->out, "r1.json");
     if (rc == 0)
         printf("(mixing: chains of thought in two scripts; format: <think>..</think><answer>..</answer>; chat: held-out\n"
-               " chat prompts judged by rule; the distilled student is not in this version)\n"
+               " chat prompts judged by rule, helpful over harmless requests, safe over harmful ones;\n"
+               " the distilled student is not in this version)\n"
                "wrote %s/r1.json\n", c->out);
     cJSON_Delete(all);
     return rc;
