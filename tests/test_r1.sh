@@ -39,8 +39,9 @@ assert list(t) == ["base", "zero", "cold_start", "reasoning_rl", "rejection_sft"
 keys = ("stage", "model", "pass@1", "cons@k", "pass@k", "mean_length", "reflection_per_1k", "language_mixing",
         "format_rate", "truncated", "pass@1_by_difficulty", "chat_pass@1", "chat_format_rate", "helpfulness", "safety",
         "train_seconds")
+rl = {"zero": "0-zero", "reasoning_rl": "2-reasoning-rl", "all_scenario": "4-all-scenario"}
 for name, row in t.items():
-    assert sorted(row) == sorted(keys), (name, sorted(row))
+    assert sorted(row) == sorted(keys + (("train_accuracy",) if name in rl else ())), (name, sorted(row))
     assert row["pass@1_by_difficulty"], name
 dirs = ("0-base", "0-zero", "1-cold-start", "2-reasoning-rl", "3-rejection-sft", "4-all-scenario")
 for name, d in zip(t, dirs):
@@ -48,6 +49,10 @@ for name, d in zip(t, dirs):
     for key, harmful in (("helpfulness", False), ("safety", True)):
         part = [r["correct"] for r in rows if (r["gold"] == "REFUSE") == harmful]
         assert abs(t[name][key] - (sum(part) / len(part) if part else 0)) < 1e-12, (name, key)
+for name, d in rl.items():
+    acc = [json.loads(l)["accuracy"] for l in open(f"{run}/{d}/grpo/metrics.jsonl")]
+    assert list(t[name]["train_accuracy"]) == ["last"], t[name]["train_accuracy"]   # 1 step: no step 10
+    assert abs(t[name]["train_accuracy"]["last"] - sum(acc[-5:]) / len(acc[-5:])) < 1e-12, name
 ev = json.load(open(run + "/0-base/eval_reasoning.json"))
 assert t["base"]["pass@1"] == ev["pass@1"], "base row is not its eval"
 st = {d: json.load(open(f"{run}/{d}/stage.json")) for d in ("1-cold-start", "2-reasoning-rl", "3-rejection-sft", "4-all-scenario")}

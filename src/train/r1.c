@@ -171,6 +171,38 @@ static int list_add(OptList *l, const char *what, const char *fmt, const char *a
     return 0;
 }
 
+// Training accuracy early in an RL run (how fast it starts, as R1 compares
+// cold start with R1-Zero): the mean over steps S-4..S of metrics.jsonl for S
+// 10 and 20, and over the last 5 steps, into data["train_accuracy"].
+static int early_accuracy(const char *run, cJSON *data) {
+    char path[4096];
+    JsonlReader r;
+    if (path_join(path, sizeof path, run, "metrics.jsonl") != 0 || jsonl_open(&r, path) != 0) return -1;
+    static const int at[] = {10, 20};
+    double sum[3] = {0, 0, 0}, last[5] = {0};
+    int n[3] = {0, 0, 0}, steps = 0, rc;
+    cJSON *o;
+    while ((rc = jsonl_next(&r, &o)) == 1) {
+        long step = 0;
+        double acc = 0;
+        if (json_get_int(o, "step", &step, 0) == 0 && json_get_double(o, "accuracy", &acc, 0) == 0 &&
+            cJSON_GetObjectItemCaseSensitive(o, "accuracy")) {
+            for (int k = 0; k < 2; k++)
+                if (step > at[k] - 5 && step <= at[k]) sum[k] += acc, n[k]++;
+            last[steps++ % 5] = acc;
+        }
+        cJSON_Delete(o);
+    }
+    jsonl_close(&r);
+    if (rc < 0) return -1;
+    for (int i = 0; i < steps && i < 5; i++) sum[2] += last[i], n[2]++;
+    cJSON *a = cJSON_AddObjectToObject(data, "train_accuracy");
+    const char *key[3] = {"10", "20", "last"};
+    for (int k = 0; k < 3; k++)
+        if (n[k] && (k == 2 || steps >= at[k])) cJSON_AddNumberToObject(a, key[k], sum[k] / n[k]);
+    return 0;
+}
+
 // Run g; *out receives its last checkpoint. A stage resumed mid-way continues
 // its GRPO run from the latest checkpoint; one killed before its first
 // checkpoint starts over.
@@ -191,7 +223,7 @@ static int rl_run(const GrpoConfig *g, char *out, size_t cap, cJSON *data) {
         for (int i = 0; i < g->source.n; i++) cJSON_AddItemToArray(so, cJSON_CreateString(g->source.item[i]));
     }
     cJSON_AddNumberToObject(data, "grpo_steps", g->steps);
-    return 0;
+    return early_accuracy(g->out, data);
 }
 
 // The reasoning rewards: the task's verifier and format, and with
@@ -547,6 +579,9 @@ static cJSON *row_of(const cJSON *st) {
     cJSON_AddNumberToObject(r, "helpfulness", num(chat, "helpfulness"));
     cJSON_AddNumberToObject(r, "safety", num(chat, "safety"));
     cJSON_AddNumberToObject(r, "train_seconds", num(st, "train_seconds"));
+    // RL stages: training accuracy early and late (R1's cold start versus R1-Zero).
+    const cJSON *acc = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(st, "data"), "train_accuracy");
+    if (acc) cJSON_AddItemToObject(r, "train_accuracy", cJSON_Duplicate(acc, 1));
     return r;
 }
 
@@ -573,6 +608,20 @@ static int summarize(const R1Config *c) {
                num(r, "language_mixing"), num(r, "format_rate"), num(r, "chat_pass@1"), num(r, "helpfulness"),
                num(r, "safety"), num(r, "train_seconds"));
         cJSON_Delete(st);
+    }
+    // How fast each RL stage starts: R1's comparison of cold start with R1-Zero.
+    const cJSON *row, *rows = rc == 0 ? all : NULL;
+    cJSON_ArrayForEach(row, rows) {
+        const cJSON *acc = cJSON_GetObjectItemCaseSensitive(row, "train_accuracy");
+        if (!acc) continue;
+        printf("%-14s training accuracy (5-step mean) at step 10", row->string);
+        const char *key[3] = {"10", "20", "last"};
+        for (int k = 0; k < 3; k++) {
+            if (k) printf(k == 1 ? ", 20" : ", last");
+            if (cJSON_GetObjectItemCaseSensitive(acc, key[k])) printf(" %.3f", num(acc, key[k]));
+            else printf(" -");
+        }
+        printf("\n");
     }
     if (rc == 0) rc = json_write_file(all, c->out, "r1.json");
     if (rc == 0)
