@@ -1,8 +1,9 @@
 // The R1 recipe as one command: each stage calls the library entries the
-// single commands use (eval_run, grpo_run, reject_run, sft_run) into its own
+// single commands use (eval_run, grpo_run, reject_run, sft_run, rm_run) into its own
 // subdirectory and ends by writing stage.json; r1.json gathers those. It never
 // trains on test-split problems and never evaluates on train-split ones.
 #include "train/r1.h"
+#include "base/dist.h"
 #include "base/err.h"
 #include "base/fileio.h"
 #include "base/jsonl.h"
@@ -663,6 +664,7 @@ static int open_run(R1Config *c) {
 
 int r1_run(const R1Config *given) {
     R1Config c = *given;
+    if (dist_size() > 1) return err_set("aha r1 runs in one process, not under mpirun");
     if (open_run(&c) != 0) return -1;
     printf("aha r1: %s, task %s, stages from %d; run %s\n", c.model, c.task, c.from_stage, c.out);
     for (int i = 0; i < N_STAGES; i++) {
