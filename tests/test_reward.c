@@ -305,6 +305,10 @@ static void test_registry(void) {
           "option value");
     CHECK(reward_parse_spec(&spec, "language:1:lang=zh") == 0, "text option");
     CHECK(strcmp(reward_param_string(&spec.terms[3].params, "lang", "en"), "zh") == 0, "lang value");
+    RewardSpec target = {0};
+    CHECK(reward_parse_spec(&target, "language:target=en") == 0 &&
+              strcmp(reward_param_string(&target.terms[0].params, "target", ""), "en") == 0,
+          "target= is a text option, as README writes it: %s", err_msg());
     CHECK(spec.n == 4, "four terms");
     CHECK(reward_parse_spec(&spec, "nope") == -1 && strstr(err_msg(), "known: math"), "unknown name lists known");
     CHECK(reward_parse_spec(&spec, "math:abc") == -1, "bad weight");
