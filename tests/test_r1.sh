@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# aha r1 in small (stages 0-4): every stage directory and its stage.json,
+# aha r1 in small (stages 0-5): every stage directory and its stage.json,
 # r1.json with a row of every key per stage, each stage's model where it says
 # (stage 2 from stage 1's, stage 3 sampled from stage 2 and trained from the
-# base, stage 4 from stage 3 with two reward models and two prompt sources);
+# base, stage 4 from stage 3 with two reward models and two prompt sources,
+# stage 5 the student distilled from stage 4);
 # --resume on a finished run runs nothing, and one killed in stage 2 ends as if
 # never stopped; --from-stage 2 keeps stages 0-1 and reuses stage 1's model; a
 # --config section sets a stage's key under the flags; bad settings are refused
@@ -16,26 +17,27 @@ S=(--steps 1 --eval-problems 2 --eval-k 2 --chat-problems 2 --threads 2 --max-ne
    --stage1.problems 8 --stage1.n 2 --stage1.steps 1 --stage1.batch 2
    --stage2.prompts-per-step 2 --stage2.group-size 2
    --stage3.problems 4 --stage3.n 2 --stage3.steps 1 --stage3.batch 2 --stage3.general 4
-   --stage4.rm-rows 8 --stage4.rm-steps 2)
+   --stage4.rm-rows 8 --stage4.rm-steps 2 --stage5.problems 8 --stage5.n 2 --stage5.steps 1 --stage5.batch 2)
 $AHA r1 "${S[@]}" --out "$T/run" >"$T/a.out" 2>"$T/a.err"
 check "r1 exits 0" '[ $? -eq 0 ]' || tail -5 "$T/a.err"
-for d in 0-base 0-zero 1-cold-start 2-reasoning-rl 3-rejection-sft 4-all-scenario; do
+for d in 0-base 0-zero 1-cold-start 2-reasoning-rl 3-rejection-sft 4-all-scenario 5-distill; do
     check "$d finished" "[ -s '$T/run/$d/stage.json' ] && [ -s '$T/run/$d/eval_reasoning.json' ] && [ -s '$T/run/$d/eval_chat.json' ]"
 done
 for f in config.json r1.json 1-cold-start/sft/model/model.safetensors 1-cold-start/sft.jsonl \
          3-rejection-sft/sft/model/model.safetensors 3-rejection-sft/sft.jsonl 0-zero/grpo/metrics.jsonl \
          2-reasoning-rl/grpo/metrics.jsonl 2-reasoning-rl/grpo/report.html 4-all-scenario/helpful/model/config.json \
-         4-all-scenario/safety/model/config.json 4-all-scenario/grpo/metrics.jsonl; do
+         4-all-scenario/safety/model/config.json 4-all-scenario/grpo/metrics.jsonl \
+         5-distill/distill/traces.jsonl 5-distill/distill/sft/model/model.safetensors; do
     check "wrote $f" "[ -s '$T/run/$f' ]"
 done
-for row in base zero cold_start reasoning_rl rejection_sft all_scenario; do
+for row in base zero cold_start reasoning_rl rejection_sft all_scenario distilled; do
     check "table row $row" "grep -q '^$row ' '$T/a.out'"
 done
 $PYTHON - "$T/run" <<'P' || fail=1
 import json, sys
 run = sys.argv[1]
 t = json.load(open(run + "/r1.json"))
-assert list(t) == ["base", "zero", "cold_start", "reasoning_rl", "rejection_sft", "all_scenario"], list(t)
+assert list(t) == ["base", "zero", "cold_start", "reasoning_rl", "rejection_sft", "all_scenario", "distilled"], list(t)
 keys = ("stage", "model", "pass@1", "cons@k", "pass@k", "mean_length", "reflection_per_1k", "language_mixing",
         "format_rate", "truncated", "pass@1_by_difficulty", "chat_pass@1", "chat_format_rate", "helpfulness", "safety",
         "train_seconds")
@@ -43,7 +45,7 @@ rl = {"zero": "0-zero", "reasoning_rl": "2-reasoning-rl", "all_scenario": "4-all
 for name, row in t.items():
     assert sorted(row) == sorted(keys + (("train_accuracy",) if name in rl else ())), (name, sorted(row))
     assert row["pass@1_by_difficulty"], name
-dirs = ("0-base", "0-zero", "1-cold-start", "2-reasoning-rl", "3-rejection-sft", "4-all-scenario")
+dirs = ("0-base", "0-zero", "1-cold-start", "2-reasoning-rl", "3-rejection-sft", "4-all-scenario", "5-distill")
 for name, d in zip(t, dirs):
     rows = [json.loads(l) for l in open(f"{run}/{d}/eval_chat.jsonl")]
     for key, harmful in (("helpfulness", False), ("safety", True)):
@@ -55,7 +57,7 @@ for name, d in rl.items():
     assert abs(t[name]["train_accuracy"]["last"] - sum(acc[-5:]) / len(acc[-5:])) < 1e-12, name
 ev = json.load(open(run + "/0-base/eval_reasoning.json"))
 assert t["base"]["pass@1"] == ev["pass@1"], "base row is not its eval"
-st = {d: json.load(open(f"{run}/{d}/stage.json")) for d in ("1-cold-start", "2-reasoning-rl", "3-rejection-sft", "4-all-scenario")}
+st = {d: json.load(open(f"{run}/{d}/stage.json")) for d in ("1-cold-start", "2-reasoning-rl", "3-rejection-sft", "4-all-scenario", "5-distill")}
 assert st["2-reasoning-rl"]["data"]["from"] == st["1-cold-start"]["model"], "stage 2 did not start from stage 1"
 assert any(r.startswith("language:") for r in st["2-reasoning-rl"]["data"]["rewards"]), "no language reward"
 assert st["3-rejection-sft"]["data"]["sampled_from"] == st["2-reasoning-rl"]["model"], "stage 3 did not sample stage 2"
@@ -66,6 +68,9 @@ a = st["4-all-scenario"]["data"]
 assert a["from"] == st["3-rejection-sft"]["model"], "stage 4 did not start from stage 3"
 assert a["sources"] == ["task=sum:difficulty=2:rewards=math,format", "task=chat:rewards=format,rm:helpful,rm:safety"], a
 assert sum(r.startswith("rm:") for r in a["rewards"]) == 2, a["rewards"]
+d = st["5-distill"]["data"]
+assert d["teacher"] == st["4-all-scenario"]["model"] and d["student"].endswith("models/aha-nano"), d
+assert st["5-distill"]["model"].endswith("5-distill/distill/sft/model"), st["5-distill"]["model"]
 for f in ("pairs.jsonl", "labels.jsonl"):
     assert len(open(f"{run}/4-all-scenario/{f}").readlines()) == 8, f
 P
@@ -73,7 +78,7 @@ cp "$T/run/r1.json" "$T/first.json"
 touch "$T/mark"
 $AHA r1 "${S[@]}" --resume "$T/run" >"$T/b.out" 2>"$T/b.err"
 check "resume of a finished run exits 0" '[ $? -eq 0 ]' || tail -3 "$T/b.err"
-check "resume runs no stage" "[ \$(grep -c 'done before' '$T/b.err') -eq 6 ] && ! grep -q '^== stage' '$T/b.out'"
+check "resume runs no stage" "[ \$(grep -c 'done before' '$T/b.err') -eq 7 ] && ! grep -q '^== stage' '$T/b.out'"
 check "resume leaves the stages alone" "[ -z \"\$(find '$T/run' -newer '$T/mark' ! -name r1.json ! -name config.json -type f)\" ]"
 check "resume gives the same table" "cmp -s '$T/first.json' '$T/run/r1.json'"
 $AHA r1 "${S[@]}" --resume "$T/run" --steps 2 >/dev/null 2>"$T/c.err"
@@ -109,7 +114,7 @@ check "unknown stage key refused" '[ $? -eq 2 ] && grep -q "unknown option .--st
 $AHA r1 "${S[@]}" --stage9.steps 3 --out "$T/x" >/dev/null 2>"$T/g.err"
 check "unknown stage refused" '[ $? -eq 2 ] && grep -q "unknown option .--stage9.steps." "$T/g.err"'
 $AHA r1 "${S[@]}" --from-stage 7 --out "$T/run" >/dev/null 2>"$T/h.err"
-check "--from-stage out of range refused" '[ $? -eq 2 ] && grep -q "from-stage must be an integer in \[0, 4\]" "$T/h.err"'
+check "--from-stage out of range refused" '[ $? -eq 2 ] && grep -q "from-stage must be an integer in \[0, 5\]" "$T/h.err"'
 $AHA r1 "${S[@]}" --from-stage 1 --out "$T/none" >/dev/null 2>"$T/i.err"
 check "--from-stage without a run refused" '[ $? -eq 1 ] && grep -q "from-stage 1 reads the earlier stages" "$T/i.err"'
 echo '{"stage2": {"nope": 1}}' >"$T/bad.json"
@@ -117,4 +122,6 @@ $AHA r1 "${S[@]}" --config "$T/bad.json" --out "$T/x" >/dev/null 2>"$T/j.err"
 check "unknown key in --config refused" '[ $? -eq 2 ] && grep -q "unknown key \"stage2.nope\"" "$T/j.err" && [ ! -e "$T/x" ]'
 $AHA r1 "${S[@]}" --out "$T/run" >/dev/null 2>"$T/k.err"
 check "a new run into a used directory refused" '[ $? -eq 1 ]'
+$AHA r1 "${S[@]}" --stage5.student "$T/nope" --out "$T/y" >/dev/null 2>"$T/l.err"
+check "a missing student refused before anything runs" '[ $? -eq 1 ] && grep -q -- "--stage5.student .*nope: no model there" "$T/l.err" && [ ! -e "$T/y" ]'
 exit $fail

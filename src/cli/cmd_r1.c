@@ -14,8 +14,9 @@ const CliOptions r1_cli = {
     "  1-cold-start     rejection sampling of the base (correct, formatted, one language, untruncated), SFT of the base\n"
     "  2-reasoning-rl   GRPO from stage 1: verifier, format and the language-consistency reward\n"
     "  3-rejection-sft  rejection sampling of stage 2 plus general chat demonstrations, SFT of the base\n"
-    "  4-all-scenario   helpfulness and safety reward models from stage 3, then GRPO from stage 3 on sums (rules) and chat prompts (format and the reward models)\n\n"
-    "Every stage is evaluated on the same held-out (test-split) problems at T 0.6, top-p 0.95 (pass@1, cons@k, pass@k, mean length, reflection words per 1k, language mixing, format rate, pass@1 by difficulty) and on held-out chat prompts judged by rule; RUN/r1.json has one row per stage and the table is printed. The distilled student is not part of this version.\n\n"
+    "  4-all-scenario   helpfulness and safety reward models from stage 3, then GRPO from stage 3 on sums (rules) and chat prompts (format and the reward models)\n"
+    "  5-distill        the student (models/aha-nano) fine-tuned on stage 4's verified traces (aha distill)\n\n"
+    "Every stage is evaluated on the same held-out (test-split) problems at T 0.6, top-p 0.95 (pass@1, cons@k, pass@k, mean length, reflection words per 1k, language mixing, format rate, pass@1 by difficulty) and on held-out chat prompts judged by rule; RUN/r1.json has one row per stage and the table is printed.\n\n"
     "Per-stage settings are flags spelled --stageN.KEY (--stage2.steps 120), or sections of --config FILE ({\"stage2\": {\"steps\": 120}}). --resume RUN keeps the finished stages and continues an unfinished one (its sampled rows kept, its GRPO or SFT run from the newest checkpoint, bit for bit); --from-stage N --out RUN reruns stage N and after, reading the earlier stages' models from RUN.",
     NULL, offsetof(R1Config, seen)};
 

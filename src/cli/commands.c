@@ -42,7 +42,8 @@ const Command cli_commands[] = {
      &distill_vs_rl_cli},
     {"zero", cmd_zero, "R1-Zero on a laptop: GRPO from the bundled base model, evaluated before and after", &zero_cli},
     {"r1", cmd_r1,
-     "the DeepSeek-R1 recipe in miniature: R1-Zero, cold start, reasoning RL, rejection SFT, all-scenario RL; one table",
+     "the DeepSeek-R1 recipe in miniature: R1-Zero, cold start, reasoning RL, rejection SFT, all-scenario RL, "
+     "distillation; one table",
      &r1_cli},
     {"toy", cmd_toy, "GRPO in miniature: a policy over strategies with hidden success rates", &toy_cli},
     {"version", cmd_version, "print the version and build options", &version_cli},

@@ -1,5 +1,5 @@
 // The R1 recipe as one command: each stage calls the library entries the
-// single commands use (eval_run, grpo_run, reject_run, sft_run, rm_run) into its own
+// single commands use (eval_run, grpo_run, reject_run, sft_run, rm_run, distill_run) into its own
 // subdirectory and ends by writing stage.json; r1.json gathers those. It never
 // trains on test-split problems and never evaluates on train-split ones.
 #include "train/r1.h"
@@ -13,6 +13,7 @@
 #include "task/task.h"
 #include "tok/template.h"
 #include "train/checkpoint.h"
+#include "train/distill.h"
 #include "train/grpo.h"
 #include "train/rejection.h"
 #include "train/rm_run.h"
@@ -67,6 +68,14 @@ const OptDef r1_options[] = {
     {"stage4.rm_rows", OPT_INT, F(s4.rm_rows), 0, 1, 1000000, NULL, "stage 4: chat pairs (helpfulness) and labels (safety) each reward model learns", NULL, NULL, 0},
     {"stage4.rm_steps", OPT_INT, F(s4.rm_steps), 0, 1, 10000000, NULL, "stage 4: updates of each reward model", NULL, NULL, 0},
     {"stage4.rm_lr", OPT_DOUBLE, F(s4.rm_lr), 0, 0, 10, NULL, "stage 4: reward models' peak learning rate", NULL, NULL, 0},
+    {"stage5.student", OPT_STRING, S(s5.student), 0, 0, NULL, "stage 5: the student distilled from stage 4's model", NULL, NULL, 0},
+    {"stage5.problems", OPT_INT, F(s5.problems), 0, 1, 1000000, NULL, "stage 5: teacher prompts (train split)", NULL, NULL, 0},
+    {"stage5.n", OPT_INT, F(s5.n), 0, 1, 1024, NULL, "stage 5: teacher samples per prompt", NULL, NULL, 0},
+    {"stage5.max_keep", OPT_INT, F(s5.max_keep), 0, 1, 1024, NULL, "stage 5: verified traces kept per prompt at most", NULL, NULL, 0},
+    {"stage5.steps", OPT_INT, F(s5.steps), 0, 0, 10000000, NULL, "stage 5: student SFT updates (0: from epochs)", NULL, NULL, 0},
+    {"stage5.epochs", OPT_DOUBLE, F(s5.epochs), 0, 0.001, 100000, NULL, "stage 5: student passes over the traces", NULL, NULL, 0},
+    {"stage5.lr", OPT_DOUBLE, F(s5.lr), 0, 0, 10, NULL, "stage 5: student peak learning rate", NULL, NULL, 0},
+    {"stage5.batch", OPT_INT, F(s5.batch), 0, 1, 4096, NULL, "stage 5: student rows per update", NULL, NULL, 0},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };
 #undef F
@@ -80,7 +89,8 @@ static const R1Config r1_default = {
     .s2 = {.lr = 1.5e-4, .prompts_per_step = 8, .group_size = 8, .language_weight = 0.1},
     .s3 = {.problems = 128, .n = 4, .max_keep = 1, .min_language = 0.95, .epochs = 2, .lr = 1e-4, .batch = 8,
            .general = 64},
-    .s4 = {.rm_rows = 300, .rm_steps = 60, .rm_lr = 1e-3}};
+    .s4 = {.rm_rows = 300, .rm_steps = 60, .rm_lr = 1e-3},
+    .s5 = {.student = "models/aha-nano", .problems = 256, .n = 4, .max_keep = 1, .epochs = 3, .lr = 1e-3, .batch = 8}};
 
 void r1_defaults(void *c) { *(R1Config *)c = r1_default; }
 
@@ -464,6 +474,33 @@ static int train_all_scenario(const R1Config *c, const char *dir, char *model, s
     return rl_run(&g, model, cap, data);
 }
 
+// aha distill from stage 4's model into the student: verified, formatted,
+// untruncated traces of train prompts, the student's SFT on them into
+// dir/distill (continued from its newest checkpoint on a resume).
+static int train_distill(const R1Config *c, const char *dir, char *model, size_t cap, cJSON *data) {
+    DistillConfig d;
+    distill_defaults(&d);
+    char cfg[4096];
+    if (stage_model(c, "4-all-scenario", d.teacher, sizeof d.teacher) != 0 ||
+        path_fmt(d.student, sizeof d.student, "%s", c->s5.student) != 0 ||
+        path_join(d.out, sizeof d.out, dir, "distill") != 0 || path_join(cfg, sizeof cfg, d.out, "config.json") != 0 ||
+        path_join(model, cap, d.out, "sft/model") != 0)
+        return -1;
+    snprintf(d.src.task, sizeof d.src.task, "%s", c->task);
+    d.src.difficulty = c->difficulty, d.src.problems = c->s5.problems;
+    d.n = c->s5.n, d.max_keep = c->s5.max_keep, d.max_steps = c->s5.steps;
+    d.epochs = c->s5.epochs, d.lr = c->s5.lr, d.batch = c->s5.batch, d.save_steps = 25;
+    d.sample.max_new_tokens = c->max_new_tokens, d.sample.threads = c->threads, d.sample.seed = (uint64_t)c->seed;
+    d.resume = path_exists(cfg);
+    cJSON_AddStringToObject(data, "teacher", d.teacher);
+    cJSON_AddStringToObject(data, "student", d.student);
+    if (d.resume && path_is_dir(model)) {
+        log_info("r1: %s done before", model);
+        return 0;
+    }
+    return distill_run(&d) != 0 ? err_wrap("distill") : 0;
+}
+
 static const Stage stages[] = {
     {"base", "0-base", 0, NULL},
     {"zero", "0-zero", 0, train_zero},
@@ -471,6 +508,7 @@ static const Stage stages[] = {
     {"reasoning_rl", "2-reasoning-rl", 2, train_reasoning_rl},
     {"rejection_sft", "3-rejection-sft", 3, train_rejection_sft},
     {"all_scenario", "4-all-scenario", 4, train_all_scenario},
+    {"distilled", "5-distill", 5, train_distill},
 };
 enum { N_STAGES = sizeof stages / sizeof stages[0] };
 
@@ -628,7 +666,7 @@ static int summarize(const R1Config *c) {
     if (rc == 0)
         printf("(mixing: chains of thought in two scripts; format: <think>..</think><answer>..</answer>; chat: held-out\n"
                " chat prompts judged by rule, helpful over harmless requests, safe over harmful ones;\n"
-               " the distilled student is not in this version)\n"
+               " distilled: the student fine-tuned on stage 4's verified traces)\n"
                "wrote %s/r1.json\n", c->out);
     cJSON_Delete(all);
     return rc;
@@ -641,6 +679,8 @@ static int open_run(R1Config *c) {
     char path[4096];
     if (path_join(path, sizeof path, c->model, "config.json") != 0) return -1;
     if (!path_exists(path)) return err_set("--model %s: no model there (no config.json)", c->model);
+    if (path_join(path, sizeof path, c->s5.student, "config.json") != 0) return -1;
+    if (!path_exists(path)) return err_set("--stage5.student %s: no model there (no config.json)", c->s5.student);
     if (!task_find(c->task)) return -1;
     if (c->resume[0]) {
         if (c->from_stage) return err_set("--resume and --from-stage do not go together: --from-stage N reruns stages N.. of --out RUN");

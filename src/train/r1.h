@@ -11,14 +11,14 @@
 //   4-all-scenario   helpfulness and safety reward models trained from stage 3 on chat
 //                    pairs and labels, then GRPO from stage 3 on sums (rules) and chat
 //                    prompts (format and the reward models)
-// RUN/r1.json holds one row per stage. The distilled student is not part of
-// this version.
+//   5-distill        a smaller student fine-tuned on stage 4's verified traces (aha distill)
+// RUN/r1.json holds one row per stage.
 #ifndef AHA_TRAIN_R1_H
 #define AHA_TRAIN_R1_H
 
 #include "base/options.h"
 
-enum { R1_STAGES = 5 };   // --from-stage takes 0 .. R1_STAGES - 1
+enum { R1_STAGES = 6 };   // --from-stage takes 0 .. R1_STAGES - 1
 
 // Stages 1 and 3: rejection sampling, then SFT.
 typedef struct {
@@ -45,6 +45,15 @@ typedef struct {
     double rm_lr;
 } R1AllStage;
 
+// Stage 5: distillation of stage 4's model into a student.
+typedef struct {
+    char student[512];           // student model directory
+    int problems, n, max_keep;   // teacher prompts (train split), samples and kept traces per prompt
+    int steps;                   // student SFT updates (0: from epochs)
+    double epochs, lr;
+    int batch;
+} R1DistillStage;
+
 typedef struct {
     char model[512];             // the base model directory
     char out[512];               // run directory ("" = runs/r1-<time>)
@@ -61,6 +70,7 @@ typedef struct {
     R1SftStage s1, s3;
     R1RlStage s2;
     R1AllStage s4;
+    R1DistillStage s5;
     OptSeen seen;                // the settings the command line gave (they win over --config)
 } R1Config;
 
