@@ -1,7 +1,8 @@
 // The R1 recipe as one command: each stage calls the library entries the
-// single commands use (eval_run, grpo_run, reject_run, sft_run, rm_run, distill_run) into its own
-// subdirectory and ends by writing stage.json; r1.json gathers those. It never
-// trains on test-split problems and never evaluates on train-split ones.
+// single commands use (eval_run, grpo_run, reject_run, sft_run, rm_run,
+// distill_run) into its own subdirectory and ends by writing stage.json;
+// r1.json gathers those. It never trains on test-split problems and never
+// evaluates on train-split ones.
 #include "train/r1.h"
 #include "base/dist.h"
 #include "base/err.h"
