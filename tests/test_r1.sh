@@ -23,13 +23,14 @@ check "r1 exits 0" '[ $? -eq 0 ]' || tail -5 "$T/a.err"
 for d in 0-base 0-zero 1-cold-start 2-reasoning-rl 3-rejection-sft 4-all-scenario 5-distill; do
     check "$d finished" "[ -s '$T/run/$d/stage.json' ] && [ -s '$T/run/$d/eval_reasoning.json' ] && [ -s '$T/run/$d/eval_chat.json' ]"
 done
-for f in config.json r1.json 1-cold-start/sft/model/model.safetensors 1-cold-start/sft.jsonl \
+for f in config.json r1.json report.html 1-cold-start/sft/model/model.safetensors 1-cold-start/sft.jsonl \
          3-rejection-sft/sft/model/model.safetensors 3-rejection-sft/sft.jsonl 0-zero/grpo/metrics.jsonl \
          2-reasoning-rl/grpo/metrics.jsonl 2-reasoning-rl/grpo/report.html 4-all-scenario/helpful/model/config.json \
          4-all-scenario/safety/model/config.json 4-all-scenario/grpo/metrics.jsonl \
          5-distill/distill/traces.jsonl 5-distill/distill/sft/model/model.safetensors; do
     check "wrote $f" "[ -s '$T/run/$f' ]"
 done
+check "report.html has the stage and accuracy charts" "[ \$(grep -c '<svg' '$T/run/report.html') -eq 2 ] && grep -q '<td>rejection_sft</td>' '$T/run/report.html'"
 for row in base zero cold_start reasoning_rl rejection_sft all_scenario distilled; do
     check "table row $row" "grep -q '^$row ' '$T/a.out'"
 done
@@ -79,7 +80,7 @@ touch "$T/mark"
 $AHA r1 "${S[@]}" --resume "$T/run" >"$T/b.out" 2>"$T/b.err"
 check "resume of a finished run exits 0" '[ $? -eq 0 ]' || tail -3 "$T/b.err"
 check "resume runs no stage" "[ \$(grep -c 'done before' '$T/b.err') -eq 7 ] && ! grep -q '^== stage' '$T/b.out'"
-check "resume leaves the stages alone" "[ -z \"\$(find '$T/run' -newer '$T/mark' ! -name r1.json ! -name config.json -type f)\" ]"
+check "resume leaves the stages alone" "[ -z \"\$(find '$T/run' -newer '$T/mark' ! -name r1.json ! -name report.html ! -name config.json -type f)\" ]"
 check "resume gives the same table" "cmp -s '$T/first.json' '$T/run/r1.json'"
 $AHA r1 "${S[@]}" --resume "$T/run" --steps 2 >/dev/null 2>"$T/c.err"
 check "resume with other settings refused" '[ $? -eq 1 ] && grep -q "steps differs" "$T/c.err"'

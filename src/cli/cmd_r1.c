@@ -16,7 +16,7 @@ const CliOptions r1_cli = {
     "  3-rejection-sft  rejection sampling of stage 2 plus general chat demonstrations, SFT of the base\n"
     "  4-all-scenario   helpfulness and safety reward models from stage 3, then GRPO from stage 3 on sums (rules) and chat prompts (format and the reward models)\n"
     "  5-distill        the student (models/aha-nano) fine-tuned on stage 4's verified traces (aha distill)\n\n"
-    "Every stage is evaluated on the same held-out (test-split) problems at T 0.6, top-p 0.95 (pass@1, cons@k, pass@k, mean length, reflection words per 1k, language mixing, format rate, pass@1 by difficulty) and on held-out chat prompts judged by rule; RUN/r1.json has one row per stage and the table is printed.\n\n"
+    "Every stage is evaluated on the same held-out (test-split) problems at T 0.6, top-p 0.95 (pass@1, cons@k, pass@k, mean length, reflection words per 1k, language mixing, format rate, pass@1 by difficulty) and on held-out chat prompts judged by rule; RUN/r1.json has one row per stage, the table is printed, and RUN/report.html shows it with charts across the stages and of R1-Zero's training accuracy beside stage 2's.\n\n"
     "Per-stage settings are flags spelled --stageN.KEY (--stage2.steps 120), or sections of --config FILE ({\"stage2\": {\"steps\": 120}}). --resume RUN keeps the finished stages and continues an unfinished one (its sampled rows kept, its GRPO or SFT run from the newest checkpoint, bit for bit); --from-stage N --out RUN reruns stage N and after, reading the earlier stages' models from RUN.",
     NULL, offsetof(R1Config, seen)};
 

@@ -664,11 +664,12 @@ static int summarize(const R1Config *c) {
         printf("\n");
     }
     if (rc == 0) rc = json_write_file(all, c->out, "r1.json");
+    if (rc == 0) rc = r1_report_write(c->out, all);
     if (rc == 0)
         printf("(mixing: chains of thought in two scripts; format: <think>..</think><answer>..</answer>; chat: held-out\n"
                " chat prompts judged by rule, helpful over harmless requests, safe over harmful ones;\n"
                " distilled: the student fine-tuned on stage 4's verified traces)\n"
-               "wrote %s/r1.json\n", c->out);
+               "wrote %s/r1.json and %s/report.html\n", c->out, c->out);
     cJSON_Delete(all);
     return rc;
 }

@@ -79,7 +79,12 @@ void r1_defaults(void *c);   // c: the settings struct (void *: the command tabl
 // Settings from c->config (when given) under the flags recorded in c->seen.
 // Returns 0, or -1 after err_set naming the file and key.
 int r1_apply_config(R1Config *c);
-// Run the stages, print the table, write RUN/r1.json. Returns 0 or -1 (err_set).
+// Run the stages, print the table, write RUN/r1.json and RUN/report.html.
+// Returns 0 or -1 (err_set).
 int r1_run(const R1Config *c);
+// RUN/report.html (train/r1_report.c): the rows of r1.json as a table, the
+// held-out numbers across stages and the training accuracy of R1-Zero beside
+// stage 2's as charts, written atomically. Returns 0 or -1 (err_set).
+int r1_report_write(const char *run, const cJSON *rows);
 
 #endif
