@@ -7,14 +7,14 @@
 # judge `chat` is never paid: it is logged beside the reward models during the
 # run and scores the held-out (test-split) prompts before and after.
 #   examples/chat_rl.sh [OUT]    (default runs/chat_rl; ZERO=DIR picks the checkpoint,
-#                                 STEPS=N the GRPO steps, default 45)
+#                                 STEPS=N the GRPO steps, default 90)
 # Without ZERO, runs `aha zero --out runs/zero` first when runs/zero is absent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-runs/chat_rl}
 PY=${PYTHON:-python3}
 AHA=${AHA:-./aha}
-STEPS=${STEPS:-45}
+STEPS=${STEPS:-90}
 if [ -z "${ZERO:-}" ]; then
   ZERO=runs/zero/checkpoints/step_80
   [ -d "$ZERO" ] || $AHA zero --out runs/zero >runs/zero.log 2>&1

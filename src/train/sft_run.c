@@ -151,9 +151,10 @@ static int train_and_save(const SftRunConfig *c, Model *m, const Split *s, const
     }
     if (model_save(m, dir, c->bf16 ? ST_BF16 : ST_F32) != 0 || copy_tokenizer(c->model, dir) != 0) return -1;
     if (report_write(c->out, NULL) != 0) return err_wrap("report");
-    log_info("sft: %d updates, loss %.4f -> %.4f%s%.4f in %.0f s (%ld target tokens); wrote %s", sc.steps,
-             res.first_loss, res.last_loss, s->n_eval ? ", eval_loss " : "", s->n_eval ? res.eval_loss : 0.0,
-             res.seconds, res.tokens, dir);
+    char eval[48] = "";
+    if (s->n_eval) snprintf(eval, sizeof eval, ", eval_loss %.4f", res.eval_loss);
+    log_info("sft: %d updates, loss %.4f -> %.4f%s in %.0f s (%ld target tokens); wrote %s", sc.steps, res.first_loss,
+             res.last_loss, eval, res.seconds, res.tokens, dir);
     log_info("sft: peak resident memory %.2f GiB", (double)peak_rss_bytes() / (1 << 30));
     return 0;
 }
