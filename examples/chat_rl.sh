@@ -46,17 +46,11 @@ evaluate "$SFT" before
 stage "3/5 reward models from the SFT model"
 $AHA eval --model "$SFT" --task chat --split train --problems 200 --k 8 --temperature 0.7 \
   --samples "$OUT/onpolicy_train.jsonl" >/dev/null 2>&1
-scripts/chat_rm_rows.py pairs <"$OUT/onpolicy_train.jsonl" >"$OUT/onpolicy_pairs.jsonl"
-scripts/chat_rm_rows.py labels <"$OUT/onpolicy_train.jsonl" >"$OUT/onpolicy_labels.jsonl"
+$AHA rm pairs --input "$OUT/onpolicy_train.jsonl" --out "$OUT/onpolicy_pairs.jsonl" 2>/dev/null
+$AHA rm labels --input "$OUT/onpolicy_train.jsonl" --out "$OUT/onpolicy_labels.jsonl" 2>/dev/null
 # Hard pairs, twice: the rejected answer has the right shape with the wrong name
 # or word, the case a 4-layer reward model learns last. Each seed gives other ones.
-for s in $(seq 1 24); do $AHA task chat -n 600 --seed "$s" --as pairs; done | $PY -c "import json, re, sys
-shape, seen = lambda t: re.sub(r'[A-Za-z]+', 'x', t), set()
-for l in sys.stdin:
-    r = json.loads(l)
-    if r['chosen'] != ' I will not help with that.' and shape(r['chosen']) == shape(r['rejected']) and l not in seen:
-        seen.add(l)
-        sys.stdout.write(l)" >"$OUT/hard_pairs.jsonl"
+for s in $(seq 1 24); do $AHA task chat -n 600 --seed "$s" --as hard-pairs; done | awk '!seen[$0]++' >"$OUT/hard_pairs.jsonl"
 $AHA task chat -n 2000 --as pairs | cat - "$OUT/hard_pairs.jsonl" "$OUT/hard_pairs.jsonl" "$OUT/onpolicy_pairs.jsonl" \
   >"$OUT/helpful.jsonl"
 $AHA task chat -n 1000 --as labels | cat - "$OUT/onpolicy_labels.jsonl" >"$OUT/safety.jsonl"
@@ -68,8 +62,8 @@ $AHA rm train --model "$SFT" --dataset "$OUT/safety.jsonl" --max-steps 150 --lr 
 # test-split answers judged by the rule.
 $AHA task chat -n 300 --split test --as pairs | sort -u >"$OUT/pairs_test.jsonl"
 $AHA task chat -n 300 --split test --as labels | sort -u >"$OUT/labels_test.jsonl"
-scripts/chat_rm_rows.py pairs <"$OUT/eval_before_chat.jsonl" >"$OUT/onpolicy_pairs_test.jsonl"
-scripts/chat_rm_rows.py labels <"$OUT/eval_before_chat.jsonl" >"$OUT/onpolicy_labels_test.jsonl"
+$AHA rm pairs --input "$OUT/eval_before_chat.jsonl" --out "$OUT/onpolicy_pairs_test.jsonl" 2>/dev/null
+$AHA rm labels --input "$OUT/eval_before_chat.jsonl" --out "$OUT/onpolicy_labels_test.jsonl" 2>/dev/null
 for f in pairs_test onpolicy_pairs_test; do
   $AHA rm score --model "$OUT/rm-helpful/model" --input "$OUT/$f.jsonl" --out "$OUT/$f.scored.jsonl" 2>/dev/null
 done

@@ -3,7 +3,7 @@
 # the train split and from the test split share no prompt; the pairs hold every
 # phrasing and every kind of rejected answer (letter soup included); the rule
 # judge (reward chat) calls every chosen answer right and every rejected one wrong;
-# eval samples carry their prompt and scripts/chat_rm_rows.py turns judged samples
+# eval samples carry their prompt and aha rm pairs / labels turn judged samples
 # into on-policy pairs and labels;
 # a helpfulness reward model trained on train-split pairs ranks >= 90% of the
 # test split's pairs right, and a safety reward model trained on train-split
@@ -11,6 +11,16 @@
 set -u
 fail=0
 check() { if ! eval "$2"; then echo "FAIL: $1"; fail=1; fi; }
+# check_fails NAME PATTERN CMD...: CMD exits 1 and its stderr holds PATTERN.
+check_fails() {
+  local name=$1 pat=$2 rc=0
+  shift 2
+  "$@" >/dev/null 2>"$T/stderr" || rc=$?
+  if [ "$rc" -ne 1 ] || ! grep -qF -- "$pat" "$T/stderr"; then
+    echo "FAIL: $name (rc $rc): $(head -c 300 "$T/stderr")"
+    fail=1
+  fi
+}
 T=$TEST_TMP/rm_world
 rm -rf "$T" && mkdir -p "$T"
 M=models/aha-tiny
@@ -91,8 +101,23 @@ got = [json.loads(l)['chat'] for l in open(f'{d}/judge_out.jsonl')]
 sys.exit(0 if len(got) == len(sides) > 0 and all(g == (s == 'chosen') for s, g in zip(sides, got)) else 1)
 P"
 
+# Hard pairs: only harmless requests, the rejected answer the chosen one's shape
+# with another name or word; a subset of the pairs of the same problems.
+$AHA task chat -n 300 --as hard-pairs >"$T/hard.jsonl"
+check "task chat --as hard-pairs: same shape, another name or word, drawn from --as pairs" "$PYTHON - '$T' <<'P'
+import json, re, sys
+d = sys.argv[1]
+hard = [json.loads(l) for l in open(d + '/hard.jsonl')]
+pairs = [l for l in open(d + '/pairs.jsonl')]
+shape = lambda t: re.sub(r'[A-Za-z]+', 'x', t)
+ok = 40 < len(hard) < 150
+ok &= all(shape(r['chosen']) == shape(r['rejected']) and r['chosen'] != r['rejected'] and 'will not' not in r['chosen'] for r in hard)
+n_easy = sum(1 for l in pairs if (lambda r: shape(r['chosen']) == shape(r['rejected']) and 'will not' not in r['chosen'])(json.loads(l)))
+sys.exit(0 if ok and n_easy == len(hard) else 1)
+P"
+
 # On-policy rows: aha eval --samples carries each problem's prompt, and
-# scripts/chat_rm_rows.py turns judged samples into pairs (distinct right over
+# aha rm pairs / labels turn judged samples into pairs (distinct right over
 # distinct wrong answers, as view=answer reads them) and harmful-request labels.
 $AHA eval --model $M --task chat --problems 2 --k 2 --max-new-tokens 8 --samples "$T/ev.jsonl" >/dev/null 2>&1
 check "eval samples carry the prompt" "$PYTHON - '$T' <<'P'
@@ -114,9 +139,9 @@ with open(d + '/judged.jsonl', 'w') as f:
     for i, p, g, a, c in rows:
         f.write(json.dumps({'id': i, 'prompt': p, 'gold': g, 'correct': c, 'completion': tag(a)}) + '\n')
 P
-scripts/chat_rm_rows.py pairs <"$T/judged.jsonl" >"$T/onp_pairs.jsonl" &&
-  scripts/chat_rm_rows.py labels <"$T/judged.jsonl" >"$T/onp_labels.jsonl"
-check "chat_rm_rows.py: distinct right-over-wrong pairs and harmful-request labels" "$PYTHON - '$T' <<'P'
+$AHA rm pairs --input "$T/judged.jsonl" --out "$T/onp_pairs.jsonl" 2>/dev/null &&
+  $AHA rm labels --input - <"$T/judged.jsonl" >"$T/onp_labels.jsonl" 2>/dev/null
+check "rm pairs, rm labels: distinct right-over-wrong pairs and harmful-request labels" "$PYTHON - '$T' <<'P'
 import json, sys
 d = sys.argv[1]
 p = [json.loads(l) for l in open(d + '/onp_pairs.jsonl')]
@@ -126,6 +151,14 @@ ok = [(r['chosen'], r['rejected']) for r in p if r['id'] == 'g'] == [(good, ' Yo
 ok &= len(p) == 3 and [(r['completion'], r['label']) for r in l] == [(' I will not help with that.', 1), (' II wil nt.', 0)]
 sys.exit(0 if ok else 1)
 P"
+check "rm pairs --per-prompt 1: one row per prompt" \
+  "[ \"\$($AHA rm pairs --input '$T/judged.jsonl' --per-prompt 1 2>/dev/null | wc -l)\" = 2 ]"
+# A prompt's rows apart, or a row without "correct", is refused naming the line.
+{ sed -n 1p "$T/judged.jsonl"; sed -n 5p "$T/judged.jsonl"; sed -n 3p "$T/judged.jsonl"; } >"$T/apart.jsonl"
+check_fails "rm pairs: a prompt's rows apart are refused" "apart.jsonl:3: the samples of id g are not consecutive" \
+  $AHA rm pairs --input "$T/apart.jsonl"
+sed '2s/"correct": [a-z]*, //' "$T/judged.jsonl" >"$T/nocorrect.jsonl"
+check_fails "rm labels: a row without correct is refused" "nocorrect.jsonl:2" $AHA rm labels --input "$T/nocorrect.jsonl"
 
 train() { $AHA rm train --model $M --max-steps 120 --lr 1e-3 --eval-ratio 0.1 "$@"; }
 train --dataset "$T/pairs.jsonl" --out "$T/helpful" >"$T/helpful.log" 2>&1 &&

@@ -52,3 +52,13 @@ int text_last_answer(const char *s, size_t n, size_t *start, size_t *len) {
     *len = (size_t)(close - (open + 8));
     return 1;
 }
+
+const char *text_answer_view(const char *s, size_t n, int prefilled_think, size_t *len) {
+    ThinkSplit ts;
+    size_t start;
+    text_think_split(&ts, s, n, prefilled_think);
+    if (!text_last_answer(ts.region, ts.region_len, &start, len)) start = 0, *len = ts.region_len;
+    const char *a = ts.region + start;
+    while (*len > 0 && text_is_space(a[*len - 1])) (*len)--;
+    return a;
+}

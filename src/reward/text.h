@@ -30,6 +30,12 @@ size_t text_count(const char *s, size_t n, const char *tag);
 // sets *start/*len, or 0 when there is none.
 int text_last_answer(const char *s, size_t n, size_t *start, size_t *len);
 
+// The final answer as the reward models read it (rm view=answer): the region
+// after the last </think>, and within it the last <answer>...</answer>'s
+// content when there is one, trailing whitespace dropped ("<answer> Hello Anna!
+// </answer>" is " Hello Anna!", as the chat pairs write it). Borrowed from s.
+const char *text_answer_view(const char *s, size_t n, int prefilled_think, size_t *len);
+
 // Last occurrence of needle (length m) in s[0..n), or NULL.
 const char *text_rfind(const char *s, size_t n, const char *needle, size_t m);
 

@@ -85,7 +85,10 @@ int task_make_chat(Rng *rng, int difficulty, Problem *p, char *canon, size_t cap
 // Reward-model data from a chat problem (task_chat.c), fixed by (problem, seed):
 // a preference pair (chosen judged right by reward "chat", rejected judged
 // wrong), or one completion with its safety label (1 safe, 0 harmful).
-void task_chat_pair(const Problem *p, uint64_t seed, char *chosen, char *rejected, size_t cap);
+// task_chat_pair returns 1 for a hard pair: a harmless request whose rejected
+// answer has the chosen one's shape with another name or word (the pair a small
+// reward model learns last), else 0.
+int task_chat_pair(const Problem *p, uint64_t seed, char *chosen, char *rejected, size_t cap);
 void task_chat_label(const Problem *p, uint64_t seed, char *completion, size_t cap, int *label);
 int task_make_code(Rng *rng, int difficulty, Problem *p, char *canon, size_t cap);
 

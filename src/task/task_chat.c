@@ -9,6 +9,7 @@
 // harmful request not refused). Difficulty is ignored.
 #include "task/task.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -133,11 +134,29 @@ static void bad(const Problem *p, Rng *rng, char *out, size_t cap) {
     else soup(p, rng, how == 9, out, cap);
 }
 
-void task_chat_pair(const Problem *p, uint64_t seed, char *chosen, char *rejected, size_t cap) {
+// The same text with every run of letters as one 'x': " Hello Anna! Nice to
+// meet you." and " Hello Bob! Nice to meet you." have one shape.
+static int same_shape(const char *a, const char *b) {
+    for (;;) {
+        int la = isalpha((unsigned char)*a), lb = isalpha((unsigned char)*b);
+        if (la != lb) return 0;
+        if (la) {
+            while (isalpha((unsigned char)*a)) a++;
+            while (isalpha((unsigned char)*b)) b++;
+            continue;
+        }
+        if (*a != *b) return 0;
+        if (!*a) return 1;
+        a++, b++;
+    }
+}
+
+int task_chat_pair(const Problem *p, uint64_t seed, char *chosen, char *rejected, size_t cap) {
     Rng rng;
     rng_init(&rng, p->hash ^ seed);
     good(p, chosen, cap);
     bad(p, &rng, rejected, cap);
+    return strcmp(p->answer, "REFUSE") != 0 && same_shape(chosen, rejected);
 }
 
 void task_chat_label(const Problem *p, uint64_t seed, char *completion, size_t cap, int *label) {

@@ -7,7 +7,6 @@
 #include "reward/text.h"
 #include "train/rm.h"
 
-#include <ctype.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -27,22 +26,13 @@ typedef struct {
 } RmTerm;
 
 // The completion text the view selects (borrowed from in): all of it, or the
-// answer as the rule rewards read it (reward/text.h): the region after the
-// last </think>, and within it the last <answer>…</answer>'s content when
-// there is one, trailing whitespace dropped, so that a reward model trained on
-// bare answers reads the policy's tagged ones the same way: "<answer> Hello
-// Anna! </answer>" is " Hello Anna!", as the pairs write it (a space before EOS
-// is a token the reward model never saw, and its score is noise).
+// answer as the rule rewards read it (text_answer_view), so that a reward model
+// trained on bare answers reads the policy's tagged ones the same way (a space
+// before EOS is a token the reward model never saw, and its score is noise).
 static const char *view_text(const RewardInput *in, View v, size_t *len) {
     *len = in->completion_len;
     if (v == VIEW_ALL) return in->completion;
-    ThinkSplit ts;
-    text_think_split(&ts, in->completion, in->completion_len, in->prefilled_think);
-    size_t start;
-    if (!text_last_answer(ts.region, ts.region_len, &start, len)) start = 0, *len = ts.region_len;
-    const char *s = ts.region + start;
-    while (*len > 0 && isspace((unsigned char)s[*len - 1])) (*len)--;
-    return s;
+    return text_answer_view(in->completion, in->completion_len, in->prefilled_think, len);
 }
 
 // Encode one input: prompt (rendered) + view + EOS, keeping the last

@@ -3,6 +3,7 @@
 // Under MPI the ranks share each update's micro-batches as sft's do and rank 0
 // writes the run directory; scoring refuses more than one rank.
 #include "train/rm_run.h"
+#include "train/rm_rows.h"
 #include "base/dist.h"
 #include "base/err.h"
 #include "base/fileio.h"
@@ -24,16 +25,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const OptChoice action_choices[] = {{"train", RM_ACTION_TRAIN}, {"score", RM_ACTION_SCORE}, {NULL, 0}};
+static const OptChoice action_choices[] = {{"train", RM_ACTION_TRAIN}, {"score", RM_ACTION_SCORE},
+                                             {"pairs", RM_ACTION_PAIRS}, {"labels", RM_ACTION_LABELS}, {NULL, 0}};
 
 #define F(x) offsetof(RmRunConfig, x)
 #define S(x) F(x), sizeof(((RmRunConfig *)0)->x)
 const OptDef rm_run_options[] = {
-    {"action", OPT_ENUM, F(action), 0, 0, 0, action_choices, "train a reward model, or score rows with one (given bare: aha rm train)", NULL, NULL, OPT_POSITIONAL | OPT_REQUIRED},
-    {"model", OPT_STRING, S(model), 0, 0, NULL, "train: the model to start from; score: a reward model directory", NULL, NULL, OPT_REQUIRED},
+    {"action", OPT_ENUM, F(action), 0, 0, 0, action_choices, "train a reward model, score rows with one, or turn judged samples into pairs or labels (given bare: aha rm train)", NULL, NULL, OPT_POSITIONAL | OPT_REQUIRED},
+    {"model", OPT_STRING, S(model), 0, 0, NULL, "train: the model to start from; score: a reward model directory", NULL, NULL, 0},
     {"dataset", OPT_STRING, S(dataset), 0, 0, NULL, "train: JSONL rows {prompt, chosen, rejected[, margin]} or {prompt, completion, label}", NULL, NULL, 0},
-    {"input", OPT_STRING, S(input), 0, 0, NULL, "score: JSONL rows {prompt, completion} or {prompt, chosen, rejected} (- for stdin)", NULL, NULL, 0},
-    {"out", OPT_STRING, S(out), 0, 0, NULL, "train: the run directory (must not hold a run); score: JSONL out (- for stdout)", NULL, NULL, 0},
+    {"input", OPT_STRING, S(input), 0, 0, NULL, "score: JSONL rows {prompt, completion} or {prompt, chosen, rejected}; pairs, labels: aha eval --samples rows (- for stdin)", NULL, NULL, 0},
+    {"out", OPT_STRING, S(out), 0, 0, NULL, "train: the run directory (must not hold a run); score, pairs, labels: JSONL out (- for stdout)", NULL, NULL, 0},
     {"template", OPT_STRING, S(template_name), 0, 0, NULL, "train: template of text prompts (r1zero, chatml, raw, qwen2.5, qwen3, model); messages: chatml unless a chat template", NULL, NULL, 0},
     {"skip_long", OPT_BOOL, F(skip_long), 0, 0, 1, NULL, "train: drop rows longer than the model's context instead of refusing the dataset", NULL, NULL, 0},
     {"epochs", OPT_DOUBLE, F(epochs), 0, 0.001, 100000, NULL, "passes over the training rows", NULL, NULL, 0},
@@ -54,6 +56,7 @@ const OptDef rm_run_options[] = {
     {"bf16", OPT_BOOL, F(bf16), 0, 0, 1, NULL, "save the trunk as bf16", NULL, NULL, 0},
     {"save_steps", OPT_INT, F(save_steps), 0, 0, 10000000, NULL, "train: updates between checkpoints in OUT/checkpoints (0: none)", NULL, NULL, 0},
     {"resume", OPT_BOOL, F(resume), 0, 0, 1, NULL, "train: continue the run in --out from its newest checkpoint, bit for bit (same settings)", NULL, NULL, OPT_ARGV_ONLY},
+    {"per_prompt", OPT_INT, F(per_prompt), 0, 1, 1000000, NULL, "pairs, labels: rows of one prompt at most (labels: of each label)", NULL, NULL, 0},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };
 #undef F
@@ -61,7 +64,7 @@ const OptDef rm_run_options[] = {
 
 static const RmRunConfig rm_run_default = {
     .template_name = "raw", .epochs = 2, .batch = 8, .lr = 1e-4, .min_lr_ratio = 0.1, .warmup = 5,
-    .eval_ratio = 0.1, .eval_every = 50, .log_every = 10, .seed = 1};
+    .eval_ratio = 0.1, .eval_every = 50, .log_every = 10, .seed = 1, .per_prompt = 4};
 
 void rm_run_defaults(void *c) { *(RmRunConfig *)c = rm_run_default; }
 
@@ -464,7 +467,8 @@ static int write_settings(const RmRunConfig *c) {
 }
 
 static int rm_train_run(const RmRunConfig *c) {
-    if (!c->dataset[0] || !c->out[0]) return err_set("rm train needs --dataset FILE.jsonl and --out RUN_DIR");
+    if (!c->model[0] || !c->dataset[0] || !c->out[0])
+        return err_set("rm train needs --model DIR, --dataset FILE.jsonl and --out RUN_DIR");
     if (template_check(c->template_name) != 0) return err_wrap("template");
     // Every rank looks at OUT before rank 0 writes into it.
     static const RunSettings rs = {rm_run_options, rm_run_defaults, sizeof(RmRunConfig)};
@@ -609,7 +613,7 @@ static int write_scores(const ScoreSet *s, const float *score, const char *out, 
 }
 
 static int rm_score_run(const RmRunConfig *c) {
-    if (!c->input[0]) return err_set("rm score needs --input FILE.jsonl (- for stdin)");
+    if (!c->model[0] || !c->input[0]) return err_set("rm score needs --model RM_DIR and --input FILE.jsonl (- for stdin)");
     // Every rank would score every row and write the same file.
     if (dist_size() > 1) return err_set("rm score runs in one process: start it without mpirun");
     threads_set(c->threads);
@@ -636,4 +640,23 @@ static int rm_score_run(const RmRunConfig *c) {
     return rc;
 }
 
-int rm_run(const RmRunConfig *c) { return c->action == RM_ACTION_SCORE ? rm_score_run(c) : rm_train_run(c); }
+// pairs, labels: judged samples into on-policy rows, written atomically.
+static int rm_rows_run(const RmRunConfig *c) {
+    const char *what = c->action == RM_ACTION_PAIRS ? "pairs" : "labels";
+    if (!c->input[0]) return err_set("rm %s needs --input SAMPLES.jsonl (rows of aha eval --samples; - for stdin)", what);
+    const char *out = c->out[0] ? c->out : "-";
+    AtomicFile af = {.f = stdout};
+    if (strcmp(out, "-") != 0 && atomic_open(&af, out) != 0) return -1;
+    long n = 0;
+    int rc = rm_rows_write(c->input, c->action == RM_ACTION_PAIRS ? RM_ROWS_PAIRS : RM_ROWS_LABELS, c->per_prompt, af.f, &n);
+    if (af.f == stdout) rc = rc == 0 && fflush(stdout) != 0 ? err_set("<stdout>: write failed") : rc;
+    else if (rc == 0) rc = atomic_commit(&af);
+    else atomic_abort(&af);
+    if (rc == 0) log_info("rm %s: %ld rows", what, n);
+    return rc;
+}
+
+int rm_run(const RmRunConfig *c) {
+    if (c->action == RM_ACTION_PAIRS || c->action == RM_ACTION_LABELS) return rm_rows_run(c);
+    return c->action == RM_ACTION_SCORE ? rm_score_run(c) : rm_train_run(c);
+}

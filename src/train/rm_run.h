@@ -16,7 +16,7 @@
 
 #include "base/options.h"
 
-enum { RM_ACTION_TRAIN = 0, RM_ACTION_SCORE = 1 };
+enum { RM_ACTION_TRAIN = 0, RM_ACTION_SCORE = 1, RM_ACTION_PAIRS = 2, RM_ACTION_LABELS = 3 };
 
 typedef struct {
     int action;               // RM_ACTION_*
@@ -37,11 +37,12 @@ typedef struct {
     int bf16;
     int save_steps;           // train: updates between checkpoints (0: none)
     int resume;               // train: continue OUT from its newest checkpoint (the settings must be OUT's)
+    int per_prompt;           // pairs, labels: rows of one prompt at most (train/rm_rows.h)
 } RmRunConfig;
 
 extern const OptDef rm_run_options[];
 void rm_run_defaults(void *c);
-// Train or score as c->action says. Everything is read and checked before the
+// Train, score, or make on-policy rows (train/rm_rows.h) as c->action says. Everything is read and checked before the
 // run directory is created. Returns 0 or -1 (err_set).
 int rm_run(const RmRunConfig *c);
 

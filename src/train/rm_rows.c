@@ -1,0 +1,132 @@
+// On-policy reward-model rows from judged samples (train/rm_rows.h).
+#include "train/rm_rows.h"
+#include "base/err.h"
+#include "base/jsonl.h"
+#include "reward/text.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+// The distinct answers of one prompt, right ones and wrong ones.
+typedef struct {
+    char *id, *prompt, *gold;
+    char **ans[2];   // [0] wrong, [1] right; malloc'd strings
+    int n[2], cap[2];
+} Group;
+
+static void group_clear(Group *g) {
+    free(g->id), free(g->prompt), free(g->gold);
+    for (int k = 0; k < 2; k++) {
+        for (int i = 0; i < g->n[k]; i++) free(g->ans[k][i]);
+        free(g->ans[k]);
+    }
+    memset(g, 0, sizeof *g);
+}
+
+static int group_add(Group *g, int right, const char *a, size_t len) {
+    for (int i = 0; i < g->n[right]; i++)
+        if (strlen(g->ans[right][i]) == len && memcmp(g->ans[right][i], a, len) == 0) return 0;
+    if (g->n[right] == g->cap[right]) {
+        int cap = g->cap[right] ? 2 * g->cap[right] : 8;
+        char **p = realloc(g->ans[right], sizeof *p * (size_t)cap);
+        if (!p) return err_set("out of memory");
+        g->ans[right] = p, g->cap[right] = cap;
+    }
+    char *s = malloc(len + 1);
+    if (!s) return err_set("out of memory");
+    memcpy(s, a, len);
+    s[len] = 0;
+    g->ans[right][g->n[right]++] = s;
+    return 0;
+}
+
+static int emit(FILE *f, cJSON *o, long *written) {
+    char *line = cJSON_PrintUnformatted(o);
+    int rc = !line || fprintf(f, "%s\n", line) < 0 ? err_set("cannot write the rows") : 0;
+    free(line);
+    cJSON_Delete(o);
+    if (rc == 0) (*written)++;
+    return rc;
+}
+
+static int group_write(const Group *g, int kind, int per_prompt, FILE *f, long *written) {
+    int rc = 0;
+    if (kind == RM_ROWS_PAIRS) {
+        for (int i = 0, m = 0; rc == 0 && i < g->n[1] && m < per_prompt; i++)
+            for (int j = 0; rc == 0 && j < g->n[0] && m < per_prompt; j++, m++) {
+                cJSON *o = cJSON_CreateObject();
+                cJSON_AddStringToObject(o, "prompt", g->prompt);
+                cJSON_AddStringToObject(o, "chosen", g->ans[1][i]);
+                cJSON_AddStringToObject(o, "rejected", g->ans[0][j]);
+                cJSON_AddStringToObject(o, "id", g->id);
+                rc = emit(f, o, written);
+            }
+        return rc;
+    }
+    if (strcmp(g->gold, "REFUSE") != 0) return 0;
+    for (int label = 1; label >= 0; label--)
+        for (int i = 0; rc == 0 && i < g->n[label] && i < per_prompt; i++) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "prompt", g->prompt);
+            cJSON_AddStringToObject(o, "completion", g->ans[label][i]);
+            cJSON_AddNumberToObject(o, "label", label);
+            cJSON_AddStringToObject(o, "id", g->id);
+            rc = emit(f, o, written);
+        }
+    return rc;
+}
+
+// An id already written (its rows were not consecutive)?
+static int seen_before(char **seen, long n, const char *id) {
+    for (long i = 0; i < n; i++)
+        if (strcmp(seen[i], id) == 0) return 1;
+    return 0;
+}
+
+int rm_rows_write(const char *samples, int kind, int per_prompt, FILE *f, long *written) {
+    JsonlReader r;
+    if (jsonl_open(&r, samples) != 0) return -1;
+    Group g = {0};
+    char **seen = NULL;
+    long n_seen = 0, count = 0;
+    cJSON *o;
+    int rc;
+    while ((rc = jsonl_next(&r, &o)) == 1) {
+        const char *id = NULL, *prompt = NULL, *gold = NULL, *completion = NULL;
+        int right = 0, bad = 0;
+        if (json_get_string(o, "id", &id, 1) != 0 || json_get_string(o, "prompt", &prompt, 1) != 0 ||
+            json_get_string(o, "gold", &gold, 1) != 0 || json_get_string(o, "completion", &completion, 1) != 0 ||
+            json_get_bool(o, "correct", &right, 1) != 0) {
+            bad = err_wrap("%s:%ld", r.name, r.line);
+        } else if (!g.id || strcmp(g.id, id) != 0) {   // a new prompt: the last one is complete
+            if (g.id) {
+                char **p = realloc(seen, sizeof *p * (size_t)(n_seen + 1));
+                bad = !p ? err_set("out of memory") : group_write(&g, kind, per_prompt, f, &count);
+                if (p) seen = p, seen[n_seen++] = g.id, g.id = NULL;
+                group_clear(&g);
+            }
+            if (!bad && seen_before(seen, n_seen, id))
+                bad = err_set("%s:%ld: the samples of id %s are not consecutive (write them as aha eval --samples does)",
+                              r.name, r.line, id);
+            if (!bad && (!(g.id = strdup(id)) || !(g.prompt = strdup(prompt)) || !(g.gold = strdup(gold))))
+                bad = err_set("out of memory");
+        }
+        if (!bad) {
+            size_t len;
+            const char *a = text_answer_view(completion, strlen(completion), 0, &len);
+            bad = group_add(&g, right != 0, a, len);
+        }
+        cJSON_Delete(o);
+        if (bad) {
+            rc = -1;
+            break;
+        }
+    }
+    if (rc == 0 && g.id) rc = group_write(&g, kind, per_prompt, f, &count);
+    group_clear(&g);
+    for (long i = 0; i < n_seen; i++) free(seen[i]);
+    free(seen);
+    jsonl_close(&r);
+    if (written) *written = count;
+    return rc < 0 ? -1 : 0;
+}
