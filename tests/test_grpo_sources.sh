@@ -69,6 +69,23 @@ AHA_ABS=$(cd "$(dirname "$AHA")" && pwd)/$(basename "$AHA")
 check "relative source paths are kept absolute and a resume from elsewhere finds them" \
   '[ $? -eq 0 ] && grep -q "\"dataset=$T/general.jsonl\"" "$T/rel/config.json" && [ "$(wc -l <"$T/rel/metrics.jsonl")" -eq 2 ]'
 
+# Difficulty 0 cycles 1..max_difficulty: sums of 3 and 4 terms only, both seen
+# (grpo source and flag alike), and eval's --max-difficulty the same.
+$AHA grpo --model "$T/model" --template raw --prompts-per-step 4 --group-size 2 --max-new-tokens 4 --steps 2 \
+  --reward math --source task=sum:difficulty=0:max_difficulty=2 --log-samples 8 --threads 1 --out "$T/md" >"$T/md.log" 2>&1 &&
+  $AHA grpo --model "$T/model" --template raw --prompts-per-step 4 --group-size 2 --max-new-tokens 4 --steps 2 \
+    --reward math --task sum --difficulty 0 --max-difficulty 2 --log-samples 8 --threads 1 --out "$T/md2" >>"$T/md.log" 2>&1 &&
+  $AHA eval --model "$T/model" --task sum --difficulty 0 --max-difficulty 3 --problems 6 --k 1 --max-new-tokens 4 \
+    --samples "$T/md_eval.jsonl" >>"$T/md.log" 2>&1
+check "difficulty 0 with max_difficulty cycles 1..max" "$PYTHON - '$T' <<'P'
+import json, sys
+d = sys.argv[1]
+terms = lambda f: sorted({json.loads(l)['prompt'].count('+') + 1 for l in open(f)})
+ok = terms(d + '/md/samples.jsonl') == [3, 4] and terms(d + '/md2/samples.jsonl') == [3, 4]
+ok &= sorted({json.loads(l)['difficulty'] for l in open(d + '/md_eval.jsonl')}) == [1, 2, 3]
+sys.exit(0 if ok else 1)
+P"
+
 refused() {   # what, pattern, args...
     local what=$1 pat=$2; shift 2
     $AHA grpo --model "$T/model" --steps 1 --reward math "$@" --out "$T/bad" >"$T/bad.log" 2>&1; rc=$?
@@ -80,5 +97,6 @@ refused "a source with both task and dataset is refused" "exactly one of task= a
   --source "task=sum:dataset=$T/general.jsonl"
 refused "--task beside --source is refused" "source replaces task and dataset" --task sum --source task=sum
 refused "an unknown source key is refused" "unknown key 'ratio'" --source task=sum:ratio=2
+refused "a max_difficulty out of range is refused" "max_difficulty: a whole number in \[0, 5\]" --source task=sum:max_difficulty=6
 refused "two sources with one name are refused" "two sources are called 'sum'" --source task=sum --source task=sum
 exit $fail

@@ -21,7 +21,8 @@ const OptDef problem_choice_options[] = {
     {"task", OPT_STRING, S(task), 0, 0, NULL, "task generator (see aha task --help)", NULL, NULL, 0},
     {"dataset", OPT_STRING, S(dataset), 0, 0, NULL, "JSONL dataset instead of a task (math verifier; code when its rows have tests)", NULL, NULL, 0},
     {"split", OPT_STRING, S(split), 0, 0, NULL, "train or test (task problems)", NULL, NULL, 0},
-    {"difficulty", OPT_INT, F(difficulty), 0, 0, TASK_MAX_DIFFICULTY, NULL, "task difficulty, 0 cycles 1..5", NULL, NULL, 0},
+    {"difficulty", OPT_INT, F(difficulty), 0, 0, TASK_MAX_DIFFICULTY, NULL, "task difficulty, 0 cycles 1..--max-difficulty", NULL, NULL, 0},
+    {"max_difficulty", OPT_INT, F(max_difficulty), 0, 0, TASK_MAX_DIFFICULTY, NULL, "the highest difficulty --difficulty 0 cycles through (0: 5)", NULL, NULL, 0},
     {"problems", OPT_INT, F(problems), 0, 0, 1000000, NULL, "problems to sample (dataset: the first n, 0 = all)", NULL, NULL, 0},
     {"skip_long_prompts", OPT_BOOL, F(skip_long_prompts), 0, 0, 1, NULL, "drop and count dataset rows too long for the model's context instead of refusing the dataset", NULL, NULL, 0},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
@@ -113,7 +114,7 @@ int eval_open_problems(const ProblemChoice *pc, const char *cmd, const SampleSet
                        const Tokenizer *tok, ProblemSource *ps, int *n, long *skipped, int *max_prompt) {
     int split = TASK_SPLIT_TEST;
     if (pc->task[0] && (split = task_split_parse(pc->split)) < 0) return -1;
-    if (problems_open(ps, pc->task, pc->dataset, split, (uint64_t)s->seed, pc->difficulty, 0) != 0) return -1;
+    if (problems_open(ps, pc->task, pc->dataset, split, (uint64_t)s->seed, pc->difficulty, pc->max_difficulty, 0) != 0) return -1;
     int room = m->cfg.max_position - s->max_new_tokens;
     char limit[128];
     snprintf(limit, sizeof limit, "max_position_embeddings %d less max_new_tokens %d", m->cfg.max_position,

@@ -18,7 +18,8 @@ typedef struct {
     char task[64];          // task generator, or "" with dataset
     char dataset[512];      // JSONL dataset (verified with the math reward)
     char split[8];          // train | test (task only)
-    int difficulty;         // 0: cycle 1..5 over problems
+    int difficulty;         // 0: cycle 1..max_difficulty over problems
+    int max_difficulty;     // 0: 5
     int problems;           // n problems (dataset: the first n; 0 = all of it)
     int skip_long_prompts;  // dataset rows too long for the context are dropped (and counted), not an error
 } ProblemChoice;

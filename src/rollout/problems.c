@@ -7,11 +7,12 @@
 #include <string.h>
 
 int problems_open(ProblemSource *ps, const char *task, const char *dataset, int split, uint64_t seed, int difficulty,
-                  int shuffle) {
+                  int max_difficulty, int shuffle) {
     memset(ps, 0, sizeof *ps);
     ps->seed = seed;
     ps->split = split;
     ps->difficulty = difficulty;
+    ps->max_difficulty = max_difficulty ? max_difficulty : TASK_MAX_DIFFICULTY;
     ps->shuffle = shuffle;
     ps->perm_epoch = -1;
     if (!task[0] == !dataset[0]) return err_set("give exactly one of task and dataset");
@@ -25,6 +26,8 @@ int problems_open(ProblemSource *ps, const char *task, const char *dataset, int 
     if (!(ps->task = task_find(task))) return -1;
     if (difficulty < 0 || difficulty > TASK_MAX_DIFFICULTY)
         return err_set("difficulty must be 0 (mixed) or 1..%d", TASK_MAX_DIFFICULTY);
+    if (max_difficulty < 0 || max_difficulty > TASK_MAX_DIFFICULTY)
+        return err_set("max difficulty must be 0 (all levels) or 1..%d", TASK_MAX_DIFFICULTY);
     return 0;
 }
 
@@ -78,7 +81,7 @@ int problems_get(ProblemSource *ps, long index, PromptProblem *p) {
     }
     memset(p, 0, offsetof(PromptProblem, gen));
     p->index = index;
-    int d = ps->difficulty ? ps->difficulty : 1 + (int)(index % TASK_MAX_DIFFICULTY);
+    int d = ps->difficulty ? ps->difficulty : 1 + (int)(index % ps->max_difficulty);
     if (task_generate(ps->task, ps->seed, ps->split, d, index, &p->gen) != 0) return -1;
     p->difficulty = d;
     p->question = p->gen.prompt;

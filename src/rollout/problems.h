@@ -19,7 +19,8 @@ typedef struct {
     int use_dataset;
     int split;               // TASK_SPLIT_* (task problems)
     uint64_t seed;
-    int difficulty;          // 0: cycle 1..TASK_MAX_DIFFICULTY by index
+    int difficulty;          // 0: cycle 1..max_difficulty by index
+    int max_difficulty;      // 1..TASK_MAX_DIFFICULTY
     int shuffle;             // dataset: a fresh seeded order each pass; else file order
     int *perm;               // (ds.n) the order of the current pass
     long perm_epoch;
@@ -39,11 +40,11 @@ typedef struct {
 } PromptProblem;
 
 // Open a task (train or test split) or a dataset; exactly one of task and
-// dataset is non-empty (dataset must outlive ps: problem ids quote it).
+// dataset is non-empty. Difficulty 0 cycles 1..max_difficulty (0: all levels) (dataset must outlive ps: problem ids quote it).
 // Returns 0, or -1 after err_set (unknown task, bad difficulty, unreadable
 // dataset naming file:line).
 int problems_open(ProblemSource *ps, const char *task, const char *dataset, int split, uint64_t seed, int difficulty,
-                  int shuffle);
+                  int max_difficulty, int shuffle);
 void problems_close(ProblemSource *ps);
 // The reward whose value 1 means "correct" for these problems: the task's own
 // verifier; for datasets "code" when its rows carry tests, else "math".

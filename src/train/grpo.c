@@ -133,7 +133,7 @@ int trainer_open(Trainer *t, const GrpoConfig *cfg, const char *weights_dir) {
     if (!(t->tok = tok_load(weights_dir))) return -1;
     if (path_fmt(t->tok_dir, sizeof t->tok_dir, "%s", weights_dir) != 0) return -1;
     if (c->source.n > 0) return open_mixed(t);
-    if (problems_open(&t->problems, c->task, c->dataset, TASK_SPLIT_TRAIN, (uint64_t)c->sample.seed, c->difficulty, 1) != 0)
+    if (problems_open(&t->problems, c->task, c->dataset, TASK_SPLIT_TRAIN, (uint64_t)c->sample.seed, c->difficulty, c->max_difficulty, 1) != 0)
         return -1;
     const char *verifier = problems_verifier(&t->problems);
     // No reward terms given: the problems' own verifier, plus R1's format reward.
@@ -185,7 +185,7 @@ static int open_mixed(Trainer *t) {
     memset(&rewards, 0, sizeof rewards);
     for (int i = 0; i < c->reward.n; i++)
         if (reward_parse_spec(&rewards, c->reward.item[i]) != 0) return err_wrap("reward \"%s\"", c->reward.item[i]);
-    if (grpo_sources_open(&t->sources, &c->source, &rewards, c->difficulty, (uint64_t)c->sample.seed) != 0) return -1;
+    if (grpo_sources_open(&t->sources, &c->source, &rewards, c->difficulty, c->max_difficulty, (uint64_t)c->sample.seed) != 0) return -1;
     if (open_lexicon_and_room(t) != 0) return -1;
     for (int i = 0; i < t->sources.n; i++) {
         GrpoSource *s = &t->sources.src[i];

@@ -17,7 +17,8 @@ typedef struct {
     char model[512];          // Hugging Face model directory (with tokenizer.json)
     char task[64];            // task generator name, or "" with dataset
     char dataset[512];        // JSONL dataset, or "" with task
-    int difficulty;           // task difficulty; 0 mixes all levels
+    int difficulty;           // task difficulty; 0 cycles 1..max_difficulty
+    int max_difficulty;       // 0: every level
     char out[512];            // run directory
     int steps;
     int save_every;           // 0: only at the end

@@ -39,7 +39,7 @@ static int parse_number(const char *key, const char *v, double lo, double hi, do
     return 0;
 }
 
-static int parse_spec(GrpoSource *s, const char *text, const RewardSpec *rw, int *difficulty) {
+static int parse_spec(GrpoSource *s, const char *text, const RewardSpec *rw, int *difficulty, int *max_difficulty) {
     char buf[OPT_LIST_LEN];
     snprintf(buf, sizeof buf, "%s", text);
     s->weight = 1;
@@ -66,8 +66,11 @@ static int parse_spec(GrpoSource *s, const char *text, const RewardSpec *rw, int
         } else if (strcmp(key, "difficulty") == 0) {
             if (parse_number(key, val, 0, TASK_MAX_DIFFICULTY, &d) != 0 || d != floor(d)) return err_set("difficulty: a whole number in [0, %d]", TASK_MAX_DIFFICULTY);
             *difficulty = (int)d;
+        } else if (strcmp(key, "max_difficulty") == 0) {
+            if (parse_number(key, val, 0, TASK_MAX_DIFFICULTY, &d) != 0 || d != floor(d)) return err_set("max_difficulty: a whole number in [0, %d]", TASK_MAX_DIFFICULTY);
+            *max_difficulty = (int)d;
         } else {
-            return err_set("unknown key '%s' (task, dataset, weight, difficulty, name, rewards)", key);
+            return err_set("unknown key '%s' (task, dataset, weight, difficulty, max_difficulty, name, rewards)", key);
         }
     }
     return 0;
@@ -98,15 +101,16 @@ static int add_judge(RewardSpec *rw, GrpoSource *s, const char *verifier) {
     return 0;
 }
 
-int grpo_sources_open(GrpoSources *S, const OptList *specs, RewardSpec *rewards, int difficulty, uint64_t seed) {
+int grpo_sources_open(GrpoSources *S, const OptList *specs, RewardSpec *rewards, int difficulty, int max_difficulty,
+                      uint64_t seed) {
     memset(S, 0, sizeof *S);
     S->seed = seed;
     if (specs->n > GRPO_MAX_SOURCES) return err_set("source: at most %d sources", GRPO_MAX_SOURCES);
     for (int i = 0; i < specs->n; i++) {
         GrpoSource *s = &S->src[i];
-        int diff = difficulty;
+        int diff = difficulty, max_diff = max_difficulty;
         S->n = i + 1;
-        if (parse_spec(s, specs->item[i], rewards, &diff) != 0) goto fail;
+        if (parse_spec(s, specs->item[i], rewards, &diff, &max_diff) != 0) goto fail;
         if (!s->task[0] == !s->dataset[0]) {
             err_set("give exactly one of task= and dataset=");
             goto fail;
@@ -117,7 +121,7 @@ int grpo_sources_open(GrpoSources *S, const OptList *specs, RewardSpec *rewards,
                 err_set("two sources are called '%s' (name= tells them apart)", s->name);
                 goto fail;
             }
-        if (problems_open(&s->ps, s->task, s->dataset, TASK_SPLIT_TRAIN, seed + (uint64_t)i, diff, 1) != 0) goto fail;
+        if (problems_open(&s->ps, s->task, s->dataset, TASK_SPLIT_TRAIN, seed + (uint64_t)i, diff, max_diff, 1) != 0) goto fail;
         s->open = 1;
         const char *v = problems_verifier(&s->ps);
         s->verifier_term = -1;

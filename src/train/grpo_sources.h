@@ -39,7 +39,8 @@ typedef struct {
 // rewards with weight 0: its correctness is judged and logged, never paid.
 // Returns 0, or -1 after err_set naming the spec and the field (what was
 // opened is closed).
-int grpo_sources_open(GrpoSources *S, const OptList *specs, RewardSpec *rewards, int difficulty, uint64_t seed);
+int grpo_sources_open(GrpoSources *S, const OptList *specs, RewardSpec *rewards, int difficulty, int max_difficulty,
+                      uint64_t seed);
 void grpo_sources_close(GrpoSources *S);
 // The source of problem number index.
 int grpo_sources_pick(const GrpoSources *S, long index);
