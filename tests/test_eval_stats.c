@@ -36,5 +36,11 @@ int main(void) {
     // wait, check, checking, but, BUT, however, verified, mistakes, errors, retry, evaluated, waiting = 12
     CHECK(reflection_count(t, strlen(t)) == 12, "got %d", reflection_count(t, strlen(t)));
     CHECK(reflection_count("", 0) == 0);
+    // The Chinese counterparts, wherever they occur: 等等, 检查, 错误, 但是 and 不对 = 5;
+    // 等 alone, 检 alone and 误 are not words of the list.
+    const char *z = "大约 4 * 5 = 20. 等等, 让我检查: 有错误, 但是不对. 等一下, 检 误";
+    CHECK(reflection_count(z, strlen(z)) == 5, "got %d", reflection_count(z, strlen(z)));
+    const char *m = "wait, 等等 check 检查";
+    CHECK(reflection_count(m, strlen(m)) == 4, "got %d", reflection_count(m, strlen(m)));
     return TEST_END();
 }

@@ -7,6 +7,10 @@
 const char *const reflection_words[10] = {"wait", "mistake", "however", "but", "retry",
                                           "error", "verify", "wrong", "evaluate", "check"};
 
+// 等等 wait, 错误 mistake/error, 然而 however, 但是 but, 重试 retry, 验证 verify,
+// 不对 wrong, 检查 check (R1's evaluate has no single counterpart).
+const char *const reflection_words_zh[8] = {"等等", "错误", "然而", "但是", "重试", "验证", "不对", "检查"};
+
 // Endings accepted after a stem: "", s, es, ed, d, ing, ies ("verifies").
 static int inflection(const char *w, size_t n, const char *stem) {
     size_t s = strlen(stem);
@@ -28,9 +32,20 @@ static int inflection(const char *w, size_t n, const char *stem) {
     return 0;
 }
 
+// Non-overlapping occurrences of word in text[0..len).
+static int occurrences(const char *text, size_t len, const char *word) {
+    size_t m = strlen(word);
+    int n = 0;
+    for (size_t i = 0; i + m <= len;)
+        if (memcmp(text + i, word, m) == 0) n++, i += m;
+        else i++;
+    return n;
+}
+
 int reflection_count(const char *text, size_t len) {
     int count = 0;
     char w[32];
+    for (int k = 0; k < 8; k++) count += occurrences(text, len, reflection_words_zh[k]);
     for (size_t i = 0; i < len;) {
         while (i < len && !isalpha((unsigned char)text[i])) i++;
         size_t b = i;

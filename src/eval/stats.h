@@ -8,9 +8,12 @@
 
 // R1's ten reflection words (wait, mistake, however, but, retry, error,
 // verify, wrong, evaluate, check), matched as whole words, case-insensitive;
-// simple inflections (checks, checking, checked, errors, ...) count too.
+// simple inflections (checks, checking, checked, errors, ...) count too; and
+// their Chinese counterparts (等等, 错误, 但是, 验证, 不对, 检查, ...), counted
+// where they occur, so that a bilingual model's checks count in either language.
 int reflection_count(const char *text, size_t len);
 extern const char *const reflection_words[10];
+extern const char *const reflection_words_zh[8];
 
 // Unbiased pass@k from n samples of which c are correct: 1 - C(n-c, k)/C(n, k).
 // Requires 1 <= k <= n, 0 <= c <= n.
