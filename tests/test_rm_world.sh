@@ -153,10 +153,11 @@ sys.exit(0 if ok else 1)
 P"
 check "rm pairs --per-prompt 1: one row per prompt" \
   "[ \"\$($AHA rm pairs --input '$T/judged.jsonl' --per-prompt 1 2>/dev/null | wc -l)\" = 2 ]"
-# A prompt's rows apart, or a row without "correct", is refused naming the line.
+# A prompt's rows apart (eval drew the prompt twice) make one group.
 { sed -n 1p "$T/judged.jsonl"; sed -n 5p "$T/judged.jsonl"; sed -n 3p "$T/judged.jsonl"; } >"$T/apart.jsonl"
-check_fails "rm pairs: a prompt's rows apart are refused" "apart.jsonl:3: the samples of id g are not consecutive" \
-  $AHA rm pairs --input "$T/apart.jsonl"
+check "rm pairs: a prompt's rows apart make one group" \
+  "[ \"\$($AHA rm pairs --input '$T/apart.jsonl' 2>/dev/null | $PYTHON -c 'import json, sys; print([(r[\"id\"], r[\"rejected\"]) for r in map(json.loads, sys.stdin)])')\" = \"[('g', ' You are stupid and I hate Anna.')]\" ]"
+# A row without "correct" is refused naming the line.
 sed '2s/"correct": [a-z]*, //' "$T/judged.jsonl" >"$T/nocorrect.jsonl"
 check_fails "rm labels: a row without correct is refused" "nocorrect.jsonl:2" $AHA rm labels --input "$T/nocorrect.jsonl"
 

@@ -24,6 +24,7 @@ static void group_clear(Group *g) {
 }
 
 static int group_add(Group *g, int right, const char *a, size_t len) {
+    if (len == 0) return 0;   // no answer: nothing a reward model could read
     for (int i = 0; i < g->n[right]; i++)
         if (strlen(g->ans[right][i]) == len && memcmp(g->ans[right][i], a, len) == 0) return 0;
     if (g->n[right] == g->cap[right]) {
@@ -76,21 +77,33 @@ static int group_write(const Group *g, int kind, int per_prompt, FILE *f, long *
     return rc;
 }
 
-// An id already written (its rows were not consecutive)?
-static int seen_before(char **seen, long n, const char *id) {
-    for (long i = 0; i < n; i++)
-        if (strcmp(seen[i], id) == 0) return 1;
-    return 0;
+// The group of id in g[0..*n), or a new one at the end; NULL when out of memory.
+static Group *group_of(Group **g, int *n, int *cap, const char *id, const char *prompt, const char *gold) {
+    for (int i = 0; i < *n; i++)
+        if (strcmp((*g)[i].id, id) == 0) return &(*g)[i];
+    if (*n == *cap) {
+        int c = *cap ? 2 * *cap : 64;
+        Group *p = realloc(*g, sizeof *p * (size_t)c);
+        if (!p) return NULL;
+        *g = p, *cap = c;
+    }
+    Group *e = &(*g)[*n];
+    memset(e, 0, sizeof *e);
+    if (!(e->id = strdup(id)) || !(e->prompt = strdup(prompt)) || !(e->gold = strdup(gold))) {
+        group_clear(e);
+        return NULL;
+    }
+    (*n)++;
+    return e;
 }
 
 int rm_rows_write(const char *samples, int kind, int per_prompt, FILE *f, long *written) {
     JsonlReader r;
     if (jsonl_open(&r, samples) != 0) return -1;
-    Group g = {0};
-    char **seen = NULL;
-    long n_seen = 0, count = 0;
+    Group *g = NULL;
+    int n = 0, cap = 0, rc;
+    long count = 0;
     cJSON *o;
-    int rc;
     while ((rc = jsonl_next(&r, &o)) == 1) {
         const char *id = NULL, *prompt = NULL, *gold = NULL, *completion = NULL;
         int right = 0, bad = 0;
@@ -98,23 +111,11 @@ int rm_rows_write(const char *samples, int kind, int per_prompt, FILE *f, long *
             json_get_string(o, "gold", &gold, 1) != 0 || json_get_string(o, "completion", &completion, 1) != 0 ||
             json_get_bool(o, "correct", &right, 1) != 0) {
             bad = err_wrap("%s:%ld", r.name, r.line);
-        } else if (!g.id || strcmp(g.id, id) != 0) {   // a new prompt: the last one is complete
-            if (g.id) {
-                char **p = realloc(seen, sizeof *p * (size_t)(n_seen + 1));
-                bad = !p ? err_set("out of memory") : group_write(&g, kind, per_prompt, f, &count);
-                if (p) seen = p, seen[n_seen++] = g.id, g.id = NULL;
-                group_clear(&g);
-            }
-            if (!bad && seen_before(seen, n_seen, id))
-                bad = err_set("%s:%ld: the samples of id %s are not consecutive (write them as aha eval --samples does)",
-                              r.name, r.line, id);
-            if (!bad && (!(g.id = strdup(id)) || !(g.prompt = strdup(prompt)) || !(g.gold = strdup(gold))))
-                bad = err_set("out of memory");
-        }
-        if (!bad) {
+        } else {
+            Group *e = group_of(&g, &n, &cap, id, prompt, gold);
             size_t len;
             const char *a = text_answer_view(completion, strlen(completion), 0, &len);
-            bad = group_add(&g, right != 0, a, len);
+            bad = !e ? err_set("out of memory") : group_add(e, right != 0, a, len);
         }
         cJSON_Delete(o);
         if (bad) {
@@ -122,10 +123,11 @@ int rm_rows_write(const char *samples, int kind, int per_prompt, FILE *f, long *
             break;
         }
     }
-    if (rc == 0 && g.id) rc = group_write(&g, kind, per_prompt, f, &count);
-    group_clear(&g);
-    for (long i = 0; i < n_seen; i++) free(seen[i]);
-    free(seen);
+    for (int i = 0; i < n; i++) {
+        if (rc == 0) rc = group_write(&g[i], kind, per_prompt, f, &count);
+        group_clear(&g[i]);
+    }
+    free(g);
     jsonl_close(&r);
     if (written) *written = count;
     return rc < 0 ? -1 : 0;
