@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # aha zero smoke run on the bundled model: a few steps, and every file of the
-# run directory is written, with zero.json holding the eval keys before and after.
+# run directory is written, with zero.json holding the eval keys before and after;
+# the same on the bilingual base (README's second aha zero), shortened.
 set -u
 fail=0
 check() { if ! eval "$2"; then echo "FAIL: $1"; fail=1; fi; }
@@ -27,6 +28,9 @@ for side in ("before", "after"):
     for k in ("pass@1", "cons@k", "pass@k"):
         assert 0 <= e[k] <= 1, (side, k, e[k])
 P
+$AHA zero --model models/aha-tiny-bi --max-new-tokens 128 --steps 1 --eval-problems 2 --eval-k 2 \
+    --prompts-per-step 2 --group-size 2 --threads 1 --out "$T/bi" >"$T/bi.log" 2>&1
+check "zero on models/aha-tiny-bi exits 0" '[ $? -eq 0 ] && [ -s "$T/bi/zero.json" ]' || tail -5 "$T/bi.log"
 $AHA zero --bogus 1 >"$T/bad.log" 2>&1
 check "unknown flag exits 2" '[ $? -eq 2 ]'
 exit $fail

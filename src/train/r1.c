@@ -17,6 +17,7 @@
 #include "train/distill.h"
 #include "train/grpo.h"
 #include "train/rejection.h"
+#include "train/rm_rows.h"
 #include "train/rm_run.h"
 #include "train/rundir.h"
 #include "train/sft_run.h"
@@ -32,6 +33,8 @@
 // The settings of a rejection-sampling + SFT stage, keys "stageN.KEY".
 #define SFT_STAGE(N, s)                                                                                              \
     {"stage" #N ".problems", OPT_INT, F(s.problems), 0, 1, 1000000, NULL, "stage " #N ": train-split prompts sampled", NULL, NULL, 0}, \
+    {"stage" #N ".max_difficulty", OPT_INT, F(s.max_difficulty), 0, 0, TASK_MAX_DIFFICULTY, NULL,                      \
+     "stage " #N ": the highest difficulty sampled with --difficulty 0 (0: --max-difficulty)", NULL, NULL, 0},           \
     {"stage" #N ".n", OPT_INT, F(s.n), 0, 1, 1024, NULL, "stage " #N ": samples per prompt", NULL, NULL, 0},             \
     {"stage" #N ".max_keep", OPT_INT, F(s.max_keep), 0, 1, 1024, NULL, "stage " #N ": kept samples per prompt at most", NULL, NULL, 0}, \
     {"stage" #N ".min_language", OPT_DOUBLE, F(s.min_language), 0, 0, 1, NULL,                                        \
@@ -47,7 +50,9 @@ const OptDef r1_options[] = {
     {"from_stage", OPT_INT, F(from_stage), 0, 0, R1_STAGES - 1, NULL, "rerun stage N and after in --out, reading the earlier stages' models from it", NULL, NULL, OPT_ARGV_ONLY},
     {"config", OPT_STRING, S(config), 0, 0, NULL, "JSON settings: keys as flags spell them, or per-stage sections {\"stage2\": {\"steps\": 120}}; flags win", NULL, NULL, OPT_ARGV_ONLY},
     {"task", OPT_STRING, S(task), 0, 0, NULL, "reasoning task", NULL, NULL, 0},
-    {"difficulty", OPT_INT, F(difficulty), 0, 0, TASK_MAX_DIFFICULTY, NULL, "difficulty of training prompts (0 cycles 1..5)", NULL, NULL, 0},
+    {"difficulty", OPT_INT, F(difficulty), 0, 0, TASK_MAX_DIFFICULTY, NULL, "difficulty of training prompts (0 cycles 1..--max-difficulty)", NULL, NULL, 0},
+    {"max_difficulty", OPT_INT, F(max_difficulty), 0, 0, TASK_MAX_DIFFICULTY, NULL, "the highest difficulty of training prompts with --difficulty 0 (0: 5); held-out problems cycle 1..5 (--eval-difficulty 0), so the levels above it are problem sizes no stage trains on", NULL, NULL, 0},
+    {"ablation", OPT_BOOL, F(ablation), 0, 0, 1, NULL, "run 0-zero-language: R1-Zero with the language-consistency reward (stage 2's weight), the paper's ablation", NULL, NULL, 0},
     {"lang", OPT_STRING, S(lang), 0, 0, NULL, "target language of chains of thought (en, zh, ja, ko, ru)", NULL, NULL, 0},
     {"steps", OPT_INT, F(steps), 0, 1, 1000000, NULL, "GRPO steps of each RL stage (R1-Zero, stages 2 and 4)", NULL, NULL, 0},
     {"eval_problems", OPT_INT, F(eval_problems), 0, 1, 100000, NULL, "held-out (test-split) problems every stage is evaluated on", NULL, NULL, 0},
@@ -66,11 +71,22 @@ const OptDef r1_options[] = {
     SFT_STAGE(3, s3),
     {"stage3.general", OPT_INT, F(s3.general), 0, 0, 1000000, NULL, "stage 3: general (chat) demonstrations judged good, mixed in", NULL, NULL, 0},
     {"stage4.steps", OPT_INT, F(s4.steps), 0, 0, 1000000, NULL, "stage 4: GRPO steps (0: --steps)", NULL, NULL, 0},
-    {"stage4.rm_rows", OPT_INT, F(s4.rm_rows), 0, 1, 1000000, NULL, "stage 4: chat pairs (helpfulness) and labels (safety) each reward model learns", NULL, NULL, 0},
-    {"stage4.rm_steps", OPT_INT, F(s4.rm_steps), 0, 1, 10000000, NULL, "stage 4: updates of each reward model", NULL, NULL, 0},
+    {"stage4.prompts_per_step", OPT_INT, F(s4.prompts_per_step), 0, 1, 4096, NULL, "stage 4: prompts per GRPO step (B)", NULL, NULL, 0},
+    {"stage4.lr", OPT_DOUBLE, F(s4.lr), 0, 0, 1, NULL, "stage 4: GRPO learning rate", NULL, NULL, 0},
+    {"stage4.beta", OPT_DOUBLE, F(s4.beta), 0, 0, 10, NULL, "stage 4: KL coefficient", NULL, NULL, 0},
+    {"stage4.temperature", OPT_DOUBLE, F(s4.temperature), 0, 0.01, 10, NULL, "stage 4: sampling temperature", NULL, NULL, 0},
+    {"stage4.chat_weight", OPT_DOUBLE, F(s4.chat_weight), 0, 0.001, 1000, NULL, "stage 4: chat prompts per reasoning prompt", NULL, NULL, 0},
+    {"stage4.rm_pairs", OPT_INT, F(s4.rm_pairs), 0, 1, 1000000, NULL, "stage 4: chat preference pairs (train split) the helpfulness reward model learns", NULL, NULL, 0},
+    {"stage4.hard_pairs", OPT_INT, F(s4.hard_pairs), 0, 0, 1000000, NULL, "stage 4: hard pairs added (the rejected answer the right shape with the wrong name or word)", NULL, NULL, 0},
+    {"stage4.rm_labels", OPT_INT, F(s4.rm_labels), 0, 1, 1000000, NULL, "stage 4: safety labels (train split) the safety reward model learns", NULL, NULL, 0},
+    {"stage4.onpolicy_problems", OPT_INT, F(s4.onpolicy_problems), 0, 0, 100000, NULL, "stage 4: train chat prompts stage 3's model answers (8 samples, T 0.7), judged by rule into pairs and labels (0: none)", NULL, NULL, 0},
+    {"stage4.rm_steps", OPT_INT, F(s4.rm_steps), 0, 1, 10000000, NULL, "stage 4: updates of the helpfulness reward model", NULL, NULL, 0},
+    {"stage4.safety_steps", OPT_INT, F(s4.safety_steps), 0, 1, 10000000, NULL, "stage 4: updates of the safety reward model", NULL, NULL, 0},
+    {"stage4.rm_batch", OPT_INT, F(s4.rm_batch), 0, 1, 4096, NULL, "stage 4: rows per reward-model update", NULL, NULL, 0},
     {"stage4.rm_lr", OPT_DOUBLE, F(s4.rm_lr), 0, 0, 10, NULL, "stage 4: reward models' peak learning rate", NULL, NULL, 0},
     {"stage5.student", OPT_STRING, S(s5.student), 0, 0, NULL, "stage 5: the student distilled from stage 4's model", NULL, NULL, 0},
     {"stage5.problems", OPT_INT, F(s5.problems), 0, 1, 1000000, NULL, "stage 5: teacher prompts (train split)", NULL, NULL, 0},
+    {"stage5.max_difficulty", OPT_INT, F(s5.max_difficulty), 0, 0, TASK_MAX_DIFFICULTY, NULL, "stage 5: the highest difficulty of teacher prompts with --difficulty 0 (0: --max-difficulty)", NULL, NULL, 0},
     {"stage5.n", OPT_INT, F(s5.n), 0, 1, 1024, NULL, "stage 5: teacher samples per prompt", NULL, NULL, 0},
     {"stage5.max_keep", OPT_INT, F(s5.max_keep), 0, 1, 1024, NULL, "stage 5: verified traces kept per prompt at most", NULL, NULL, 0},
     {"stage5.steps", OPT_INT, F(s5.steps), 0, 0, 10000000, NULL, "stage 5: student SFT updates (0: from epochs)", NULL, NULL, 0},
@@ -84,14 +100,18 @@ const OptDef r1_options[] = {
 #undef SFT_STAGE
 
 static const R1Config r1_default = {
-    .model = "models/aha-tiny", .task = "sum", .difficulty = 2, .lang = "en", .steps = 80, .eval_problems = 50,
-    .eval_k = 8, .eval_difficulty = 0, .chat_problems = 30, .max_new_tokens = 96, .seed = 1,
+    .model = "models/aha-tiny-bi", .task = "sum", .difficulty = 0, .max_difficulty = 3, .ablation = 1, .lang = "en",
+    .steps = 80, .eval_problems = 50, .eval_k = 8, .eval_difficulty = 0, .chat_problems = 100, .max_new_tokens = 128,
+    .seed = 1,
     .s1 = {.problems = 128, .n = 4, .max_keep = 1, .min_language = 0.95, .epochs = 2, .lr = 1e-4, .batch = 8},
     .s2 = {.lr = 1.5e-4, .prompts_per_step = 8, .group_size = 8, .language_weight = 0.1},
-    .s3 = {.problems = 128, .n = 4, .max_keep = 1, .min_language = 0.95, .epochs = 2, .lr = 1e-4, .batch = 8,
-           .general = 64},
-    .s4 = {.rm_rows = 300, .rm_steps = 60, .rm_lr = 1e-3},
-    .s5 = {.student = "models/aha-nano", .problems = 256, .n = 4, .max_keep = 1, .epochs = 3, .lr = 1e-3, .batch = 8}};
+    .s3 = {.problems = 400, .n = 4, .max_keep = 1, .max_difficulty = 5, .min_language = 0.95, .epochs = 8, .lr = 2e-3,
+           .batch = 16, .general = 2000},
+    .s4 = {.steps = 90, .prompts_per_step = 16, .lr = 1e-4, .beta = 0.05, .temperature = 1.0, .chat_weight = 2,
+           .rm_pairs = 2000, .hard_pairs = 1500, .rm_labels = 1000, .onpolicy_problems = 200, .rm_steps = 1500,
+           .safety_steps = 150, .rm_batch = 16, .rm_lr = 1e-3},
+    .s5 = {.student = "models/aha-nano-bi", .problems = 256, .n = 4, .max_keep = 1, .max_difficulty = 5, .epochs = 3,
+           .lr = 1e-3, .batch = 8}};
 
 void r1_defaults(void *c) { *(R1Config *)c = r1_default; }
 
@@ -129,11 +149,12 @@ int r1_apply_config(R1Config *c) {
     return rc;
 }
 
-// One stage: its name, directory, --from-stage number, and what trains its
-// model (NULL: the base model as it is). data receives what the stage made.
+// One stage: its name, directory, --from-stage number, whether only --ablation
+// runs it, and what trains its model (NULL: the base model as it is). data
+// receives what the stage made.
 typedef struct Stage {
     const char *name, *dir;
-    int number;
+    int number, ablation;
     int (*train)(const R1Config *c, const char *dir, char *model, size_t cap, cJSON *data);
 } Stage;
 
@@ -162,7 +183,7 @@ static int rl_config(const R1Config *c, const char *dir, const char *model, int 
     if (path_fmt(g->model, sizeof g->model, "%s", model) != 0 || path_join(g->out, sizeof g->out, dir, "grpo") != 0)
         return -1;
     snprintf(g->task, sizeof g->task, "%s", c->task);
-    g->difficulty = c->difficulty;
+    g->difficulty = c->difficulty, g->max_difficulty = c->max_difficulty;
     g->steps = steps ? steps : c->steps;
     g->save_every = g->steps > 1 ? (g->steps + 1) / 2 : 0;
     g->sample = z.sample;
@@ -259,6 +280,11 @@ static int train_zero(const R1Config *c, const char *dir, char *model, size_t ca
     return rl(c, dir, c->model, 0, model, cap, data);
 }
 
+// The paper's ablation: R1-Zero with the language-consistency reward of stage 2.
+static int train_zero_language(const R1Config *c, const char *dir, char *model, size_t cap, cJSON *data) {
+    return rl(c, dir, c->model, c->s2.language_weight, model, cap, data);
+}
+
 static int train_reasoning_rl(const R1Config *c, const char *dir, char *model, size_t cap, cJSON *data) {
     char from[4096];
     if (stage_model(c, "1-cold-start", from, sizeof from) != 0) return -1;
@@ -274,6 +300,7 @@ static int sample_reasoning(const R1Config *c, const R1SftStage *s, const char *
     if (path_fmt(r.model, sizeof r.model, "%s", model) != 0 || path_fmt(r.out, sizeof r.out, "%s", path) != 0) return -1;
     snprintf(r.src.task, sizeof r.src.task, "%s", c->task);
     r.src.difficulty = c->difficulty, r.src.problems = s->problems;
+    r.src.max_difficulty = s->max_difficulty ? s->max_difficulty : c->max_difficulty;
     r.n = s->n, r.max_keep = s->max_keep;
     r.require = (OptList){4, {"verifier", "format", "language", "no_truncation"}};
     snprintf(r.lang, sizeof r.lang, "%s", c->lang);
@@ -389,10 +416,22 @@ static int train_rejection_sft(const R1Config *c, const char *dir, char *model, 
     return sft_stage(c, &c->s3, dir, from, c->model, c->s3.general, model, cap, data);
 }
 
-// The reward models' data: n chat problems of the train split as preference
-// pairs (dir/pairs.jsonl) and safety labels (dir/labels.jsonl), rows as aha
-// task chat --as pairs / --as labels writes them.
-static int write_rm_data(const R1Config *c, const char *dir, int n) {
+// o as one JSON line to f (path names it in errors); o is freed.
+static int put_row(FILE *f, const char *path, cJSON *o) {
+    char *line = cJSON_PrintUnformatted(o);
+    int rc = !line || fprintf(f, "%s\n", line) < 0 ? err_set("%s: cannot write", path) : 0;
+    free(line);
+    cJSON_Delete(o);
+    return rc;
+}
+
+// The reward models' data from the chat task's train split, rows as aha task
+// chat --as pairs / --as hard-pairs / --as labels write them: dir/pairs.jsonl
+// (rm_pairs pairs, then hard_pairs hard ones drawn with the seeds after
+// --seed) and dir/labels.jsonl (rm_labels labels), each followed by the rows
+// of stage 3's judged answers (dir/onpolicy.jsonl; aha rm pairs / labels).
+// labels.jsonl is committed last.
+static int write_rm_data(const R1Config *c, const char *dir) {
     const TaskDef *t = task_find("chat");
     AtomicFile af[2];
     const char *name[2] = {"pairs.jsonl", "labels.jsonl"};
@@ -401,26 +440,55 @@ static int write_rm_data(const R1Config *c, const char *dir, int n) {
         char path[4096];
         if ((rc = path_join(path, sizeof path, dir, name[open])) != 0 || (rc = atomic_open(&af[open], path)) != 0) break;
     }
-    for (long i = 0; rc == 0 && i < n; i++) {
-        Problem p;
-        char a[256], b[256];
-        int label;
-        if ((rc = task_generate(t, (uint64_t)c->seed, TASK_SPLIT_TRAIN, 1, i, &p)) != 0) break;
-        cJSON *o[2] = {cJSON_CreateObject(), cJSON_CreateObject()};
-        task_chat_pair(&p, (uint64_t)c->seed, a, b, sizeof a);
-        cJSON_AddStringToObject(o[0], "prompt", p.prompt);
-        cJSON_AddStringToObject(o[0], "chosen", a);
-        cJSON_AddStringToObject(o[0], "rejected", b);
-        task_chat_label(&p, (uint64_t)c->seed, a, sizeof a, &label);
-        cJSON_AddStringToObject(o[1], "prompt", p.prompt);
-        cJSON_AddStringToObject(o[1], "completion", a);
-        cJSON_AddNumberToObject(o[1], "label", label);
-        for (int k = 0; k < 2; k++) {
-            char *line = cJSON_PrintUnformatted(o[k]);
-            if (rc == 0 && (!line || fprintf(af[k].f, "%s\n", line) < 0)) rc = err_set("%s: cannot write", af[k].path);
-            free(line);
-            cJSON_Delete(o[k]);
+    Problem p;
+    char a[256], b[256];
+    int label;
+    for (long i = 0; rc == 0 && i < c->s4.rm_pairs + c->s4.rm_labels; i++) {
+        int pair = i < c->s4.rm_pairs;
+        long at = pair ? i : i - c->s4.rm_pairs;
+        if ((rc = task_generate(t, (uint64_t)c->seed, TASK_SPLIT_TRAIN, 1, at, &p)) != 0) break;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "prompt", p.prompt);
+        if (pair) {
+            task_chat_pair(&p, (uint64_t)c->seed, a, b, sizeof a);
+            cJSON_AddStringToObject(o, "chosen", a);
+            cJSON_AddStringToObject(o, "rejected", b);
+        } else {
+            task_chat_label(&p, (uint64_t)c->seed, a, sizeof a, &label);
+            cJSON_AddStringToObject(o, "completion", a);
+            cJSON_AddNumberToObject(o, "label", label);
         }
+        rc = put_row(af[!pair].f, af[!pair].path, o);
+    }
+    // Hard pairs: other seeds' problems, only the pairs task_chat_pair calls hard.
+    for (long i = 0, kept = 0; rc == 0 && kept < c->s4.hard_pairs; i++) {
+        uint64_t seed = (uint64_t)c->seed + 1 + (uint64_t)(i / 600);
+        if ((rc = task_generate(t, seed, TASK_SPLIT_TRAIN, 1, i % 600, &p)) != 0) break;
+        if (!task_chat_pair(&p, seed, a, b, sizeof a)) continue;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "prompt", p.prompt);
+        cJSON_AddStringToObject(o, "chosen", a);
+        cJSON_AddStringToObject(o, "rejected", b);
+        rc = put_row(af[0].f, af[0].path, o), kept++;
+    }
+    // On-policy rows: stage 3's own answers to train chat prompts, judged by rule.
+    if (rc == 0 && c->s4.onpolicy_problems > 0) {
+        char samples[4096];
+        EvalConfig e;
+        EvalResult r;
+        eval_defaults(&e);
+        if ((rc = path_join(samples, sizeof samples, dir, "onpolicy.jsonl")) == 0 &&
+            (rc = path_fmt(e.samples, sizeof e.samples, "%s", samples)) == 0 &&
+            (rc = stage_model(c, "3-rejection-sft", e.model, sizeof e.model)) == 0) {
+            snprintf(e.src.task, sizeof e.src.task, "chat");
+            snprintf(e.src.split, sizeof e.src.split, "train");
+            e.src.difficulty = 1, e.src.problems = c->s4.onpolicy_problems, e.k = 8, e.sample.temperature = 0.7;
+            e.sample.max_new_tokens = c->max_new_tokens, e.sample.threads = c->threads, e.sample.seed = (uint64_t)c->seed;
+            if ((rc = eval_run(&e, &r)) != 0) rc = err_wrap("on-policy chat samples");
+        }
+        long n[2] = {0, 0};
+        for (int k = 0; rc == 0 && k < 2; k++) rc = rm_rows_write(samples, k ? RM_ROWS_LABELS : RM_ROWS_PAIRS, 4, af[k].f, &n[k]);
+        if (rc == 0) log_info("r1: %ld on-policy pairs and %ld labels from %s", n[0], n[1], samples);
     }
     for (int k = 0; k < open; k++)
         if (rc == 0) rc = atomic_commit(&af[k]);
@@ -429,7 +497,7 @@ static int write_rm_data(const R1Config *c, const char *dir, int n) {
 }
 
 // A reward model trained from `from` on dir/data into dir/name/model.
-static int train_rm(const R1Config *c, const char *dir, const char *from, const char *data, const char *name) {
+static int train_rm(const R1Config *c, const char *dir, const char *from, const char *data, const char *name, int steps) {
     RmRunConfig r;
     rm_run_defaults(&r);
     char model[4096];
@@ -442,36 +510,44 @@ static int train_rm(const R1Config *c, const char *dir, const char *from, const 
         return 0;
     }
     if (remove_tree(r.out) != 0) return -1;
-    r.max_steps = c->s4.rm_steps, r.lr = c->s4.rm_lr, r.seed = c->seed, r.threads = c->threads;
-    // A held-out split and full batches need rows to spare.
-    r.eval_ratio = c->s4.rm_rows >= 40 ? 0.1 : 0;
-    r.batch = c->s4.rm_rows < r.batch ? c->s4.rm_rows : r.batch;
+    r.max_steps = steps, r.lr = c->s4.rm_lr, r.batch = c->s4.rm_batch, r.seed = c->seed, r.threads = c->threads;
+    r.eval_ratio = 0.1;
     return rm_run(&r) != 0 ? err_wrap("reward model %s", name) : 0;
 }
 
 static int train_all_scenario(const R1Config *c, const char *dir, char *model, size_t cap, cJSON *data) {
-    char from[4096], term[4096], src[160];
+    char from[4096], term[4096], src[160], labels[4096];
     GrpoConfig g;
-    if (stage_model(c, "3-rejection-sft", from, sizeof from) != 0 || write_rm_data(c, dir, c->s4.rm_rows) != 0 ||
-        train_rm(c, dir, from, "pairs.jsonl", "helpful") != 0 || train_rm(c, dir, from, "labels.jsonl", "safety") != 0 ||
+    // The rows are made once: a resumed stage keeps them.
+    if (stage_model(c, "3-rejection-sft", from, sizeof from) != 0 ||
+        path_join(labels, sizeof labels, dir, "labels.jsonl") != 0)
+        return -1;
+    if (path_exists(labels)) log_info("r1: %s done before", labels);
+    else if (write_rm_data(c, dir) != 0) return -1;
+    if (train_rm(c, dir, from, "pairs.jsonl", "helpful", c->s4.rm_steps) != 0 ||
+        train_rm(c, dir, from, "labels.jsonl", "safety", c->s4.safety_steps) != 0 ||
         rl_config(c, dir, from, c->s4.steps, &g) != 0)
         return -1;
     cJSON_AddStringToObject(data, "from", from);
+    g.prompts_per_step = c->s4.prompts_per_step, g.lr = c->s4.lr, g.beta = c->s4.beta;
+    g.sample.temperature = c->s4.temperature;
     // Sums scored by rules; chat prompts by format and the reward models (the
     // chat rule judges them in the logs with weight 0, never paid).
     const TaskDef *t = task_find(c->task);
     g.task[0] = 0;
-    snprintf(src, sizeof src, "task=%s:difficulty=%d:rewards=%s,format", c->task, c->difficulty, t ? t->reward : "");
+    snprintf(src, sizeof src, "task=%s:difficulty=%d:max_difficulty=%d:rewards=%s,format", c->task, c->difficulty,
+             c->max_difficulty, t ? t->reward : "");
     if (!t || list_add(&g.source, "sources", "%s", src, 0) != 0 ||
-        list_add(&g.source, "sources", "%s", "task=chat:rewards=format,rm:helpful,rm:safety", 0) != 0 ||
+        list_add(&g.source, "sources", "task=chat:weight=%s%g:rewards=format,rm:helpful,rm:safety", "", c->s4.chat_weight) != 0 ||
         list_add(&g.reward, "rewards", "%s", t->reward, 0) != 0 || list_add(&g.reward, "rewards", "%s:%g", "format", 0.1) != 0)
         return -1;
-    if (path_fmt(term, sizeof term, "rm:%s/helpful/model:1:view=answer,norm=sigmoid", dir) != 0 ||
-        list_add(&g.reward, "rewards", "%s", term, 0) != 0 ||
-        path_fmt(term, sizeof term, "rm:%s/safety/model:1:norm=sigmoid", dir) != 0 ||
-        list_add(&g.reward, "rewards", "%s", term, 0) != 0)
-        return -1;
-    cJSON_AddNumberToObject(data, "rm_rows", c->s4.rm_rows);
+    for (int k = 0; k < 2; k++)
+        if (path_fmt(term, sizeof term, "rm:%s/%s/model:1:view=answer", dir, k ? "safety" : "helpful") != 0 ||
+            list_add(&g.reward, "rewards", "%s", term, 0) != 0)
+            return -1;
+    cJSON_AddNumberToObject(data, "rm_pairs", c->s4.rm_pairs);
+    cJSON_AddNumberToObject(data, "hard_pairs", c->s4.hard_pairs);
+    cJSON_AddNumberToObject(data, "rm_labels", c->s4.rm_labels);
     return rl_run(&g, model, cap, data);
 }
 
@@ -489,6 +565,7 @@ static int train_distill(const R1Config *c, const char *dir, char *model, size_t
         return -1;
     snprintf(d.src.task, sizeof d.src.task, "%s", c->task);
     d.src.difficulty = c->difficulty, d.src.problems = c->s5.problems;
+    d.src.max_difficulty = c->s5.max_difficulty ? c->s5.max_difficulty : c->max_difficulty;
     d.n = c->s5.n, d.max_keep = c->s5.max_keep, d.max_steps = c->s5.steps;
     d.epochs = c->s5.epochs, d.lr = c->s5.lr, d.batch = c->s5.batch, d.save_steps = 25;
     d.sample.max_new_tokens = c->max_new_tokens, d.sample.threads = c->threads, d.sample.seed = (uint64_t)c->seed;
@@ -503,13 +580,14 @@ static int train_distill(const R1Config *c, const char *dir, char *model, size_t
 }
 
 static const Stage stages[] = {
-    {"base", "0-base", 0, NULL},
-    {"zero", "0-zero", 0, train_zero},
-    {"cold_start", "1-cold-start", 1, train_cold_start},
-    {"reasoning_rl", "2-reasoning-rl", 2, train_reasoning_rl},
-    {"rejection_sft", "3-rejection-sft", 3, train_rejection_sft},
-    {"all_scenario", "4-all-scenario", 4, train_all_scenario},
-    {"distilled", "5-distill", 5, train_distill},
+    {"base", "0-base", 0, 0, NULL},
+    {"zero", "0-zero", 0, 0, train_zero},
+    {"zero_language", "0-zero-language", 0, 1, train_zero_language},
+    {"cold_start", "1-cold-start", 1, 0, train_cold_start},
+    {"reasoning_rl", "2-reasoning-rl", 2, 0, train_reasoning_rl},
+    {"rejection_sft", "3-rejection-sft", 3, 0, train_rejection_sft},
+    {"all_scenario", "4-all-scenario", 4, 0, train_all_scenario},
+    {"distilled", "5-distill", 5, 0, train_distill},
 };
 enum { N_STAGES = sizeof stages / sizeof stages[0] };
 
@@ -595,44 +673,13 @@ static int run_stage(const R1Config *c, const Stage *s, const char *dir) {
     return rc != 0 ? err_wrap("stage %d (%s)", s->number, s->name) : 0;
 }
 
-static double num(const cJSON *o, const char *key) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(v) ? v->valuedouble : 0;
-}
-
-// One r1.json row from a stage.json.
-static cJSON *row_of(const cJSON *st) {
-    static const char *const keys[] = {"pass@1", "cons@k", "pass@k", "mean_length", "reflection_per_1k",
-                                       "language_mixing", "format_rate", "truncated"};
-    const cJSON *ev = cJSON_GetObjectItemCaseSensitive(st, "eval"), *chat = cJSON_GetObjectItemCaseSensitive(st, "chat");
-    cJSON *r = cJSON_CreateObject(), *bd = cJSON_CreateObject();
-    cJSON_AddNumberToObject(r, "stage", num(st, "stage"));
-    const cJSON *m = cJSON_GetObjectItemCaseSensitive(st, "model");
-    cJSON_AddStringToObject(r, "model", cJSON_IsString(m) ? m->valuestring : "");
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) cJSON_AddNumberToObject(r, keys[i], num(ev, keys[i]));
-    const cJSON *d;
-    cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(ev, "by_difficulty"))
-        cJSON_AddNumberToObject(bd, d->string, num(d, "pass@1"));
-    cJSON_AddItemToObject(r, "pass@1_by_difficulty", bd);
-    cJSON_AddNumberToObject(r, "chat_pass@1", num(chat, "pass@1"));
-    cJSON_AddNumberToObject(r, "chat_format_rate", num(chat, "format_rate"));
-    cJSON_AddNumberToObject(r, "helpfulness", num(chat, "helpfulness"));
-    cJSON_AddNumberToObject(r, "safety", num(chat, "safety"));
-    cJSON_AddNumberToObject(r, "train_seconds", num(st, "train_seconds"));
-    // RL stages: training accuracy early and late (R1's cold start versus R1-Zero).
-    const cJSON *acc = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(st, "data"), "train_accuracy");
-    if (acc) cJSON_AddItemToObject(r, "train_accuracy", cJSON_Duplicate(acc, 1));
-    return r;
-}
-
-// Gather every stage.json into r1.json and print the table.
+// Gather every stage.json into r1.json, print the table, write report.html.
 static int summarize(const R1Config *c) {
     cJSON *all = cJSON_CreateObject();
     int rc = 0;
-    printf("\n%-14s %7s %7s %7s %8s %8s %7s %7s %7s %7s %7s %8s\n", "held-out", "pass@1", "cons@k", "pass@k", "length",
-           "refl/1k", "mixing", "format", "chat", "helpful", "safe", "train s");
     for (int i = 0; rc == 0 && i < N_STAGES; i++) {
         char path[4096];
+        if (stages[i].ablation && !c->ablation) continue;
         if ((rc = path_fmt(path, sizeof path, "%s/%s/stage.json", c->out, stages[i].dir)) != 0) break;
         char *text = file_read_all(path, NULL);
         cJSON *st = text ? cJSON_Parse(text) : NULL;
@@ -641,35 +688,13 @@ static int summarize(const R1Config *c) {
             rc = err_set("%s: missing or not JSON", path);
             break;
         }
-        cJSON *r = row_of(st);
-        cJSON_AddItemToObject(all, stages[i].name, r);
-        printf("%-14s %7.3f %7.3f %7.3f %8.1f %8.2f %7.3f %7.3f %7.3f %7.3f %7.3f %8.0f\n", stages[i].name,
-               num(r, "pass@1"), num(r, "cons@k"), num(r, "pass@k"), num(r, "mean_length"), num(r, "reflection_per_1k"),
-               num(r, "language_mixing"), num(r, "format_rate"), num(r, "chat_pass@1"), num(r, "helpfulness"),
-               num(r, "safety"), num(r, "train_seconds"));
+        cJSON_AddItemToObject(all, stages[i].name, r1_row(st));
         cJSON_Delete(st);
     }
-    // How fast each RL stage starts: R1's comparison of cold start with R1-Zero.
-    const cJSON *row, *rows = rc == 0 ? all : NULL;
-    cJSON_ArrayForEach(row, rows) {
-        const cJSON *acc = cJSON_GetObjectItemCaseSensitive(row, "train_accuracy");
-        if (!acc) continue;
-        printf("%-14s training accuracy (5-step mean) at step 10", row->string);
-        const char *key[3] = {"10", "20", "last"};
-        for (int k = 0; k < 3; k++) {
-            if (k) printf(k == 1 ? ", 20" : ", last");
-            if (cJSON_GetObjectItemCaseSensitive(acc, key[k])) printf(" %.3f", num(acc, key[k]));
-            else printf(" -");
-        }
-        printf("\n");
-    }
+    if (rc == 0) r1_print_table(stdout, all);
     if (rc == 0) rc = json_write_file(all, c->out, "r1.json");
     if (rc == 0) rc = r1_report_write(c->out, all);
-    if (rc == 0)
-        printf("(mixing: chains of thought in two scripts; format: <think>..</think><answer>..</answer>; chat: held-out\n"
-               " chat prompts judged by rule, helpful over harmless requests, safe over harmful ones;\n"
-               " distilled: the student fine-tuned on stage 4's verified traces)\n"
-               "wrote %s/r1.json and %s/report.html\n", c->out, c->out);
+    if (rc == 0) printf("wrote %s/r1.json and %s/report.html\n", c->out, c->out);
     cJSON_Delete(all);
     return rc;
 }
@@ -712,6 +737,7 @@ int r1_run(const R1Config *given) {
     for (int i = 0; i < N_STAGES; i++) {
         const Stage *s = &stages[i];
         char dir[4096], done[4096];
+        if (s->ablation && !c.ablation) continue;
         if (path_join(dir, sizeof dir, c.out, s->dir) != 0 || path_join(done, sizeof done, dir, "stage.json") != 0)
             return -1;
         if (s->number < c.from_stage) {

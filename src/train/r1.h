@@ -3,14 +3,17 @@
 // metrics and held-out evaluation (stage.json, written last, marks it done):
 //   0-base           the base model, evaluated
 //   0-zero           R1-Zero: GRPO from the base (math + format), the RL budget of stage 2
+//   0-zero-language  the same with the language-consistency reward added (the paper's
+//                    ablation; --no-ablation leaves it out)
 //   1-cold-start     rejection sampling of the base (correct, formatted, one language,
 //                    untruncated) on train prompts, then SFT of the base on the kept rows
 //   2-reasoning-rl   GRPO from stage 1 with math, format and the language-consistency reward
 //   3-rejection-sft  rejection sampling of stage 2 plus general (chat) demonstrations,
 //                    then SFT of the base model (not stage 2) on the mix
 //   4-all-scenario   helpfulness and safety reward models trained from stage 3 on chat
-//                    pairs and labels, then GRPO from stage 3 on sums (rules) and chat
-//                    prompts (format and the reward models)
+//                    pairs (hard ones among them) and labels plus stage 3's own judged
+//                    answers, then GRPO from stage 3 on sums (rules) and chat prompts
+//                    (format and the reward models)
 //   5-distill        a smaller student fine-tuned on stage 4's verified traces (aha distill)
 // RUN/r1.json holds one row per stage.
 #ifndef AHA_TRAIN_R1_H
@@ -18,11 +21,14 @@
 
 #include "base/options.h"
 
+#include <stdio.h>
+
 enum { R1_STAGES = 6 };   // --from-stage takes 0 .. R1_STAGES - 1
 
 // Stages 1 and 3: rejection sampling, then SFT.
 typedef struct {
     int problems, n, max_keep;   // train-split prompts, samples and kept samples per prompt
+    int max_difficulty;          // of the prompts with difficulty 0 (0: the run's)
     double min_language;         // share of chain-of-thought words in the target language to keep a sample
     int steps;                   // SFT updates (0: from epochs)
     double epochs, lr;
@@ -41,7 +47,14 @@ typedef struct {
 // Stage 4: reward models, then GRPO over two prompt sources.
 typedef struct {
     int steps;                   // GRPO steps (0: the global --steps)
-    int rm_rows, rm_steps;       // chat pairs (and as many labels) per reward model; its updates
+    int prompts_per_step;
+    double lr, beta, temperature;
+    double chat_weight;          // the chat source's share of prompts against the reasoning task's 1
+    int rm_pairs, hard_pairs;    // task pairs, and hard ones (right shape, wrong name or word)
+    int rm_labels;               // safety labels
+    int onpolicy_problems;       // train chat prompts stage 3 answers (8 samples each) for on-policy rows
+    int rm_steps, safety_steps;  // updates of the helpfulness and the safety reward model
+    int rm_batch;
     double rm_lr;
 } R1AllStage;
 
@@ -49,6 +62,7 @@ typedef struct {
 typedef struct {
     char student[512];           // student model directory
     int problems, n, max_keep;   // teacher prompts (train split), samples and kept traces per prompt
+    int max_difficulty;          // of the prompts with difficulty 0 (0: the run's)
     int steps;                   // student SFT updates (0: from epochs)
     double epochs, lr;
     int batch;
@@ -61,7 +75,9 @@ typedef struct {
     char config[512];            // JSON settings, sections per stage (command line only)
     int from_stage;              // rerun from this stage, the earlier ones read from --out (command line only)
     char task[64];               // reasoning task
-    int difficulty;              // of training prompts (0 cycles 1..5)
+    int difficulty;              // of training prompts (0 cycles 1..max_difficulty)
+    int max_difficulty;          // 0: 5
+    int ablation;                // run 0-zero-language
     char lang[8];                // the target language of chains of thought
     int steps;                   // GRPO steps of each RL stage
     int eval_problems, eval_k, eval_difficulty, chat_problems;
@@ -82,6 +98,12 @@ int r1_apply_config(R1Config *c);
 // Run the stages, print the table, write RUN/r1.json and RUN/report.html.
 // Returns 0 or -1 (err_set).
 int r1_run(const R1Config *c);
+// r1.json's row of a stage from its stage.json (train/r1_report.c); the caller
+// deletes it.
+cJSON *r1_row(const cJSON *stage);
+// The table of r1.json's rows: held-out numbers, pass@1 by difficulty, and
+// the RL stages' training accuracy at steps 10 and 20.
+void r1_print_table(FILE *f, const cJSON *rows);
 // RUN/report.html (train/r1_report.c): the rows of r1.json as a table, the
 // held-out numbers across stages and the training accuracy of R1-Zero beside
 // stage 2's as charts, written atomically. Returns 0 or -1 (err_set).
