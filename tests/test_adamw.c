@@ -34,6 +34,15 @@ static ModelConfig tiny_sized(int vocab, int ffn) {
 
 static ModelConfig tiny(void) { return tiny_sized(11, 12); }
 
+// Two models of the 8-bit tests' shape (600 embedding values: blocks end inside
+// tensors) holding the same random weights.
+static void twins(Model *a, Model *b, unsigned seed) {
+    ModelConfig cfg = tiny_sized(75, 40);
+    AHA_ASSERT(model_create(a, &cfg, 1) == 0 && model_create(b, &cfg, 1) == 0);
+    model_init_random(a, seed, 0.3f);
+    memcpy(b->params, a->params, a->n_params * 4);
+}
+
 static void fill_grads(Model *m, unsigned seed) {
     srand(seed);
     for (size_t i = 0; i < m->n_params; i++) m->grads[i] = (float)(rand() / (double)RAND_MAX - 0.5);
@@ -282,11 +291,8 @@ static void quantize_ref(double *x, size_t n, int sg) {
 // Step 1 equals fp32 AdamW bit for bit (the moments are exact until stored);
 // step 2 reads moments quantized per block of each tensor.
 static void test_two_steps(void) {
-    ModelConfig cfg = tiny_sized(75, 40);   // 600 embedding values: blocks end inside tensors
     Model a, b;
-    AHA_ASSERT(model_create(&a, &cfg, 1) == 0 && model_create(&b, &cfg, 1) == 0);
-    model_init_random(&a, 5, 0.3f);
-    memcpy(b.params, a.params, a.n_params * 4);
+    twins(&a, &b, 5);
     AdamWConfig c = adamw_defaults();
     c.lr = 0.01, c.clip_norm = 0;
     AdamW o8, o32;
@@ -330,11 +336,8 @@ static void test_two_steps(void) {
 
 // 200 updates: the 8-bit run's total parameter change stays close to fp32's.
 static void test_tracks_fp32(void) {
-    ModelConfig cfg = tiny_sized(75, 40);   // 600 embedding values: blocks end inside tensors
     Model a, b;
-    AHA_ASSERT(model_create(&a, &cfg, 1) == 0 && model_create(&b, &cfg, 1) == 0);
-    model_init_random(&a, 6, 0.3f);
-    memcpy(b.params, a.params, a.n_params * 4);
+    twins(&a, &b, 6);
     float *p0 = malloc(a.n_params * 4), *d8 = malloc(a.n_params * 4), *d32 = malloc(a.n_params * 4);
     memcpy(p0, a.params, a.n_params * 4);
     AdamWConfig c = adamw_defaults();
