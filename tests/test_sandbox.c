@@ -624,6 +624,20 @@ static void test_trainer_killed(void) {
 // under a seccomp filter that refuses them): without unsafe the sandbox
 // refuses and says why and what to do; with it, the program runs, with the
 // seccomp socket filter but no namespace, and a warning.
+// A CPU limit well inside the wall-clock one: the loop is killed by it, after
+// using it all, and that is a timeout whatever the wall clock says.
+static void check_cpu_limit_kill(const SandboxLimits *base) {
+    SandboxLimits l = *base;
+    l.cpu_seconds = 1;
+    l.wall_seconds = 3 * WALL;
+    SandboxResult r;
+    CHECK(sandbox_run(&l, "while True: pass", "", &r) == 0, "%s", err_msg());
+    CHECK(r.status == SANDBOX_TIMEOUT && r.term_signal == SIGKILL && r.cpu_seconds >= 0.99 &&
+              r.wall_seconds < l.wall_seconds, "CPU limit: status %d, signal %d, cpu %.3f s, wall %.3f s",
+          r.status, r.term_signal, r.cpu_seconds, r.wall_seconds);
+    sandbox_result_free(&r);
+}
+
 static void test_without_namespaces(void) {
     SandboxLimits l = test_limits();
     SandboxResult r = {.status = SANDBOX_SKIPPED};
@@ -634,6 +648,18 @@ static void test_without_namespaces(void) {
           "unsafe mode: status %d [%s] %s", r.status, r.out ? r.out : "", err_msg());
     CHECK(!(r.isolation & (SANDBOX_ISO_PIDNS | SANDBOX_ISO_MNTNS | SANDBOX_ISO_USERNS)) &&
               (r.isolation & SANDBOX_ISO_SECCOMP), "unsafe mode: iso %u", r.isolation);
+    sandbox_result_free(&r);
+    check_cpu_limit_kill(&l);
+    // Not its namespace's init here, so it can kill itself: a SIGKILL after
+    // longer than the CPU limit in wall time, with no CPU used, is a crash.
+    SandboxLimits slow = l;
+    slow.cpu_seconds = 1;
+    slow.wall_seconds = 3 * WALL;
+    CHECK(sandbox_run(&slow, "import os, time\ntime.sleep(1.3)\nos.kill(os.getpid(), 9)", "", &r) == 0, "%s",
+          err_msg());
+    CHECK(r.status == SANDBOX_EXITED && r.term_signal == SIGKILL && r.wall_seconds >= 1.3 && r.cpu_seconds < 0.5,
+          "self-kill: status %d, signal %d, cpu %.3f s, wall %.3f s", r.status, r.term_signal, r.cpu_seconds,
+          r.wall_seconds);
     sandbox_result_free(&r);
 }
 
@@ -751,6 +777,8 @@ int main(int argc, char **argv) {
     test_extract();
     test_passing_and_partial();
     test_call_based_and_reports();
+    SandboxLimits l = test_limits();
+    check_cpu_limit_kill(&l);
     test_code_task_solutions();
     test_parallel_bounded();
     test_hostile();

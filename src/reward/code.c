@@ -8,7 +8,6 @@
 #include "base/err.h"
 #include "task/code_tests.h"
 
-#include <signal.h>
 
 #include <math.h>
 #include <stdlib.h>
@@ -105,7 +104,6 @@ typedef struct {
     int *found;           // (n) a fenced block or <answer> held the program
     RewardCodeReport *rep;// (n)
     int partial;
-    double cpu_seconds;   // the CPU limit: a kill after that long is a timeout
 } CodeRun;
 
 static int code_should_run(void *ctx, int j) {
@@ -123,12 +121,9 @@ static int call_matches(const SandboxResult *r, const cJSON *want) {
     return ok;
 }
 
-// Why a test failed. The CPU limit kills with SIGKILL (SIGXCPU where the
-// program is not its namespace's init): a program killed so, after at least
-// its CPU time, ran out of time.
-static RewardCodeOutcome failure_of(const SandboxResult *r, double cpu_seconds) {
-    int cpu_kill = (r->term_signal == SIGKILL || r->term_signal == SIGXCPU) && r->wall_seconds >= cpu_seconds;
-    if (r->status == SANDBOX_TIMEOUT || cpu_kill) return REWARD_CODE_TIMEOUT;
+// Why a test failed (the sandbox tells a CPU-limit kill from other kills).
+static RewardCodeOutcome failure_of(const SandboxResult *r) {
+    if (r->status == SANDBOX_TIMEOUT) return REWARD_CODE_TIMEOUT;
     if (r->status == SANDBOX_OUTPUT_LIMIT) return REWARD_CODE_OUTPUT_LIMIT;
     if (!sandbox_ok(r)) return REWARD_CODE_CRASH;
     return REWARD_CODE_WRONG_OUTPUT;
@@ -148,7 +143,7 @@ static void code_done(void *ctx, int j, const SandboxResult *r) {
     if (c->first[i] < 0 || c->test[j] < c->first[i]) {
         c->first[i] = c->test[j];
         // Text that was no program (no fence, no <answer>) and did not run is reported as such.
-        RewardCodeOutcome o = failure_of(r, c->cpu_seconds);
+        RewardCodeOutcome o = failure_of(r);
         c->rep[i].outcome = !c->found[i] && o == REWARD_CODE_CRASH ? REWARD_CODE_NO_PROGRAM : o;
     }
 }
@@ -200,8 +195,7 @@ int reward_code_batch_limits(const RewardInput *in, int n, const SandboxLimits *
     CodeRun c = {calloc((size_t)jobs + 1, sizeof(int)), calloc((size_t)jobs + 1, sizeof(int)),
                  calloc((size_t)jobs + 1, sizeof(cJSON *)), calloc((size_t)jobs + 1, sizeof(int)),
                  calloc((size_t)n + 1, sizeof(int)), calloc((size_t)n + 1, sizeof(int)),
-                 calloc((size_t)n + 1, sizeof(int)), calloc((size_t)n + 1, sizeof(RewardCodeReport)), partial,
-                 lim->cpu_seconds};
+                 calloc((size_t)n + 1, sizeof(int)), calloc((size_t)n + 1, sizeof(RewardCodeReport)), partial};
     char **prog = calloc((size_t)n + 1, sizeof *prog);
     if (!job || !res || !stdin_owned || !c.owner || !c.test || !c.want || !c.call || !c.failed || !c.first ||
         !c.found || !c.rep || !prog) {

@@ -255,13 +255,17 @@ static int slot_has_exited(Slot *s) {
 static void slot_finish(Slot *s, const SandboxLimits *l, SandboxResult *r) {
     kill(-s->pid, SIGKILL);
     int st = 0;
-    while (waitpid(s->pid, &st, 0) < 0 && errno == EINTR) {}
+    struct rusage ru;
+    memset(&ru, 0, sizeof ru);
+    while (wait4(s->pid, &st, 0, &ru) < 0 && errno == EINTR) {}
     if (s->out_fd >= 0 && !s->overflow) slot_read(s, l);
     ChildReport rep = {0, -1, 0}, tmp;
     while (read(s->report_fd, &tmp, sizeof tmp) == (ssize_t)sizeof tmp) rep = tmp;
 
     memset(r, 0, sizeof *r);
     r->wall_seconds = time_now() - s->t0;
+    r->cpu_seconds = (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec +
+                     (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec;
     r->isolation = rep.iso;
     if (rep.stage > 0) {
         r->status = SANDBOX_SETUP_ERROR;
@@ -278,6 +282,12 @@ static void slot_finish(Slot *s, const SandboxLimits *l, SandboxResult *r) {
         r->term_signal = WTERMSIG(st);
         r->exit_code = -1;
     }
+    // The CPU limit kills with SIGKILL (SIGXCPU where the program is not its
+    // namespace's init) once the program has used it all. Its own CPU time
+    // says so; the wall clock cannot (another clock, which NTP may slew).
+    if (r->status == SANDBOX_EXITED && (r->term_signal == SIGKILL || r->term_signal == SIGXCPU) &&
+        r->cpu_seconds >= (double)sandbox_cpu_limit(l) - 0.01)
+        r->status = SANDBOX_TIMEOUT;
     if (!s->buf) s->buf = malloc(1);
     if (s->buf) s->buf[s->len] = 0;
     r->out = s->buf ? s->buf : strdup("");

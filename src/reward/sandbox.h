@@ -38,7 +38,7 @@ void sandbox_limits_default(SandboxLimits *l);
 
 typedef enum {
     SANDBOX_EXITED = 0,      // the program ended by itself: see exit_code / term_signal
-    SANDBOX_TIMEOUT,         // wall-clock limit reached, killed
+    SANDBOX_TIMEOUT,         // wall-clock limit reached (killed), or killed by the CPU limit
     SANDBOX_OUTPUT_LIMIT,    // wrote more than max_output bytes, killed
     SANDBOX_SETUP_ERROR,     // could not start (no interpreter, no temp dir, program has NUL, ...)
     SANDBOX_SKIPPED,         // not run because the caller's should_run said no
@@ -49,6 +49,7 @@ typedef struct {
     int exit_code;           // valid when status == SANDBOX_EXITED and term_signal == 0
     int term_signal;         // signal that ended it (SIGKILL for CPU/memory kills), 0 if none
     double wall_seconds;     // fork to reap
+    double cpu_seconds;      // CPU time of the program and of the children it waited for
     char *out;               // stdout, NUL-terminated, malloc'd (sandbox_result_free); never NULL after a run
     size_t out_len;
     unsigned isolation;      // SANDBOX_ISO_* bits that were in force

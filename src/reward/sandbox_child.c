@@ -208,6 +208,8 @@ static int child_mounts(const ChildPlan *p) {
     return (int)syscall(SYS_mount_setattr, AT_FDCWD, "/", 0, &ro, sizeof ro);
 }
 
+long sandbox_cpu_limit(const SandboxLimits *l) { return l->cpu_seconds > 0 ? (long)(l->cpu_seconds + 0.999) : 1; }
+
 __attribute__((noreturn)) void child_main(const ChildPlan *p) {
     const SandboxLimits *l = p->lim;
     unsigned iso = p->ns;
@@ -218,7 +220,7 @@ __attribute__((noreturn)) void child_main(const ChildPlan *p) {
 
     // Soft = hard: the program is the init of its PID namespace, which ignores
     // the soft limit's SIGXCPU, so only the hard limit's SIGKILL stops it.
-    rlim_t cpu = (rlim_t)(l->cpu_seconds > 0 ? l->cpu_seconds + 0.999 : 1);
+    rlim_t cpu = (rlim_t)sandbox_cpu_limit(l);
     set_limit(p, iso, RLIMIT_CPU, cpu, cpu);
     set_limit(p, iso, RLIMIT_AS, (rlim_t)l->mem_bytes, (rlim_t)l->mem_bytes);
     set_limit(p, iso, RLIMIT_FSIZE, (rlim_t)l->max_file_bytes, (rlim_t)l->max_file_bytes);

@@ -34,6 +34,9 @@
 #define SANDBOX_USERNS_UID 1000u           // the program's uid inside a user namespace of its own
 
 
+// The CPU limit as set: whole seconds, at least one.
+long sandbox_cpu_limit(const SandboxLimits *l);
+
 // What the child tells the parent through a close-on-exec pipe just before
 // exec (stage 0) or when a setup step fails (stage > 0, with errno).
 typedef struct {
