@@ -297,10 +297,11 @@ static void test_rowmm_bf16(void) {
 
 static void test_attention_vs_ref(void) {
     // the fast kernel works in blocks of 32 query rows: one block, exactly one,
-    // one row past it, several with a ragged last block; at two head dims
-    int Ts[] = {1, 5, 32, 33, 64, 100};
-    for (size_t s = 0; s < 2 * sizeof Ts / sizeof Ts[0]; s++) {
-        int T = Ts[s % 6], HD = s < 6 ? 16 : 20, ldq = 3 * HD, ldkv = 2 * HD;   // strided, as inside a layer
+    // one row past it, several with a ragged last block; at three head dims
+    // (whole vectors, a ragged last vector, and the common 64)
+    int Ts[] = {1, 5, 32, 33, 64, 100}, HDs[] = {16, 20, 64};
+    for (size_t s = 0; s < 3 * sizeof Ts / sizeof Ts[0]; s++) {
+        int T = Ts[s % 6], HD = HDs[s / 6], ldq = 3 * HD, ldkv = 2 * HD;   // strided, as inside a layer
         float *q = randf((size_t)T * ldq, 1), *k = randf((size_t)T * ldkv, 1), *v = randf((size_t)T * ldkv, 1);
         float *o1 = zerosf((size_t)T * ldq), *o2 = zerosf((size_t)T * ldq), *l1 = zerosf(T), *l2 = zerosf(T);
         float *scratch = zerosf(attention_scratch_floats(T)), *dout = randf((size_t)T * ldq, 1);
