@@ -2,7 +2,9 @@
 # Memory and time of one GRPO step on Qwen3-0.6B- and Qwen3-1.7B-shaped models
 # (random weights, Qwen3's tokenizer): B 2 prompts x G 4 samples, prompts of at
 # most 128 tokens, 128 new tokens, full fine-tuning and LoRA r 16, then a
-# resume from the checkpoint it wrote. Prints, per case, aha's planned memory,
+# resume from the checkpoint it wrote, with sampling and training memory taking
+# turns (--release-memory on: the smallest peak, whatever the machine has).
+# Prints, per case, aha's planned memory,
 # the peak resident memory, the step time and the checkpoint write and load
 # times. Run by hand (minutes per case on a small machine):
 #   [MODES="full lora16"] bench/lora_memory.sh [0.6b|1.7b ...] [-- extra grpo flags]
@@ -47,7 +49,7 @@ for s in "${shapes[@]}"; do
     R=$W/run-$s-$mode
     rm -rf "$R"
     flags=(--model "$M" --task arithmetic --template raw --prompts-per-step 2 --group-size 4 --max-prompt-tokens 128
-           --max-new-tokens 128 --steps 1 --ref-reset-every 0 --out "$R" "${extra[@]}")
+           --max-new-tokens 128 --steps 1 --ref-reset-every 0 --release-memory on --out "$R" "${extra[@]}")
     [ "$mode" = lora16 ] && flags+=(--lora-r 16 --lora-alpha 32)
     ./aha grpo "${flags[@]}" >"$W/$s-$mode.log" 2>&1
     rc=$?

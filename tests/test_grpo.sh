@@ -26,6 +26,20 @@ check "config.json has every setting" 'grep -q "\"eps_high\"" "$T/a/config.json"
 check "weights moved" '! cmp -s "$T/model/model.safetensors" "$T/a/checkpoints/step_8/model.safetensors"'
 check "TRL metric names" 'head -1 "$T/a/metrics.jsonl" | grep -q "\"frac_reward_zero_std\"" && head -1 "$T/a/metrics.jsonl" | grep -q "\"clip_ratio/high_mean\""'
 
+# Sampling and training memory given back between the phases (on) or both
+# held (off; what auto picks for a model this small) changes memory only,
+# never a number.
+$AHA grpo "${COMMON[@]}" --steps 4 --save-every 4 --release-memory on --out "$T/m_on" >"$T/m_on.log" 2>&1
+check "release-memory on exits 0" '[ $? -eq 0 ]'
+check "release-memory on: memory takes turns" 'grep -q "sampling and training memory taking turns" "$T/m_on.log"'
+check "release-memory auto holds a tiny run together" 'grep -q "sampling and training memory held together" "$T/a.log"'
+check "release-memory on: weights bit-identical" \
+  'cmp -s "$T/a/checkpoints/step_4/model.safetensors" "$T/m_on/checkpoints/step_4/model.safetensors"'
+head -4 "$T/a/metrics.jsonl" >"$T/a4.jsonl"
+check "release-memory on: metrics identical" '[ "$(strip "$T/a4.jsonl")" = "$(strip "$T/m_on/metrics.jsonl")" ]'
+$AHA grpo "${COMMON[@]}" --steps 4 --release-memory sometimes --out "$T/m_bad" >"$T/m_bad.log" 2>&1
+check "release-memory takes auto, on or off" '[ $? -eq 2 ] && grep -q "release.memory" "$T/m_bad.log"'
+
 # 4 steps, then resume to 8.
 $AHA grpo "${COMMON[@]}" --steps 4 --save-every 4 --out "$T/b" >"$T/b.log" 2>&1
 $AHA grpo --resume "$T/b" --steps 8 >>"$T/b.log" 2>&1

@@ -512,11 +512,12 @@ int trainer_step(Trainer *t) {
     memset(s, 0, sizeof *s);
     double ts = t->ro.t_sample, tr = t->ro.t_reward;
     long tokens = t->ro.tokens;
-    // sampling and training are never resident at once: the activations and
-    // the policy's bf16 copy go back to the system while the sampler's packed
-    // weights are in use
-    model_acts_release(t->acts);
-    model_drop_bf16(&t->policy);
+    // when memory must take turns, the activations and the policy's bf16 copy
+    // go back to the system while the sampler's packed weights are in use
+    if (t->release_memory) {
+        model_acts_release(t->acts);
+        model_drop_bf16(&t->policy);
+    }
     if (collect_groups(t) != 0) return -1;
     s->t_sample = t->ro.t_sample - ts;
     s->t_reward = t->ro.t_reward - tr;
@@ -610,18 +611,23 @@ static void train_loop(Trainer *t, int *rc) {
     progress_end(&p);
 }
 
-// Refuse a run that cannot fit before anything is loaded. A model whose
+// Refuse a run that cannot fit before anything is loaded, and decide whether
+// sampling and training memory take turns (*release). A model whose
 // config.json does not read is left for trainer_open to report.
-static int check_memory(const GrpoConfig *cfg) {
+static int check_memory(const GrpoConfig *cfg, int *release) {
     ModelConfig mc;
     MemPlan p;
+    *release = cfg->release_memory != RELEASE_MEMORY_OFF;
     threads_set(cfg->sample.threads);
     if (model_precision_set(cfg->sample.precision) != 0 || model_config_load(&mc, cfg->model) != 0) {
         err_clear();
         return 0;
     }
     if (memplan_grpo(&p, cfg, &mc) != 0) return -1;
-    log_info("grpo: planned memory %.2f GiB", (double)memplan_total(&p) / (1 << 30));
+    if (cfg->release_memory == RELEASE_MEMORY_AUTO) *release = memplan_apart_needed(&p);
+    if (!*release) p.apart = 0;
+    log_info("grpo: planned memory %.2f GiB (sampling and training memory %s)", (double)memplan_total(&p) / (1 << 30),
+             *release ? "taking turns" : "held together");
     return memplan_check(&p, cfg->lora.lora_r > 0 ? "try --micro-batch-rows 1 or fewer --max-new-tokens"
                                                    : "try --lora-r 16 (a frozen base, no gradients, moments or "
                                                      "reference copy), --micro-batch-rows 1 or fewer --max-new-tokens");
@@ -635,13 +641,16 @@ int grpo_run(const GrpoConfig *cfg, const char *resume_dir) {
         return err_set("grpo: adv_estimator gae (PPO's critic) runs in one process; under MPI use grpo advantages");
     if (resume_dir && !cfg->restart && checkpoint_find(resume_dir, cfg, ckpt, sizeof ckpt) != 0) return -1;
     if (resume_dir && !cfg->restart && !ckpt[0]) log_info("grpo: %s has no checkpoint yet: starting at step 0", resume_dir);
-    if (check_memory(cfg) != 0) return -1;
+    int release = 1;
+    if (check_memory(cfg, &release) != 0) return -1;
     double t0 = time_now();
     if (trainer_open(&t, cfg, ckpt[0] ? ckpt : cfg->model) != 0) {
         trainer_close(&t);
         return -1;
     }
     log_info("grpo: %s loaded in %.1f s", ckpt[0] ? ckpt : cfg->model, time_now() - t0);
+    t.release_memory = release;
+    sampler_set_release(t.ro.sampler, release);
     const char *dir = resume_dir ? resume_dir : cfg->out;
     if (strlen(dir) >= sizeof t.cfg.out) {
         trainer_close(&t);

@@ -11,6 +11,8 @@
 
 // The learning rate after warmup: constant, or cosine down to min_lr_ratio.
 typedef enum { LR_SCHEDULE_CONSTANT, LR_SCHEDULE_COSINE } GrpoLrSchedule;
+// Whether sampling and training memory take turns (release_memory).
+typedef enum { RELEASE_MEMORY_AUTO, RELEASE_MEMORY_ON, RELEASE_MEMORY_OFF } GrpoReleaseMemory;
 
 typedef struct {
     // What to train and on what.
@@ -69,6 +71,7 @@ typedef struct {
     int log_samples;          // completions kept per step in samples.jsonl
     LoraOpts lora;            // lora_r > 0: adapters on a frozen base, the reference is the base
     int gradient_checkpointing;   // keep each layer's input only; recompute the layer in the backward
+    int release_memory;           // GrpoReleaseMemory
 } GrpoConfig;
 
 extern const OptDef grpo_options[];

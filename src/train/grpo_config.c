@@ -11,6 +11,8 @@
 
 static const OptChoice lr_schedule_choices[] = {
     {"constant", LR_SCHEDULE_CONSTANT}, {"cosine", LR_SCHEDULE_COSINE}, {NULL, 0}};
+static const OptChoice release_memory_choices[] = {
+    {"auto", RELEASE_MEMORY_AUTO}, {"on", RELEASE_MEMORY_ON}, {"off", RELEASE_MEMORY_OFF}, {NULL, 0}};
 
 #define F(x) offsetof(GrpoConfig, x)
 #define S(x) F(x), sizeof(((GrpoConfig *)0)->x)
@@ -81,6 +83,10 @@ const OptDef grpo_options[] = {
     {"gradient_checkpointing", OPT_BOOL, F(gradient_checkpointing), 0, 0, 1, NULL,
      "keep only each layer's input and recompute the layer in the backward: activations of one layer, not all, "
      "for about one more forward of work", NULL, NULL, 0},
+    {"release_memory", OPT_ENUM, F(release_memory), 0, 0, 0, release_memory_choices,
+     "give the training activations and the policy's bf16 copy back to the system while sampling, and the "
+     "sampler's packed weights while training: on (the smallest peak, their pages taken again every step), off "
+     "(both held), auto (on only when both held would not fit in MemAvailable)", NULL, NULL, 0},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };
 #undef F

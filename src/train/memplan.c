@@ -84,6 +84,11 @@ size_t memplan_total(const MemPlan *p) {
            p->accumulate + p->fixed - p->apart;
 }
 
+int memplan_apart_needed(const MemPlan *p) {
+    size_t have = mem_available_bytes();
+    return have > 0 && (double)(memplan_total(p) + p->apart) > 0.9 * (double)have;
+}
+
 static double gib(size_t b) { return (double)b / (double)(1 << 30); }
 
 int memplan_check(const MemPlan *p, const char *hint) {

@@ -37,7 +37,13 @@ int memplan_grpo(MemPlan *p, const GrpoConfig *c, const ModelConfig *m);
 // accumulate when gradients are summed in float64.
 void memplan_sft(MemPlan *p, const ModelConfig *m, const LoraOpts *lora, OptimKind optim, int rows, int T,
                  int recompute, int accumulate);
+// What the plan holds at its peak: everything, less apart (0 when the phases
+// are held together).
 size_t memplan_total(const MemPlan *p);
+// 1 when the phases must take turns: holding both (memplan_total + apart)
+// would take more than 90% of MemAvailable. 0 when that fits, or when
+// MemAvailable is unknown.
+int memplan_apart_needed(const MemPlan *p);
 // 0 when the plan fits in MemAvailable (or that is unknown); else -1 after
 // err_set saying what the run needs, part by part, against what the machine
 // has, and what to change (hint).

@@ -45,6 +45,7 @@ typedef struct Trainer {
     Lora lora;                // adapters the policy carries (cfg.lora.lora_r > 0); the base is frozen
     int has_lora;
     int ref16;                // ref is held in bf16 only
+    int release_memory;       // sampling and training memory take turns (activations, bf16 copy, packed weights)
     int resuming;             // opened on a checkpoint, which checkpoint_restore then reads
     int ref_moved;            // ref differs from the starting weights (saved in checkpoints)
     Tokenizer *tok;
