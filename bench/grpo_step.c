@@ -55,7 +55,6 @@ int main(int argc, char **argv) {
     ac.clip_norm = 1.0;
     AdamW opt;
     Sampler *s = sampler_create(&c, R, T);
-    if (s) sampler_set_release(s, 0);   // as grpo keeps both phases when they fit (--release-memory auto)
     ModelActs *acts = model_acts_create(&pol, R, T);
     if (adamw_init(&opt, &pol, &ac) != 0 || !s || !acts) return fprintf(stderr, "%s\n", err_msg()), 1;
     int *prompts = malloc(sizeof(int) * B * P), *ids = malloc(sizeof(int) * R * T), lens[R], plens[B];

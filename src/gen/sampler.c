@@ -22,7 +22,7 @@
 struct Sampler {
     ModelConfig cfg;
     int max_seqs, max_len, max_rows, n_threads;
-    int keep_packed;   // the packed weights stay resident between calls
+    int release;       // the packed weights go back to the system after each call
     Arena arena;
     KVCache kv;
     Decoder dec;
@@ -298,10 +298,10 @@ int sampler_generate(Sampler *s, const Model *m, const int *const *prompt_ids, c
                      const uint32_t *prompt_index, int B, int G, const SamplerOpts *o, Completion *out) {
     int rc = generate(s, m, prompt_ids, prompt_lens, prompt_index, B, G, o, out);
     // the packed weights are packed afresh by every call: their memory is free between calls
-    if (!s->keep_packed) decode_release(&s->dec, &s->arena);
+    if (s->release) decode_release(&s->dec, &s->arena);
     return rc;
 }
 
-void sampler_set_release(Sampler *s, int release) { s->keep_packed = !release; }
+void sampler_set_release(Sampler *s, int release) { s->release = release; }
 
 size_t sampler_packed_bytes(const ModelConfig *cfg) { return decode_packed_bytes(cfg); }

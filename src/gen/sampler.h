@@ -58,19 +58,17 @@ typedef struct Sampler Sampler;
 // A sampler for up to max_seqs = B·G sequences of up to max_len positions
 // (prompt + new tokens) with this model configuration; it owns the KV cache,
 // a packed copy of the model's matrices (refreshed at every sampler_generate,
-// so weight updates between calls are seen, and by default given back to the
-// system between calls, so a trainer's activations need not sit beside it) and
-// all scratch in one allocation, and uses up to threads_get() threads. NULL
-// (err_set) on failure.
+// so weight updates between calls are seen) and all scratch in one allocation,
+// and uses up to threads_get() threads. NULL (err_set) on failure.
 Sampler *sampler_create(const ModelConfig *cfg, int max_seqs, int max_len);
 // Whether the packed weights' pages go back to the system after each
-// sampler_generate (1, the default) or stay for the next call (0: no page
-// faults to take them again, at the cost of holding them).
+// sampler_generate (1: a trainer's activations need not sit beside them), or
+// stay for the next call (0, the default: no page faults to take them again).
 void sampler_set_release(Sampler *s, int release);
 // The bytes sampler_create takes for these sizes (at the current thread count).
 size_t sampler_bytes(const ModelConfig *cfg, int max_seqs, int max_len);
-// The part of it the packed weights take, resident only inside sampler_generate
-// when the sampler gives them back.
+// The part of it the packed weights take (resident only inside sampler_generate
+// when the sampler gives them back).
 size_t sampler_packed_bytes(const ModelConfig *cfg);
 void sampler_free(Sampler *s);
 
