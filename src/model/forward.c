@@ -293,8 +293,18 @@ static const uint16_t *w16_of(const Model *m, const float *w) { return model_w16
 
 // out (N, OC) = inp (N, C) · Wᵀ + bias when beta is 0 (bias may be NULL),
 // else out += inp · Wᵀ (beta 1, no bias).
-static void mm_fwd(const Model *m, ModelActs *a, float *out, const float *inp, const float *W, const float *bias, int N,
-                   int C, int OC, float beta) {
+// The bf16 copy of x (N, C) in dst for the products that follow, or NULL
+// for an fp32 model (nothing to copy).
+static const uint16_t *bf16_in(const Model *m, uint16_t *dst, const float *x, int N, int C) {
+    if (!m->w16) return NULL;
+    bf16_from_f32(dst, x, N, C, C);
+    return dst;
+}
+
+// inp16, when not NULL, is inp's bf16 copy already made (several products
+// read one input); else a bf16 model rounds inp into s16a.
+static void mm_fwd(const Model *m, ModelActs *a, float *out, const float *inp, const uint16_t *inp16, const float *W,
+                   const float *bias, int N, int C, int OC, float beta) {
     if (!m->w16) {
         if (beta == 0.0f) matmul_forward(out, inp, W, bias, N, C, OC);
         else gemm(0, 1, N, OC, C, 1.0f, inp, C, W, C, beta, out, OC);
@@ -304,23 +314,26 @@ static void mm_fwd(const Model *m, ModelActs *a, float *out, const float *inp, c
         for (int n = 0; n < N; n++) memcpy(out + (size_t)n * OC, bias, (size_t)OC * sizeof(float));
         beta = 1.0f;
     }
-    bf16_from_f32(a->s16a, inp, N, C, C);
-    gemm_bf16(0, 1, N, OC, C, 1.0f, a->s16a, C, w16_of(m, W), C, beta, out, OC);
+    if (!inp16) inp16 = bf16_in(m, a->s16a, inp, N, C);
+    gemm_bf16(0, 1, N, OC, C, 1.0f, inp16, C, w16_of(m, W), C, beta, out, OC);
 }
 
 // matmul_backward in m's precision: dinp (N, C) += dout·W, dweight (OC, C) +=
-// doutᵀ·inp, dbias (OC) += Σ_n dout; any of the three may be NULL.
+// doutᵀ·inp, dbias (OC) += Σ_n dout; any of the three may be NULL. dout16 and
+// inp16, when not NULL, are bf16 copies already made; else a bf16 model rounds
+// dout into s16a and inp into s16b.
 static void mm_bwd(const Model *m, ModelActs *a, float *dinp, float *dweight, float *dbias, const float *dout,
-                   const float *inp, const float *W, int N, int C, int OC) {
+                   const uint16_t *dout16, const float *inp, const uint16_t *inp16, const float *W, int N, int C,
+                   int OC) {
     if (!m->w16) {
         matmul_backward(dinp, dweight, dbias, dout, inp, W, N, C, OC);
         return;
     }
-    bf16_from_f32(a->s16a, dout, N, OC, OC);
-    if (dinp) gemm_bf16(0, 0, N, C, OC, 1.0f, a->s16a, OC, w16_of(m, W), C, 1.0f, dinp, C);
+    if (!dout16) dout16 = bf16_in(m, a->s16a, dout, N, OC);
+    if (dinp) gemm_bf16(0, 0, N, C, OC, 1.0f, dout16, OC, w16_of(m, W), C, 1.0f, dinp, C);
     if (dweight) {
-        bf16_from_f32(a->s16b, inp, N, C, C);
-        gemm_bf16(1, 0, OC, C, N, 1.0f, a->s16a, OC, a->s16b, C, 1.0f, dweight, C);
+        if (!inp16) inp16 = bf16_in(m, a->s16b, inp, N, C);
+        gemm_bf16(1, 0, OC, C, N, 1.0f, dout16, OC, inp16, C, 1.0f, dweight, C);
     }
     if (dbias) matmul_backward(NULL, NULL, dbias, dout, NULL, NULL, N, C, OC);
 }
@@ -332,7 +345,7 @@ static void head_mm(const Model *m, ModelActs *a, const float *h, int M) {
         head_logits(a->logits, h, m->w.lm_head, M, C, V);
         return;
     }
-    mm_fwd(m, a, a->logits, h, m->w.lm_head, NULL, M, C, V, 0.0f);
+    mm_fwd(m, a, a->logits, h, NULL, m->w.lm_head, NULL, M, C, V, 0.0f);
 }
 
 // Layer l of the decoder on the packed tokens: x[l] -> x[l+1], keeping what
@@ -353,9 +366,10 @@ static void layer_forward(Model *m, ModelActs *a, int l, int recompute) {
     // attention block: Xm = X + o_proj(attn(rope(norm(q)), rope(norm(k)), v))
     rmsnorm_forward(a->ln, SLOT(a, a->rstd1, l, 1), X, y->attn_norm, N, C, eps);
     float *qd = c->qk_norm ? SLOT(a, a->qraw, l, QD) : q, *kd = c->qk_norm ? SLOT(a, a->kraw, l, KD) : k;
-    mm_fwd(m, a, qd, a->ln, y->wq, y->bq, N, C, QD, 0.0f);
-    mm_fwd(m, a, kd, a->ln, y->wk, y->bk, N, C, KD, 0.0f);
-    mm_fwd(m, a, v, a->ln, y->wv, y->bv, N, C, KD, 0.0f);
+    const uint16_t *ln16 = bf16_in(m, a->s16b, a->ln, N, C);   // one copy for the three products
+    mm_fwd(m, a, qd, a->ln, ln16, y->wq, y->bq, N, C, QD, 0.0f);
+    mm_fwd(m, a, kd, a->ln, ln16, y->wk, y->bk, N, C, KD, 0.0f);
+    mm_fwd(m, a, v, a->ln, ln16, y->wv, y->bv, N, C, KD, 0.0f);
     LORA_FWD(LORA_Q, qd, a->ln);
     LORA_FWD(LORA_K, kd, a->ln);
     LORA_FWD(LORA_V, v, a->ln);
@@ -367,17 +381,18 @@ static void layer_forward(Model *m, ModelActs *a, int l, int recompute) {
     rope_forward(k, a->pos, a->cos_tab, a->sin_tab, N, NKV, HD);
     attention_layer(a, c, l, 0);
     memcpy(Xm, X, (size_t)N * C * sizeof(float));
-    mm_fwd(m, a, Xm, att, y->wo, NULL, N, QD, C, 1.0f);
+    mm_fwd(m, a, Xm, att, NULL, y->wo, NULL, N, QD, C, 1.0f);
     LORA_FWD(LORA_O, Xm, att);
     // MLP block: Xn = Xm + down(silu(gate(norm(Xm))) · up(norm(Xm)))
     rmsnorm_forward(a->ln, SLOT(a, a->rstd2, l, 1), Xm, y->mlp_norm, N, C, eps);
-    mm_fwd(m, a, gate, a->ln, y->w_gate, NULL, N, C, F, 0.0f);
-    mm_fwd(m, a, up, a->ln, y->w_up, NULL, N, C, F, 0.0f);
+    ln16 = bf16_in(m, a->s16b, a->ln, N, C);
+    mm_fwd(m, a, gate, a->ln, ln16, y->w_gate, NULL, N, C, F, 0.0f);
+    mm_fwd(m, a, up, a->ln, ln16, y->w_up, NULL, N, C, F, 0.0f);
     LORA_FWD(LORA_GATE, gate, a->ln);
     LORA_FWD(LORA_UP, up, a->ln);
     swiglu_forward(a->hmid, gate, up, (size_t)N * F);
     memcpy(Xn, Xm, (size_t)N * C * sizeof(float));
-    mm_fwd(m, a, Xn, a->hmid, y->w_down, NULL, N, F, C, 1.0f);
+    mm_fwd(m, a, Xn, a->hmid, NULL, y->w_down, NULL, N, F, C, 1.0f);
     LORA_FWD(LORA_DOWN, Xn, a->hmid);
 #undef LORA_FWD
 }
@@ -491,20 +506,22 @@ static void trunk_backward(Model *m, ModelActs *a, const float *dlnf) {
         // in the same pass as swiglu's backward, before w_down's gradient needs it)
         rmsnorm_forward(a->ln, NULL, Xm, y->mlp_norm, N, C, eps);
         zero(a->dhmid, (size_t)N * F);
-        mm_bwd(m, a, a->dhmid, NULL, NULL, a->dres, NULL, y->w_down, N, F, C);
+        const uint16_t *dres16 = bf16_in(m, a->s16a, a->dres, N, C);   // for both of w_down's products
+        mm_bwd(m, a, a->dhmid, NULL, NULL, a->dres, dres16, NULL, NULL, y->w_down, N, F, C);
         LORA_DX(LORA_DOWN, a->dhmid, a->dres);
         swiglu_backward(a->dgate, a->dup, a->hmid, a->dhmid, gate, up, (size_t)N * F);
         LORA_DA(LORA_DOWN, a->hmid);
-        mm_bwd(m, a, NULL, dy->w_down, NULL, a->dres, a->hmid, NULL, N, F, C);
+        mm_bwd(m, a, NULL, dy->w_down, NULL, a->dres, dres16, a->hmid, NULL, NULL, N, F, C);
         zero(a->dln, (size_t)N * C);
-        mm_bwd(m, a, a->dln, dy->w_gate, NULL, a->dgate, a->ln, y->w_gate, N, C, F);
-        mm_bwd(m, a, a->dln, dy->w_up, NULL, a->dup, a->ln, y->w_up, N, C, F);
+        const uint16_t *ln16 = bf16_in(m, a->s16b, a->ln, N, C);   // for gate's and up's weight gradients
+        mm_bwd(m, a, a->dln, dy->w_gate, NULL, a->dgate, NULL, a->ln, ln16, y->w_gate, N, C, F);
+        mm_bwd(m, a, a->dln, dy->w_up, NULL, a->dup, NULL, a->ln, ln16, y->w_up, N, C, F);
         LORA_BWD(LORA_GATE, a->dln, a->dgate, a->ln);
         LORA_BWD(LORA_UP, a->dln, a->dup, a->ln);
         rmsnorm_backward(a->dres, dy->mlp_norm, a->dln, Xm, y->mlp_norm, SLOT(a, a->rstd2, l, 1), N, C);
         // attention block
         zero(a->datt, (size_t)N * QD);
-        mm_bwd(m, a, a->datt, dy->wo, NULL, a->dres, SLOT(a, a->att, l, QD), y->wo, N, QD, C);
+        mm_bwd(m, a, a->datt, dy->wo, NULL, a->dres, NULL, SLOT(a, a->att, l, QD), NULL, y->wo, N, QD, C);
         LORA_BWD(LORA_O, a->datt, a->dres, SLOT(a, a->att, l, QD));
         zero(a->dq, (size_t)N * QD);
         zero(a->dk, (size_t)N * KD);
@@ -523,9 +540,10 @@ static void trunk_backward(Model *m, ModelActs *a, const float *dlnf) {
         }
         rmsnorm_forward(a->ln, NULL, X, y->attn_norm, N, C, eps);
         zero(a->dln, (size_t)N * C);
-        mm_bwd(m, a, a->dln, dy->wq, dy->bq, dq, a->ln, y->wq, N, C, QD);
-        mm_bwd(m, a, a->dln, dy->wk, dy->bk, dk, a->ln, y->wk, N, C, KD);
-        mm_bwd(m, a, a->dln, dy->wv, dy->bv, a->dv, a->ln, y->wv, N, C, KD);
+        ln16 = bf16_in(m, a->s16b, a->ln, N, C);
+        mm_bwd(m, a, a->dln, dy->wq, dy->bq, dq, NULL, a->ln, ln16, y->wq, N, C, QD);
+        mm_bwd(m, a, a->dln, dy->wk, dy->bk, dk, NULL, a->ln, ln16, y->wk, N, C, KD);
+        mm_bwd(m, a, a->dln, dy->wv, dy->bv, a->dv, NULL, a->ln, ln16, y->wv, N, C, KD);
         LORA_BWD(LORA_Q, a->dln, dq, a->ln);
         LORA_BWD(LORA_K, a->dln, dk, a->ln);
         LORA_BWD(LORA_V, a->dln, a->dv, a->ln);
@@ -557,7 +575,7 @@ int model_backward(Model *m, ModelActs *a, const float *g) {
         const float *h = a->lnf + (size_t)i0 * C;
         if (i0 != a->logits_at) head_mm(m, a, h, M);
         head_dlogits(a->logits, a->gp + i0, a->tgt + i0, a->head_lse + i0, M, V, a->inv_temp);
-        mm_bwd(m, a, a->dln + (size_t)i0 * C, m->g.lm_head, NULL, a->logits, h, m->w.lm_head, M, C, V);
+        mm_bwd(m, a, a->dln + (size_t)i0 * C, m->g.lm_head, NULL, a->logits, NULL, h, NULL, m->w.lm_head, M, C, V);
     }
     a->logits_at = -1;
     trunk_backward(m, a, a->dln);
