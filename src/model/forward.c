@@ -291,8 +291,6 @@ OMP(parallel for schedule(dynamic, 1) num_threads(a->n_slots))
 
 static const uint16_t *w16_of(const Model *m, const float *w) { return model_w16(m, (size_t)(w - m->params)); }
 
-// out (N, OC) = inp (N, C) · Wᵀ + bias when beta is 0 (bias may be NULL),
-// else out += inp · Wᵀ (beta 1, no bias).
 // The bf16 copy of x (N, C) in dst for the products that follow, or NULL
 // for an fp32 model (nothing to copy).
 static const uint16_t *bf16_in(const Model *m, uint16_t *dst, const float *x, int N, int C) {
@@ -301,8 +299,10 @@ static const uint16_t *bf16_in(const Model *m, uint16_t *dst, const float *x, in
     return dst;
 }
 
-// inp16, when not NULL, is inp's bf16 copy already made (several products
-// read one input); else a bf16 model rounds inp into s16a.
+// out (N, OC) = inp (N, C) · Wᵀ + bias when beta is 0 (bias may be NULL),
+// else out += inp · Wᵀ (beta 1, no bias). inp16, when not NULL, is inp's bf16
+// copy already made (several products read one input); else a bf16 model
+// rounds inp into s16a.
 static void mm_fwd(const Model *m, ModelActs *a, float *out, const float *inp, const uint16_t *inp16, const float *W,
                    const float *bias, int N, int C, int OC, float beta) {
     if (!m->w16) {

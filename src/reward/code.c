@@ -8,7 +8,6 @@
 #include "base/err.h"
 #include "task/code_tests.h"
 
-
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
