@@ -78,8 +78,11 @@ static int group_write(const Group *g, int kind, int per_prompt, FILE *f, long *
 }
 
 // The group of id in g[0..*n), or a new one at the end; NULL when out of memory.
+// A prompt's rows usually come together (aha eval --samples writes them so):
+// the newest group is looked at first, so a file in that order reads in one pass.
 static Group *group_of(Group **g, int *n, int *cap, const char *id, const char *prompt, const char *gold) {
-    for (int i = 0; i < *n; i++)
+    if (*n > 0 && strcmp((*g)[*n - 1].id, id) == 0) return &(*g)[*n - 1];
+    for (int i = 0; i < *n - 1; i++)
         if (strcmp((*g)[i].id, id) == 0) return &(*g)[i];
     if (*n == *cap) {
         int c = *cap ? 2 * *cap : 64;
